@@ -1,0 +1,111 @@
+#include <getopt.h>
+#include <stdio.h>
+
+#include "cli/commands.h"
+#include "cli/log.h"
+#include "desk/desk.h"
+#include "rules/config.h"
+#include "state/journal.h"
+
+static const char check_usage[] = "mail2ticket check";
+
+static void check_help(void)
+{
+	printf("usage: %s\n\n"
+	       "Validate the config, open the journal, and reach the desk: the credentials are\n"
+	       "tried and the desk's departments listed, with a warning for each department id\n"
+	       "in the config that the desk does not have.\n",
+	       check_usage);
+}
+
+static gboolean has_department(const GPtrArray *depts, int id)
+{
+	char want[16];
+
+	g_snprintf(want, sizeof(want), "%d", id);
+	for (guint i = 0; i < depts->len; i++)
+		if (g_strcmp0(((const struct desk_department *)g_ptr_array_index(depts, i))->id,
+			      want) == 0)
+			return TRUE;
+	return FALSE;
+}
+
+static int warn_unknown_departments(const struct config *config, const GPtrArray *depts)
+{
+	int warnings = 0;
+
+	if (config->desk.department_auto && !has_department(depts, config->desk.default_department)) {
+		log_msg(LOG_WARN, "[desk] default_department %d does not exist at the desk",
+			config->desk.default_department);
+		warnings++;
+	}
+	if (!config->desk.department_auto && !has_department(depts, config->desk.department)) {
+		log_msg(LOG_WARN, "[desk] department %d does not exist at the desk",
+			config->desk.department);
+		warnings++;
+	}
+	for (guint i = 0; i < config->departments->len; i++) {
+		const struct department_route *r = g_ptr_array_index(config->departments, i);
+		if (!has_department(depts, r->deptid)) {
+			log_msg(LOG_WARN, "[departments] %s = %d: the desk has no department %d",
+				r->address, r->deptid, r->deptid);
+			warnings++;
+		}
+	}
+	return warnings;
+}
+
+int cmd_check(const struct global_options *g, int argc, char **argv)
+{
+	static const struct option options[] = {{"help", no_argument, NULL, 'h'},
+						{NULL, 0, NULL, 0}};
+	struct config *config = NULL;
+	struct journal *journal = NULL;
+	struct desk *desk = NULL;
+	GPtrArray *depts = NULL;
+	GError *err = NULL;
+	int rc = EX_OK;
+	int c;
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "+h", options, NULL)) != -1) {
+		if (c == 'h') {
+			check_help();
+			return EX_OK;
+		}
+		return usage_error(check_usage, NULL);
+	}
+	if (optind != argc)
+		return usage_error(check_usage, "check takes no arguments");
+	config = config_load(global_config_path(g), &err);
+	if (!config)
+		goto fail;
+	printf("config %s: ok\n", config->path);
+	journal = journal_open(config->state.path, FALSE, config->state.busy_timeout_ms, &err);
+	if (!journal)
+		goto fail;
+	printf("journal %s: ok\n", config->state.path);
+	desk = desk_new(config, NULL, &err);
+	if (!desk || !desk_list_departments(desk, &depts, &err))
+		goto fail;
+	printf("desk %s (%s): credentials accepted\n", config->desk.url, config->desk.kind);
+	printf("departments:\n");
+	for (guint i = 0; i < depts->len; i++) {
+		const struct desk_department *d = g_ptr_array_index(depts, i);
+		printf("  %-6s %s\n", d->id, d->name ? d->name : "");
+	}
+	if (warn_unknown_departments(config, depts) > 0)
+		rc = EX_CONFIG;
+	goto out;
+fail:
+	rc = exit_code_for_error(err);
+	log_msg(LOG_ERROR, "%s", err->message);
+	g_error_free(err);
+out:
+	if (depts)
+		g_ptr_array_unref(depts);
+	desk_free(desk);
+	journal_close(journal);
+	config_free(config);
+	return rc;
+}

@@ -1,0 +1,112 @@
+#include <getopt.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "cli/commands.h"
+#include "cli/deliver.h"
+#include "cli/log.h"
+#include "ingest/pipe.h"
+
+static const char pipe_usage[] =
+    "mail2ticket pipe [--dry-run] [--mailbox NAME] [-f SENDER] [-r RECIPIENT]";
+
+static void pipe_help(void)
+{
+	printf("usage: %s\n\n"
+	       "Read one message on standard input (as an MTA delivers it) and open a ticket.\n"
+	       "Exit 0 when the desk has it (or it was dropped or quarantined with a reason),\n"
+	       "75 when the MTA should try again later, 78 for a configuration error.\n\n"
+	       "  --dry-run               print the API call as JSON (secrets redacted); change\n"
+	       "                          nothing\n"
+	       "  --mailbox NAME          the name this delivery is logged under\n"
+	       "  -f, --sender ADDR       envelope sender (Postfix: ${sender})\n"
+	       "  -r, --recipient ADDR    envelope recipient (Postfix: ${original_recipient}),\n"
+	       "                          used first for department routing\n"
+	       "  -h, --help              this text\n",
+	       pipe_usage);
+}
+
+int cmd_pipe(const struct global_options *g, int argc, char **argv)
+{
+	static const struct option options[] = {{"dry-run", no_argument, NULL, 'n'},
+						{"mailbox", required_argument, NULL, 'm'},
+						{"sender", required_argument, NULL, 'f'},
+						{"recipient", required_argument, NULL, 'r'},
+						{"help", no_argument, NULL, 'h'},
+						{NULL, 0, NULL, 0}};
+	struct envelope envelope = {.source = "pipe"};
+	struct deliver d = {0};
+	struct config *config = NULL;
+	enum deliver_outcome outcome;
+	char *source = NULL;
+	GBytes *raw = NULL;
+	GError *err = NULL;
+	int rc = EX_OK;
+	const char *data;
+	gsize len;
+	int c;
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "+f:r:h", options, NULL)) != -1) {
+		switch (c) {
+		case 'n':
+			d.dry_run = TRUE;
+			break;
+		case 'm':
+			source = g_strconcat("pipe ", optarg, NULL);
+			break;
+		case 'f':
+			envelope.sender = optarg;
+			break;
+		case 'r':
+			envelope.recipient = optarg;
+			break;
+		case 'h':
+			pipe_help();
+			return EX_OK;
+		default:
+			g_free(source);
+			return usage_error(pipe_usage, NULL);
+		}
+	}
+	if (optind != argc) {
+		g_free(source);
+		return usage_error(pipe_usage, "pipe reads the message on standard input and takes "
+					       "no file argument");
+	}
+	if (source)
+		envelope.source = source;
+
+	config = config_load(global_config_path(g), &err);
+	if (!config)
+		goto fail;
+	if (!pipe_read_message(STDIN_FILENO, 0, &raw, &err))
+		goto fail;
+	d.config = config;
+	d.desk = desk_new(config, d.dry_run ? stdout : NULL, &err);
+	if (!d.desk)
+		goto fail;
+	if (!d.dry_run || g_file_test(config->state.path, G_FILE_TEST_EXISTS)) {
+		d.journal = journal_open(config->state.path, d.dry_run, config->state.busy_timeout_ms,
+					 &err);
+		if (!d.journal)
+			goto fail;
+	}
+	data = g_bytes_get_data(raw, &len);
+	if (!deliver_message(&d, data ? data : "", len, &envelope, &outcome, &err))
+		goto fail;
+	goto out;
+fail:
+	rc = exit_code_for_error(err);
+	log_event(LOG_ERROR, err->message, "exit", rc == EX_TEMPFAIL ? "75 (try again later)" : NULL,
+		  NULL);
+	g_error_free(err);
+out:
+	journal_close(d.journal);
+	desk_free(d.desk);
+	config_free(config);
+	if (raw)
+		g_bytes_unref(raw);
+	g_free(source);
+	return rc;
+}

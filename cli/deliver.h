@@ -1,0 +1,38 @@
+/* One message through the whole flow: parse, decide, journal, desk, journal. Shared by every
+ * source; the caller acknowledges the source only when this returns TRUE. */
+#ifndef M2T_CLI_DELIVER_H
+#define M2T_CLI_DELIVER_H
+
+#include <stdio.h>
+
+#include "desk/desk.h"
+#include "ingest/envelope.h"
+#include "rules/config.h"
+#include "state/journal.h"
+
+struct deliver {
+	const struct config *config;
+	struct desk *desk;
+	struct journal *journal; /* NULL in a dry run without a journal file */
+	gboolean dry_run;
+};
+
+enum deliver_outcome {
+	DELIVER_OPENED,	     /* a new ticket */
+	DELIVER_ADOPTED,     /* an unanswered earlier attempt had opened it; recorded now */
+	DELIVER_ALREADY,     /* the journal says this mail was handled before */
+	DELIVER_DROPPED,     /* deliberately not sent, reason logged */
+	DELIVER_QUARANTINED, /* kept in the quarantine Maildir, reason logged */
+	DELIVER_DRY_RUN,     /* the call was printed, nothing changed */
+};
+
+const char *deliver_outcome_name(enum deliver_outcome outcome);
+
+/* TRUE when the message is safe to acknowledge at its source (*outcome says what happened).
+ * FALSE with error set when it must stay where it is: a temporary desk failure (DESK_ERROR), a
+ * journal that cannot record (JOURNAL_ERROR), or a quarantine that cannot be written. */
+gboolean deliver_message(struct deliver *d, const char *raw, gsize len,
+			 const struct envelope *envelope, enum deliver_outcome *outcome,
+			 GError **error);
+
+#endif

@@ -1,0 +1,17 @@
+/* Log lines on standard error: "mail2ticket: LEVEL: message key=value ..." or one JSON object per
+ * line. Secrets are never passed here. */
+#ifndef M2T_CLI_LOG_H
+#define M2T_CLI_LOG_H
+
+#include <glib.h>
+
+enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
+
+void log_setup(enum log_level max_level, gboolean json);
+
+/* A message and then name/value string pairs ending with NULL; a NULL value is left out. */
+void log_event(enum log_level level, const char *message, ...) G_GNUC_NULL_TERMINATED;
+
+void log_msg(enum log_level level, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+
+#endif

@@ -1,0 +1,138 @@
+#include <getopt.h>
+#include <gio/gio.h>
+#include <gmime/gmime.h>
+#include <locale.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/commands.h"
+#include "cli/log.h"
+#include "desk/desk.h"
+#include "state/journal.h"
+
+#define DEFAULT_CONFIG "/etc/mail2ticket/mail2ticket.conf"
+
+static const char main_usage[] =
+    "mail2ticket [--config FILE] [-v|-q] [--log-format text|json] COMMAND ...";
+
+static void main_help(void)
+{
+	printf("usage: %s\n\n"
+	       "Turn e-mail into helpdesk tickets.\n\n"
+	       "commands:\n"
+	       "  pipe    one message on standard input (MTA delivery) -> ticket\n"
+	       "  parse   FILE|- : the parsed mail as JSON\n"
+	       "  check   validate the config and reach the desk\n\n"
+	       "options:\n"
+	       "  -c, --config FILE        config file (else $MAIL2TICKET_CONFIG, else\n"
+	       "                           " DEFAULT_CONFIG ")\n"
+	       "  -v, --verbose            log debug lines too\n"
+	       "  -q, --quiet              log errors only\n"
+	       "      --log-format FORMAT  text (default) or json, one object per line\n"
+	       "  -V, --version            print the version\n"
+	       "  -h, --help               this text\n\n"
+	       "'mail2ticket COMMAND --help' describes a command. Exit codes: 0 done, 64 wrong\n"
+	       "command line, 75 temporary failure (try again later), 78 configuration error.\n",
+	       main_usage);
+}
+
+int usage_error(const char *usage, const char *fmt, ...)
+{
+	if (fmt) {
+		va_list ap;
+		fputs("mail2ticket: ", stderr);
+		va_start(ap, fmt);
+		vfprintf(stderr, fmt, ap);
+		va_end(ap);
+		fputc('\n', stderr);
+	}
+	fprintf(stderr, "usage: %s\n", usage);
+	return EX_USAGE;
+}
+
+const char *global_config_path(const struct global_options *g)
+{
+	const char *env = g_getenv("MAIL2TICKET_CONFIG");
+
+	if (g->config_path)
+		return g->config_path;
+	return env && *env ? env : DEFAULT_CONFIG;
+}
+
+int exit_code_for_error(const GError *error)
+{
+	if (error->domain == CONFIG_ERROR)
+		return EX_CONFIG;
+	if (error->domain == JOURNAL_ERROR && error->code == JOURNAL_ERROR_VERSION)
+		return EX_CONFIG;
+	/* Everything else that stops a command leaves the mail where it was: desk failures that
+	 * may heal, a busy or unwritable journal, a full disk for the quarantine. */
+	return EX_TEMPFAIL;
+}
+
+struct command {
+	const char *name;
+	int (*run)(const struct global_options *g, int argc, char **argv);
+};
+
+static const struct command commands[] = {
+    {"pipe", cmd_pipe},
+    {"parse", cmd_parse},
+    {"check", cmd_check},
+};
+
+int main(int argc, char **argv)
+{
+	static const struct option options[] = {{"config", required_argument, NULL, 'c'},
+						{"verbose", no_argument, NULL, 'v'},
+						{"quiet", no_argument, NULL, 'q'},
+						{"log-format", required_argument, NULL, 'L'},
+						{"version", no_argument, NULL, 'V'},
+						{"help", no_argument, NULL, 'h'},
+						{NULL, 0, NULL, 0}};
+	struct global_options g = {0};
+	enum log_level level = LOG_INFO;
+	gboolean json = FALSE;
+	int c, rc;
+
+	setlocale(LC_ALL, "");
+	while ((c = getopt_long(argc, argv, "+c:vqVh", options, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			g.config_path = optarg;
+			break;
+		case 'v':
+			level = LOG_DEBUG;
+			break;
+		case 'q':
+			level = LOG_ERROR;
+			break;
+		case 'L':
+			if (strcmp(optarg, "json") != 0 && strcmp(optarg, "text") != 0)
+				return usage_error(main_usage, "--log-format is text or json, not '%s'",
+						   optarg);
+			json = strcmp(optarg, "json") == 0;
+			break;
+		case 'V':
+			printf("mail2ticket %s\n", M2T_VERSION);
+			return EX_OK;
+		case 'h':
+			main_help();
+			return EX_OK;
+		default:
+			return usage_error(main_usage, NULL);
+		}
+	}
+	if (optind >= argc)
+		return usage_error(main_usage, "no command given (try --help)");
+	log_setup(level, json);
+	for (gsize i = 0; i < G_N_ELEMENTS(commands); i++) {
+		if (strcmp(argv[optind], commands[i].name) != 0)
+			continue;
+		g_mime_init();
+		rc = commands[i].run(&g, argc - optind, argv + optind);
+		g_mime_shutdown();
+		return rc;
+	}
+	return usage_error(main_usage, "unknown command '%s' (try --help)", argv[optind]);
+}

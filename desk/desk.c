@@ -1,0 +1,79 @@
+#include "desk/desk.h"
+
+#include "desk/whmcs.h"
+
+G_DEFINE_QUARK(mail2ticket-desk-error-quark, desk_error)
+
+gboolean desk_error_is_temporary(const GError *error)
+{
+	return error && error->domain == DESK_ERROR &&
+	       (error->code == DESK_ERROR_TEMPORARY || error->code == DESK_ERROR_AUTH);
+}
+
+void desk_ticket_clear(struct desk_ticket *t)
+{
+	g_free(t->id);
+	g_free(t->tid);
+	g_free(t->c);
+	g_free(t->deptid);
+	g_free(t->status);
+	g_free(t->name);
+	g_free(t->email);
+	g_free(t->cc);
+	g_free(t->userid);
+	g_free(t->subject);
+	if (t->messages)
+		g_ptr_array_unref(t->messages);
+	*t = (struct desk_ticket){0};
+}
+
+void desk_department_free(struct desk_department *dept)
+{
+	g_free(dept->id);
+	g_free(dept->name);
+	g_free(dept);
+}
+
+struct desk *desk_new(const struct config *config, FILE *dry_run, GError **error)
+{
+	/* config_load() admits only kinds that have a backend here. */
+	if (g_strcmp0(config->desk.kind, "whmcs") == 0)
+		return whmcs_desk_new(config, dry_run, error);
+	g_set_error(error, DESK_ERROR, DESK_ERROR_REFUSED, "no backend for desk kind '%s'",
+		    config->desk.kind);
+	return NULL;
+}
+
+void desk_free(struct desk *desk)
+{
+	if (desk)
+		desk->ops->destroy(desk);
+}
+
+gboolean desk_open_ticket(struct desk *desk, const struct desk_ticket_request *req,
+			  struct desk_ticket *out, GError **error)
+{
+	return desk->ops->open_ticket(desk, req, out, error);
+}
+
+gboolean desk_add_reply(struct desk *desk, const struct desk_reply_request *req, GError **error)
+{
+	return desk->ops->add_reply(desk, req, error);
+}
+
+gboolean desk_get_ticket(struct desk *desk, const char *tid, struct desk_ticket *out,
+			 GError **error)
+{
+	return desk->ops->get_ticket(desk, tid, out, error);
+}
+
+gboolean desk_find_opened_ticket(struct desk *desk, const struct desk_ticket_request *req,
+				 struct desk_ticket *out, gboolean *found, GError **error)
+{
+	return desk->ops->find_opened_ticket(desk, req, out, found, error);
+}
+
+gboolean desk_list_departments(struct desk *desk, GPtrArray **out, GError **error)
+{
+	return desk->ops->list_departments(desk, out, error);
+}

@@ -1,0 +1,128 @@
+/* One interface for every helpdesk: open a ticket, add a reply, read a ticket, find the ticket an
+ * unanswered attempt may have opened, list departments. Backends fill in struct desk_ops. */
+#ifndef M2T_DESK_DESK_H
+#define M2T_DESK_DESK_H
+
+#include <glib.h>
+#include <stdio.h>
+
+#include "rules/config.h"
+
+#define DESK_ERROR (desk_error_quark())
+GQuark desk_error_quark(void);
+enum desk_error_code {
+	DESK_ERROR_TEMPORARY, /* network, timeout, HTTP 5xx, unreadable answer: try again later */
+	DESK_ERROR_AUTH,      /* credentials refused: the mail waits until an admin fixes them */
+	DESK_ERROR_REFUSED,   /* the desk answered and said no to this request */
+	DESK_ERROR_NOT_FOUND, /* no such ticket */
+};
+
+/* Whether the mail should be left where it is and tried again later. */
+gboolean desk_error_is_temporary(const GError *error);
+
+struct desk_address {
+	const char *name; /* may be NULL */
+	const char *email;
+};
+
+struct desk_attachment {
+	const char *name;
+	const void *data;
+	gsize len;
+};
+
+struct desk_field {
+	int id;
+	const char *value;
+};
+
+/* Everything borrowed: the request lives only for the call. */
+struct desk_ticket_request {
+	int deptid;
+	const char *subject;
+	const char *message;
+	const char *name;
+	const char *email;
+	int clientid; /* 0: a guest identified by name and email */
+	const char *priority;
+	const struct desk_address *cc;
+	gsize n_cc;
+	const struct desk_attachment *attachments;
+	gsize n_attachments;
+	const struct desk_field *fields;
+	gsize n_fields;
+	const char *created; /* "YYYY-MM-DD HH:MM:SS" for imported mail, else NULL */
+};
+
+struct desk_reply_request {
+	const char *ticket_id; /* the desk's internal id */
+	const char *message;
+	const char *name;
+	const char *email;
+	int clientid;
+	const struct desk_attachment *attachments;
+	gsize n_attachments;
+	const char *created;
+};
+
+/* A ticket as the desk reports it. Owned strings; release with desk_ticket_clear(). */
+struct desk_ticket {
+	char *id;  /* internal id that write calls take */
+	char *tid; /* public number shown to people */
+	char *c;   /* client access hash, may be NULL */
+	char *deptid;
+	char *status;
+	char *name;
+	char *email;
+	char *cc;
+	char *userid;
+	char *subject;
+	GPtrArray *messages; /* of char *, oldest first; NULL when not fetched */
+};
+void desk_ticket_clear(struct desk_ticket *ticket);
+
+struct desk_department {
+	char *id;
+	char *name;
+};
+void desk_department_free(struct desk_department *dept);
+
+struct desk;
+
+struct desk_ops {
+	const char *kind;
+	gboolean (*open_ticket)(struct desk *desk, const struct desk_ticket_request *req,
+				struct desk_ticket *out, GError **error);
+	gboolean (*add_reply)(struct desk *desk, const struct desk_reply_request *req,
+			      GError **error);
+	gboolean (*get_ticket)(struct desk *desk, const char *tid, struct desk_ticket *out,
+			       GError **error);
+	/* After an attempt that got no answer: the ticket that attempt may have opened, matched by
+	 * requester, subject and text. *found is FALSE when there is none. */
+	gboolean (*find_opened_ticket)(struct desk *desk, const struct desk_ticket_request *req,
+				       struct desk_ticket *out, gboolean *found, GError **error);
+	gboolean (*list_departments)(struct desk *desk, GPtrArray **out, GError **error);
+	void (*destroy)(struct desk *desk);
+};
+
+struct desk {
+	const struct desk_ops *ops;
+};
+
+/* The backend the config names. With dry_run set, calls that would change the desk are written to
+ * dry_run as JSON lines (secrets redacted) instead of being sent; look-ups still run. Free with
+ * desk_free(). */
+struct desk *desk_new(const struct config *config, FILE *dry_run, GError **error);
+void desk_free(struct desk *desk);
+
+gboolean desk_open_ticket(struct desk *desk, const struct desk_ticket_request *req,
+			  struct desk_ticket *out, GError **error);
+gboolean desk_add_reply(struct desk *desk, const struct desk_reply_request *req, GError **error);
+gboolean desk_get_ticket(struct desk *desk, const char *tid, struct desk_ticket *out,
+			 GError **error);
+gboolean desk_find_opened_ticket(struct desk *desk, const struct desk_ticket_request *req,
+				 struct desk_ticket *out, gboolean *found, GError **error);
+/* Fills *out with a new array of struct desk_department. */
+gboolean desk_list_departments(struct desk *desk, GPtrArray **out, GError **error);
+
+#endif

@@ -1,0 +1,200 @@
+#include "desk/http.h"
+
+#include <curl/curl.h>
+#include <string.h>
+
+#include "desk/desk.h"
+
+struct http_client {
+	CURL *curl;
+	char errbuf[CURL_ERROR_SIZE];
+};
+
+struct form_field {
+	char *name;
+	char *value;
+	gboolean secret;
+	json_t *display;
+};
+
+struct http_form {
+	GPtrArray *fields;
+};
+
+static void form_field_free(struct form_field *f)
+{
+	g_free(f->name);
+	if (f->value) {
+		if (f->secret)
+			memset(f->value, 0, strlen(f->value));
+		g_free(f->value);
+	}
+	json_decref(f->display);
+	g_free(f);
+}
+
+struct http_form *http_form_new(void)
+{
+	struct http_form *form = g_new0(struct http_form, 1);
+
+	form->fields = g_ptr_array_new_with_free_func((GDestroyNotify)form_field_free);
+	return form;
+}
+
+void http_form_free(struct http_form *form)
+{
+	if (!form)
+		return;
+	g_ptr_array_unref(form->fields);
+	g_free(form);
+}
+
+static void form_add(struct http_form *form, const char *name, const char *value,
+		     gboolean secret, json_t *display)
+{
+	struct form_field *f = g_new0(struct form_field, 1);
+
+	f->name = g_strdup(name);
+	f->value = g_strdup(value);
+	f->secret = secret;
+	f->display = display;
+	g_ptr_array_add(form->fields, f);
+}
+
+void http_form_add(struct http_form *form, const char *name, const char *value)
+{
+	form_add(form, name, value, FALSE, NULL);
+}
+
+void http_form_add_int(struct http_form *form, const char *name, long long value)
+{
+	char buf[32];
+
+	g_snprintf(buf, sizeof(buf), "%lld", value);
+	form_add(form, name, buf, FALSE, NULL);
+}
+
+void http_form_add_secret(struct http_form *form, const char *name, const char *value)
+{
+	form_add(form, name, value, TRUE, NULL);
+}
+
+void http_form_add_shown_as(struct http_form *form, const char *name, const char *value,
+			    json_t *display)
+{
+	form_add(form, name, value, FALSE, display);
+}
+
+json_t *http_form_to_json(const struct http_form *form)
+{
+	json_t *obj = json_object();
+
+	for (guint i = 0; i < form->fields->len; i++) {
+		const struct form_field *f = g_ptr_array_index(form->fields, i);
+		json_t *v;
+		if (f->secret)
+			v = json_string("REDACTED");
+		else if (f->display)
+			v = json_incref(f->display);
+		else
+			v = json_string(f->value);
+		json_object_set_new(obj, f->name, v);
+	}
+	return obj;
+}
+
+void http_response_clear(struct http_response *resp)
+{
+	if (resp->body)
+		g_string_free(resp->body, TRUE);
+	*resp = (struct http_response){0};
+}
+
+static size_t collect_body(char *data, size_t size, size_t n, void *user)
+{
+	g_string_append_len(user, data, size * n);
+	return size * n;
+}
+
+struct http_client *http_client_new(const struct http_settings *s, GError **error)
+{
+	static gsize curl_ready = 0;
+	struct http_client *client;
+
+	if (g_once_init_enter(&curl_ready)) {
+		curl_global_init(CURL_GLOBAL_DEFAULT);
+		g_once_init_leave(&curl_ready, 1);
+	}
+	client = g_new0(struct http_client, 1);
+	client->curl = curl_easy_init();
+	if (!client->curl) {
+		g_free(client);
+		g_set_error(error, DESK_ERROR, DESK_ERROR_TEMPORARY, "cannot start libcurl");
+		return NULL;
+	}
+	curl_easy_setopt(client->curl, CURLOPT_ERRORBUFFER, client->errbuf);
+	curl_easy_setopt(client->curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(client->curl, CURLOPT_USERAGENT, "mail2ticket/" M2T_VERSION);
+	curl_easy_setopt(client->curl, CURLOPT_CONNECTTIMEOUT, (long)s->connect_timeout);
+	curl_easy_setopt(client->curl, CURLOPT_TIMEOUT, (long)s->timeout);
+	curl_easy_setopt(client->curl, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(client->curl, CURLOPT_SSL_VERIFYHOST, 2L);
+	/* A POST must not be replayed at another address behind the admin's back. */
+	curl_easy_setopt(client->curl, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(client->curl, CURLOPT_PROTOCOLS_STR, "http,https");
+	if (s->ca_file)
+		curl_easy_setopt(client->curl, CURLOPT_CAINFO, s->ca_file);
+	curl_easy_setopt(client->curl, CURLOPT_WRITEFUNCTION, collect_body);
+	return client;
+}
+
+void http_client_free(struct http_client *client)
+{
+	if (!client)
+		return;
+	curl_easy_cleanup(client->curl);
+	g_free(client);
+}
+
+static char *form_encode(struct http_client *client, const struct http_form *form)
+{
+	GString *body = g_string_new(NULL);
+
+	for (guint i = 0; i < form->fields->len; i++) {
+		const struct form_field *f = g_ptr_array_index(form->fields, i);
+		char *name = curl_easy_escape(client->curl, f->name, 0);
+		char *value = curl_easy_escape(client->curl, f->value, 0);
+		g_string_append_printf(body, "%s%s=%s", i ? "&" : "", name, value);
+		curl_free(name);
+		curl_free(value);
+	}
+	return g_string_free(body, FALSE);
+}
+
+gboolean http_post_form(struct http_client *client, const char *url, const struct http_form *form,
+			struct http_response *out, GError **error)
+{
+	char *body = form_encode(client, form);
+	CURLcode rc;
+
+	*out = (struct http_response){.body = g_string_new(NULL)};
+	client->errbuf[0] = '\0';
+	curl_easy_setopt(client->curl, CURLOPT_URL, url);
+	curl_easy_setopt(client->curl, CURLOPT_POST, 1L);
+	curl_easy_setopt(client->curl, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(client->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
+	curl_easy_setopt(client->curl, CURLOPT_WRITEDATA, out->body);
+	rc = curl_easy_perform(client->curl);
+	/* The body holds the secret; do not leave it in freed memory. */
+	memset(body, 0, strlen(body));
+	g_free(body);
+	curl_easy_setopt(client->curl, CURLOPT_POSTFIELDS, NULL);
+	if (rc != CURLE_OK) {
+		g_set_error(error, DESK_ERROR, DESK_ERROR_TEMPORARY, "no answer from %s: %s", url,
+			    client->errbuf[0] ? client->errbuf : curl_easy_strerror(rc));
+		http_response_clear(out);
+		return FALSE;
+	}
+	curl_easy_getinfo(client->curl, CURLINFO_RESPONSE_CODE, &out->status);
+	return TRUE;
+}

@@ -1,0 +1,44 @@
+/* HTTP for desk backends, with libcurl: one handle per client so connections are reused. */
+#ifndef M2T_DESK_HTTP_H
+#define M2T_DESK_HTTP_H
+
+#include <glib.h>
+#include <jansson.h>
+
+struct http_settings {
+	const char *ca_file; /* NULL: the system's trust store */
+	int connect_timeout; /* seconds */
+	int timeout;	     /* seconds, whole request */
+};
+
+struct http_client;
+
+/* Newly allocated; free with http_client_free(). NULL with DESK_ERROR set on failure. */
+struct http_client *http_client_new(const struct http_settings *settings, GError **error);
+void http_client_free(struct http_client *client);
+
+/* Form fields in order. A secret field is never shown (dry run, logs); a field with a display
+ * value shows that instead of its (long) value. */
+struct http_form;
+struct http_form *http_form_new(void);
+void http_form_free(struct http_form *form);
+void http_form_add(struct http_form *form, const char *name, const char *value);
+void http_form_add_int(struct http_form *form, const char *name, long long value);
+void http_form_add_secret(struct http_form *form, const char *name, const char *value);
+void http_form_add_shown_as(struct http_form *form, const char *name, const char *value,
+			    json_t *display);
+/* The form as a JSON object for a dry run, secrets redacted. New reference. */
+json_t *http_form_to_json(const struct http_form *form);
+
+struct http_response {
+	long status;
+	GString *body;
+};
+void http_response_clear(struct http_response *resp);
+
+/* POST form as application/x-www-form-urlencoded. FALSE with DESK_ERROR_TEMPORARY when no HTTP
+ * answer came (connection, TLS, timeout); any answer, whatever its status, is TRUE. */
+gboolean http_post_form(struct http_client *client, const char *url, const struct http_form *form,
+			struct http_response *out, GError **error);
+
+#endif

@@ -1,0 +1,515 @@
+#include "desk/whmcs.h"
+
+#include <jansson.h>
+#include <string.h>
+
+#include "desk/http.h"
+#include "desk/php_serialize.h"
+
+/* How many tickets of one requester and subject to read back when looking for the one an
+ * unanswered attempt opened; the newest come first. */
+#define ADOPT_CANDIDATES 5
+
+struct whmcs {
+	struct desk base;
+	struct http_client *http;
+	char *url;
+	char *identifier;
+	char *secret;
+	char *accesskey;
+	enum cc_mode cc_mode;
+	gboolean markdown;
+	gboolean noemail;
+	FILE *dry_run;
+};
+
+static struct http_form *whmcs_form(const struct whmcs *w, const char *action)
+{
+	struct http_form *form = http_form_new();
+
+	http_form_add(form, "action", action);
+	http_form_add(form, "responsetype", "json");
+	http_form_add(form, "identifier", w->identifier);
+	http_form_add_secret(form, "secret", w->secret);
+	if (w->accesskey)
+		http_form_add_secret(form, "accesskey", w->accesskey);
+	return form;
+}
+
+/* A string field of a WHMCS answer, which sends numbers as strings or numbers as it pleases.
+ * Newly allocated, NULL when absent. */
+static char *json_field(const json_t *obj, const char *key)
+{
+	const json_t *v = json_object_get(obj, key);
+
+	if (json_is_string(v))
+		return g_strdup(json_string_value(v));
+	if (json_is_integer(v))
+		return g_strdup_printf("%" JSON_INTEGER_FORMAT, json_integer_value(v));
+	if (json_is_real(v))
+		return g_strdup_printf("%.0f", json_real_value(v));
+	return NULL;
+}
+
+/* WHMCS nests lists one level ("tickets": {"ticket": [...]}) and leaves them out when empty. */
+static const json_t *nested_list(const json_t *obj, const char *outer, const char *inner)
+{
+	const json_t *list = json_object_get(json_object_get(obj, outer), inner);
+
+	return json_is_array(list) ? list : NULL;
+}
+
+static gboolean is_auth_message(const char *message)
+{
+	return g_str_has_prefix(message, "Authentication Failed") ||
+	       g_str_has_prefix(message, "Invalid IP") ||
+	       g_str_has_prefix(message, "Invalid Access Key");
+}
+
+/* Turn an HTTP answer into the API's JSON object, or the error that says what went wrong. */
+static json_t *whmcs_answer(const char *action, const struct http_response *resp, GError **error)
+{
+	json_error_t jerr;
+	json_t *root = json_loadb(resp->body->str, resp->body->len, 0, &jerr);
+	const char *result = json_string_value(json_object_get(root, "result"));
+	const char *message = json_string_value(json_object_get(root, "message"));
+
+	if (root && result && g_strcmp0(result, "error") == 0 && message && is_auth_message(message)) {
+		g_set_error(error, DESK_ERROR, DESK_ERROR_AUTH,
+			    "WHMCS refused the API credentials (%s): check identifier and secret, "
+			    "and the API IP allow-list",
+			    message);
+	} else if (resp->status == 401 || resp->status == 403) {
+		g_set_error(error, DESK_ERROR, DESK_ERROR_AUTH,
+			    "WHMCS refused the API credentials (HTTP %ld)", resp->status);
+	} else if (resp->status >= 300 || resp->status < 200) {
+		g_set_error(error, DESK_ERROR, DESK_ERROR_TEMPORARY, "%s: desk answered HTTP %ld",
+			    action, resp->status);
+	} else if (!root || !json_is_object(root)) {
+		char *start = g_strndup(resp->body->str, MIN(resp->body->len, 80));
+		g_set_error(error, DESK_ERROR, DESK_ERROR_TEMPORARY,
+			    "%s: the desk's answer is not JSON (%s): \"%s\"", action,
+			    root ? "not an object" : jerr.text, g_strstrip(start));
+		g_free(start);
+	} else if (g_strcmp0(result, "success") != 0) {
+		const char *why = message ? message : "no message given";
+		gboolean missing = g_str_has_suffix(why, "Not Found") && strstr(why, "Ticket");
+		g_set_error(error, DESK_ERROR, missing ? DESK_ERROR_NOT_FOUND : DESK_ERROR_REFUSED,
+			    "%s refused by WHMCS: %s", action, why);
+	} else {
+		return root;
+	}
+	json_decref(root);
+	return NULL;
+}
+
+static json_t *whmcs_call(struct whmcs *w, const char *action, const struct http_form *form,
+			  GError **error)
+{
+	struct http_response resp;
+	json_t *answer;
+
+	if (!http_post_form(w->http, w->url, form, &resp, error)) {
+		g_prefix_error(error, "%s: ", action);
+		return NULL;
+	}
+	answer = whmcs_answer(action, &resp, error);
+	http_response_clear(&resp);
+	return answer;
+}
+
+/* Calls that change the desk: in a dry run they are printed, not sent. */
+static json_t *whmcs_write(struct whmcs *w, const char *action, const struct http_form *form,
+			   GError **error)
+{
+	json_t *line;
+
+	if (!w->dry_run)
+		return whmcs_call(w, action, form, error);
+	line = json_pack("{s:s, s:s, s:s, s:o}", "desk", "whmcs", "url", w->url, "action", action,
+			 "params", http_form_to_json(form));
+	json_dumpf(line, w->dry_run, JSON_COMPACT | JSON_ENSURE_ASCII);
+	fputc('\n', w->dry_run);
+	fflush(w->dry_run);
+	json_decref(line);
+	return json_pack("{s:s}", "result", "success");
+}
+
+static void add_attachments(struct http_form *form, const struct desk_attachment *atts, gsize n)
+{
+	json_t *list = json_array();
+	json_t *shown = json_array();
+	char *encoded;
+	char *b64;
+
+	if (n == 0) {
+		json_decref(list);
+		json_decref(shown);
+		return;
+	}
+	for (gsize i = 0; i < n; i++) {
+		char *data = g_base64_encode(atts[i].data, atts[i].len);
+		json_array_append_new(list, json_pack("{s:s, s:s}", "name", atts[i].name, "data", data));
+		json_array_append_new(shown, json_pack("{s:s, s:I}", "name", atts[i].name, "size",
+						       (json_int_t)atts[i].len));
+		g_free(data);
+	}
+	encoded = json_dumps(list, JSON_COMPACT);
+	b64 = g_base64_encode((const guchar *)encoded, strlen(encoded));
+	http_form_add_shown_as(form, "attachments", b64, shown);
+	g_free(b64);
+	free(encoded);
+	json_decref(list);
+}
+
+static void add_fields(struct http_form *form, const struct desk_field *fields, gsize n)
+{
+	char *serialized;
+	char *b64;
+	json_t *shown;
+
+	if (n == 0)
+		return;
+	serialized = php_serialize_fields(fields, n);
+	b64 = g_base64_encode((const guchar *)serialized, strlen(serialized));
+	shown = json_object();
+	for (gsize i = 0; i < n; i++) {
+		char key[16];
+		g_snprintf(key, sizeof(key), "%d", fields[i].id);
+		json_object_set_new(shown, key, json_string(fields[i].value ? fields[i].value : ""));
+	}
+	http_form_add_shown_as(form, "customfields", b64, shown);
+	g_free(b64);
+	g_free(serialized);
+}
+
+static char *address_text(const struct desk_address *a)
+{
+	return a->name && *a->name ? g_strdup_printf("%s <%s>", a->name, a->email)
+				   : g_strdup(a->email);
+}
+
+char *whmcs_compose_message(const struct desk_ticket_request *req, enum cc_mode cc_mode)
+{
+	GString *text = g_string_new(NULL);
+
+	if (cc_mode == CC_MODE_TEXT && req->n_cc > 0) {
+		g_string_append(text, "Cc: ");
+		for (gsize i = 0; i < req->n_cc; i++) {
+			char *a = address_text(&req->cc[i]);
+			g_string_append_printf(text, "%s%s", i ? ", " : "", a);
+			g_free(a);
+		}
+		g_string_append(text, "\n\n");
+	}
+	g_string_append(text, req->message);
+	return g_string_free(text, FALSE);
+}
+
+static struct http_form *open_ticket_form(struct whmcs *w, const struct desk_ticket_request *req)
+{
+	struct http_form *form = whmcs_form(w, "OpenTicket");
+	char *message = whmcs_compose_message(req, w->cc_mode);
+
+	http_form_add_int(form, "deptid", req->deptid);
+	http_form_add(form, "subject", req->subject);
+	http_form_add(form, "message", message);
+	if (req->clientid > 0) {
+		http_form_add_int(form, "clientid", req->clientid);
+	} else {
+		http_form_add(form, "name", req->name);
+		http_form_add(form, "email", req->email);
+	}
+	if (req->priority)
+		http_form_add(form, "priority", req->priority);
+	if (w->cc_mode == CC_MODE_PARAM && req->n_cc > 0) {
+		GString *cc = g_string_new(NULL);
+		for (gsize i = 0; i < req->n_cc; i++)
+			g_string_append_printf(cc, "%s%s", i ? "," : "", req->cc[i].email);
+		http_form_add(form, "cc", cc->str);
+		g_string_free(cc, TRUE);
+	}
+	if (req->created)
+		http_form_add(form, "created", req->created);
+	if (w->markdown)
+		http_form_add(form, "markdown", "true");
+	if (w->noemail)
+		http_form_add(form, "noemail", "true");
+	add_fields(form, req->fields, req->n_fields);
+	add_attachments(form, req->attachments, req->n_attachments);
+	g_free(message);
+	return form;
+}
+
+static gboolean whmcs_open_ticket(struct desk *desk, const struct desk_ticket_request *req,
+				 struct desk_ticket *out, GError **error)
+{
+	struct whmcs *w = (struct whmcs *)desk;
+	struct http_form *form = open_ticket_form(w, req);
+	json_t *answer = whmcs_write(w, "OpenTicket", form, error);
+
+	http_form_free(form);
+	if (!answer)
+		return FALSE;
+	*out = (struct desk_ticket){0};
+	out->id = json_field(answer, "id");
+	out->tid = json_field(answer, "tid");
+	out->c = json_field(answer, "c");
+	json_decref(answer);
+	if (!w->dry_run && (!out->id || !out->tid)) {
+		desk_ticket_clear(out);
+		/* Something was created, but we cannot say what: adopt it on the retry. */
+		g_set_error(error, DESK_ERROR, DESK_ERROR_TEMPORARY,
+			    "OpenTicket: the desk's answer has no ticket id");
+		return FALSE;
+	}
+	return TRUE;
+}
+
+static gboolean whmcs_add_reply(struct desk *desk, const struct desk_reply_request *req,
+				GError **error)
+{
+	struct whmcs *w = (struct whmcs *)desk;
+	struct http_form *form = whmcs_form(w, "AddTicketReply");
+	json_t *answer;
+
+	http_form_add(form, "ticketid", req->ticket_id);
+	http_form_add(form, "message", req->message);
+	if (req->clientid > 0) {
+		http_form_add_int(form, "clientid", req->clientid);
+	} else {
+		if (req->name)
+			http_form_add(form, "name", req->name);
+		if (req->email)
+			http_form_add(form, "email", req->email);
+	}
+	if (req->created)
+		http_form_add(form, "created", req->created);
+	if (w->markdown)
+		http_form_add(form, "markdown", "true");
+	if (w->noemail)
+		http_form_add(form, "noemail", "true");
+	add_attachments(form, req->attachments, req->n_attachments);
+	answer = whmcs_write(w, "AddTicketReply", form, error);
+	http_form_free(form);
+	json_decref(answer);
+	return answer != NULL;
+}
+
+static void ticket_from_json(const json_t *obj, struct desk_ticket *out)
+{
+	const json_t *replies = nested_list(obj, "replies", "reply");
+	size_t i;
+	const json_t *reply;
+
+	*out = (struct desk_ticket){0};
+	out->id = json_field(obj, "ticketid");
+	if (!out->id)
+		out->id = json_field(obj, "id");
+	out->tid = json_field(obj, "tid");
+	out->c = json_field(obj, "c");
+	out->deptid = json_field(obj, "deptid");
+	out->status = json_field(obj, "status");
+	out->name = json_field(obj, "name");
+	out->email = json_field(obj, "email");
+	out->cc = json_field(obj, "cc");
+	out->userid = json_field(obj, "userid");
+	out->subject = json_field(obj, "subject");
+	if (!replies)
+		return;
+	out->messages = g_ptr_array_new_with_free_func(g_free);
+	json_array_foreach(replies, i, reply)
+	{
+		char *m = json_field(reply, "message");
+		g_ptr_array_add(out->messages, m ? m : g_strdup(""));
+	}
+}
+
+static gboolean get_ticket_by(struct whmcs *w, const char *param, const char *value,
+			      struct desk_ticket *out, GError **error)
+{
+	struct http_form *form = whmcs_form(w, "GetTicket");
+	json_t *answer;
+
+	http_form_add(form, param, value);
+	http_form_add(form, "repliessort", "ASC");
+	answer = whmcs_call(w, "GetTicket", form, error);
+	http_form_free(form);
+	if (!answer)
+		return FALSE;
+	ticket_from_json(answer, out);
+	json_decref(answer);
+	return TRUE;
+}
+
+static gboolean whmcs_get_ticket(struct desk *desk, const char *tid, struct desk_ticket *out,
+				 GError **error)
+{
+	return get_ticket_by((struct whmcs *)desk, "ticketnum", tid, out, error);
+}
+
+/* Text as WHMCS may store it: line ends and trailing blanks are not ours to compare. */
+static char *normalized_text(const char *text)
+{
+	GString *out = g_string_new(NULL);
+	gboolean space = FALSE;
+
+	for (const char *p = text; *p; p++) {
+		if (g_ascii_isspace(*p)) {
+			space = TRUE;
+			continue;
+		}
+		if (space && out->len)
+			g_string_append_c(out, ' ');
+		space = FALSE;
+		g_string_append_c(out, *p);
+	}
+	return g_string_free(out, FALSE);
+}
+
+static gboolean same_text(const char *a, const char *b)
+{
+	char *na = normalized_text(a);
+	char *nb = normalized_text(b);
+	gboolean same = strcmp(na, nb) == 0;
+
+	g_free(na);
+	g_free(nb);
+	return same;
+}
+
+static gboolean whmcs_find_opened_ticket(struct desk *desk, const struct desk_ticket_request *req,
+					 struct desk_ticket *out, gboolean *found, GError **error)
+{
+	struct whmcs *w = (struct whmcs *)desk;
+	struct http_form *form = whmcs_form(w, "GetTickets");
+	char *message = whmcs_compose_message(req, w->cc_mode);
+	const json_t *tickets;
+	json_t *answer;
+	int checked = 0;
+	size_t i;
+	const json_t *t;
+
+	*found = FALSE;
+	if (req->clientid > 0)
+		http_form_add_int(form, "clientid", req->clientid);
+	else
+		http_form_add(form, "email", req->email);
+	http_form_add(form, "subject", req->subject);
+	http_form_add_int(form, "deptid", req->deptid);
+	/* An API user limited to some departments must still see the ticket it opened. */
+	http_form_add(form, "ignore_dept_assignments", "true");
+	http_form_add_int(form, "limitnum", 25);
+	answer = whmcs_call(w, "GetTickets", form, error);
+	http_form_free(form);
+	if (!answer) {
+		g_free(message);
+		return FALSE;
+	}
+	tickets = nested_list(answer, "tickets", "ticket");
+	json_array_foreach(tickets, i, t)
+	{
+		const char *subject = json_string_value(json_object_get(t, "subject"));
+		char *id;
+		struct desk_ticket candidate;
+		if (checked >= ADOPT_CANDIDATES || g_strcmp0(subject, req->subject) != 0)
+			continue;
+		checked++;
+		id = json_field(t, "id");
+		if (!id)
+			continue;
+		if (!get_ticket_by(w, "ticketid", id, &candidate, error)) {
+			g_free(id);
+			json_decref(answer);
+			g_free(message);
+			return FALSE;
+		}
+		g_free(id);
+		if (candidate.messages && candidate.messages->len > 0 &&
+		    same_text(g_ptr_array_index(candidate.messages, 0), message)) {
+			*out = candidate;
+			*found = TRUE;
+			break;
+		}
+		desk_ticket_clear(&candidate);
+	}
+	json_decref(answer);
+	g_free(message);
+	return TRUE;
+}
+
+static gboolean whmcs_list_departments(struct desk *desk, GPtrArray **out, GError **error)
+{
+	struct whmcs *w = (struct whmcs *)desk;
+	struct http_form *form = whmcs_form(w, "GetSupportDepartments");
+	json_t *answer = whmcs_call(w, "GetSupportDepartments", form, error);
+	const json_t *list;
+	size_t i;
+	const json_t *d;
+
+	http_form_free(form);
+	if (!answer)
+		return FALSE;
+	*out = g_ptr_array_new_with_free_func((GDestroyNotify)desk_department_free);
+	list = nested_list(answer, "departments", "department");
+	json_array_foreach(list, i, d)
+	{
+		struct desk_department *dept = g_new0(struct desk_department, 1);
+		dept->id = json_field(d, "id");
+		dept->name = json_field(d, "name");
+		g_ptr_array_add(*out, dept);
+	}
+	json_decref(answer);
+	return TRUE;
+}
+
+static void whmcs_destroy(struct desk *desk)
+{
+	struct whmcs *w = (struct whmcs *)desk;
+
+	http_client_free(w->http);
+	g_free(w->url);
+	g_free(w->identifier);
+	if (w->secret) {
+		memset(w->secret, 0, strlen(w->secret));
+		g_free(w->secret);
+	}
+	g_free(w->accesskey);
+	g_free(w);
+}
+
+static const struct desk_ops whmcs_ops = {
+    .kind = "whmcs",
+    .open_ticket = whmcs_open_ticket,
+    .add_reply = whmcs_add_reply,
+    .get_ticket = whmcs_get_ticket,
+    .find_opened_ticket = whmcs_find_opened_ticket,
+    .list_departments = whmcs_list_departments,
+    .destroy = whmcs_destroy,
+};
+
+struct desk *whmcs_desk_new(const struct config *config, FILE *dry_run, GError **error)
+{
+	struct http_settings settings = {
+	    .ca_file = config->desk.ca_file,
+	    .connect_timeout = config->desk.connect_timeout,
+	    .timeout = config->desk.timeout,
+	};
+	struct http_client *http = http_client_new(&settings, error);
+	struct whmcs *w;
+
+	if (!http)
+		return NULL;
+	w = g_new0(struct whmcs, 1);
+	w->base.ops = &whmcs_ops;
+	w->http = http;
+	w->url = g_strdup(config->desk.url);
+	w->identifier = g_strdup(config->desk.identifier);
+	w->secret = g_strdup(config->desk.secret);
+	w->accesskey = g_strdup(config->desk.accesskey);
+	w->cc_mode = config->desk.cc;
+	w->markdown = config->desk.markdown;
+	w->noemail = config->desk.noemail;
+	w->dry_run = dry_run;
+	return &w->base;
+}

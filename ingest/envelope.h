@@ -1,0 +1,11 @@
+/* What a source knows about a message beyond its bytes. */
+#ifndef M2T_INGEST_ENVELOPE_H
+#define M2T_INGEST_ENVELOPE_H
+
+struct envelope {
+	const char *source;    /* "pipe", "mailbox support", an archive path: for logs and rules */
+	const char *sender;    /* envelope sender (MAIL FROM), NULL when unknown */
+	const char *recipient; /* envelope recipient (RCPT TO), NULL when unknown */
+};
+
+#endif

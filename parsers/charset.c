@@ -1,0 +1,158 @@
+#include "parsers/charset.h"
+
+#include <errno.h>
+#include <gmime/gmime.h>
+#include <string.h>
+
+#define REPLACEMENT "\xEF\xBF\xBD"
+
+static gboolean is_utf8_label(const char *charset)
+{
+	return g_ascii_strcasecmp(charset, "utf-8") == 0 || g_ascii_strcasecmp(charset, "utf8") == 0;
+}
+
+static gboolean is_ascii_label(const char *charset)
+{
+	return g_ascii_strcasecmp(charset, "us-ascii") == 0 ||
+	       g_ascii_strcasecmp(charset, "ascii") == 0 ||
+	       g_ascii_strcasecmp(charset, "ansi_x3.4-1968") == 0;
+}
+
+/* iconv from charset to UTF-8, replacing each byte it rejects with U+FFFD. FALSE when iconv does
+ * not know the charset at all. */
+static gboolean convert_replacing(const char *data, gsize len, const char *charset, GString *out,
+				  guint *replaced)
+{
+	iconv_t cd = g_mime_iconv_open("UTF-8", charset);
+	char buf[4096];
+	char *in = (char *)data;
+	size_t inleft = len;
+
+	if (cd == (iconv_t)-1)
+		return FALSE;
+	*replaced = 0;
+	while (inleft > 0) {
+		char *outp = buf;
+		size_t outleft = sizeof(buf);
+		size_t rc = iconv(cd, &in, &inleft, &outp, &outleft);
+
+		g_string_append_len(out, buf, outp - buf);
+		if (rc != (size_t)-1)
+			continue;
+		if (errno == E2BIG)
+			continue;
+		/* EILSEQ or EINVAL (truncated sequence at the end): replace one byte, go on. */
+		g_string_append(out, REPLACEMENT);
+		(*replaced)++;
+		in++;
+		inleft--;
+		iconv(cd, NULL, NULL, NULL, NULL);
+	}
+	/* Flush shift states (ISO-2022-JP ends in ASCII mode). */
+	{
+		char *outp = buf;
+		size_t outleft = sizeof(buf);
+		iconv(cd, NULL, NULL, &outp, &outleft);
+		g_string_append_len(out, buf, outp - buf);
+	}
+	g_mime_iconv_close(cd);
+	return TRUE;
+}
+
+static gboolean is_wide_label(const char *charset)
+{
+	return g_ascii_strncasecmp(charset, "utf-16", 6) == 0 ||
+	       g_ascii_strncasecmp(charset, "utf-32", 6) == 0 ||
+	       g_ascii_strncasecmp(charset, "ucs", 3) == 0;
+}
+
+static gboolean has_8bit(const char *data, gsize len)
+{
+	for (gsize i = 0; i < len; i++)
+		if ((guchar)data[i] >= 0x80)
+			return TRUE;
+	return FALSE;
+}
+
+static char *strip_nuls(GString *s)
+{
+	/* A NUL inside text would cut it short for every C consumer downstream. */
+	gsize w = 0;
+	for (gsize r = 0; r < s->len; r++)
+		if (s->str[r] != '\0')
+			s->str[w++] = s->str[r];
+	g_string_truncate(s, w);
+	return g_string_free(s, FALSE);
+}
+
+/* Text with no usable label: UTF-8 if it is valid, else the usual Western mail charset. */
+static char *guess_to_utf8(const char *data, gsize len)
+{
+	GString *out = g_string_sized_new(len + 16);
+	guint replaced = 0;
+
+	if (g_utf8_validate_len(data, len, NULL)) {
+		g_string_append_len(out, data, len);
+		return strip_nuls(out);
+	}
+	/* windows-1252 leaves five bytes undefined; iso-8859-1 decodes every byte. */
+	convert_replacing(data, len, "windows-1252", out, &replaced);
+	if (replaced > 0) {
+		g_string_truncate(out, 0);
+		convert_replacing(data, len, "iso-8859-1", out, &replaced);
+	}
+	return strip_nuls(out);
+}
+
+char *charset_to_utf8(const char *data, gsize len, const char *charset, gboolean *lossy)
+{
+	GString *out;
+	guint replaced = 0;
+
+	if (lossy)
+		*lossy = FALSE;
+	if (!charset || !*charset || is_ascii_label(charset))
+		return guess_to_utf8(data, len);
+	if (is_utf8_label(charset)) {
+		/* NULs are stripped first: g_utf8_make_valid() would stop at one. */
+		GString *copy = g_string_new_len(data, len);
+		char *clean = strip_nuls(copy);
+		char *valid;
+
+		if (g_utf8_validate(clean, -1, NULL))
+			return clean;
+		valid = g_utf8_make_valid(clean, -1);
+		g_free(clean);
+		if (lossy)
+			*lossy = TRUE;
+		return valid;
+	}
+	/* Mailers label windows-1252 text as iso-8859-1; the C1 range is never text in Latin-1. */
+	if (g_ascii_strcasecmp(charset, "iso-8859-1") == 0 ||
+	    g_ascii_strcasecmp(charset, "latin1") == 0)
+		charset = "windows-1252";
+
+	/* 8-bit text in a single-byte charset almost never forms valid multi-byte UTF-8 by chance;
+	 * when it does, the label is wrong (a common mailer bug). */
+	if (has_8bit(data, len) && g_utf8_validate_len(data, len, NULL) && !is_wide_label(charset)) {
+		out = g_string_new_len(data, len);
+		return strip_nuls(out);
+	}
+	out = g_string_sized_new(len + 16);
+	if (!convert_replacing(data, len, charset, out, &replaced)) {
+		g_string_free(out, TRUE);
+		return guess_to_utf8(data, len);
+	}
+	if (replaced > 0 && g_utf8_validate_len(data, len, NULL)) {
+		/* Declared wrongly but valid UTF-8: the sender's mailer lied about the label. */
+		g_string_truncate(out, 0);
+		g_string_append_len(out, data, len);
+		replaced = 0;
+	} else if (replaced > 0 && g_ascii_strcasecmp(charset, "windows-1252") == 0) {
+		g_string_truncate(out, 0);
+		convert_replacing(data, len, "iso-8859-1", out, &replaced);
+	}
+	if (lossy)
+		*lossy = replaced > 0;
+	return strip_nuls(out);
+}

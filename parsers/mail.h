@@ -1,0 +1,59 @@
+/* The parsed form of one e-mail: everything later stages need, decoded to UTF-8. */
+#ifndef M2T_PARSERS_MAIL_H
+#define M2T_PARSERS_MAIL_H
+
+#include <glib.h>
+
+struct mail_address {
+	char *name;  /* display name, UTF-8, may be NULL */
+	char *email; /* addr-spec as written, may be NULL for groups or garbage */
+};
+
+struct mail_attachment {
+	char *filename;     /* decoded, never NULL */
+	char *content_type; /* "type/subtype", lower case */
+	char *content_id;   /* without angle brackets, or NULL */
+	gboolean is_inline;
+	GBytes *data; /* transfer encoding removed */
+};
+
+struct mail_header {
+	char *name;
+	char *value; /* unfolded and RFC 2047 decoded */
+};
+
+enum mail_text_source { MAIL_TEXT_NONE, MAIL_TEXT_PLAIN, MAIL_TEXT_HTML };
+
+struct mail {
+	char *subject; /* never NULL; "" when the mail has none */
+	struct mail_address from;
+	GPtrArray *to;	 /* of struct mail_address */
+	GPtrArray *cc;	 /* of struct mail_address */
+	GDateTime *date; /* NULL when missing or unreadable */
+	char *message_id;
+	char *in_reply_to;
+	GPtrArray *references; /* of char *, oldest first */
+	char *text;	       /* never NULL */
+	enum mail_text_source text_source;
+	GPtrArray *attachments; /* of struct mail_attachment */
+	GPtrArray *headers;	/* of struct mail_header, top level, in order */
+	GPtrArray *warnings;	/* of char *: what could not be read as the sender meant */
+	gsize raw_size;
+	char raw_sha256[65]; /* hex digest of the raw bytes */
+};
+
+struct mail *mail_new(void); /* empty mail, free with mail_free() */
+void mail_free(struct mail *mail);
+
+/* The first value of a top-level header, or NULL; borrowed from mail. */
+const char *mail_header_value(const struct mail *mail, const char *name);
+
+/* The key the journal files this mail under: "mid:<Message-ID>", else "sha256:<hex>". Newly
+ * allocated. */
+char *mail_key(const struct mail *mail);
+
+void mail_add_warning(struct mail *mail, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+
+void mail_address_free(struct mail_address *addr);
+
+#endif

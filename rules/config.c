@@ -1,0 +1,502 @@
+#include "rules/config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+G_DEFINE_QUARK(mail2ticket-config-error-quark, config_error)
+
+#define ENV_SECRET "MAIL2TICKET_SECRET"
+
+/* What a section may hold. A key not listed here stops the load: a typo must not silently turn
+ * into a default. */
+static const char *const desk_keys[] = {
+    "kind",	 "url",	       "identifier",	  "secret",	     "secret_file",
+    "accesskey", "department", "default_department", "priority",     "ca_file",
+    "connect_timeout", "timeout", "cc",		  "markdown",	     "noemail",
+    NULL};
+static const char *const state_keys[] = {"path", "quarantine", "busy_timeout_ms", NULL};
+
+struct loader {
+	const char *path;
+	char **lines; /* the file as read, to name the line of an error */
+	GKeyFile *kf;
+	struct config *config;
+	GError **error;
+};
+
+static int line_of(const struct loader *ld, const char *section, const char *key)
+{
+	gboolean in_section = FALSE;
+	int section_line = 0;
+
+	for (int i = 0; ld->lines && ld->lines[i]; i++) {
+		const char *l = ld->lines[i];
+		while (*l == ' ' || *l == '\t')
+			l++;
+		if (*l == '[') {
+			const char *end = strchr(l, ']');
+			in_section = end && (gsize)(end - l - 1) == strlen(section) &&
+				     strncmp(l + 1, section, end - l - 1) == 0;
+			if (in_section)
+				section_line = i + 1;
+			continue;
+		}
+		if (in_section && key && g_str_has_prefix(l, key)) {
+			const char *rest = l + strlen(key);
+			while (*rest == ' ' || *rest == '\t')
+				rest++;
+			if (*rest == '=')
+				return i + 1;
+		}
+	}
+	return section_line;
+}
+
+static gboolean fail(struct loader *ld, const char *section, const char *key, const char *fmt, ...)
+    G_GNUC_PRINTF(4, 5);
+
+static gboolean fail(struct loader *ld, const char *section, const char *key, const char *fmt, ...)
+{
+	va_list ap;
+	char *what;
+	int line = line_of(ld, section, key);
+
+	va_start(ap, fmt);
+	what = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+	if (line > 0)
+		g_set_error(ld->error, CONFIG_ERROR, CONFIG_ERROR_INVALID, "%s:%d: [%s]%s%s: %s",
+			    ld->path, line, section, key ? " " : "", key ? key : "", what);
+	else
+		g_set_error(ld->error, CONFIG_ERROR, CONFIG_ERROR_INVALID, "%s: [%s]%s%s: %s",
+			    ld->path, section, key ? " " : "", key ? key : "", what);
+	g_free(what);
+	return FALSE;
+}
+
+/* GKeyFile knows only '#' comment lines; the documented format also has ';' lines and
+ * "key = value ; comment". Rewritten in place, line for line, so line numbers stay true. */
+static char *strip_comments(const char *text)
+{
+	char **lines = g_strsplit(text, "\n", -1);
+	GString *out = g_string_sized_new(strlen(text));
+
+	for (char **l = lines; *l; l++) {
+		char *line = *l;
+		char *p = line;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p == ';' || *p == '#') {
+			g_string_append(out, "#");
+		} else {
+			for (char *c = line; *c; c++) {
+				if ((*c == ';' || *c == '#') && c > line &&
+				    (c[-1] == ' ' || c[-1] == '\t')) {
+					*c = '\0';
+					break;
+				}
+			}
+			g_string_append(out, g_strchomp(line));
+		}
+		if (l[1])
+			g_string_append_c(out, '\n');
+	}
+	g_strfreev(lines);
+	return g_string_free(out, FALSE);
+}
+
+static gboolean check_known_keys(struct loader *ld, const char *section, const char *const *known)
+{
+	gsize n;
+	char **keys = g_key_file_get_keys(ld->kf, section, &n, NULL);
+	gboolean ok = TRUE;
+
+	for (gsize i = 0; ok && keys && i < n; i++)
+		if (!g_strv_contains(known, keys[i]))
+			ok = fail(ld, section, keys[i], "unknown key");
+	g_strfreev(keys);
+	return ok;
+}
+
+/* The value of section/key, or NULL when absent. Newly allocated. */
+static char *get_raw(struct loader *ld, const char *section, const char *key)
+{
+	char *value = g_key_file_get_value(ld->kf, section, key, NULL);
+
+	if (value)
+		g_strstrip(value);
+	return value;
+}
+
+static gboolean get_string(struct loader *ld, const char *section, const char *key,
+			   gboolean required, char **out)
+{
+	char *value = get_raw(ld, section, key);
+
+	if (value && !*value) {
+		g_free(value);
+		return fail(ld, section, key, "empty value");
+	}
+	if (!value && required)
+		return fail(ld, section, key, "missing (required)");
+	if (value) {
+		g_free(*out);
+		*out = value;
+	}
+	return TRUE;
+}
+
+static gboolean get_int(struct loader *ld, const char *section, const char *key, int min, int max,
+			int *out)
+{
+	char *value = get_raw(ld, section, key);
+	char *end;
+	long n;
+
+	if (!value)
+		return TRUE;
+	errno = 0;
+	n = strtol(value, &end, 10);
+	if (!*value || *end || errno || n < min || n > max) {
+		fail(ld, section, key, "'%s' is not a whole number from %d to %d", value, min, max);
+		g_free(value);
+		return FALSE;
+	}
+	*out = (int)n;
+	g_free(value);
+	return TRUE;
+}
+
+static gboolean get_bool(struct loader *ld, const char *section, const char *key, gboolean *out)
+{
+	static const char *const yes[] = {"true", "yes", "on", "1", NULL};
+	static const char *const no[] = {"false", "no", "off", "0", NULL};
+	char *value = get_raw(ld, section, key);
+	char *lower;
+	gboolean ok = TRUE;
+
+	if (!value)
+		return TRUE;
+	lower = g_ascii_strdown(value, -1);
+	if (g_strv_contains(yes, lower))
+		*out = TRUE;
+	else if (g_strv_contains(no, lower))
+		*out = FALSE;
+	else
+		ok = fail(ld, section, key, "'%s' is not true or false", value);
+	g_free(lower);
+	g_free(value);
+	return ok;
+}
+
+/* One of choices (matched without regard to case; *out gets the spelling of choices). */
+static gboolean get_choice(struct loader *ld, const char *section, const char *key,
+			   const char *const *choices, int *index)
+{
+	char *value = get_raw(ld, section, key);
+	char *list;
+
+	if (!value)
+		return TRUE;
+	for (int i = 0; choices[i]; i++) {
+		if (g_ascii_strcasecmp(value, choices[i]) == 0) {
+			*index = i;
+			g_free(value);
+			return TRUE;
+		}
+	}
+	list = g_strjoinv(", ", (char **)choices);
+	fail(ld, section, key, "'%s' is not one of: %s", value, list);
+	g_free(list);
+	g_free(value);
+	return FALSE;
+}
+
+/* A path as written, relative paths taken from the config file's folder. */
+static char *resolve_path(const struct loader *ld, const char *value)
+{
+	char *dir;
+	char *full;
+
+	if (g_path_is_absolute(value))
+		return g_strdup(value);
+	dir = g_path_get_dirname(ld->path);
+	full = g_build_filename(dir, value, NULL);
+	g_free(dir);
+	return full;
+}
+
+static gboolean get_path(struct loader *ld, const char *section, const char *key, char **out)
+{
+	char *value = NULL;
+
+	if (!get_string(ld, section, key, FALSE, &value))
+		return FALSE;
+	if (value) {
+		g_free(*out);
+		*out = resolve_path(ld, value);
+		g_free(value);
+	}
+	return TRUE;
+}
+
+static gboolean read_secret_file(struct loader *ld, const char *key, char **out)
+{
+	char *path = NULL;
+	char *contents = NULL;
+	GError *err = NULL;
+
+	if (!get_path(ld, "desk", key, &path))
+		return FALSE;
+	if (!path)
+		return TRUE;
+	if (!g_file_get_contents(path, &contents, NULL, &err)) {
+		fail(ld, "desk", key, "cannot read the secret file: %s", err->message);
+		g_error_free(err);
+		g_free(path);
+		return FALSE;
+	}
+	g_free(path);
+	g_strchomp(contents);
+	if (!*contents) {
+		g_free(contents);
+		return fail(ld, "desk", key, "the secret file is empty");
+	}
+	g_free(*out);
+	*out = contents;
+	return TRUE;
+}
+
+static gboolean load_secret(struct loader *ld)
+{
+	struct config *c = ld->config;
+	const char *env = g_getenv(ENV_SECRET);
+	gboolean has_inline = g_key_file_has_key(ld->kf, "desk", "secret", NULL);
+	gboolean has_file = g_key_file_has_key(ld->kf, "desk", "secret_file", NULL);
+
+	if (has_inline && has_file)
+		return fail(ld, "desk", "secret", "give secret or secret_file, not both");
+	if (!get_string(ld, "desk", "secret", FALSE, &c->desk.secret) ||
+	    !read_secret_file(ld, "secret_file", &c->desk.secret))
+		return FALSE;
+	if (env && *env) {
+		g_free(c->desk.secret);
+		c->desk.secret = g_strdup(env);
+	}
+	if (!c->desk.secret)
+		return fail(ld, "desk", "secret",
+			    "missing: set secret_file (or secret) here, or " ENV_SECRET
+			    " in the environment");
+	return TRUE;
+}
+
+static gboolean load_desk(struct loader *ld)
+{
+	static const char *const kinds[] = {"whmcs", NULL};
+	static const char *const priorities[] = {"Low", "Medium", "High", NULL};
+	static const char *const cc_modes[] = {"text", "param", "none", NULL};
+	struct config *c = ld->config;
+	int kind = 0, priority = 1, cc = CC_MODE_TEXT;
+	char *department = NULL;
+
+	if (!g_key_file_has_group(ld->kf, "desk"))
+		return fail(ld, "desk", NULL, "missing section");
+	if (!check_known_keys(ld, "desk", desk_keys) ||
+	    !get_string(ld, "desk", "kind", TRUE, &c->desk.kind) ||
+	    !get_choice(ld, "desk", "kind", kinds, &kind) ||
+	    !get_string(ld, "desk", "url", TRUE, &c->desk.url) ||
+	    !get_string(ld, "desk", "identifier", TRUE, &c->desk.identifier) || !load_secret(ld) ||
+	    !get_string(ld, "desk", "accesskey", FALSE, &c->desk.accesskey) ||
+	    !get_choice(ld, "desk", "priority", priorities, &priority) ||
+	    !get_path(ld, "desk", "ca_file", &c->desk.ca_file) ||
+	    !get_int(ld, "desk", "connect_timeout", 1, 600, &c->desk.connect_timeout) ||
+	    !get_int(ld, "desk", "timeout", 1, 3600, &c->desk.timeout) ||
+	    !get_choice(ld, "desk", "cc", cc_modes, &cc) ||
+	    !get_bool(ld, "desk", "markdown", &c->desk.markdown) ||
+	    !get_bool(ld, "desk", "noemail", &c->desk.noemail) ||
+	    !get_int(ld, "desk", "default_department", 1, G_MAXINT, &c->desk.default_department) ||
+	    !get_string(ld, "desk", "department", FALSE, &department))
+		goto fail;
+
+	g_free(c->desk.kind);
+	c->desk.kind = g_strdup(kinds[kind]);
+	c->desk.priority = g_strdup(priorities[priority]);
+	c->desk.cc = cc;
+	if (!g_str_has_prefix(c->desk.url, "https://") && !g_str_has_prefix(c->desk.url, "http://")) {
+		fail(ld, "desk", "url", "'%s' is not an http:// or https:// address", c->desk.url);
+		goto fail;
+	}
+	if (c->desk.ca_file && !g_file_test(c->desk.ca_file, G_FILE_TEST_IS_REGULAR)) {
+		fail(ld, "desk", "ca_file", "no such file: %s", c->desk.ca_file);
+		goto fail;
+	}
+	c->desk.department_auto = !department || g_ascii_strcasecmp(department, "auto") == 0;
+	if (!c->desk.department_auto) {
+		char *end;
+		long n = strtol(department, &end, 10);
+		if (*end || n < 1 || n > G_MAXINT) {
+			fail(ld, "desk", "department", "'%s' is neither auto nor a department id",
+			     department);
+			goto fail;
+		}
+		c->desk.department = (int)n;
+	} else if (!c->desk.default_department) {
+		fail(ld, "desk", "default_department",
+		     "missing: with department = auto, mail to an unmapped address goes here");
+		goto fail;
+	}
+	g_free(department);
+	return TRUE;
+fail:
+	g_free(department);
+	return FALSE;
+}
+
+static gboolean load_departments(struct loader *ld)
+{
+	gsize n;
+	char **keys = g_key_file_get_keys(ld->kf, "departments", &n, NULL);
+	gboolean ok = TRUE;
+
+	for (gsize i = 0; ok && keys && i < n; i++) {
+		struct department_route *route;
+		int id = 0;
+		if (!strchr(keys[i], '@')) {
+			ok = fail(ld, "departments", keys[i],
+				  "not an address or @domain to route by");
+			break;
+		}
+		ok = get_int(ld, "departments", keys[i], 1, G_MAXINT, &id);
+		if (!ok)
+			break;
+		route = g_new0(struct department_route, 1);
+		route->address = g_ascii_strdown(keys[i], -1);
+		route->deptid = id;
+		g_ptr_array_add(ld->config->departments, route);
+	}
+	g_strfreev(keys);
+	return ok;
+}
+
+static gboolean load_state(struct loader *ld)
+{
+	struct config *c = ld->config;
+
+	if (!check_known_keys(ld, "state", state_keys) || !get_path(ld, "state", "path", &c->state.path) ||
+	    !get_path(ld, "state", "quarantine", &c->state.quarantine) ||
+	    !get_int(ld, "state", "busy_timeout_ms", 0, 600000, &c->state.busy_timeout_ms))
+		return FALSE;
+	if (!c->state.quarantine) {
+		char *dir = g_path_get_dirname(c->state.path);
+		c->state.quarantine = g_build_filename(dir, "quarantine", NULL);
+		g_free(dir);
+	}
+	return TRUE;
+}
+
+static gboolean check_sections(struct loader *ld)
+{
+	static const char *const known[] = {"desk", "departments", "state", NULL};
+	char **groups = g_key_file_get_groups(ld->kf, NULL);
+	gboolean ok = TRUE;
+
+	for (int i = 0; ok && groups[i]; i++)
+		if (!g_strv_contains(known, groups[i]))
+			ok = fail(ld, groups[i], NULL, "unknown section");
+	g_strfreev(groups);
+	return ok;
+}
+
+static void department_route_free(struct department_route *route)
+{
+	g_free(route->address);
+	g_free(route);
+}
+
+struct config *config_load(const char *path, GError **error)
+{
+	struct loader ld = {.path = path, .error = error};
+	char *text = NULL;
+	char *stripped;
+	GError *err = NULL;
+	gboolean ok;
+
+	if (!g_file_get_contents(path, &text, NULL, &err)) {
+		g_set_error(error, CONFIG_ERROR, CONFIG_ERROR_INVALID, "%s: cannot read: %s", path,
+			    err->message);
+		g_error_free(err);
+		return NULL;
+	}
+	ld.lines = g_strsplit(text, "\n", -1);
+	stripped = strip_comments(text);
+	g_free(text);
+	ld.kf = g_key_file_new();
+	if (!g_key_file_load_from_data(ld.kf, stripped, -1, G_KEY_FILE_NONE, &err)) {
+		g_set_error(error, CONFIG_ERROR, CONFIG_ERROR_INVALID, "%s: %s", path, err->message);
+		g_error_free(err);
+		g_free(stripped);
+		g_key_file_free(ld.kf);
+		g_strfreev(ld.lines);
+		return NULL;
+	}
+	g_free(stripped);
+
+	ld.config = g_new0(struct config, 1);
+	ld.config->path = g_strdup(path);
+	ld.config->departments =
+	    g_ptr_array_new_with_free_func((GDestroyNotify)department_route_free);
+	ld.config->desk.connect_timeout = 10;
+	ld.config->desk.timeout = 60;
+	ld.config->state.path = g_strdup("/var/lib/mail2ticket/journal.db");
+	ld.config->state.busy_timeout_ms = 5000;
+
+	ok = check_sections(&ld) && load_desk(&ld) && load_departments(&ld) && load_state(&ld);
+	g_key_file_free(ld.kf);
+	g_strfreev(ld.lines);
+	if (!ok) {
+		config_free(ld.config);
+		return NULL;
+	}
+	return ld.config;
+}
+
+void config_free(struct config *config)
+{
+	if (!config)
+		return;
+	g_free(config->path);
+	g_free(config->desk.kind);
+	g_free(config->desk.url);
+	g_free(config->desk.identifier);
+	if (config->desk.secret) {
+		/* Do not leave the secret behind in freed memory. */
+		memset(config->desk.secret, 0, strlen(config->desk.secret));
+		g_free(config->desk.secret);
+	}
+	g_free(config->desk.accesskey);
+	g_free(config->desk.priority);
+	g_free(config->desk.ca_file);
+	g_ptr_array_unref(config->departments);
+	g_free(config->state.path);
+	g_free(config->state.quarantine);
+	g_free(config);
+}
+
+int config_department_for_address(const struct config *config, const char *address)
+{
+	const char *at;
+	int domain_match = 0;
+
+	if (!address || !(at = strchr(address, '@')))
+		return 0;
+	for (guint i = 0; i < config->departments->len; i++) {
+		const struct department_route *route = g_ptr_array_index(config->departments, i);
+		if (g_ascii_strcasecmp(route->address, address) == 0)
+			return route->deptid;
+		if (!domain_match && route->address[0] == '@' &&
+		    g_ascii_strcasecmp(route->address, at) == 0)
+			domain_match = route->deptid;
+	}
+	return domain_match;
+}

@@ -1,0 +1,30 @@
+#!/bin/sh
+# Install, with apt-get, the Debian 12 packages mail2ticket needs to build, test and run the demo:
+# only those missing, non-interactively. Re-running it when all are present does nothing.
+set -eu
+
+packages="gcc make libc6-dev cmake pkg-config ca-certificates python3 valgrind
+libgmime-3.0-dev libetpan-dev libcurl4-gnutls-dev libjansson-dev libsqlite3-dev libxml2-dev
+libcmocka-dev"
+
+missing=""
+for p in $packages; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+		missing="$missing $p"
+	fi
+done
+[ -z "$missing" ] && exit 0
+
+echo "deps: installing:$missing"
+if [ "$(id -u)" -eq 0 ]; then
+	sudo=""
+elif command -v sudo >/dev/null 2>&1; then
+	sudo="sudo"
+else
+	echo "deps: run as root, or install these packages first:$missing" >&2
+	exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -q
+# shellcheck disable=SC2086
+$sudo apt-get install -y -q --no-install-recommends $missing

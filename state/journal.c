@@ -1,0 +1,309 @@
+#include "state/journal.h"
+
+#include <sqlite3.h>
+#include <string.h>
+
+G_DEFINE_QUARK(mail2ticket-journal-error-quark, journal_error)
+
+#define SCHEMA_VERSION 1
+
+struct journal {
+	sqlite3 *db;
+	char *path;
+};
+
+static const char *const state_names[] = {
+    [JOURNAL_PENDING] = "pending",	   [JOURNAL_DELIVERED] = "delivered",
+    [JOURNAL_FAILED] = "failed",	   [JOURNAL_QUARANTINED] = "quarantined",
+    [JOURNAL_DROPPED] = "dropped",
+};
+
+const char *journal_state_name(enum journal_state state)
+{
+	return state_names[state];
+}
+
+static enum journal_state state_from_name(const char *name)
+{
+	for (gsize i = 0; i < G_N_ELEMENTS(state_names); i++)
+		if (g_strcmp0(state_names[i], name) == 0)
+			return (enum journal_state)i;
+	return JOURNAL_PENDING;
+}
+
+static gboolean db_fail(struct journal *j, int rc, const char *what, GError **error)
+{
+	gboolean busy = rc == SQLITE_BUSY || rc == SQLITE_LOCKED;
+
+	g_set_error(error, JOURNAL_ERROR, busy ? JOURNAL_ERROR_BUSY : JOURNAL_ERROR_IO,
+		    "journal %s: %s: %s", j->path, what, busy ? "busy (locked by another process)"
+							      : sqlite3_errmsg(j->db));
+	return FALSE;
+}
+
+static gboolean exec(struct journal *j, const char *sql, GError **error)
+{
+	int rc = sqlite3_exec(j->db, sql, NULL, NULL, NULL);
+
+	return rc == SQLITE_OK ? TRUE : db_fail(j, rc, sql, error);
+}
+
+static const char schema[] =
+    "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS mails ("
+    "  key TEXT PRIMARY KEY,"
+    "  state TEXT NOT NULL,"
+    "  source TEXT, message_id TEXT, sender TEXT, subject TEXT,"
+    "  action TEXT, ticket_id TEXT, ticket_tid TEXT,"
+    "  attempts INTEGER NOT NULL DEFAULT 0,"
+    "  first_seen INTEGER NOT NULL, updated INTEGER NOT NULL,"
+    "  last_error TEXT, quarantine_path TEXT);"
+    "CREATE INDEX IF NOT EXISTS mails_message_id ON mails(message_id);"
+    "CREATE TABLE IF NOT EXISTS attempts ("
+    "  id INTEGER PRIMARY KEY,"
+    "  key TEXT NOT NULL,"
+    "  at INTEGER NOT NULL,"
+    "  outcome TEXT NOT NULL,"
+    "  detail TEXT);"
+    "CREATE INDEX IF NOT EXISTS attempts_key ON attempts(key);";
+
+static gboolean check_schema(struct journal *j, gboolean read_only, GError **error)
+{
+	sqlite3_stmt *st;
+	int version = 0;
+	int rc;
+
+	if (!read_only) {
+		if (!exec(j, "BEGIN IMMEDIATE", error))
+			return FALSE;
+		if (!exec(j, schema, error)) {
+			sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
+			return FALSE;
+		}
+	}
+	rc = sqlite3_prepare_v2(j->db, "SELECT value FROM meta WHERE name = 'schema_version'", -1,
+				&st, NULL);
+	if (rc != SQLITE_OK) {
+		if (!read_only)
+			sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
+		return db_fail(j, rc, "reading the schema version", error);
+	}
+	if (sqlite3_step(st) == SQLITE_ROW)
+		version = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	if (version > SCHEMA_VERSION) {
+		if (!read_only)
+			sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
+		g_set_error(error, JOURNAL_ERROR, JOURNAL_ERROR_VERSION,
+			    "journal %s has schema version %d, newer than this mail2ticket knows "
+			    "(%d): use the newer mail2ticket",
+			    j->path, version, SCHEMA_VERSION);
+		return FALSE;
+	}
+	if (read_only)
+		return TRUE;
+	if (version == 0 &&
+	    !exec(j, "INSERT INTO meta (name, value) VALUES ('schema_version', '1')", error)) {
+		sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
+		return FALSE;
+	}
+	return exec(j, "COMMIT", error);
+}
+
+struct journal *journal_open(const char *path, gboolean read_only, int busy_timeout_ms,
+			     GError **error)
+{
+	struct journal *j = g_new0(struct journal, 1);
+	int flags = read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+	int rc;
+
+	j->path = g_strdup(path);
+	if (!read_only) {
+		char *dir = g_path_get_dirname(path);
+		g_mkdir_with_parents(dir, 0750);
+		g_free(dir);
+	}
+	rc = sqlite3_open_v2(path, &j->db, flags | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		g_set_error(error, JOURNAL_ERROR, JOURNAL_ERROR_IO, "journal %s: cannot open: %s",
+			    path, j->db ? sqlite3_errmsg(j->db) : sqlite3_errstr(rc));
+		journal_close(j);
+		return NULL;
+	}
+	sqlite3_busy_timeout(j->db, busy_timeout_ms);
+	/* WAL lets readers (stats, route) run beside a writer; FULL makes a commit durable before
+	 * we acknowledge the source on the strength of it. */
+	if ((!read_only && (!exec(j, "PRAGMA journal_mode=WAL", error) ||
+			    !exec(j, "PRAGMA synchronous=FULL", error))) ||
+	    !check_schema(j, read_only, error)) {
+		journal_close(j);
+		return NULL;
+	}
+	return j;
+}
+
+void journal_close(struct journal *j)
+{
+	if (!j)
+		return;
+	sqlite3_close(j->db);
+	g_free(j->path);
+	g_free(j);
+}
+
+void journal_entry_clear(struct journal_entry *e)
+{
+	g_free(e->key);
+	g_free(e->ticket_id);
+	g_free(e->ticket_tid);
+	g_free(e->last_error);
+	*e = (struct journal_entry){0};
+}
+
+static char *column_text(sqlite3_stmt *st, int col)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+
+	return t ? g_strdup((const char *)t) : NULL;
+}
+
+gboolean journal_lookup(struct journal *j, const char *key, struct journal_entry *out,
+			gboolean *found, GError **error)
+{
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(j->db,
+				    "SELECT state, ticket_id, ticket_tid, attempts, last_error "
+				    "FROM mails WHERE key = ?",
+				    -1, &st, NULL);
+
+	*found = FALSE;
+	if (rc != SQLITE_OK)
+		return db_fail(j, rc, "lookup", error);
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*found = TRUE;
+		*out = (struct journal_entry){0};
+		out->key = g_strdup(key);
+		out->state = state_from_name((const char *)sqlite3_column_text(st, 0));
+		out->ticket_id = column_text(st, 1);
+		out->ticket_tid = column_text(st, 2);
+		out->attempts = sqlite3_column_int(st, 3);
+		out->last_error = column_text(st, 4);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_fail(j, rc, "lookup", error);
+	return TRUE;
+}
+
+/* Run one statement with text parameters (NULL binds SQL NULL) and a trailing integer time. */
+static gboolean run(struct journal *j, const char *what, const char *sql, int n,
+		    const char *const *params, GError **error)
+{
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(j->db, sql, -1, &st, NULL);
+
+	if (rc != SQLITE_OK)
+		return db_fail(j, rc, what, error);
+	for (int i = 0; i < n; i++)
+		sqlite3_bind_text(st, i + 1, params[i], -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, n + 1, g_get_real_time() / G_USEC_PER_SEC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? TRUE : db_fail(j, rc, what, error);
+}
+
+static gboolean in_transaction(struct journal *j, const char *what, const char *mail_sql, int n,
+			       const char *const *params, const char *key, const char *outcome,
+			       const char *detail, GError **error)
+{
+	const char *attempt[] = {key, outcome, detail};
+	int rc = sqlite3_exec(j->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+
+	if (rc != SQLITE_OK)
+		return db_fail(j, rc, what, error);
+	if (!run(j, what, mail_sql, n, params, error) ||
+	    !run(j, what, "INSERT INTO attempts (key, outcome, detail, at) VALUES (?, ?, ?, ?)", 3,
+		 attempt, error)) {
+		sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
+		return FALSE;
+	}
+	rc = sqlite3_exec(j->db, "COMMIT", NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
+		return db_fail(j, rc, what, error);
+	}
+	return TRUE;
+}
+
+gboolean journal_begin_attempt(struct journal *j, const char *key,
+			       const struct journal_mail_info *info, GError **error)
+{
+	const char *params[] = {key, info->source, info->message_id, info->sender, info->subject};
+
+	return in_transaction(
+	    j, "recording an attempt",
+	    "INSERT INTO mails (key, state, source, message_id, sender, subject, attempts, "
+	    "first_seen, updated) VALUES (?1, 'pending', ?2, ?3, ?4, ?5, 1, ?6, ?6) "
+	    "ON CONFLICT(key) DO UPDATE SET state = 'pending', attempts = attempts + 1, "
+	    "updated = ?6",
+	    5, params, key, "attempt", NULL, error);
+}
+
+gboolean journal_mark_delivered(struct journal *j, const char *key, const char *action,
+				const char *ticket_id, const char *ticket_tid, GError **error)
+{
+	const char *params[] = {key, action, ticket_id, ticket_tid};
+	char *detail = g_strdup_printf("%s ticket %s (#%s)", action, ticket_id ? ticket_id : "?",
+				       ticket_tid ? ticket_tid : "?");
+	gboolean ok = in_transaction(j, "recording a delivery",
+				     "UPDATE mails SET state = 'delivered', action = ?2, "
+				     "ticket_id = ?3, ticket_tid = ?4, last_error = NULL, "
+				     "updated = ?5 WHERE key = ?1",
+				     4, params, key, "delivered", detail, error);
+
+	g_free(detail);
+	return ok;
+}
+
+gboolean journal_mark_failed(struct journal *j, const char *key, const char *reason,
+			     GError **error)
+{
+	const char *params[] = {key, reason};
+
+	return in_transaction(j, "recording a failure",
+			      "UPDATE mails SET state = 'failed', last_error = ?2, updated = ?3 "
+			      "WHERE key = ?1",
+			      2, params, key, "failed", reason, error);
+}
+
+static gboolean mark_final(struct journal *j, const char *key, const char *state,
+			   const struct journal_mail_info *info, const char *where,
+			   const char *reason, GError **error)
+{
+	const char *params[] = {key,	       state,	     info->source, info->message_id,
+				info->sender, info->subject, reason,	   where};
+
+	return in_transaction(
+	    j, state,
+	    "INSERT INTO mails (key, state, source, message_id, sender, subject, last_error, "
+	    "quarantine_path, first_seen, updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9) "
+	    "ON CONFLICT(key) DO UPDATE SET state = ?2, last_error = ?7, quarantine_path = ?8, "
+	    "updated = ?9",
+	    8, params, key, state, reason, error);
+}
+
+gboolean journal_mark_quarantined(struct journal *j, const char *key,
+				  const struct journal_mail_info *info, const char *where,
+				  const char *reason, GError **error)
+{
+	return mark_final(j, key, "quarantined", info, where, reason, error);
+}
+
+gboolean journal_mark_dropped(struct journal *j, const char *key,
+			      const struct journal_mail_info *info, const char *reason,
+			      GError **error)
+{
+	return mark_final(j, key, "dropped", info, NULL, reason, error);
+}

@@ -1,0 +1,152 @@
+"""Shared parts of the end-to-end tests: the real mail2ticket binary, a sandbox desk on a loopback
+port, and a config written per test. Standard library only."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import urllib.request
+
+SOURCE_DIR = os.environ.get(
+    "M2T_SOURCE_DIR", os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+BINARY = os.environ.get("M2T_BINARY", os.path.join(SOURCE_DIR, "build", "mail2ticket"))
+SAMPLES = os.path.join(SOURCE_DIR, "samples", "mail")
+IDENTIFIER = "e2e-identifier"
+SECRET = "e2e-secret-7f3a9c"  # the tests check that it never appears in any output
+
+
+def read_file(path):
+    """The stripped text of path, or "" when it does not exist yet."""
+    try:
+        with open(path) as f:
+            return f.read().strip()
+    except FileNotFoundError:
+        return ""
+
+
+def sample(name):
+    with open(os.path.join(SAMPLES, name), "rb") as f:
+        return f.read()
+
+
+class SandboxDesk:
+    """The sandbox desk (tests/desk/sandbox_desk.py) as a subprocess."""
+
+    def __init__(self, workdir):
+        self.workdir = workdir
+        port_file = os.path.join(workdir, "desk.port")
+        env = dict(os.environ, SANDBOX_DESK_SECRET=SECRET)
+        self.log = open(os.path.join(workdir, "desk.log"), "wb")
+        self.proc = subprocess.Popen(
+            [sys.executable, os.path.join(SOURCE_DIR, "tests", "desk", "sandbox_desk.py"),
+             "--port", "0", "--port-file", port_file, "--identifier", IDENTIFIER],
+            stdout=self.log, stderr=subprocess.STDOUT, env=env)
+        deadline = time.monotonic() + 15
+        while not read_file(port_file):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("sandbox desk did not start: "
+                                   + read_file(os.path.join(workdir, "desk.log")))
+            time.sleep(0.05)
+        self.url = "http://127.0.0.1:%s" % read_file(port_file)
+
+    def _request(self, path, body=None):
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(self.url + path, data=data, method="POST" if data else "GET",
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return json.load(resp)
+
+    def tickets(self):
+        return self._request("/_sandbox/tickets")["tickets"]
+
+    def calls(self):
+        return self._request("/_sandbox/calls")["calls"]
+
+    def fault(self, mode, **kw):
+        self._request("/_sandbox/fault", dict(kw, mode=mode))
+
+    def reset(self):
+        self._request("/_sandbox/reset", {})
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+        self.log.close()
+
+
+CONFIG_TEMPLATE = """\
+[desk]
+kind = whmcs
+url = {url}/includes/api.php
+identifier = {identifier}
+secret_file = secret
+department = auto
+default_department = 1
+priority = Medium
+timeout = {timeout}
+connect_timeout = 5
+
+[departments]
+support@example.com = 1
+billing@example.com = 2
+sales@example.com = 3
+
+[state]
+path = state/journal.db
+"""
+
+
+class DeskTestCase(unittest.TestCase):
+    """One sandbox desk per test class; a fresh scratch folder, config and journal per test."""
+
+    timeout = 3
+
+    @classmethod
+    def setUpClass(cls):
+        cls.classdir = tempfile.mkdtemp(prefix="m2t-e2e-")
+        cls.desk = SandboxDesk(cls.classdir)
+        cls.outputs = []
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.desk.stop()
+        shutil.rmtree(cls.classdir, ignore_errors=True)
+
+    def setUp(self):
+        self.desk.reset()
+        self.dir = tempfile.mkdtemp(prefix="case-", dir=self.classdir)
+        with open(os.path.join(self.dir, "secret"), "w") as f:
+            f.write(SECRET + "\n")
+        self.config = self.write_config()
+
+    def write_config(self, text=None, **kw):
+        params = dict(url=self.desk.url, identifier=IDENTIFIER, timeout=self.timeout)
+        params.update(kw)
+        path = os.path.join(self.dir, "mail2ticket.conf")
+        with open(path, "w") as f:
+            f.write(text if text is not None else CONFIG_TEMPLATE.format(**params))
+        return path
+
+    def run_m2t(self, *args, stdin=b"", env=None, config=True):
+        cmd = [BINARY] + (["--config", self.config] if config else []) + list(args)
+        run_env = dict(os.environ)
+        run_env.pop("MAIL2TICKET_SECRET", None)
+        run_env.pop("MAIL2TICKET_CONFIG", None)
+        if env:
+            run_env.update(env)
+        proc = subprocess.run(cmd, input=stdin, capture_output=True, env=run_env, timeout=60)
+        out, err = proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace")
+        self.assertNotIn(SECRET, out + err, "the secret appeared in mail2ticket's output")
+        return proc.returncode, out, err
+
+    def pipe(self, mail, *args, **kw):
+        return self.run_m2t("pipe", *args, stdin=mail, **kw)
+
+    def parsed(self, name):
+        out = subprocess.run([BINARY, "parse", "--attachment-data", os.path.join(SAMPLES, name)],
+                             capture_output=True, check=True).stdout
+        return json.loads(out)

@@ -1,0 +1,57 @@
+#!/usr/bin/env python3
+"""`mail2ticket parse` on every sample mail equals the stored samples/expected/NAME.json.
+
+Run with --update to rewrite the expected files after a deliberate parser change, then review the
+diff: it is the parser's behaviour change, line by line."""
+
+import glob
+import json
+import os
+import subprocess
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import BINARY, SAMPLES, SOURCE_DIR  # noqa: E402
+
+EXPECTED = os.path.join(SOURCE_DIR, "samples", "expected")
+
+
+def parse(path):
+    return json.loads(subprocess.run([BINARY, "parse", path], capture_output=True,
+                                     check=True).stdout)
+
+
+class ParseSamples(unittest.TestCase):
+    def test_every_sample_has_expected_output(self):
+        mails = sorted(glob.glob(os.path.join(SAMPLES, "*.eml")))
+        self.assertGreaterEqual(len(mails), 12)
+        for mail in mails:
+            name = os.path.splitext(os.path.basename(mail))[0]
+            with self.subTest(mail=name):
+                with open(os.path.join(EXPECTED, name + ".json")) as f:
+                    expected = json.load(f)
+                self.assertEqual(parse(mail), expected)
+
+    def test_stdin_equals_file(self):
+        mail = os.path.join(SAMPLES, "04-pdf-attachment.eml")
+        with open(mail, "rb") as f:
+            out = subprocess.run([BINARY, "parse", "-"], stdin=f, capture_output=True,
+                                 check=True).stdout
+        self.assertEqual(json.loads(out), parse(mail))
+
+
+def update():
+    for mail in sorted(glob.glob(os.path.join(SAMPLES, "*.eml"))):
+        name = os.path.splitext(os.path.basename(mail))[0]
+        with open(os.path.join(EXPECTED, name + ".json"), "w") as f:
+            json.dump(parse(mail), f, indent=2, ensure_ascii=False)
+            f.write("\n")
+        print("wrote", name + ".json")
+
+
+if __name__ == "__main__":
+    if "--update" in sys.argv:
+        update()
+    else:
+        unittest.main(verbosity=2)

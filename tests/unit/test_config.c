@@ -1,0 +1,219 @@
+/* The config file: every key checked, errors naming file, line, section and key. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <glib/gstdio.h>
+#include <string.h>
+
+#include "rules/config.h"
+
+static char *dir;
+
+static const char good[] = "; comment in the documented style\n"
+			   "[desk]\n"
+			   "kind = whmcs                ; whmcs | keliweb | thulium\n"
+			   "url = https://desk.example.com/includes/api.php\n"
+			   "identifier = abc\n"
+			   "secret = s3cret\n"
+			   "default_department = 1\n"
+			   "priority = high\n"
+			   "\n"
+			   "[departments]\n"
+			   "billing@example.com = 2\n"
+			   "@sales.example.com = 3\n"
+			   "\n"
+			   "[state]\n"
+			   "path = journal.db\n";
+
+static char *write_config(const char *text)
+{
+	char *path = g_build_filename(dir, "test.conf", NULL);
+	assert_true(g_file_set_contents(path, text, -1, NULL));
+	return path;
+}
+
+/* Load text; expect failure with a message containing want. */
+static void assert_fails(const char *text, const char *want)
+{
+	char *path = write_config(text);
+	GError *err = NULL;
+	struct config *c = config_load(path, &err);
+
+	assert_null(c);
+	assert_non_null(err);
+	if (!strstr(err->message, want))
+		fail_msg("error \"%s\" does not contain \"%s\"", err->message, want);
+	assert_non_null(strstr(err->message, path));
+	g_error_free(err);
+	g_free(path);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	dir = g_dir_make_tmp("m2t-config-XXXXXX", NULL);
+	g_unsetenv("MAIL2TICKET_SECRET");
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char *path = g_build_filename(dir, "test.conf", NULL);
+	(void)state;
+	g_unlink(path);
+	g_free(path);
+	path = g_build_filename(dir, "secret", NULL);
+	g_unlink(path);
+	g_free(path);
+	g_rmdir(dir);
+	g_free(dir);
+	return 0;
+}
+
+static void test_good_config(void **state)
+{
+	char *path = write_config(good);
+	GError *err = NULL;
+	struct config *c = config_load(path, &err);
+	char *journal = g_build_filename(dir, "journal.db", NULL);
+	(void)state;
+
+	assert_non_null(c);
+	assert_string_equal(c->desk.kind, "whmcs");
+	assert_string_equal(c->desk.secret, "s3cret");
+	assert_string_equal(c->desk.priority, "High");
+	assert_true(c->desk.department_auto);
+	assert_int_equal(c->desk.default_department, 1);
+	assert_int_equal(c->desk.cc, CC_MODE_TEXT);
+	assert_false(c->desk.markdown);
+	assert_string_equal(c->state.path, journal);
+	assert_int_equal(config_department_for_address(c, "Billing@Example.com"), 2);
+	assert_int_equal(config_department_for_address(c, "anyone@sales.example.com"), 3);
+	assert_int_equal(config_department_for_address(c, "support@example.com"), 0);
+	config_free(c);
+	g_free(journal);
+	g_free(path);
+}
+
+static void test_unknown_key_names_line(void **state)
+{
+	char *text = g_strconcat(good, "colour = blue\n", NULL);
+	(void)state;
+
+	assert_fails(text, ":16: [state] colour: unknown key");
+	g_free(text);
+}
+
+static void test_unknown_section(void **state)
+{
+	char *text = g_strconcat(good, "[mailboxes]\nx = 1\n", NULL);
+	(void)state;
+
+	assert_fails(text, ":16: [mailboxes]: unknown section");
+	g_free(text);
+}
+
+static void test_missing_required(void **state)
+{
+	(void)state;
+	assert_fails("[desk]\nkind = whmcs\nidentifier = a\nsecret = b\ndefault_department = 1\n",
+		     "[desk] url: missing (required)");
+	assert_fails("[state]\npath = x\n", "[desk]: missing section");
+}
+
+static void test_bad_values(void **state)
+{
+	GString *t;
+	(void)state;
+
+	t = g_string_new(good);
+	g_string_replace(t, "priority = high", "priority = urgent", 1);
+	assert_fails(t->str, ":8: [desk] priority: 'urgent' is not one of: Low, Medium, High");
+	g_string_free(t, TRUE);
+
+	t = g_string_new(good);
+	g_string_replace(t, "billing@example.com = 2", "billing@example.com = two", 1);
+	assert_fails(t->str, ":11: [departments] billing@example.com: 'two' is not a whole number");
+	g_string_free(t, TRUE);
+
+	t = g_string_new(good);
+	g_string_replace(t, "kind = whmcs ", "kind = zendesk ", 1);
+	assert_fails(t->str, ":3: [desk] kind: 'zendesk' is not one of: whmcs");
+	g_string_free(t, TRUE);
+
+	t = g_string_new(good);
+	g_string_replace(t, "https://desk", "ftp://desk", 1);
+	assert_fails(t->str, "[desk] url: 'ftp://desk.example.com/includes/api.php' is not an http");
+	g_string_free(t, TRUE);
+
+	assert_fails("[desk\nkind = whmcs\n", "test.conf");
+}
+
+static void test_secret_sources(void **state)
+{
+	char *secret_path = g_build_filename(dir, "secret", NULL);
+	GString *t = g_string_new(good);
+	GError *err = NULL;
+	struct config *c;
+	char *path;
+	(void)state;
+
+	g_string_replace(t, "secret = s3cret", "secret_file = secret", 1);
+	path = write_config(t->str);
+	assert_true(g_file_set_contents(secret_path, "from-file\n", -1, NULL));
+	c = config_load(path, &err);
+	assert_non_null(c);
+	assert_string_equal(c->desk.secret, "from-file");
+	config_free(c);
+
+	g_setenv("MAIL2TICKET_SECRET", "from-env", TRUE);
+	c = config_load(path, &err);
+	assert_string_equal(c->desk.secret, "from-env");
+	config_free(c);
+	g_unsetenv("MAIL2TICKET_SECRET");
+	g_free(path);
+
+	g_unlink(secret_path);
+	assert_fails(t->str, "[desk] secret_file: cannot read the secret file");
+
+	g_string_replace(t, "secret_file = secret\n", "", 1);
+	assert_fails(t->str, "[desk] secret: missing: set secret_file");
+	g_string_free(t, TRUE);
+	g_free(secret_path);
+}
+
+static void test_department_auto_needs_default(void **state)
+{
+	GString *t = g_string_new(good);
+	(void)state;
+
+	g_string_replace(t, "default_department = 1\n", "", 1);
+	assert_fails(t->str, "[desk] default_department: missing");
+	g_string_replace(t, "priority = high", "department = 4", 1);
+	{
+		char *path = write_config(t->str);
+		struct config *c = config_load(path, NULL);
+		assert_non_null(c);
+		assert_false(c->desk.department_auto);
+		assert_int_equal(c->desk.department, 4);
+		config_free(c);
+		g_free(path);
+	}
+	g_string_free(t, TRUE);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_good_config),
+	    cmocka_unit_test(test_unknown_key_names_line),
+	    cmocka_unit_test(test_unknown_section),
+	    cmocka_unit_test(test_missing_required),
+	    cmocka_unit_test(test_bad_values),
+	    cmocka_unit_test(test_secret_sources),
+	    cmocka_unit_test(test_department_auto_needs_default),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

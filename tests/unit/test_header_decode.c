@@ -1,0 +1,125 @@
+/* RFC 2047 decoding, including GMime 3.2.13's lost text after a padded encoded word. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "parsers/header_decode.h"
+
+static GMimeParserOptions *options;
+
+static int setup(void **state)
+{
+	(void)state;
+	g_mime_init();
+	options = g_mime_parser_options_new();
+	g_mime_parser_options_set_rfc2047_compliance_mode(options, GMIME_RFC_COMPLIANCE_LOOSE);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	g_mime_parser_options_free(options);
+	g_mime_shutdown();
+	return 0;
+}
+
+static void assert_decodes(const char *raw, const char *want)
+{
+	char *got = header_decode_text(options, raw);
+	assert_string_equal(got, want);
+	g_free(got);
+}
+
+/* The cases of gmime-bugs/gmime_rfc2047_repro.c: each failed with plain GMime 3.2.13. */
+static void test_padded_word_keeps_the_rest(void **state)
+{
+	(void)state;
+	assert_decodes("=?utf-8?B?0JTQvtC80LXQvQ==?= =?utf-8?B?INC90LU=?=", "Домен не");
+	assert_decodes("=?utf-8?B?w6k=?= =?utf-8?B?w6k=?=", "éé");
+	assert_decodes("=?utf-8?B?w6nDqQ==?= =?iso-8859-1?B?6Q==?=", "ééé");
+	assert_decodes("=?utf-8?B?w6nDqcOp?= =?utf-8?B?w6k=?=", "éééé");
+}
+
+static void test_three_words_with_folding(void **state)
+{
+	(void)state;
+	assert_decodes(" =?utf-8?B?0JTQvtC80LXQvQ==?=\n =?utf-8?B?INC90LU=?=\n\t"
+		       "=?utf-8?B?INC/0YDQvtC00LvQtdCy0LDQtdGC0YHRjw==?=\n",
+		       "Домен не продлевается");
+}
+
+static void test_multibyte_character_split_across_words(void **state)
+{
+	(void)state;
+	/* "é" is C3 A9: the first word ends after C3, the second starts with A9. */
+	assert_decodes("=?utf-8?Q?caf=C3?= =?utf-8?Q?=A9?=", "café");
+}
+
+static void test_text_between_words_is_kept(void **state)
+{
+	(void)state;
+	assert_decodes("Re: =?utf-8?B?w6k=?= and =?utf-8?B?w6k=?= done", "Re: é and é done");
+	assert_decodes("[Ticket ID: 996438] =?utf-8?Q?Dom=C3=A9ne?=", "[Ticket ID: 996438] Doméne");
+}
+
+static void test_other_charsets(void **state)
+{
+	(void)state;
+	assert_decodes("=?iso-8859-1?Q?Gr=FC=DFe?=", "Grüße");
+	assert_decodes("=?koi8-r?B?8NLJ18XU?=", "Привет");
+}
+
+static void test_merge_leaves_single_words_alone(void **state)
+{
+	char *merged = header_merge_encoded_words("a =?utf-8?B?w6k=?= b");
+	(void)state;
+	assert_string_equal(merged, "a =?utf-8?B?w6k=?= b");
+	g_free(merged);
+	merged = header_merge_encoded_words("=?utf-8?B?w6k=?= =?utf-8?B?w6k=?=");
+	assert_string_equal(merged, "=?utf-8?B?w6nDqQ==?=");
+	g_free(merged);
+}
+
+static void test_malformed_words_do_not_crash(void **state)
+{
+	static const char *const inputs[] = {"=?", "=?utf-8?", "=?utf-8?B?", "=?utf-8?X?abc?=",
+					     "=?utf-8?Q?=?=", "=?utf-8?Q?=4?=", "=?utf-8?B?!!!?=",
+					     "=?utf-8?B?w6k=?= =?", ""};
+	(void)state;
+	for (gsize i = 0; i < G_N_ELEMENTS(inputs); i++) {
+		char *got = header_decode_text(options, inputs[i]);
+		assert_non_null(got);
+		assert_true(g_utf8_validate(got, -1, NULL));
+		g_free(got);
+	}
+}
+
+static void test_addresses_with_split_names(void **state)
+{
+	InternetAddressList *list = header_parse_addresses(
+	    options, "=?utf-8?B?0JTQvtC80LXQvQ==?= =?utf-8?B?INC90LU=?= <a@example.org>, b@example.net");
+	(void)state;
+	assert_int_equal(internet_address_list_length(list), 2);
+	assert_string_equal(internet_address_get_name(internet_address_list_get_address(list, 0)),
+			    "Домен не");
+	g_object_unref(list);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_padded_word_keeps_the_rest),
+	    cmocka_unit_test(test_three_words_with_folding),
+	    cmocka_unit_test(test_multibyte_character_split_across_words),
+	    cmocka_unit_test(test_text_between_words_is_kept),
+	    cmocka_unit_test(test_other_charsets),
+	    cmocka_unit_test(test_merge_leaves_single_words_alone),
+	    cmocka_unit_test(test_malformed_words_do_not_crash),
+	    cmocka_unit_test(test_addresses_with_split_names),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

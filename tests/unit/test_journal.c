@@ -1,0 +1,139 @@
+/* The journal: attempts before the desk call, answers after, schema version guarded. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <glib/gstdio.h>
+#include <sqlite3.h>
+#include <string.h>
+
+#include "state/journal.h"
+
+static char *dir;
+static char *path;
+
+static int setup(void **state)
+{
+	(void)state;
+	dir = g_dir_make_tmp("m2t-journal-XXXXXX", NULL);
+	path = g_build_filename(dir, "journal.db", NULL);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	static const char *const suffixes[] = {"", "-wal", "-shm"};
+	(void)state;
+	for (gsize i = 0; i < G_N_ELEMENTS(suffixes); i++) {
+		char *f = g_strconcat(path, suffixes[i], NULL);
+		g_unlink(f);
+		g_free(f);
+	}
+	g_rmdir(dir);
+	g_free(path);
+	g_free(dir);
+	return 0;
+}
+
+static const struct journal_mail_info info = {"pipe", "<1@example.org>", "a@example.org", "Hi"};
+
+static void test_attempt_then_delivered(void **state)
+{
+	struct journal *j = journal_open(path, FALSE, 1000, NULL);
+	struct journal_entry e;
+	gboolean found;
+	(void)state;
+
+	assert_non_null(j);
+	assert_true(journal_lookup(j, "mid:1", &e, &found, NULL));
+	assert_false(found);
+
+	assert_true(journal_begin_attempt(j, "mid:1", &info, NULL));
+	assert_true(journal_lookup(j, "mid:1", &e, &found, NULL));
+	assert_true(found);
+	assert_int_equal(e.state, JOURNAL_PENDING);
+	assert_int_equal(e.attempts, 1);
+	journal_entry_clear(&e);
+
+	assert_true(journal_mark_failed(j, "mid:1", "HTTP 500", NULL));
+	assert_true(journal_begin_attempt(j, "mid:1", &info, NULL));
+	assert_true(journal_mark_delivered(j, "mid:1", "opened", "7", "123456", NULL));
+	journal_close(j);
+
+	/* A new process sees what the last one recorded. */
+	j = journal_open(path, TRUE, 1000, NULL);
+	assert_true(journal_lookup(j, "mid:1", &e, &found, NULL));
+	assert_int_equal(e.state, JOURNAL_DELIVERED);
+	assert_int_equal(e.attempts, 2);
+	assert_string_equal(e.ticket_id, "7");
+	assert_string_equal(e.ticket_tid, "123456");
+	assert_null(e.last_error);
+	journal_entry_clear(&e);
+	journal_close(j);
+}
+
+static void test_quarantined_and_dropped(void **state)
+{
+	struct journal *j = journal_open(path, FALSE, 1000, NULL);
+	struct journal_entry e;
+	gboolean found;
+	(void)state;
+
+	assert_true(journal_mark_quarantined(j, "sha256:ab", &info, "/q/new/x", "no sender", NULL));
+	assert_true(journal_mark_dropped(j, "mid:2", &info, "auto-reply", NULL));
+	assert_true(journal_lookup(j, "sha256:ab", &e, &found, NULL));
+	assert_int_equal(e.state, JOURNAL_QUARANTINED);
+	assert_string_equal(e.last_error, "no sender");
+	journal_entry_clear(&e);
+	assert_true(journal_lookup(j, "mid:2", &e, &found, NULL));
+	assert_int_equal(e.state, JOURNAL_DROPPED);
+	journal_entry_clear(&e);
+	journal_close(j);
+}
+
+static void test_busy_journal_is_reported_as_busy(void **state)
+{
+	struct journal *j = journal_open(path, FALSE, 50, NULL);
+	sqlite3 *other;
+	GError *err = NULL;
+	(void)state;
+
+	assert_int_equal(sqlite3_open(path, &other), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+	assert_false(journal_begin_attempt(j, "mid:3", &info, &err));
+	assert_true(g_error_matches(err, JOURNAL_ERROR, JOURNAL_ERROR_BUSY));
+	g_error_free(err);
+	sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL);
+	sqlite3_close(other);
+	journal_close(j);
+}
+
+static void test_newer_schema_refused(void **state)
+{
+	struct journal *j = journal_open(path, FALSE, 1000, NULL);
+	sqlite3 *db;
+	GError *err = NULL;
+	(void)state;
+
+	journal_close(j);
+	sqlite3_open(path, &db);
+	sqlite3_exec(db, "UPDATE meta SET value = '99' WHERE name = 'schema_version'", NULL, NULL,
+		     NULL);
+	sqlite3_close(db);
+	assert_null(journal_open(path, FALSE, 1000, &err));
+	assert_true(g_error_matches(err, JOURNAL_ERROR, JOURNAL_ERROR_VERSION));
+	assert_non_null(strstr(err->message, "newer"));
+	g_error_free(err);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_attempt_then_delivered, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_quarantined_and_dropped, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_busy_journal_is_reported_as_busy, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

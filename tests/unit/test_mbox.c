@@ -1,0 +1,135 @@
+/* mbox splitting, including GMime 3.2.13's cut at a 4096-byte read boundary. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ingest/mbox.h"
+
+/* All messages of an mbox held in memory, as strings. */
+static GPtrArray *split(const char *data, gsize len)
+{
+	FILE *f = fmemopen((void *)data, len, "r");
+	struct mbox_reader *r = mbox_reader_new(f);
+	GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
+	GBytes *msg;
+	goffset offset;
+	GError *err = NULL;
+
+	while (mbox_reader_next(r, &msg, &offset, &err)) {
+		gsize n;
+		const char *bytes = g_bytes_get_data(msg, &n);
+		g_ptr_array_add(out, g_strndup(bytes ? bytes : "", n));
+		g_bytes_unref(msg);
+	}
+	assert_null(err);
+	mbox_reader_free(r);
+	fclose(f);
+	return out;
+}
+
+static const char *text_of(GPtrArray *msgs, guint i)
+{
+	return g_ptr_array_index(msgs, i);
+}
+
+/* The mbox of gmime-bugs/gmime_mbox_split_repro.c: GMime's mbox mode finds three messages. */
+static void test_from_on_read_boundary_is_not_a_separator(void **state)
+{
+	static const char hdr[] = "From a@example.com Mon Jan  2 00:00:00 2023\n"
+				  "From: a@example.com\nSubject: one\nMessage-ID: <1@example.com>\n\n";
+	static const char tail[] = "\nlast line\n\n"
+				   "From b@example.com Mon Jan  2 00:00:01 2023\n"
+				   "From: b@example.com\nSubject: two\nMessage-ID: <2@example.com>\n\n"
+				   "body two\n\n";
+	GString *mbox = g_string_new(hdr);
+	GPtrArray *msgs;
+	(void)state;
+
+	while (mbox->len + 201 + 201 < 4096) {
+		for (int i = 0; i < 200; i++)
+			g_string_append_c(mbox, 'a');
+		g_string_append_c(mbox, '\n');
+	}
+	while (mbox->len < 4096)
+		g_string_append_c(mbox, 'b');
+	g_string_append(mbox, "From here on the line goes on.\n");
+	g_string_append(mbox, tail);
+
+	msgs = split(mbox->str, mbox->len);
+	assert_int_equal(msgs->len, 2);
+	assert_non_null(strstr(text_of(msgs, 0), "bFrom here on the line goes on.\n\nlast line"));
+	assert_non_null(strstr(text_of(msgs, 1), "Subject: two"));
+	g_ptr_array_unref(msgs);
+	g_string_free(mbox, TRUE);
+}
+
+static void test_quoted_from_lines_are_unquoted(void **state)
+{
+	static const char mbox[] = "From x Mon Jan  2 00:00:00 2023\n"
+				   "Subject: q\n\n"
+				   ">From the start\n"
+				   ">>From deeper\n"
+				   "not >From here\n"
+				   "\n"
+				   "From y Mon Jan  2 00:00:00 2023\n"
+				   "Subject: r\n\nbody\n";
+	GPtrArray *msgs = split(mbox, strlen(mbox));
+	(void)state;
+
+	assert_int_equal(msgs->len, 2);
+	assert_non_null(strstr(text_of(msgs, 0), "\nFrom the start\n>From deeper\nnot >From here"));
+	assert_true(g_str_has_suffix(text_of(msgs, 0), "not >From here\n"));
+	assert_string_equal(text_of(msgs, 1), "Subject: r\n\nbody\n");
+	g_ptr_array_unref(msgs);
+}
+
+static void test_from_without_empty_line_before_is_body(void **state)
+{
+	static const char mbox[] = "From x Mon Jan  2 00:00:00 2023\n"
+				   "Subject: q\n\nline\nFrom unquoted in the body\n";
+	GPtrArray *msgs = split(mbox, strlen(mbox));
+	(void)state;
+
+	assert_int_equal(msgs->len, 1);
+	assert_non_null(strstr(text_of(msgs, 0), "From unquoted in the body"));
+	g_ptr_array_unref(msgs);
+}
+
+static void test_crlf_mbox(void **state)
+{
+	static const char mbox[] = "From x Mon Jan  2 00:00:00 2023\r\n"
+				   "Subject: a\r\n\r\nbody a\r\n\r\n"
+				   "From y Mon Jan  2 00:00:00 2023\r\n"
+				   "Subject: b\r\n\r\nbody b\r\n";
+	GPtrArray *msgs = split(mbox, strlen(mbox));
+	(void)state;
+
+	assert_int_equal(msgs->len, 2);
+	assert_string_equal(text_of(msgs, 0), "Subject: a\r\n\r\nbody a\r\n");
+	g_ptr_array_unref(msgs);
+}
+
+static void test_empty_file(void **state)
+{
+	GPtrArray *msgs = split("", 0);
+	(void)state;
+
+	assert_int_equal(msgs->len, 0);
+	g_ptr_array_unref(msgs);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_from_on_read_boundary_is_not_a_separator),
+	    cmocka_unit_test(test_quoted_from_lines_are_unquoted),
+	    cmocka_unit_test(test_from_without_empty_line_before_is_body),
+	    cmocka_unit_test(test_crlf_mbox),
+	    cmocka_unit_test(test_empty_file),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
