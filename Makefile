@@ -28,7 +28,7 @@ demo: build
 	sh scripts/demo.sh $(BUILD)/mail2ticket
 
 bench: build
-	sh bench/pipe_dry_run.sh $(BUILD)/mail2ticket
+	python3 bench/pipe_dry_run.py $(BUILD)/mail2ticket
 
 install: build
 	cmake --install $(BUILD)

@@ -3,7 +3,7 @@
 # only those missing, non-interactively. Re-running it when all are present does nothing.
 set -eu
 
-packages="gcc make libc6-dev cmake pkg-config ca-certificates python3 valgrind
+packages="gcc make libc6-dev cmake pkg-config ca-certificates openssl python3 valgrind
 libgmime-3.0-dev libetpan-dev libcurl4-gnutls-dev libjansson-dev libsqlite3-dev libxml2-dev
 libcmocka-dev"
 

@@ -113,6 +113,26 @@ static void test_crlf_mbox(void **state)
 	g_ptr_array_unref(msgs);
 }
 
+/* The bundled sample: six messages, one with a long line holding "From here". */
+static void test_sample_inbox(void **state)
+{
+	char *path = g_build_filename(M2T_SOURCE_DIR, "samples", "inbox.mbox", NULL);
+	char *data;
+	gsize len;
+	GPtrArray *msgs;
+	(void)state;
+
+	assert_true(g_file_get_contents(path, &data, &len, NULL));
+	msgs = split(data, len);
+	assert_int_equal(msgs->len, 6);
+	for (guint i = 0; i < msgs->len; i++)
+		assert_true(g_str_has_prefix(text_of(msgs, i), "From: ") ||
+			    strstr(text_of(msgs, i), "\nFrom: "));
+	g_ptr_array_unref(msgs);
+	g_free(data);
+	g_free(path);
+}
+
 static void test_empty_file(void **state)
 {
 	GPtrArray *msgs = split("", 0);
@@ -129,6 +149,7 @@ int main(void)
 	    cmocka_unit_test(test_quoted_from_lines_are_unquoted),
 	    cmocka_unit_test(test_from_without_empty_line_before_is_body),
 	    cmocka_unit_test(test_crlf_mbox),
+	    cmocka_unit_test(test_sample_inbox),
 	    cmocka_unit_test(test_empty_file),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,1250 @@
+#!/usr/bin/env python3
+"""Sandbox helpdesk: a fake WHMCS API server for mail2ticket's tests and demo.
+
+End-to-end tests start this server on a loopback port, point the real
+mail2ticket binary at it and then read back, through the /_sandbox/ control
+endpoints, exactly what the desk stored.  The WHMCS part follows the real
+API's observable behaviour (error messages, numbers as JSON strings, PHP-style
+JSON escaping, collections that vanish when empty) closely enough that a
+client passing against the sandbox has a good chance against a real desk.
+Fault injection lets tests reproduce the failures that matter for a mail
+bridge: HTTP errors, garbage answers, refused credentials and, above all, a
+desk that creates the ticket but answers too late.
+
+Layout, so that more desks (Keliweb, Thulium) can be added next to WHMCS:
+  * shared helpers and request-body parsing;
+  * Store: tickets, clients and the call log, shared by every desk API;
+  * FaultControl: the single active injected fault;
+  * WhmcsApi: everything WHMCS-specific (one class per desk API);
+  * ControlApi: the /_sandbox/ test-control endpoints;
+  * the HTTP server, which routes a path to its API and applies faults.
+
+Standard library only (Python 3.11).
+"""
+
+import argparse
+import base64
+import binascii
+import copy
+import email.parser
+import email.policy
+import hashlib
+import hmac
+import ipaddress
+import json
+import os
+import random
+import re
+import signal
+import socket
+import ssl
+import string
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+from dataclasses import dataclass, field
+from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+# ---------------------------------------------------------------------------
+# Shared helpers
+# ---------------------------------------------------------------------------
+
+MAX_BODY_BYTES = 64 * 1024 * 1024
+DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
+EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
+TRUE_WORDS = {"true", "1", "on", "yes"}
+
+
+class RequestError(Exception):
+    """An HTTP request the sandbox cannot make sense of (answered with 4xx)."""
+
+    def __init__(self, status, message):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+@dataclass
+class Reply:
+    """An HTTP answer plus what the call log and the stderr log say about it."""
+
+    status: int
+    body: bytes
+    content_type: str = "application/json; charset=utf-8"
+    headers: dict = field(default_factory=dict)
+    result: str = ""  # "success", "error", or the fault mode for non-JSON bodies
+    note: str = ""  # short detail for the log line: error message or new ids
+
+
+def control_reply(obj, status=200):
+    """Readable UTF-8 JSON for the control endpoints (not meant to look like PHP)."""
+    body = json.dumps(obj, ensure_ascii=False, indent=1).encode("utf-8")
+    return Reply(status, body, result="ok" if status < 400 else "error")
+
+
+def now_string():
+    return datetime.now().strftime(DATE_FORMAT)
+
+
+def parse_bool(value):
+    """WHMCS-style boolean flag: true/1/on/yes (any case) mean true."""
+    return (value or "").strip().lower() in TRUE_WORDS
+
+
+def parse_id(value):
+    """A positive database id, or None when absent, zero or not a number.
+
+    Strict on purpose: "7abc" is not silently read as 7, so a client sending a
+    malformed id gets a "not found" error instead of touching another record.
+    """
+    value = (value or "").strip()
+    if value.isdigit() and int(value) > 0:
+        return int(value)
+    return None
+
+
+def parse_count(value, default):
+    """A non-negative paging number; absent, zero or invalid gives the default."""
+    value = (value or "").strip()
+    if value.isdigit() and int(value) > 0:
+        return int(value)
+    return default
+
+
+def parse_date(value):
+    """`YYYY-MM-DD HH:MM:SS` or ISO 8601 to the desk's local `YYYY-MM-DD HH:MM:SS`.
+
+    An offset-aware time is converted to local time because that is how a
+    WHMCS server stores dates.  Returns None when the text is not a date.
+    """
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone().replace(tzinfo=None)
+    return moment.strftime(DATE_FORMAT)
+
+
+def decode_base64(text):
+    """Strict base64: CR/LF line wrapping is tolerated, anything else is not.
+
+    PHP's base64_decode() skips invalid characters; the sandbox does not,
+    because the classic client bug (a '+' sent unescaped in a urlencoded body
+    arrives as a space) would otherwise corrupt data silently.
+    Raises ValueError.
+    """
+    compact = text.replace("\r", "").replace("\n", "")
+    try:
+        return base64.b64decode(compact, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise ValueError(f"bad base64: {exc}") from None
+
+
+def parse_php_string_array(data):
+    """Parse PHP serialize() output of an int=>string array into {str: str}.
+
+    Only what customfields needs is accepted: `a:N:{...}` whose keys are
+    `i:K;` (or `s:LEN:"K";`) and whose values are `s:LEN:"TEXT";` (or `i:V;`).
+    LEN counts UTF-8 bytes, exactly as PHP writes it, so a client that counts
+    characters instead of bytes is caught here.  Raises ValueError.
+    """
+    header = re.compile(rb"a:(\d+):\{").match(data)
+    if not header:
+        raise ValueError("not a serialized array")
+    position = header.end()
+    result = {}
+    for _ in range(int(header.group(1))):
+        key, position = _php_scalar(data, position)
+        value, position = _php_scalar(data, position)
+        result[key] = value
+    if data[position:] != b"}":
+        raise ValueError("element count or terminator wrong")
+    return result
+
+
+_PHP_INT = re.compile(rb"i:(-?\d+);")
+_PHP_STRING_HEAD = re.compile(rb's:(\d+):"')
+
+
+def _php_scalar(data, position):
+    """One serialized int or string at `position`: returns (text, next position)."""
+    match = _PHP_INT.match(data, position)
+    if match:
+        return match.group(1).decode("ascii"), match.end()
+    match = _PHP_STRING_HEAD.match(data, position)
+    if not match:
+        raise ValueError(f"unsupported element at byte {position}")
+    start = match.end()
+    end = start + int(match.group(1))
+    if data[end:end + 2] != b'";':
+        raise ValueError(f"string length wrong at byte {position}")
+    return data[start:end].decode("utf-8"), end + 2
+
+
+def parse_attachments(text):
+    """Decode WHMCS `attachments`: base64 of a JSON list of {"name", "data"}.
+
+    `data` is the base64 of the file.  Returns the stored form: name, size,
+    sha256 and canonical base64, so tests can compare files byte for byte.
+    Raises ValueError.
+    """
+    try:
+        items = json.loads(decode_base64(text))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValueError(f"attachments: {exc}") from None
+    if not isinstance(items, list):
+        raise ValueError("attachments: not a JSON list")
+    files = []
+    for item in items:
+        if not (isinstance(item, dict) and isinstance(item.get("name"), str)
+                and item["name"] and isinstance(item.get("data"), str)):
+            raise ValueError("attachments: each item needs a name and data")
+        content = decode_base64(item["data"])
+        files.append({
+            "name": item["name"],
+            "size": len(content),
+            "sha256": hashlib.sha256(content).hexdigest(),
+            "data_b64": base64.b64encode(content).decode("ascii"),
+        })
+    return files
+
+
+# ---------------------------------------------------------------------------
+# Request bodies
+# ---------------------------------------------------------------------------
+
+def parse_form(content_type, body):
+    """Form fields of a POST body, urlencoded or multipart; last duplicate wins.
+
+    Values must be UTF-8.  Anything else raises RequestError (HTTP 400), where
+    PHP would quietly see no fields at all: an explicit error is easier to
+    diagnose from a failing C test.
+    """
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    try:
+        if media_type == "application/x-www-form-urlencoded":
+            return _parse_urlencoded(body)
+        if media_type == "multipart/form-data":
+            return _parse_multipart(content_type, body)
+    except UnicodeDecodeError:
+        raise RequestError(400, "form fields must be UTF-8") from None
+    raise RequestError(400, f"unsupported Content-Type {content_type!r}; "
+                            "use application/x-www-form-urlencoded or multipart/form-data")
+
+
+def _parse_urlencoded(body):
+    """Decode by hand: urllib's parse_qsl cannot take raw non-ASCII bytes."""
+    fields = {}
+    for pair in body.split(b"&"):
+        if not pair:
+            continue
+        name, _, value = pair.partition(b"=")
+        fields[_unquote_plus(name)] = _unquote_plus(value)
+    return fields
+
+
+def _unquote_plus(raw):
+    return urllib.parse.unquote_to_bytes(raw.replace(b"+", b" ")).decode("utf-8")
+
+
+def _parse_multipart(content_type, body):
+    """multipart/form-data through the email package (the cgi module is deprecated).
+
+    The request's Content-Type is prepended as a MIME header so the message
+    parser finds the boundary; parser defects (such as a missing closing
+    boundary, i.e. a truncated upload) are refused.
+    """
+    head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode("latin-1")
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + body)
+    if not message.is_multipart() or message.defects:
+        raise RequestError(400, f"malformed multipart body: {message.defects or 'no parts'}")
+    fields = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if part.get_content_disposition() != "form-data" or not name or part.defects:
+            raise RequestError(400, "malformed multipart part (needs form-data with a name)")
+        fields[name] = (part.get_payload(decode=True) or b"").decode("utf-8")
+    return fields
+
+
+# ---------------------------------------------------------------------------
+# Shared store
+# ---------------------------------------------------------------------------
+
+DEFAULT_CLIENTS = [
+    {"id": 1, "firstname": "Cynthia", "lastname": "Reilly", "companyname": "",
+     "email": "cynthia@example.com", "datecreated": "2016-01-01", "groupid": 0,
+     "status": "Active"},
+    {"id": 2, "firstname": "Wile", "lastname": "Coyote", "companyname": "Acme Ltd",
+     "email": "wile@acme.example", "datecreated": "2016-01-01", "groupid": 0,
+     "status": "Active"},
+]
+DEFAULT_CONTACTS = [
+    {"id": 1, "userid": 1, "firstname": "Sam", "lastname": "Reilly",
+     "email": "sam@example.com"},
+]
+# (title, WHMCS default colour); every status except Closed counts as active.
+STATUSES = [
+    ("Open", "#779500"), ("Answered", "#000000"), ("Customer-Reply", "#ff6600"),
+    ("Closed", "#888888"), ("On Hold", "#224488"), ("In Progress", "#cc0000"),
+]
+AWAITING_REPLY = {"Open", "Customer-Reply"}
+STATE_FORMAT = "mail2ticket-sandbox-desk/1"
+HASH_ALPHABET = string.ascii_letters + string.digits
+
+
+class Store:
+    """Tickets, clients and the call log shared by every desk API.
+
+    Tickets are kept in the generic form /_sandbox/tickets shows; each desk
+    API renders them in its own wire format.  Every access holds `lock`
+    (handler threads run concurrently); every change is followed by save(),
+    so a desk restarted with the same --state file keeps its tickets.
+    """
+
+    def __init__(self, departments, seed, state_path=None):
+        self.lock = threading.RLock()
+        self.departments = departments  # {id: name}; configuration, not state
+        self.seed = seed
+        self.state_path = state_path
+        self.calls = []  # not persisted: a log of this process's requests
+        self._load_defaults()
+        if state_path and os.path.exists(state_path):
+            self._load(state_path)
+
+    def _load_defaults(self):
+        self.tickets = []
+        self.next_ticket_id = 1
+        self.clients = copy.deepcopy(DEFAULT_CLIENTS)
+        self.contacts = copy.deepcopy(DEFAULT_CONTACTS)
+
+    def _load(self, path):
+        with open(path, encoding="utf-8") as stream:
+            state = json.load(stream)
+        if state.get("format") != STATE_FORMAT:
+            raise ValueError(f"{path}: not a sandbox desk state file")
+        self.tickets = state["tickets"]
+        self.next_ticket_id = state["next_ticket_id"]
+        self.clients = state["clients"]
+        self.contacts = state["contacts"]
+
+    def save(self):
+        """Write the state file atomically (tmp + rename); no-op without --state."""
+        if not self.state_path:
+            return
+        state = {"format": STATE_FORMAT, "next_ticket_id": self.next_ticket_id,
+                 "tickets": self.tickets, "clients": self.clients,
+                 "contacts": self.contacts}
+        temporary = self.state_path + ".tmp"
+        with open(temporary, "w", encoding="utf-8") as stream:
+            json.dump(state, stream, ensure_ascii=False, indent=1)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, self.state_path)
+
+    def reset(self):
+        """Back to a fresh desk: no tickets, no calls, default clients."""
+        with self.lock:
+            self._load_defaults()
+            self.calls.clear()
+            self.save()
+
+    def client(self, client_id):
+        return next((c for c in self.clients if c["id"] == client_id), None)
+
+    def contact(self, contact_id, client_id):
+        return next((c for c in self.contacts
+                     if c["id"] == contact_id and c["userid"] == client_id), None)
+
+    def ticket(self, ticket_id):
+        return next((t for t in self.tickets if t["id"] == ticket_id), None)
+
+    def ticket_by_tid(self, tid):
+        return next((t for t in self.tickets if t["tid"] == tid), None)
+
+    def add_ticket(self, ticket):
+        """Store a new ticket, giving it the next id, a unique `tid` and a `c` hash.
+
+        The random numbers come from a generator seeded with (--seed, ticket
+        id), so ticket N gets the same tid in every run, even after a reset
+        or a restart on a state file; a clash with an existing tid is redrawn.
+        """
+        ticket_id = self.next_ticket_id
+        rng = random.Random(f"{self.seed}/{ticket_id}")
+        tid = str(rng.randint(100000, 999999))
+        while self.ticket_by_tid(tid):
+            tid = str(rng.randint(100000, 999999))
+        ticket.update(id=ticket_id, tid=tid,
+                      c="".join(rng.choice(HASH_ALPHABET) for _ in range(8)))
+        self.tickets.append(ticket)
+        self.next_ticket_id += 1
+        self.save()
+        return ticket
+
+    def record_call(self, entry):
+        with self.lock:
+            self.calls.append(entry)
+
+
+def person_name(record):
+    return f"{record['firstname']} {record['lastname']}".strip()
+
+
+def client_display_name(client):
+    """How WHMCS shows a client on tickets: "First Last (Company)"."""
+    name = person_name(client)
+    return f"{name} ({client['companyname']})" if client["companyname"] else name
+
+
+# ---------------------------------------------------------------------------
+# Fault injection
+# ---------------------------------------------------------------------------
+
+FAULT_MODES = {"http500", "http503", "error", "badjson", "auth", "slow",
+               "slow_after_create"}
+
+
+@dataclass
+class Fault:
+    mode: str
+    remaining: int | None  # None: until cleared
+    actions: set | None  # lower-case action names; None: every action
+    delay: float
+    message: str
+
+    def describe(self):
+        return {"mode": self.mode, "count": self.remaining,
+                "actions": sorted(self.actions) if self.actions else None,
+                "delay": self.delay, "message": self.message}
+
+
+class FaultControl:
+    """The one active injected fault; it disarms itself when its count runs out."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._fault = None
+
+    def configure(self, spec):
+        """Arm (or with mode "none" clear) a fault from the control JSON.
+
+        Returns the new fault's description (None when cleared); raises
+        ValueError on a bad specification so the test sees a 400 at once.
+        """
+        if not isinstance(spec, dict):
+            raise ValueError("fault must be a JSON object")
+        mode = spec.get("mode")
+        if mode == "none":
+            self.clear()
+            return None
+        if mode not in FAULT_MODES:
+            raise ValueError(f"mode must be one of: none, {', '.join(sorted(FAULT_MODES))}")
+        count = spec.get("count")
+        if count is not None and (type(count) is not int or count < 1):
+            raise ValueError("count must be a positive integer or null")
+        actions = spec.get("actions")
+        if actions is not None and (not isinstance(actions, list) or not actions
+                                    or not all(isinstance(a, str) for a in actions)):
+            raise ValueError("actions must be a non-empty list of action names or null")
+        delay = spec.get("delay", 5)
+        if type(delay) not in (int, float) or delay < 0:
+            raise ValueError("delay must be a non-negative number of seconds")
+        message = spec.get("message", "Sandbox says no")
+        if not isinstance(message, str):
+            raise ValueError("message must be a string")
+        fault = Fault(mode, count, {a.lower() for a in actions} if actions else None,
+                      float(delay), message)
+        with self._lock:
+            self._fault = fault
+        return fault.describe()
+
+    def clear(self):
+        with self._lock:
+            self._fault = None
+
+    def current(self):
+        with self._lock:
+            return self._fault.describe() if self._fault else None
+
+    def take(self, action):
+        """The fault hitting this call, if any, counting the call against it."""
+        with self._lock:
+            fault = self._fault
+            if fault is None or (fault.actions and action.lower() not in fault.actions):
+                return None
+            if fault.remaining is not None:
+                fault.remaining -= 1
+                if fault.remaining == 0:
+                    self._fault = None
+            return fault
+
+
+# ---------------------------------------------------------------------------
+# WHMCS API
+# ---------------------------------------------------------------------------
+
+class WhmcsApi:
+    """WHMCS `POST /includes/api.php`: authentication, actions and wire format.
+
+    Every answer is rendered like PHP's json_encode(): numbers as strings
+    (the desk reads them from MySQL), non-ASCII as \\uXXXX and '/' as '\\/',
+    so the client's JSON parser meets the same text as against a real desk.
+    """
+
+    name = "whmcs"
+    path = "/includes/api.php"
+    API_ADMIN_NAME = "Sandbox API"  # the admin the API credential belongs to
+    PRIORITIES = ("Low", "Medium", "High")
+
+    def __init__(self, store, identifier, secret):
+        self.store = store
+        self.identifier = identifier
+        self.secret = secret
+        self.secret_md5 = hashlib.md5(secret.encode("utf-8")).hexdigest()
+        handlers = {
+            "OpenTicket": self.open_ticket,
+            "AddTicketReply": self.add_ticket_reply,
+            "GetTicket": self.get_ticket,
+            "GetTickets": self.get_tickets,
+            "GetSupportDepartments": self.get_support_departments,
+            "GetSupportStatuses": self.get_support_statuses,
+            "GetClients": self.get_clients,
+            "GetContacts": self.get_contacts,
+            "AddTicketNote": self.add_ticket_note,
+            "UpdateTicket": self.update_ticket,
+        }
+        # WHMCS matches action names case-insensitively.
+        self.actions = {name.lower(): (name, method) for name, method in handlers.items()}
+
+    # -- protocol ----------------------------------------------------------
+
+    def parse_call(self, content_type, body):
+        """(canonical action name, form fields) of one API request."""
+        params = parse_form(content_type, body)
+        action = params.get("action", "")
+        known = self.actions.get(action.lower())
+        return (known[0] if known else action), params
+
+    def handle(self, action, params):
+        """Authenticate, then run the action, as api.php does."""
+        if not self._authenticated(params):
+            return self.auth_failure()
+        if params.get("responsetype", "").lower() != "json":
+            return self._not_json_reply(action)
+        known = self.actions.get(action.lower())
+        if known is None:
+            return self.error("Command Not Found")
+        with self.store.lock:
+            return known[1](params)
+
+    def _authenticated(self, params):
+        """identifier+secret, or legacy username+password (secret or its MD5)."""
+        def same(a, b):
+            return hmac.compare_digest(a.encode("utf-8"), b.encode("utf-8"))
+
+        if "identifier" in params and "secret" in params:
+            if same(params["identifier"], self.identifier) and same(params["secret"], self.secret):
+                return True
+        if "username" in params and "password" in params:
+            password = params["password"]
+            return same(params["username"], self.identifier) and (
+                same(password, self.secret) or same(password.lower(), self.secret_md5))
+        return False
+
+    def auth_failure(self):
+        return self._json({"result": "error", "message": "Authentication Failed"}, 403)
+
+    def error(self, message):
+        return self._json({"result": "error", "message": message})
+
+    def redact(self, params):
+        """Parameters as the call log shows them: no secrets, no file contents."""
+        shown = dict(params)
+        for key in ("secret", "password", "accesskey"):
+            if key in shown:
+                shown[key] = "REDACTED"
+        if shown.get("attachments"):
+            try:
+                shown["attachments"] = [{"name": f["name"], "size": f["size"]}
+                                        for f in parse_attachments(shown["attachments"])]
+            except ValueError:
+                shown["attachments"] = "(invalid attachments data)"
+        return shown
+
+    def _not_json_reply(self, action):
+        """The sandbox speaks only JSON; a client that forgot responsetype=json
+        gets XML, as from a real desk, and its JSON parser fails just the same."""
+        body = ('<?xml version="1.0" encoding="utf-8"?>\n<whmcsapi version="8.0">\n'
+                f"<action>{action.lower()}</action>\n<result>error</result>\n"
+                "<message>sandbox desk: only responsetype=json is supported</message>\n"
+                "</whmcsapi>\n").encode("utf-8")
+        return Reply(200, body, "text/xml; charset=utf-8", result="error",
+                     note="responsetype is not json")
+
+    @staticmethod
+    def _json(obj, status=200):
+        text = json.dumps(obj, ensure_ascii=True, separators=(",", ":")).replace("/", "\\/")
+        note = obj.get("message", "")
+        if not note and "tid" in obj:
+            note = f"id={obj.get('id', obj.get('ticketid'))} tid={obj['tid']}"
+        return Reply(status, text.encode("ascii"), result=obj.get("result", ""), note=note)
+
+    # -- shared validation -------------------------------------------------
+
+    def _requester(self, params):
+        """Who writes: (clientid, contactid, name, email) or an error Reply.
+
+        A client (or its contact) is taken from the client records, as WHMCS
+        does; anyone else must give a name and a plausible e-mail address.
+        """
+        raw_client = (params.get("clientid") or "").strip()
+        if raw_client not in ("", "0"):
+            client = self.store.client(parse_id(raw_client))
+            if client is None:
+                return self.error("Client ID Not Found")
+            raw_contact = (params.get("contactid") or "").strip()
+            if raw_contact in ("", "0"):
+                return client["id"], 0, client_display_name(client), client["email"]
+            contact = self.store.contact(parse_id(raw_contact), client["id"])
+            if contact is None:
+                return self.error("Contact ID Not Found")
+            return client["id"], contact["id"], person_name(contact), contact["email"]
+        name = params.get("name", "").strip()
+        address = params.get("email", "").strip()
+        if not name or not address:
+            return self.error("Name and email address are required if not a client")
+        if not EMAIL_RE.fullmatch(address):
+            return self.error("Email Address Invalid")
+        return 0, 0, name, address
+
+    def _extras(self, params):
+        """Validated created date, custom fields and attachments, or an error Reply."""
+        created = params.get("created", "").strip()
+        date = now_string()
+        if created:
+            date = parse_date(created)
+            if date is None:
+                return self.error("Invalid Date Format")
+        customfields = {}
+        if params.get("customfields"):
+            try:
+                customfields = parse_php_string_array(decode_base64(params["customfields"]))
+            except (ValueError, UnicodeDecodeError):
+                return self.error("Invalid Custom Fields")
+        attachments = []
+        if params.get("attachments"):
+            try:
+                attachments = parse_attachments(params["attachments"])
+            except ValueError:
+                return self.error("Invalid attachments data")
+        return date, customfields, attachments
+
+    def _status_param(self, params):
+        """The canonical spelling of a `status` parameter, "" if absent, None if unknown."""
+        wanted = params.get("status", "").strip()
+        if not wanted:
+            return ""
+        return next((title for title, _ in STATUSES if title.lower() == wanted.lower()), None)
+
+    def _find_ticket(self, params):
+        """Ticket by `ticketnum` (the public tid) if given, else by `ticketid`."""
+        if params.get("ticketnum", "").strip():
+            return self.store.ticket_by_tid(params["ticketnum"].strip())
+        return self.store.ticket(parse_id(params.get("ticketid")))
+
+    # -- actions -----------------------------------------------------------
+
+    def open_ticket(self, params):
+        """OpenTicket, checked in the real desk's order: requester, department,
+        subject, message; then the sandbox's stricter priority/date/data checks."""
+        requester = self._requester(params)
+        if isinstance(requester, Reply):
+            return requester
+        client_id, contact_id, name, address = requester
+        dept_id = parse_id(params.get("deptid"))
+        if dept_id not in self.store.departments:
+            return self.error("Department ID not found")
+        if not params.get("subject", "").strip():
+            return self.error("Subject is Required")
+        if not params.get("message", "").strip():
+            return self.error("Message is Required")
+        priority = params.get("priority", "").strip() or "Medium"
+        if priority not in self.PRIORITIES:
+            return self.error("Invalid Priority. Valid priorities are: Low, Medium, High")
+        extras = self._extras(params)
+        if isinstance(extras, Reply):
+            return extras
+        date, customfields, attachments = extras
+        markdown = parse_bool(params.get("markdown"))
+        admin = parse_bool(params.get("admin"))
+        cc = ",".join(a.strip() for a in params.get("cc", "").split(",") if a.strip())
+        ticket = self.store.add_ticket({
+            "deptid": dept_id, "deptname": self.store.departments[dept_id],
+            "subject": params["subject"], "status": "Open", "priority": priority,
+            "name": name, "email": address, "clientid": client_id,
+            "contactid": contact_id, "cc": cc, "date": date, "lastreply": date,
+            "serviceid": parse_id(params.get("serviceid")) or 0,
+            "domainid": parse_id(params.get("domainid")) or 0,
+            "markdown": markdown, "noemail": parse_bool(params.get("noemail")),
+            "admin": admin, "customfields": customfields,
+            "created_param": params.get("created") or None, "flag": 0,
+            "messages": [{
+                "replyid": 0, "userid": client_id, "contactid": contact_id,
+                "name": name, "email": address,
+                "admin": self.API_ADMIN_NAME if admin else "",
+                "date": date, "message": params["message"], "markdown": markdown,
+                "noemail": parse_bool(params.get("noemail")),
+                "created_param": params.get("created") or None, "attachments": attachments,
+            }],
+            "notes": [],
+        })
+        return self._json({"result": "success", "id": str(ticket["id"]),
+                           "tid": ticket["tid"], "c": ticket["c"]})
+
+    def add_ticket_reply(self, params):
+        """AddTicketReply: a customer reply (client, contact or guest) or, with
+        adminusername, a staff reply; the status changes like in WHMCS."""
+        ticket = self.store.ticket(parse_id(params.get("ticketid")))
+        if ticket is None:
+            return self.error("Ticket ID Not Found")
+        admin_name = params.get("adminusername", "").strip()
+        if admin_name:  # staff reply: no customer is involved
+            requester = (0, 0, "", "")
+        else:
+            requester = self._requester(params)
+            if isinstance(requester, Reply):
+                return requester
+        client_id, contact_id, name, address = requester
+        if not params.get("message", "").strip():
+            return self.error("Message is Required")
+        status = self._status_param(params)
+        if status is None:
+            return self.error("Invalid Ticket Status")
+        extras = self._extras(params)
+        if isinstance(extras, Reply):
+            return extras
+        date, customfields, attachments = extras
+        ticket["messages"].append({
+            "replyid": len(ticket["messages"]), "userid": client_id,
+            "contactid": contact_id, "name": name, "email": address,
+            "admin": admin_name, "date": date, "message": params["message"],
+            "markdown": parse_bool(params.get("markdown")),
+            "noemail": parse_bool(params.get("noemail")),
+            "created_param": params.get("created") or None, "attachments": attachments,
+        })
+        ticket["customfields"].update(customfields)
+        ticket["status"] = status or ("Answered" if admin_name else "Customer-Reply")
+        ticket["lastreply"] = date
+        self.store.save()
+        return self._json({"result": "success"})
+
+    def get_ticket(self, params):
+        ticket = self._find_ticket(params)
+        if ticket is None:
+            return self.error("Ticket ID Not Found")
+        replies = [self._reply_view(m) for m in ticket["messages"]]
+        if params.get("repliessort", "").strip().upper() == "DESC":
+            replies.reverse()
+        name, address = self._owner(ticket)
+        return self._json({
+            "result": "success", "ticketid": str(ticket["id"]), "tid": ticket["tid"],
+            "c": ticket["c"], "deptid": str(ticket["deptid"]),
+            "deptname": ticket["deptname"], "userid": str(ticket["clientid"]),
+            "contactid": str(ticket["contactid"]), "name": name, "email": address,
+            "cc": ticket["cc"], "date": ticket["date"], "subject": ticket["subject"],
+            "status": ticket["status"], "priority": ticket["priority"],
+            "admin": self.API_ADMIN_NAME if ticket["admin"] else "",
+            "lastreply": ticket["lastreply"], "flag": str(ticket["flag"]),
+            "service": self._service(ticket),
+            "replies": {"reply": replies},
+            "notes": {"note": [
+                {"noteid": str(n["noteid"]), "date": n["date"], "message": n["message"],
+                 "admin": n["admin"]} for n in ticket["notes"]]},
+        })
+
+    def get_tickets(self, params):
+        """GetTickets, newest first; `ignore_dept_assignments` is accepted but
+        has no effect because the sandbox has no staff department assignments."""
+        tickets = list(reversed(self.store.tickets))
+        dept_id = parse_id(params.get("deptid"))
+        if dept_id:
+            tickets = [t for t in tickets if t["deptid"] == dept_id]
+        client_id = parse_id(params.get("clientid"))
+        if client_id:
+            tickets = [t for t in tickets if t["clientid"] == client_id]
+        address = params.get("email", "").strip().lower()
+        if address:
+            tickets = [t for t in tickets if t["email"].lower() == address]
+        status = params.get("status", "").strip()
+        if status == "All Active Tickets":
+            tickets = [t for t in tickets if t["status"] != "Closed"]
+        elif status == "Awaiting Reply":
+            tickets = [t for t in tickets if t["status"] in AWAITING_REPLY]
+        elif status:
+            tickets = [t for t in tickets if t["status"].lower() == status.lower()]
+        subject = params.get("subject", "").lower()
+        if subject:
+            tickets = [t for t in tickets if subject in t["subject"].lower()]
+        start = parse_count(params.get("limitstart"), 0)
+        page = tickets[start:start + parse_count(params.get("limitnum"), 25)]
+        answer = {"result": "success", "totalresults": str(len(tickets)),
+                  "startnumber": start, "numreturned": len(page)}
+        if page:  # like WHMCS, an empty result has no "tickets" key at all
+            answer["tickets"] = {"ticket": [self._ticket_summary(t) for t in page]}
+        return self._json(answer)
+
+    def get_support_departments(self, params):
+        departments = []
+        for dept_id, dept_name in self.store.departments.items():
+            tickets = [t for t in self.store.tickets if t["deptid"] == dept_id]
+            departments.append({
+                "id": str(dept_id), "name": dept_name,
+                "awaitingreply": str(sum(t["status"] in AWAITING_REPLY for t in tickets)),
+                "opentickets": str(sum(t["status"] != "Closed" for t in tickets)),
+            })
+        return self._json({"result": "success", "totalresults": str(len(departments)),
+                           "departments": {"department": departments}})
+
+    def get_support_statuses(self, params):
+        tickets = self.store.tickets
+        dept_id = parse_id(params.get("deptid"))
+        if dept_id:
+            tickets = [t for t in tickets if t["deptid"] == dept_id]
+        statuses = [{"title": title, "color": colour,
+                     "count": str(sum(t["status"] == title for t in tickets))}
+                    for title, colour in STATUSES]
+        return self._json({"result": "success", "totalresults": str(len(statuses)),
+                           "statuses": {"status": statuses}})
+
+    def get_clients(self, params):
+        search = params.get("search", "").strip().lower()
+        clients = [c for c in self.store.clients
+                   if not search or any(search in c[key].lower() for key in
+                                        ("email", "firstname", "lastname", "companyname"))]
+        start = parse_count(params.get("limitstart"), 0)
+        page = clients[start:start + parse_count(params.get("limitnum"), 25)]
+        answer = {"result": "success", "totalresults": str(len(clients)),
+                  "startnumber": start, "numreturned": len(page)}
+        if page:
+            answer["clients"] = {"client": [
+                {key: str(value) for key, value in c.items()} for c in page]}
+        return self._json(answer)
+
+    def get_contacts(self, params):
+        client_id = parse_id(params.get("userid"))
+        contacts = [c for c in self.store.contacts
+                    if client_id is None or c["userid"] == client_id]
+        start = parse_count(params.get("limitstart"), 0)
+        page = contacts[start:start + parse_count(params.get("limitnum"), 25)]
+        answer = {"result": "success", "totalresults": str(len(contacts)),
+                  "startnumber": start, "numreturned": len(page)}
+        if page:
+            answer["contacts"] = {"contact": [
+                {key: str(value) for key, value in c.items()} for c in page]}
+        return self._json(answer)
+
+    def add_ticket_note(self, params):
+        ticket = self._find_ticket(params)
+        if ticket is None:
+            return self.error("Ticket ID Not Found")
+        if not params.get("message", "").strip():
+            return self.error("Message is Required")
+        ticket["notes"].append({
+            "noteid": len(ticket["notes"]) + 1, "admin": self.API_ADMIN_NAME,
+            "date": now_string(), "message": params["message"],
+            "markdown": parse_bool(params.get("markdown")),
+        })
+        self.store.save()
+        return self._json({"result": "success"})
+
+    def update_ticket(self, params):
+        """UpdateTicket; only `status` is supported (tests use it to close tickets)."""
+        ticket = self.store.ticket(parse_id(params.get("ticketid")))
+        if ticket is None:
+            return self.error("Ticket ID Not Found")
+        status = self._status_param(params)
+        if status is None:
+            return self.error("Invalid Ticket Status")
+        if status:
+            ticket["status"] = status
+            self.store.save()
+        return self._json({"result": "success", "ticketid": str(ticket["id"])})
+
+    # -- rendering ---------------------------------------------------------
+
+    def _owner(self, ticket):
+        """Ticket-level name/email: the client account's, else the guest's."""
+        client = self.store.client(ticket["clientid"]) if ticket["clientid"] else None
+        if client:
+            return client_display_name(client), client["email"]
+        return ticket["name"], ticket["email"]
+
+    @staticmethod
+    def _service(ticket):
+        if ticket["serviceid"]:
+            return f"S{ticket['serviceid']}"
+        return f"D{ticket['domainid']}" if ticket["domainid"] else ""
+
+    @staticmethod
+    def _reply_view(message):
+        return {
+            "replyid": str(message["replyid"]), "userid": str(message["userid"]),
+            "contactid": str(message["contactid"]), "name": message["name"],
+            "email": message["email"], "date": message["date"],
+            "message": message["message"],
+            "attachment": "|".join(a["name"] for a in message["attachments"]),
+            "admin": message["admin"], "rating": "0",
+        }
+
+    def _ticket_summary(self, ticket):
+        name, address = self._owner(ticket)
+        opening = ticket["messages"][0]
+        if ticket["contactid"]:
+            requestor_type = "Sub-Account"
+        else:
+            requestor_type = "Owner" if ticket["clientid"] else "Guest"
+        return {
+            "id": str(ticket["id"]), "tid": ticket["tid"], "deptid": str(ticket["deptid"]),
+            "userid": str(ticket["clientid"]), "name": name, "email": address,
+            "requestor_name": ticket["name"], "requestor_email": ticket["email"],
+            "requestor_type": requestor_type,
+            "owner_name": name if ticket["clientid"] else "",
+            "cc": ticket["cc"], "c": ticket["c"], "date": ticket["date"],
+            "subject": ticket["subject"], "status": ticket["status"],
+            "priority": ticket["priority"],
+            "admin": self.API_ADMIN_NAME if ticket["admin"] else "",
+            "attachment": "|".join(a["name"] for a in opening["attachments"]),
+            "attachments": [{"filename": a["name"], "index": i}
+                            for i, a in enumerate(opening["attachments"])],
+            "lastreply": ticket["lastreply"], "flag": str(ticket["flag"]),
+            "service": self._service(ticket),
+        }
+
+
+# ---------------------------------------------------------------------------
+# Test control endpoints
+# ---------------------------------------------------------------------------
+
+class ControlApi:
+    """/_sandbox/*: unauthenticated JSON endpoints for tests, loopback clients only."""
+
+    prefix = "/_sandbox/"
+
+    def __init__(self, store, faults):
+        self.store = store
+        self.faults = faults
+        self.routes = {
+            ("GET", "health"): lambda body: control_reply({"ok": True}),
+            ("GET", "tickets"): self.tickets,
+            ("GET", "calls"): self.calls,
+            ("POST", "reset"): self.reset,
+            ("GET", "fault"): lambda body: control_reply({"fault": self.faults.current()}),
+            ("POST", "fault"): self.set_fault,
+        }
+
+    def handle(self, method, path, body, client_ip):
+        address = ipaddress.ip_address(client_ip.split("%", 1)[0])
+        if address.version == 6 and address.ipv4_mapped:
+            address = address.ipv4_mapped
+        if not address.is_loopback:
+            return control_reply({"ok": False, "error": "control endpoints are loopback-only"}, 403)
+        name = path[len(self.prefix):].strip("/")
+        route = self.routes.get((method, name))
+        if route:
+            return route(body)
+        if any(known == name for _, known in self.routes):
+            return control_reply({"ok": False, "error": f"{method} not allowed on {path}"}, 405)
+        return control_reply({"ok": False, "error": f"no control endpoint {path}"}, 404)
+
+    def tickets(self, body):
+        with self.store.lock:
+            return control_reply({"tickets": self.store.tickets})
+
+    def calls(self, body):
+        with self.store.lock:
+            return control_reply({"calls": self.store.calls})
+
+    def reset(self, body):
+        self.store.reset()
+        self.faults.clear()
+        return control_reply({"ok": True})
+
+    def set_fault(self, body):
+        try:
+            fault = self.faults.configure(json.loads(body or b"null"))
+        except ValueError as exc:  # includes JSON syntax errors
+            return control_reply({"ok": False, "error": str(exc)}, 400)
+        return control_reply({"ok": True, "fault": fault})
+
+
+# ---------------------------------------------------------------------------
+# HTTP server
+# ---------------------------------------------------------------------------
+
+HTTP_ERROR_PAGE = ("<!DOCTYPE html>\n<html><head><title>{status} {reason}</title></head>"
+                   "<body><h1>{reason}</h1><p>The sandbox desk was told to fail this "
+                   "request.</p></body></html>\n")
+# What a PHP desk prints when a warning leaks into the output and the process
+# dies mid-answer: valid-looking JSON that no parser accepts.
+GARBLED_BODY = (b'<br />\n<b>Warning</b>:  Undefined array key "deptid" in '
+                b"<b>/var/www/whmcs/includes/api/openticket.php</b> on line <b>42</b><br />\n"
+                b'{"result":"success","id":"')
+
+
+class SandboxServer(ThreadingHTTPServer):
+    """Threading server so a deliberately slow answer blocks nobody else."""
+
+    daemon_threads = True  # a sleeping fault must not delay shutdown
+
+    def __init__(self, address, store, apis, faults, quiet):
+        self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
+        self.store = store
+        self.apis = {api.path: api for api in apis}
+        self.faults = faults
+        self.control = ControlApi(store, faults)
+        self.quiet = quiet
+        super().__init__(address, SandboxHandler)
+
+    def log(self, line):
+        if not self.quiet:
+            sys.stderr.write(f"sandbox-desk: {line}\n")
+            sys.stderr.flush()
+
+    def serve_api_call(self, api, content_type, body):
+        """One desk API request: parse, apply any fault, answer, record the call."""
+        try:
+            action, params = api.parse_call(content_type, body)
+        except RequestError as exc:
+            reply = Reply(exc.status, json.dumps({"result": "error", "message": exc.message})
+                          .encode("utf-8"), result="error", note=exc.message)
+            self._record(api, "", {}, reply, None)
+            return reply
+        fault = self.faults.take(action)
+        mode = fault.mode if fault else None
+        if mode == "slow":
+            time.sleep(fault.delay)
+        if mode in ("http500", "http503"):
+            status = int(mode[4:])
+            reason = "Internal Server Error" if status == 500 else "Service Unavailable"
+            reply = Reply(status, HTTP_ERROR_PAGE.format(status=status, reason=reason)
+                          .encode("utf-8"), "text/html; charset=utf-8", result=mode)
+            if status == 503:
+                reply.headers["Retry-After"] = "30"
+        elif mode == "badjson":
+            reply = Reply(200, GARBLED_BODY, "text/html; charset=utf-8", result=mode)
+        elif mode == "error":
+            reply = api.error(fault.message)
+        elif mode == "auth":
+            reply = api.auth_failure()
+        else:
+            reply = api.handle(action, params)
+        self._record(api, action, api.redact(params), reply, mode)
+        if mode == "slow_after_create":
+            time.sleep(fault.delay)
+        return reply
+
+    def _record(self, api, action, params, reply, mode):
+        self.store.record_call({"api": api.name, "action": action, "params": params,
+                                "http_status": reply.status, "result": reply.result,
+                                "fault": mode})
+        detail = f" ({reply.note})" if reply.note else ""
+        fault = f" [fault {mode}]" if mode else ""
+        self.log(f"{api.name} {action or '-'} -> {reply.status} {reply.result}{detail}{fault}")
+
+
+class SandboxHandler(BaseHTTPRequestHandler):
+    """Routes a request to the control endpoints or to the desk API of its path.
+
+    HTTP/1.1 so that `Expect: 100-continue` (which libcurl sends with larger
+    bodies) is answered at once instead of costing the client a one-second
+    wait; hence bodies are always fully read and lengths always sent.
+    """
+
+    protocol_version = "HTTP/1.1"
+    server_version = "SandboxDesk/1"
+
+    def do_GET(self):
+        self._route("GET")
+
+    def do_POST(self):
+        self._route("POST")
+
+    def _route(self, method):
+        try:
+            body = self._read_body()
+        except RequestError as exc:
+            self.close_connection = True
+            self._send(control_reply({"ok": False, "error": exc.message}, exc.status))
+            return
+        path = urllib.parse.urlsplit(self.path).path
+        api = self.server.apis.get(path)
+        if path.startswith(ControlApi.prefix):
+            reply = self.server.control.handle(method, path, body, self.client_address[0])
+        elif api and method == "POST":
+            reply = self.server.serve_api_call(api, self.headers.get("Content-Type", ""), body)
+        else:
+            self.server.log(f"{method} {path} -> 404")
+            reply = Reply(404, b'{"result":"error","message":"Not Found"}', result="error")
+        self._send(reply)
+
+    def _read_body(self):
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            return self._read_chunked()
+        length = self.headers.get("Content-Length", "0").strip() or "0"
+        if not length.isdigit():
+            raise RequestError(400, "bad Content-Length")
+        if int(length) > MAX_BODY_BYTES:
+            raise RequestError(413, "request body too large")
+        return self.rfile.read(int(length))
+
+    def _read_chunked(self):
+        body = bytearray()
+        while True:
+            size_line = self.rfile.readline(1024).split(b";", 1)[0].strip()
+            try:
+                size = int(size_line, 16)
+            except ValueError:
+                raise RequestError(400, "bad chunk size") from None
+            if size == 0:
+                while self.rfile.readline(1024).strip():  # skip trailers
+                    pass
+                return bytes(body)
+            if len(body) + size > MAX_BODY_BYTES:
+                raise RequestError(413, "request body too large")
+            body += self.rfile.read(size)
+            self.rfile.readline(1024)  # CRLF after the chunk
+
+    def _send(self, reply):
+        try:
+            self.send_response(reply.status)
+            self.send_header("Content-Type", reply.content_type)
+            self.send_header("Content-Length", str(len(reply.body)))
+            for name, value in reply.headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(reply.body)
+        except (BrokenPipeError, ConnectionResetError):
+            # The client gave up (e.g. timed out on a slow fault): expected.
+            self.close_connection = True
+
+    def log_request(self, code="-", size="-"):
+        """Silence the access log; the server logs one line per API call itself."""
+
+    def log_message(self, format, *args):
+        self.server.log(f"{self.address_string()} {format % args}")
+
+
+# ---------------------------------------------------------------------------
+# Command line
+# ---------------------------------------------------------------------------
+
+def parse_departments(text):
+    """"1:Support,2:Billing" -> {1: "Support", 2: "Billing"}."""
+    departments = {}
+    for item in text.split(","):
+        number, _, name = item.partition(":")
+        if not number.strip().isdigit() or not name.strip():
+            raise argparse.ArgumentTypeError(f"bad department {item!r}; use ID:NAME")
+        departments[int(number)] = name.strip()
+    return departments
+
+
+def write_atomically(path, text):
+    """tmp + rename, so a reader polling for the file never sees half of it."""
+    with open(path + ".tmp", "w", encoding="utf-8") as stream:
+        stream.write(text)
+    os.replace(path + ".tmp", path)
+
+
+def tls_context(cert_path):
+    """A server TLS context with a fresh self-signed certificate for 127.0.0.1 and localhost.
+
+    The certificate goes to cert_path so that a test can hand it to the client as its CA file;
+    a client without it must refuse the connection, which is what TLS verification tests check."""
+    key_path = cert_path + ".key"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+         "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1", "-keyout", key_path, "-out", cert_path,
+         "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
+        check=True, capture_output=True)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_path, key_path)
+    return context
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument("--port-file", help="write the listening port here")
+    parser.add_argument("--state", help="JSON file keeping the tickets across restarts")
+    parser.add_argument("--identifier", default="sandbox-identifier")
+    parser.add_argument("--secret", default="sandbox-secret",
+                        help="API secret; the SANDBOX_DESK_SECRET variable wins over it")
+    parser.add_argument("--departments", type=parse_departments,
+                        default=parse_departments("1:Support,2:Billing,3:Sales"))
+    parser.add_argument("--seed", type=int, default=1, help="seed for tid and c values")
+    parser.add_argument("--quiet", action="store_true", help="no request log on stderr")
+    parser.add_argument("--tls-self-signed", metavar="CERT",
+                        help="serve HTTPS with a new self-signed certificate for 127.0.0.1, "
+                             "written to CERT (PEM) for the client to trust")
+    args = parser.parse_args(argv)
+    secret = os.environ.get("SANDBOX_DESK_SECRET") or args.secret
+
+    try:
+        store = Store(args.departments, args.seed, args.state)
+        store.save()
+    except (OSError, ValueError, KeyError) as exc:
+        print(f"sandbox-desk: cannot use state file {args.state}: {exc}", file=sys.stderr)
+        return 2
+    faults = FaultControl()
+    try:
+        server = SandboxServer((args.host, args.port), store,
+                               [WhmcsApi(store, args.identifier, secret)], faults, args.quiet)
+    except OSError as exc:
+        print(f"sandbox-desk: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        return 1
+
+    scheme = "http"
+    if args.tls_self_signed:
+        try:
+            server.socket = tls_context(args.tls_self_signed).wrap_socket(
+                server.socket, server_side=True)
+        except (OSError, subprocess.CalledProcessError) as exc:
+            print(f"sandbox-desk: cannot set up TLS: {exc}", file=sys.stderr)
+            return 1
+        scheme = "https"
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    # serve_forever runs in a thread because shutdown() must be called from
+    # another thread than the serving one; the main thread waits for a signal.
+    serving = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1})
+    serving.start()
+    port = server.server_address[1]
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    print(f"sandbox desk listening on {scheme}://{host}:{port}", flush=True)
+    if args.port_file:
+        write_atomically(args.port_file, f"{port}\n")
+    try:
+        while not stop.wait(0.5):
+            pass
+    finally:
+        server.shutdown()
+        serving.join()
+        server.server_close()
+        if args.port_file:
+            try:
+                os.remove(args.port_file)
+            except FileNotFoundError:
+                pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
