@@ -183,6 +183,19 @@ static void add_fields(struct http_form *form, const struct desk_field *fields, 
 	g_free(serialized);
 }
 
+/* What OpenTicket and AddTicketReply take alike for the message they carry. */
+static void add_message_options(const struct whmcs *w, struct http_form *form, const char *created,
+				const struct desk_attachment *atts, gsize n_atts)
+{
+	if (created)
+		http_form_add(form, "created", created);
+	if (w->markdown)
+		http_form_add(form, "markdown", "true");
+	if (w->noemail)
+		http_form_add(form, "noemail", "true");
+	add_attachments(form, atts, n_atts);
+}
+
 static char *address_text(const struct desk_address *a)
 {
 	return a->name && *a->name ? g_strdup_printf("%s <%s>", a->name, a->email)
@@ -229,14 +242,8 @@ static struct http_form *open_ticket_form(struct whmcs *w, const struct desk_tic
 		http_form_add(form, "cc", cc->str);
 		g_string_free(cc, TRUE);
 	}
-	if (req->created)
-		http_form_add(form, "created", req->created);
-	if (w->markdown)
-		http_form_add(form, "markdown", "true");
-	if (w->noemail)
-		http_form_add(form, "noemail", "true");
 	add_fields(form, req->fields, req->n_fields);
-	add_attachments(form, req->attachments, req->n_attachments);
+	add_message_options(w, form, req->created, req->attachments, req->n_attachments);
 	g_free(message);
 	return form;
 }
@@ -272,6 +279,7 @@ static gboolean whmcs_add_reply(struct desk *desk, const struct desk_reply_reque
 	struct whmcs *w = (struct whmcs *)desk;
 	struct http_form *form = whmcs_form(w, "AddTicketReply");
 	json_t *answer;
+	gboolean ok;
 
 	http_form_add(form, "ticketid", req->ticket_id);
 	http_form_add(form, "message", req->message);
@@ -283,17 +291,12 @@ static gboolean whmcs_add_reply(struct desk *desk, const struct desk_reply_reque
 		if (req->email)
 			http_form_add(form, "email", req->email);
 	}
-	if (req->created)
-		http_form_add(form, "created", req->created);
-	if (w->markdown)
-		http_form_add(form, "markdown", "true");
-	if (w->noemail)
-		http_form_add(form, "noemail", "true");
-	add_attachments(form, req->attachments, req->n_attachments);
+	add_message_options(w, form, req->created, req->attachments, req->n_attachments);
 	answer = whmcs_write(w, "AddTicketReply", form, error);
 	http_form_free(form);
+	ok = answer != NULL;
 	json_decref(answer);
-	return answer != NULL;
+	return ok;
 }
 
 static void ticket_from_json(const json_t *obj, struct desk_ticket *out)

@@ -18,7 +18,7 @@ struct walk {
 	GString *plain;
 	GString *html;
 	int parts;
-	gboolean depth_warned;
+	gboolean cut_short; /* a bound stopped the walk: the original is attached whole */
 };
 
 static GBytes *part_content_bytes(GMimePart *part)
@@ -214,11 +214,12 @@ static void walk_multipart(struct walk *w, GMimeMultipart *mp, int depth, gboole
 static void walk_object(struct walk *w, GMimeObject *obj, int depth, gboolean attachments_only)
 {
 	if (depth > MAX_MIME_DEPTH || w->parts >= MAX_MIME_PARTS) {
-		if (!w->depth_warned)
+		if (!w->cut_short)
 			mail_add_warning(w->mail, "MIME structure deeper than %d levels or more than "
-						  "%d parts: the rest was not read",
+						  "%d parts: the rest was not read; the whole "
+						  "message is attached as original-message.eml",
 					 MAX_MIME_DEPTH, MAX_MIME_PARTS);
-		w->depth_warned = TRUE;
+		w->cut_short = TRUE;
 		return;
 	}
 	w->parts++;
@@ -380,11 +381,34 @@ static void finish_text(struct walk *w)
 	}
 }
 
+/* GMime reads LF and CRLF line ends; a mail from an old Mac mailer ends its lines with a bare
+ * CR. Such a CR becomes LF. NULL when raw has none (then raw is used as it is). */
+static GByteArray *without_bare_cr(const char *raw, gsize len)
+{
+	GByteArray *copy;
+	const char *cr = memchr(raw, '\r', len);
+
+	while (cr && cr + 1 < raw + len && cr[1] == '\n')
+		cr = memchr(cr + 1, '\r', raw + len - cr - 1);
+	if (!cr)
+		return NULL;
+	copy = g_byte_array_sized_new(len);
+	for (gsize i = 0; i < len; i++) {
+		guint8 c = raw[i];
+		if (c == '\r' && (i + 1 == len || raw[i + 1] != '\n'))
+			c = '\n';
+		g_byte_array_append(copy, &c, 1);
+	}
+	return copy;
+}
+
 struct mail *mail_parse(const char *raw, gsize len)
 {
 	static const char *fallback_charsets[] = {"UTF-8", "windows-1252", NULL};
 	struct walk w = {.mail = mail_new(), .plain = g_string_new(NULL), .html = g_string_new(NULL)};
-	GMimeStream *stream = g_mime_stream_mem_new_with_buffer(raw, len);
+	GByteArray *fixed = without_bare_cr(raw, len);
+	GMimeStream *stream = fixed ? g_mime_stream_mem_new_with_byte_array(fixed)
+				    : g_mime_stream_mem_new_with_buffer(raw, len);
 	GMimeParser *parser = g_mime_parser_new_with_stream(stream);
 	GMimeMessage *msg;
 	char *digest = g_compute_checksum_for_data(G_CHECKSUM_SHA256, (const guchar *)raw, len);
@@ -408,6 +432,9 @@ struct mail *mail_parse(const char *raw, gsize len)
 		if (g_mime_message_get_mime_part(msg))
 			walk_object(&w, g_mime_message_get_mime_part(msg), 0, FALSE);
 		g_object_unref(msg);
+		if (w.cut_short)
+			add_attachment(&w, "original-message.eml", "message/rfc822", NULL, FALSE,
+				       g_bytes_new(raw, len));
 	} else {
 		mail_add_warning(w.mail, "not a readable MIME message: kept whole as message.eml");
 		add_attachment(&w, "message.eml", "message/rfc822", NULL, FALSE,

@@ -1,0 +1,168 @@
+/* mail_parse on shapes the sample corpus does not cover: hostile or odd input. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <gmime/gmime.h>
+#include <string.h>
+
+#include "parsers/mail_parse.h"
+
+static struct mail *parse(const char *text)
+{
+	return mail_parse(text, strlen(text));
+}
+
+static const struct mail_attachment *attachment(const struct mail *m, guint i)
+{
+	assert_true(i < m->attachments->len);
+	return g_ptr_array_index(m->attachments, i);
+}
+
+static gboolean has_warning(const struct mail *m, const char *part)
+{
+	for (guint i = 0; i < m->warnings->len; i++)
+		if (strstr(g_ptr_array_index(m->warnings, i), part))
+			return TRUE;
+	return FALSE;
+}
+
+static void test_empty_input(void **state)
+{
+	struct mail *m = mail_parse("", 0);
+	(void)state;
+
+	assert_string_equal(m->subject, "");
+	assert_string_equal(m->text, "");
+	assert_null(m->from.email);
+	assert_int_equal(m->raw_size, 0);
+	mail_free(m);
+}
+
+static void test_bare_cr_line_ends(void **state)
+{
+	struct mail *m = parse("From: x@example.org\rSubject: old mac\r\rline one\rline two\r");
+	(void)state;
+
+	assert_string_equal(m->from.email, "x@example.org");
+	assert_string_equal(m->subject, "old mac");
+	assert_string_equal(m->text, "line one\nline two\n");
+	mail_free(m);
+}
+
+static void test_crlf_text_becomes_lf(void **state)
+{
+	struct mail *m = parse("From: x@example.org\r\nSubject: s\r\n\r\na\r\nb\r\n");
+	(void)state;
+
+	assert_string_equal(m->text, "a\nb\n");
+	mail_free(m);
+}
+
+static void test_too_deep_keeps_the_original(void **state)
+{
+	GString *raw = g_string_new("From: a@example.org\nSubject: deep\nMIME-Version: 1.0\n");
+	struct mail *m;
+	(void)state;
+
+	for (int i = 0; i < 100; i++)
+		g_string_append_printf(raw, "Content-Type: multipart/mixed; boundary=\"b%d\"\n\n--b%d\n",
+				       i, i);
+	g_string_append(raw, "Content-Type: text/plain\n\ninner\n");
+	m = mail_parse(raw->str, raw->len);
+	assert_true(has_warning(m, "deeper than 32 levels"));
+	assert_string_equal(attachment(m, 0)->filename, "original-message.eml");
+	assert_int_equal(g_bytes_get_size(attachment(m, 0)->data), raw->len);
+	mail_free(m);
+	g_string_free(raw, TRUE);
+}
+
+static void test_unsafe_attachment_names(void **state)
+{
+	struct mail *m = parse("From: a@example.org\nMIME-Version: 1.0\n"
+			       "Content-Type: multipart/mixed; boundary=\"x\"\n\n"
+			       "--x\nContent-Type: text/plain\n\nbody\n"
+			       "--x\nContent-Type: application/pdf\n"
+			       "Content-Disposition: attachment; filename=\"../../etc/passwd\"\n\nA\n"
+			       "--x\nContent-Type: application/pdf\n"
+			       "Content-Disposition: attachment; filename=\"..\\\\..\\\\.hidden\"\n\nB\n"
+			       "--x\nContent-Type: image/png\nContent-Disposition: attachment\n\nC\n"
+			       "--x--\n");
+	(void)state;
+
+	assert_string_equal(m->text, "body"); /* the line end before a boundary is the boundary's */
+	assert_string_equal(attachment(m, 0)->filename, "passwd");
+	assert_string_equal(attachment(m, 1)->filename, "hidden");
+	assert_string_equal(attachment(m, 2)->filename, "attachment-3.png");
+	mail_free(m);
+}
+
+static void test_signature_parts_are_not_text_or_attachments(void **state)
+{
+	struct mail *m = parse("From: a@example.org\nMIME-Version: 1.0\n"
+			       "Content-Type: multipart/signed; boundary=\"s\"; "
+			       "protocol=\"application/pgp-signature\"\n\n"
+			       "--s\nContent-Type: text/plain\n\nsigned text\n"
+			       "--s\nContent-Type: application/pgp-signature\n\n"
+			       "-----BEGIN PGP SIGNATURE-----\nabc\n-----END PGP SIGNATURE-----\n"
+			       "--s--\n");
+	(void)state;
+
+	assert_string_equal(m->text, "signed text");
+	assert_int_equal(m->attachments->len, 0);
+	mail_free(m);
+}
+
+static void test_forwarded_message_is_an_eml_attachment(void **state)
+{
+	struct mail *m = parse("From: a@example.org\nMIME-Version: 1.0\n"
+			       "Content-Type: multipart/mixed; boundary=\"f\"\n\n"
+			       "--f\nContent-Type: text/plain\n\nsee below\n"
+			       "--f\nContent-Type: message/rfc822\n\n"
+			       "From: b@example.org\nSubject: Original problem\n\nold text\n"
+			       "--f--\n");
+	(void)state;
+
+	assert_string_equal(m->text, "see below");
+	assert_string_equal(attachment(m, 0)->filename, "Original problem.eml");
+	assert_string_equal(attachment(m, 0)->content_type, "message/rfc822");
+	mail_free(m);
+}
+
+static void test_key_prefers_message_id(void **state)
+{
+	struct mail *m = parse("From: a@example.org\nMessage-ID: <abc@example.org>\n\nx\n");
+	struct mail *n = parse("From: a@example.org\n\nx\n");
+	char *k1 = mail_key(m);
+	char *k2 = mail_key(n);
+	(void)state;
+
+	assert_string_equal(k1, "mid:abc@example.org");
+	assert_true(g_str_has_prefix(k2, "sha256:"));
+	assert_int_equal(strlen(k2), 7 + 64);
+	g_free(k1);
+	g_free(k2);
+	mail_free(m);
+	mail_free(n);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_empty_input),
+	    cmocka_unit_test(test_bare_cr_line_ends),
+	    cmocka_unit_test(test_crlf_text_becomes_lf),
+	    cmocka_unit_test(test_too_deep_keeps_the_original),
+	    cmocka_unit_test(test_unsafe_attachment_names),
+	    cmocka_unit_test(test_signature_parts_are_not_text_or_attachments),
+	    cmocka_unit_test(test_forwarded_message_is_an_eml_attachment),
+	    cmocka_unit_test(test_key_prefers_message_id),
+	};
+	int rc;
+
+	g_mime_init();
+	rc = cmocka_run_group_tests(tests, NULL, NULL);
+	g_mime_shutdown();
+	return rc;
+}
