@@ -1,9 +1,11 @@
 # A thin layer over CMake and ctest; the build itself is in CMakeLists.txt.
 BUILD ?= build
 ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 600
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all deps build test test-asan demo bench install clean
+.PHONY: all deps build test test-asan fuzz demo bench install clean
 
 all: build
 
@@ -24,6 +26,17 @@ test-asan: deps
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS)
 
+# The parser fuzzer for FUZZ_SECONDS, seeded with the sample mails; new inputs it finds are kept in
+# $(FUZZ_BUILD)/corpus, a crash, leak or hang is written to $(FUZZ_BUILD)/ and fails the target.
+fuzz: deps
+	CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DM2T_FUZZ=ON \
+		-DM2T_TESTS=OFF
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_mail_parse
+	mkdir -p $(FUZZ_BUILD)/corpus
+	$(FUZZ_BUILD)/fuzz_mail_parse -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
+		-max_len=262144 -dict=tests/fuzz/mime.dict -artifact_prefix=$(FUZZ_BUILD)/ \
+		-print_final_stats=1 $(FUZZ_BUILD)/corpus samples/mail
+
 demo: build
 	sh scripts/demo.sh $(BUILD)/mail2ticket
 
@@ -34,4 +47,4 @@ install: build
 	cmake --install $(BUILD)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

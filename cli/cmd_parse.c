@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "cli/deliver.h"
 #include "cli/log.h"
 #include "ingest/pipe.h"
 #include "parsers/mail_json.h"
@@ -16,11 +17,28 @@ static void parse_help(void)
 {
 	printf("usage: %s\n\n"
 	       "Print the parsed mail as JSON: subject, from, to, cc, date, Message-ID,\n"
-	       "In-Reply-To, References, text, attachments (name, type, size, SHA-256) and\n"
-	       "the warnings of what could not be read as the sender meant. Reads no config.\n\n"
+	       "In-Reply-To, References, text, reply_text (quoted history and signature cut),\n"
+	       "attachments (name, type, size, SHA-256), attachments left out by the size\n"
+	       "limits, a bounce's report, and warnings of what could not be read as the\n"
+	       "sender meant. Uses the [parser] section of the config when one is given or\n"
+	       "exists; needs none.\n\n"
 	       "  --attachment-data   include each attachment's bytes as base64\n"
 	       "  -h, --help          this text\n",
 	       parse_usage);
+}
+
+/* parse needs no config; it uses the [parser] section of one that is named or exists. */
+static gboolean parse_config(const struct global_options *g, struct config **config,
+			     GError **error)
+{
+	const char *path = global_config_path(g);
+
+	*config = NULL;
+	if (!g->config_path && !g_getenv("MAIL2TICKET_CONFIG") &&
+	    !g_file_test(path, G_FILE_TEST_EXISTS))
+		return TRUE;
+	*config = config_load(path, error);
+	return *config != NULL;
 }
 
 int cmd_parse(const struct global_options *g, int argc, char **argv)
@@ -29,6 +47,8 @@ int cmd_parse(const struct global_options *g, int argc, char **argv)
 						{"help", no_argument, NULL, 'h'},
 						{NULL, 0, NULL, 0}};
 	gboolean with_data = FALSE;
+	struct config *config = NULL;
+	struct parse_options parse_options;
 	GBytes *raw = NULL;
 	GError *err = NULL;
 	struct mail *mail;
@@ -37,7 +57,6 @@ int cmd_parse(const struct global_options *g, int argc, char **argv)
 	const char *data;
 	int c;
 
-	(void)g;
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "+h", options, NULL)) != -1) {
 		switch (c) {
@@ -69,13 +88,22 @@ int cmd_parse(const struct global_options *g, int argc, char **argv)
 		}
 		raw = g_bytes_new_take(contents, size);
 	}
+	if (!parse_config(g, &config, &err)) {
+		log_msg(LOG_ERROR, "%s", err->message);
+		g_error_free(err);
+		g_bytes_unref(raw);
+		return EX_CONFIG;
+	}
+	if (config)
+		parse_options_from_config(config, &parse_options);
 	data = g_bytes_get_data(raw, &len);
-	mail = mail_parse(data ? data : "", len);
+	mail = mail_parse(data ? data : "", len, config ? &parse_options : NULL);
 	json = mail_to_json(mail, with_data);
 	json_dumpf(json, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	putchar('\n');
 	json_decref(json);
 	mail_free(mail);
+	config_free(config);
 	g_bytes_unref(raw);
 	return EX_OK;
 }

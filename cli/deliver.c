@@ -15,6 +15,13 @@ const char *deliver_outcome_name(enum deliver_outcome outcome)
 	return names[outcome];
 }
 
+void parse_options_from_config(const struct config *config, struct parse_options *out)
+{
+	out->max_attachment_bytes = config->parser.max_attachment_bytes;
+	out->max_total_bytes = config->parser.max_total_bytes;
+	out->reply_markers = (const char *const *)config->parser.reply_markers;
+}
+
 /* The ticket request for a mail, borrowing from it; the arrays are owned by the struct. */
 struct ticket_request {
 	struct desk_ticket_request req;
@@ -172,18 +179,25 @@ gboolean deliver_message(struct deliver *d, const char *raw, gsize len,
 			 const struct envelope *envelope, enum deliver_outcome *outcome,
 			 GError **error)
 {
-	struct mail *mail = mail_parse(raw, len);
-	char *key = mail_key(mail);
-	struct action *action = route_decide(d->config, mail, envelope);
-	struct journal_mail_info info = {
+	struct parse_options parse_options;
+	struct mail *mail;
+	char *key;
+	struct action *action;
+	struct journal_mail_info info;
+	struct journal_entry earlier = {0};
+	gboolean known = FALSE;
+	gboolean ok = FALSE;
+
+	parse_options_from_config(d->config, &parse_options);
+	mail = mail_parse(raw, len, &parse_options);
+	key = mail_key(mail);
+	action = route_decide(d->config, mail, envelope);
+	info = (struct journal_mail_info){
 	    .source = envelope->source,
 	    .message_id = mail->message_id,
 	    .sender = action->email ? action->email : mail->from.email,
 	    .subject = mail->subject,
 	};
-	struct journal_entry earlier = {0};
-	gboolean known = FALSE;
-	gboolean ok = FALSE;
 
 	for (guint i = 0; i < mail->warnings->len; i++)
 		log_event(LOG_WARN, g_ptr_array_index(mail->warnings, i), "key", key, NULL);

@@ -7,6 +7,7 @@
 
 #include "desk/desk.h"
 #include "ingest/envelope.h"
+#include "parsers/mail_parse.h"
 #include "rules/config.h"
 #include "state/journal.h"
 
@@ -27,6 +28,9 @@ enum deliver_outcome {
 };
 
 const char *deliver_outcome_name(enum deliver_outcome outcome);
+
+/* The parser's options from the config (borrowing its strings). */
+void parse_options_from_config(const struct config *config, struct parse_options *out);
 
 /* TRUE when the message is safe to acknowledge at its source (*outcome says what happened).
  * FALSE with error set when it must stay where it is: a temporary desk failure (DESK_ERROR), a

@@ -59,6 +59,33 @@ static gboolean convert_replacing(const char *data, gsize len, const char *chars
 	return TRUE;
 }
 
+/* Mailers label text with a charset its bytes outgrew: windows-1252 as iso-8859-1 (the C1 range
+ * is never text in Latin-1), GBK or GB18030 as GB2312, Microsoft's CP932 as Shift_JIS, HKSCS as
+ * Big5, CP949 as EUC-KR. Each superset decodes the labelled charset unchanged, so decoding with it
+ * loses nothing and saves the characters the label does not cover. */
+static const char *superset_of(const char *charset)
+{
+	static const struct {
+		const char *label, *superset;
+	} map[] = {
+	    {"iso-8859-1", "windows-1252"}, {"latin1", "windows-1252"},
+	    {"iso_8859-1", "windows-1252"}, {"gb2312", "GB18030"},
+	    {"gbk", "GB18030"},		    {"x-gbk", "GB18030"},
+	    {"euc-cn", "GB18030"},	    {"cp936", "GB18030"},
+	    {"big5", "BIG5-HKSCS"},	    {"shift_jis", "CP932"},
+	    {"shift-jis", "CP932"},	    {"sjis", "CP932"},
+	    {"x-sjis", "CP932"},	    {"ms_kanji", "CP932"},
+	    {"euc-kr", "CP949"},	    {"ks_c_5601-1987", "CP949"},
+	    {"iso-8859-9", "windows-1254"}, {"tis-620", "CP874"},
+	    {"iso-8859-11", "CP874"},
+	};
+
+	for (gsize i = 0; i < G_N_ELEMENTS(map); i++)
+		if (g_ascii_strcasecmp(charset, map[i].label) == 0)
+			return map[i].superset;
+	return charset;
+}
+
 static gboolean is_wide_label(const char *charset)
 {
 	return g_ascii_strncasecmp(charset, "utf-16", 6) == 0 ||
@@ -127,10 +154,7 @@ char *charset_to_utf8(const char *data, gsize len, const char *charset, gboolean
 			*lossy = TRUE;
 		return valid;
 	}
-	/* Mailers label windows-1252 text as iso-8859-1; the C1 range is never text in Latin-1. */
-	if (g_ascii_strcasecmp(charset, "iso-8859-1") == 0 ||
-	    g_ascii_strcasecmp(charset, "latin1") == 0)
-		charset = "windows-1252";
+	charset = superset_of(charset);
 
 	/* 8-bit text in a single-byte charset almost never forms valid multi-byte UTF-8 by chance;
 	 * when it does, the label is wrong (a common mailer bug). */

@@ -28,18 +28,34 @@ static void mail_header_free(struct mail_header *hdr)
 	g_free(hdr);
 }
 
+static void mail_report_free(struct mail_report *r)
+{
+	if (!r)
+		return;
+	g_free(r->type);
+	g_free(r->action);
+	g_free(r->status);
+	g_free(r->recipient);
+	g_free(r->diagnostic);
+	g_free(r->disposition);
+	g_free(r->original_message_id);
+	g_free(r);
+}
+
 struct mail *mail_new(void)
 {
 	struct mail *mail = g_new0(struct mail, 1);
 
 	mail->subject = g_strdup("");
 	mail->text = g_strdup("");
+	mail->reply_text = g_strdup("");
 	mail->to = g_ptr_array_new_with_free_func((GDestroyNotify)mail_address_free);
 	mail->cc = g_ptr_array_new_with_free_func((GDestroyNotify)mail_address_free);
 	mail->references = g_ptr_array_new_with_free_func(g_free);
 	mail->attachments = g_ptr_array_new_with_free_func((GDestroyNotify)mail_attachment_free);
 	mail->headers = g_ptr_array_new_with_free_func((GDestroyNotify)mail_header_free);
 	mail->warnings = g_ptr_array_new_with_free_func(g_free);
+	mail->omitted = g_ptr_array_new_with_free_func(g_free);
 	return mail;
 }
 
@@ -58,9 +74,12 @@ void mail_free(struct mail *mail)
 	g_free(mail->in_reply_to);
 	g_ptr_array_unref(mail->references);
 	g_free(mail->text);
+	g_free(mail->reply_text);
+	mail_report_free(mail->report);
 	g_ptr_array_unref(mail->attachments);
 	g_ptr_array_unref(mail->headers);
 	g_ptr_array_unref(mail->warnings);
+	g_ptr_array_unref(mail->omitted);
 	g_free(mail);
 }
 

@@ -24,6 +24,18 @@ struct mail_header {
 
 enum mail_text_source { MAIL_TEXT_NONE, MAIL_TEXT_PLAIN, MAIL_TEXT_HTML };
 
+/* A multipart/report (RFC 6522): a bounce or delivery delay (delivery-status, RFC 3464) or a
+ * read receipt (disposition-notification, RFC 8098). Fields are NULL when the report lacks them. */
+struct mail_report {
+	char *type;	  /* the report-type parameter */
+	char *action;	  /* failed, delayed, delivered, relayed, expanded */
+	char *status;	  /* "5.1.1" */
+	char *recipient;  /* Final-Recipient, without the "rfc822;" */
+	char *diagnostic; /* Diagnostic-Code */
+	char *disposition;
+	char *original_message_id; /* of the mail the report is about */
+};
+
 struct mail {
 	char *subject; /* never NULL; "" when the mail has none */
 	struct mail_address from;
@@ -33,11 +45,14 @@ struct mail {
 	char *message_id;
 	char *in_reply_to;
 	GPtrArray *references; /* of char *, oldest first */
-	char *text;	       /* never NULL */
+	char *text;	       /* never NULL; the whole text, notes included */
+	char *reply_text;      /* never NULL; text without quoted history and signature */
 	enum mail_text_source text_source;
+	struct mail_report *report; /* NULL unless the mail is a multipart/report */
 	GPtrArray *attachments; /* of struct mail_attachment */
 	GPtrArray *headers;	/* of struct mail_header, top level, in order */
 	GPtrArray *warnings;	/* of char *: what could not be read as the sender meant */
+	GPtrArray *omitted;	/* of char *: attachments left out, with the reason */
 	gsize raw_size;
 	char raw_sha256[65]; /* hex digest of the raw bytes */
 };

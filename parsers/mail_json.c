@@ -61,10 +61,23 @@ static const char *text_source_name(enum mail_text_source source)
 	return "none";
 }
 
+static json_t *report_to_json(const struct mail_report *r)
+{
+	if (!r)
+		return json_null();
+	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "type", string_or_null(r->type),
+			 "action", string_or_null(r->action), "status", string_or_null(r->status),
+			 "recipient", string_or_null(r->recipient), "diagnostic",
+			 string_or_null(r->diagnostic), "disposition",
+			 string_or_null(r->disposition), "original_message_id",
+			 string_or_null(r->original_message_id));
+}
+
 json_t *mail_to_json(const struct mail *mail, gboolean with_data)
 {
 	json_t *attachments = json_array();
 	json_t *date = json_null();
+	json_t *obj;
 
 	for (guint i = 0; i < mail->attachments->len; i++)
 		json_array_append_new(attachments,
@@ -74,13 +87,18 @@ json_t *mail_to_json(const struct mail *mail, gboolean with_data)
 		date = json_string(iso);
 		g_free(iso);
 	}
-	return json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:s, s:s, s:o, s:o, s:I, s:s}",
-			 "subject", mail->subject, "from", address_to_json(&mail->from), "to",
-			 addresses_to_json(mail->to), "cc", addresses_to_json(mail->cc), "date", date,
-			 "message_id", string_or_null(mail->message_id), "in_reply_to",
-			 string_or_null(mail->in_reply_to), "references",
-			 strings_to_json(mail->references), "text", mail->text, "text_source",
-			 text_source_name(mail->text_source), "attachments", attachments, "warnings",
-			 strings_to_json(mail->warnings), "size", (json_int_t)mail->raw_size,
-			 "sha256", mail->raw_sha256);
+	obj = json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:s, s:s, s:s}", "subject",
+			mail->subject, "from", address_to_json(&mail->from), "to",
+			addresses_to_json(mail->to), "cc", addresses_to_json(mail->cc), "date", date,
+			"message_id", string_or_null(mail->message_id), "in_reply_to",
+			string_or_null(mail->in_reply_to), "references",
+			strings_to_json(mail->references), "text", mail->text, "reply_text",
+			mail->reply_text, "text_source", text_source_name(mail->text_source));
+	/* json_pack takes at most so many values at once; the rest in a second step. */
+	json_object_update_new(
+	    obj, json_pack("{s:o, s:o, s:o, s:o, s:I, s:s}", "attachments", attachments, "omitted",
+			   strings_to_json(mail->omitted), "report", report_to_json(mail->report),
+			   "warnings", strings_to_json(mail->warnings), "size",
+			   (json_int_t)mail->raw_size, "sha256", mail->raw_sha256));
+	return obj;
 }

@@ -3,9 +3,14 @@
 #include <gmime/gmime.h>
 #include <string.h>
 
+#include "parsers/calendar.h"
 #include "parsers/charset.h"
+#include "parsers/flowed.h"
 #include "parsers/header_decode.h"
 #include "parsers/html_text.h"
+#include "parsers/reply_text.h"
+#include "parsers/report.h"
+#include "parsers/uuencode.h"
 
 /* Bounds against hostile nesting; real mail stays far below them. */
 #define MAX_MIME_DEPTH 32
@@ -17,6 +22,7 @@ struct walk {
 	GMimeParserOptions *options;
 	GString *plain;
 	GString *html;
+	char *calendar; /* summary of the first invitation */
 	int parts;
 	gboolean cut_short; /* a bound stopped the walk: the original is attached whole */
 };
@@ -109,6 +115,96 @@ static gboolean is_signature_type(const char *mime_type)
 	       g_ascii_strcasecmp(mime_type, "application/x-pkcs7-signature") == 0;
 }
 
+static gboolean is_report_type(const char *mime_type)
+{
+	return g_ascii_strcasecmp(mime_type, "message/delivery-status") == 0 ||
+	       g_ascii_strcasecmp(mime_type, "message/global-delivery-status") == 0 ||
+	       g_ascii_strcasecmp(mime_type, "message/disposition-notification") == 0;
+}
+
+/* The status part of a multipart/report, or the headers of the mail it reports on. */
+static void read_report_part(struct walk *w, GMimePart *part, const char *mime_type)
+{
+	GBytes *bytes = part_content_bytes(part);
+	gsize len;
+	const char *data = g_bytes_get_data(bytes, &len);
+
+	if (!w->mail->report)
+		w->mail->report = g_new0(struct mail_report, 1);
+	if (is_report_type(mime_type))
+		report_read_status(w->mail->report, w->options, data ? data : "", len);
+	else if (!w->mail->report->original_message_id)
+		w->mail->report->original_message_id =
+		    report_message_id_in_headers(w->options, data ? data : "", len);
+	g_bytes_unref(bytes);
+}
+
+static void append_text(GString *into, const char *text, const char *separator)
+{
+	if (into->len && text[0])
+		g_string_append(into, separator);
+	g_string_append(into, text);
+}
+
+static void add_uu_files(struct walk *w, GPtrArray *files)
+{
+	for (guint i = 0; i < files->len; i++) {
+		struct uu_file *f = g_ptr_array_index(files, i);
+		const char *type = g_str_has_suffix(f->name, ".txt") ? "text/plain"
+								     : "application/octet-stream";
+		add_attachment(w, f->name, type, NULL, FALSE, g_bytes_ref(f->data));
+	}
+}
+
+static void read_text_part(struct walk *w, GMimePart *part, gboolean is_plain)
+{
+	GMimeContentType *ct = g_mime_object_get_content_type(GMIME_OBJECT(part));
+	GBytes *bytes = part_content_bytes(part);
+	gsize len;
+	const char *data = g_bytes_get_data(bytes, &len);
+	const char *charset = g_mime_content_type_get_parameter(ct, "charset");
+	const char *format = g_mime_content_type_get_parameter(ct, "format");
+	const char *delsp = g_mime_content_type_get_parameter(ct, "delsp");
+	gboolean lossy = FALSE;
+	char *text = charset_to_utf8(data ? data : "", len, charset, &lossy);
+
+	if (lossy)
+		mail_add_warning(w->mail, "text part: bytes not valid in charset %s were replaced",
+				 charset ? charset : "(none)");
+	if (is_plain) {
+		GPtrArray *files = g_ptr_array_new_with_free_func((GDestroyNotify)uu_file_free);
+		char *plain = text;
+		if (format && g_ascii_strcasecmp(format, "flowed") == 0) {
+			plain = flowed_decode(text, delsp && g_ascii_strcasecmp(delsp, "yes") == 0);
+			g_free(text);
+		}
+		text = uuencode_extract(plain, files);
+		g_free(plain);
+		add_uu_files(w, files);
+		g_ptr_array_unref(files);
+	}
+	append_text(is_plain ? w->plain : w->html, text, is_plain ? "\n\n" : "<br><br>");
+	g_free(text);
+	g_bytes_unref(bytes);
+}
+
+static void summarize_calendar(struct walk *w, GMimePart *part)
+{
+	GBytes *bytes;
+	char *ics;
+	gsize len;
+	const char *data;
+
+	if (w->calendar)
+		return;
+	bytes = part_content_bytes(part);
+	data = g_bytes_get_data(bytes, &len);
+	ics = charset_to_utf8(data ? data : "", len, "utf-8", NULL);
+	w->calendar = calendar_summary(ics);
+	g_free(ics);
+	g_bytes_unref(bytes);
+}
+
 static void walk_leaf(struct walk *w, GMimePart *part, gboolean attachments_only)
 {
 	GMimeObject *obj = GMIME_OBJECT(part);
@@ -120,38 +216,23 @@ static void walk_leaf(struct walk *w, GMimePart *part, gboolean attachments_only
 	    disposition && g_ascii_strcasecmp(disposition, "attachment") == 0;
 	gboolean is_plain = g_ascii_strcasecmp(mime_type, "text/plain") == 0;
 	gboolean is_html = g_ascii_strcasecmp(mime_type, "text/html") == 0;
+	const char *content_id = g_mime_object_get_content_id(obj);
 
 	if (is_signature_type(mime_type)) {
-		g_free(mime_type);
-		return;
+		/* A signature is not text the sender wrote; the signed content is read. */
+	} else if (is_report_type(mime_type) ||
+		   (w->mail->report && g_ascii_strcasecmp(mime_type, "text/rfc822-headers") == 0)) {
+		read_report_part(w, part, mime_type);
+	} else if ((is_plain || is_html) && !is_attachment_disp && !filename) {
+		if (!attachments_only)
+			read_text_part(w, part, is_plain);
+	} else {
+		if (g_ascii_strcasecmp(mime_type, "text/calendar") == 0)
+			summarize_calendar(w, part);
+		add_attachment(w, filename, mime_type, content_id,
+			       !is_attachment_disp && (disposition || content_id),
+			       part_content_bytes(part));
 	}
-	if ((is_plain || is_html) && !is_attachment_disp && !filename) {
-		if (!attachments_only) {
-			GBytes *bytes = part_content_bytes(part);
-			gsize len;
-			const char *data = g_bytes_get_data(bytes, &len);
-			const char *charset = g_mime_content_type_get_parameter(ct, "charset");
-			gboolean lossy = FALSE;
-			char *text = charset_to_utf8(data ? data : "", len, charset, &lossy);
-			GString *into = is_plain ? w->plain : w->html;
-
-			if (lossy)
-				mail_add_warning(w->mail,
-						 "text part %s: bytes not valid in charset %s "
-						 "were replaced",
-						 mime_type, charset ? charset : "(none)");
-			if (into->len && text[0])
-				g_string_append(into, is_plain ? "\n\n" : "<br><br>");
-			g_string_append(into, text);
-			g_free(text);
-			g_bytes_unref(bytes);
-		}
-		g_free(mime_type);
-		return;
-	}
-	add_attachment(w, filename, mime_type, g_mime_object_get_content_id(obj),
-		       !is_attachment_disp && (disposition || g_mime_object_get_content_id(obj)),
-		       part_content_bytes(part));
 	g_free(mime_type);
 }
 
@@ -169,6 +250,9 @@ static void walk_message_part(struct walk *w, GMimeMessagePart *mp)
 	g_object_unref(stream);
 	if (subject && *subject)
 		name = g_strconcat(subject, ".eml", NULL);
+	if (inner && w->mail->report && !w->mail->report->original_message_id &&
+	    g_mime_message_get_message_id(inner))
+		w->mail->report->original_message_id = g_strdup(g_mime_message_get_message_id(inner));
 	add_attachment(w, name ? name : "forwarded-message.eml", "message/rfc822",
 		       g_mime_object_get_content_id(GMIME_OBJECT(mp)), FALSE,
 		       g_byte_array_free_to_bytes(array));
@@ -200,6 +284,11 @@ static void walk_multipart(struct walk *w, GMimeMultipart *mp, int depth, gboole
 	GMimeContentType *ct = g_mime_object_get_content_type(GMIME_OBJECT(mp));
 	int n = g_mime_multipart_get_count(mp);
 
+	if (g_mime_content_type_is_type(ct, "multipart", "report") && !w->mail->report) {
+		const char *type = g_mime_content_type_get_parameter(ct, "report-type");
+		w->mail->report = g_new0(struct mail_report, 1);
+		w->mail->report->type = g_strdup(type ? type : "");
+	}
 	if (g_mime_content_type_is_type(ct, "multipart", "alternative")) {
 		int best = best_alternative(mp);
 		for (int i = 0; i < n; i++)
@@ -366,19 +455,90 @@ static char *unix_line_ends(const char *text)
 	return g_string_free(out, FALSE);
 }
 
-static void finish_text(struct walk *w)
+/* Attachments the desk should not get: empty ones, and those over the limits. Each is named in
+ * mail->omitted; the ticket text gets a note, so nothing disappears silently. */
+static void apply_limits(struct walk *w, const struct parse_options *opts)
 {
-	g_free(w->mail->text);
-	if (w->plain->len) {
-		w->mail->text = unix_line_ends(w->plain->str);
-		w->mail->text_source = MAIL_TEXT_PLAIN;
-	} else if (w->html->len) {
-		w->mail->text = html_to_text(w->html->str, w->html->len);
-		w->mail->text_source = MAIL_TEXT_HTML;
-	} else {
-		w->mail->text = g_strdup("");
-		w->mail->text_source = MAIL_TEXT_NONE;
+	GPtrArray *atts = w->mail->attachments;
+	gsize total = 0;
+
+	for (guint i = 0; i < atts->len;) {
+		const struct mail_attachment *att = g_ptr_array_index(atts, i);
+		gsize size = g_bytes_get_size(att->data);
+		char *shown = g_format_size(size);
+		char *why = NULL;
+
+		if (size == 0) {
+			why = g_strdup_printf("%s: empty", att->filename);
+		} else if (opts->max_attachment_bytes && size > opts->max_attachment_bytes) {
+			char *limit = g_format_size(opts->max_attachment_bytes);
+			why = g_strdup_printf("%s (%s): over the limit of %s per attachment",
+					      att->filename, shown, limit);
+			g_free(limit);
+		} else if (opts->max_total_bytes && total + size > opts->max_total_bytes) {
+			char *limit = g_format_size(opts->max_total_bytes);
+			why = g_strdup_printf("%s (%s): over the limit of %s for all attachments",
+					      att->filename, shown, limit);
+			g_free(limit);
+		}
+		g_free(shown);
+		if (why) {
+			g_ptr_array_add(w->mail->omitted, why);
+			g_ptr_array_remove_index(atts, i);
+		} else {
+			total += size;
+			i++;
+		}
 	}
+}
+
+static char *omitted_note(const struct mail *mail)
+{
+	GString *note = g_string_new("[mail2ticket left out attachments of this e-mail:");
+
+	for (guint i = 0; i < mail->omitted->len; i++)
+		g_string_append_printf(note, "\n- %s", (char *)g_ptr_array_index(mail->omitted, i));
+	g_string_append_c(note, ']');
+	return g_string_free(note, FALSE);
+}
+
+/* text = body (+ invitation summary) (+ note on left-out attachments); reply_text the same with
+ * the quoted history and signature cut from the body. */
+static void finish_text(struct walk *w, const struct parse_options *opts)
+{
+	struct mail *m = w->mail;
+	char *body;
+	char *reply;
+	char *note = m->omitted->len ? omitted_note(m) : NULL;
+	GString *text, *reply_text;
+
+	if (w->plain->len) {
+		body = unix_line_ends(w->plain->str);
+		m->text_source = MAIL_TEXT_PLAIN;
+	} else if (w->html->len) {
+		body = html_to_text(w->html->str, w->html->len);
+		m->text_source = MAIL_TEXT_HTML;
+	} else {
+		body = g_strdup("");
+		m->text_source = MAIL_TEXT_NONE;
+	}
+	reply = *body ? reply_text_extract(body, opts->reply_markers) : g_strdup("");
+	text = g_string_new(body);
+	reply_text = g_string_new(reply);
+	for (int i = 0; i < 2; i++) {
+		const char *extra = i == 0 ? w->calendar : note;
+		if (!extra)
+			continue;
+		append_text(text, extra, "\n\n");
+		append_text(reply_text, extra, "\n\n");
+	}
+	g_free(m->text);
+	g_free(m->reply_text);
+	m->text = g_string_free(text, FALSE);
+	m->reply_text = g_string_free(reply_text, FALSE);
+	g_free(body);
+	g_free(reply);
+	g_free(note);
 }
 
 /* GMime reads LF and CRLF line ends; a mail from an old Mac mailer ends its lines with a bare
@@ -402,9 +562,10 @@ static GByteArray *without_bare_cr(const char *raw, gsize len)
 	return copy;
 }
 
-struct mail *mail_parse(const char *raw, gsize len)
+struct mail *mail_parse(const char *raw, gsize len, const struct parse_options *opts)
 {
 	static const char *fallback_charsets[] = {"UTF-8", "windows-1252", NULL};
+	static const struct parse_options defaults = PARSE_OPTIONS_DEFAULT;
 	struct walk w = {.mail = mail_new(), .plain = g_string_new(NULL), .html = g_string_new(NULL)};
 	GByteArray *fixed = without_bare_cr(raw, len);
 	GMimeStream *stream = fixed ? g_mime_stream_mem_new_with_byte_array(fixed)
@@ -435,17 +596,23 @@ struct mail *mail_parse(const char *raw, gsize len)
 		if (w.cut_short)
 			add_attachment(&w, "original-message.eml", "message/rfc822", NULL, FALSE,
 				       g_bytes_new(raw, len));
+	} else if (len == 0) {
+		mail_add_warning(w.mail, "empty message");
 	} else {
 		mail_add_warning(w.mail, "not a readable MIME message: kept whole as message.eml");
 		add_attachment(&w, "message.eml", "message/rfc822", NULL, FALSE,
 			       g_bytes_new(raw, len));
 	}
-	finish_text(&w);
+	if (!opts)
+		opts = &defaults;
+	apply_limits(&w, opts);
+	finish_text(&w, opts);
 
 	g_object_unref(parser);
 	g_object_unref(stream);
 	g_mime_parser_options_free(w.options);
 	g_string_free(w.plain, TRUE);
 	g_string_free(w.html, TRUE);
+	g_free(w.calendar);
 	return w.mail;
 }

@@ -4,9 +4,19 @@
 
 #include "parsers/mail.h"
 
+struct parse_options {
+	gsize max_attachment_bytes; /* 0: no limit */
+	gsize max_total_bytes;	    /* 0: no limit */
+	const char *const *reply_markers; /* lines that start quoted text; NULL-terminated or NULL */
+};
+
+/* Sized for a desk behind PHP's usual upload limits: the API carries attachments base64 inside
+ * base64, about 1.8 times their size. */
+#define PARSE_OPTIONS_DEFAULT {.max_attachment_bytes = 10 << 20, .max_total_bytes = 16 << 20}
+
 /* Parse one raw message. Never fails: what cannot be read is recorded in mail->warnings, and a
- * message GMime cannot build at all comes back with its raw bytes as an attachment. Free with
- * mail_free(). GMime must have been initialised (g_mime_init). */
-struct mail *mail_parse(const char *raw, gsize len);
+ * message GMime cannot build at all comes back with its raw bytes as an attachment. opts NULL:
+ * PARSE_OPTIONS_DEFAULT. Free with mail_free(). GMime must have been initialised (g_mime_init). */
+struct mail *mail_parse(const char *raw, gsize len, const struct parse_options *opts);
 
 #endif

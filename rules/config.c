@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "parsers/mail_parse.h"
+
 G_DEFINE_QUARK(mail2ticket-config-error-quark, config_error)
 
 #define ENV_SECRET "MAIL2TICKET_SECRET"
@@ -16,6 +18,8 @@ static const char *const desk_keys[] = {
     "connect_timeout", "timeout", "cc",		  "markdown",	     "noemail",
     NULL};
 static const char *const state_keys[] = {"path", "quarantine", "busy_timeout_ms", NULL};
+static const char *const parser_keys[] = {"max_attachment_bytes", "max_total_bytes", "reply_marker",
+					  NULL};
 
 struct loader {
 	const char *path;
@@ -76,7 +80,8 @@ static gboolean fail(struct loader *ld, const char *section, const char *key, co
 }
 
 /* GKeyFile knows only '#' comment lines; the documented format also has ';' lines and
- * "key = value ; comment". Rewritten in place, line for line, so line numbers stay true. */
+ * "key = value ; comment". Rewritten in place, line for line, so line numbers stay true. An inline
+ * '#' is kept: helpdesk markers such as "## Please reply above this line ##" start with one. */
 static char *strip_comments(const char *text)
 {
 	char **lines = g_strsplit(text, "\n", -1);
@@ -91,8 +96,7 @@ static char *strip_comments(const char *text)
 			g_string_append(out, "#");
 		} else {
 			for (char *c = line; *c; c++) {
-				if ((*c == ';' || *c == '#') && c > line &&
-				    (c[-1] == ' ' || c[-1] == '\t')) {
+				if (*c == ';' && c > line && (c[-1] == ' ' || c[-1] == '\t')) {
 					*c = '\0';
 					break;
 				}
@@ -164,6 +168,40 @@ static gboolean get_int(struct loader *ld, const char *section, const char *key,
 		return FALSE;
 	}
 	*out = (int)n;
+	g_free(value);
+	return TRUE;
+}
+
+/* A byte count: a whole number, optionally with K, M or G (powers of 1024). */
+static gboolean get_size(struct loader *ld, const char *section, const char *key, gsize *out)
+{
+	char *value = get_raw(ld, section, key);
+	char *end;
+	guint64 n;
+	guint64 unit = 1;
+
+	if (!value)
+		return TRUE;
+	errno = 0;
+	n = g_ascii_strtoull(value, &end, 10);
+	switch (g_ascii_toupper(*end)) {
+	case 'K':
+		unit = 1024, end++;
+		break;
+	case 'M':
+		unit = 1024 * 1024, end++;
+		break;
+	case 'G':
+		unit = 1024 * 1024 * 1024, end++;
+		break;
+	}
+	if (end == value || *end || errno || n > G_MAXSIZE / unit) {
+		fail(ld, section, key, "'%s' is not a size (a number of bytes, or with K, M or G)",
+		     value);
+		g_free(value);
+		return FALSE;
+	}
+	*out = n * unit;
 	g_free(value);
 	return TRUE;
 }
@@ -395,9 +433,25 @@ static gboolean load_state(struct loader *ld)
 	return TRUE;
 }
 
+static gboolean load_parser(struct loader *ld)
+{
+	struct config *c = ld->config;
+	char *marker = NULL;
+
+	if (!check_known_keys(ld, "parser", parser_keys) ||
+	    !get_size(ld, "parser", "max_attachment_bytes", &c->parser.max_attachment_bytes) ||
+	    !get_size(ld, "parser", "max_total_bytes", &c->parser.max_total_bytes) ||
+	    !get_string(ld, "parser", "reply_marker", FALSE, &marker))
+		return FALSE;
+	g_strfreev(c->parser.reply_markers);
+	c->parser.reply_markers = g_new0(char *, 2);
+	c->parser.reply_markers[0] = marker;
+	return TRUE;
+}
+
 static gboolean check_sections(struct loader *ld)
 {
-	static const char *const known[] = {"desk", "departments", "state", NULL};
+	static const char *const known[] = {"desk", "departments", "state", "parser", NULL};
 	char **groups = g_key_file_get_groups(ld->kf, NULL);
 	gboolean ok = TRUE;
 
@@ -416,6 +470,7 @@ static void department_route_free(struct department_route *route)
 
 struct config *config_load(const char *path, GError **error)
 {
+	static const struct parse_options parse_defaults = PARSE_OPTIONS_DEFAULT;
 	struct loader ld = {.path = path, .error = error};
 	char *text = NULL;
 	char *stripped;
@@ -450,8 +505,12 @@ struct config *config_load(const char *path, GError **error)
 	ld.config->desk.timeout = 60;
 	ld.config->state.path = g_strdup("/var/lib/mail2ticket/journal.db");
 	ld.config->state.busy_timeout_ms = 5000;
+	ld.config->parser.max_attachment_bytes = parse_defaults.max_attachment_bytes;
+	ld.config->parser.max_total_bytes = parse_defaults.max_total_bytes;
+	ld.config->parser.reply_markers = g_new0(char *, 1);
 
-	ok = check_sections(&ld) && load_desk(&ld) && load_departments(&ld) && load_state(&ld);
+	ok = check_sections(&ld) && load_desk(&ld) && load_departments(&ld) && load_state(&ld) &&
+	     load_parser(&ld);
 	g_key_file_free(ld.kf);
 	g_strfreev(ld.lines);
 	if (!ok) {
@@ -480,6 +539,7 @@ void config_free(struct config *config)
 	g_ptr_array_unref(config->departments);
 	g_free(config->state.path);
 	g_free(config->state.quarantine);
+	g_strfreev(config->parser.reply_markers);
 	g_free(config);
 }
 

@@ -42,6 +42,11 @@ struct config {
 		char *quarantine;
 		int busy_timeout_ms;
 	} state;
+	struct {
+		gsize max_attachment_bytes; /* 0: no limit */
+		gsize max_total_bytes;	    /* 0: no limit */
+		char **reply_markers;	    /* NULL-terminated, never NULL */
+	} parser;
 };
 
 /* Load and check path. On error returns NULL and sets CONFIG_ERROR with a message that names the

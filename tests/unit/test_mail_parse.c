@@ -11,7 +11,7 @@
 
 static struct mail *parse(const char *text)
 {
-	return mail_parse(text, strlen(text));
+	return mail_parse(text, strlen(text), NULL);
 }
 
 static const struct mail_attachment *attachment(const struct mail *m, guint i)
@@ -30,7 +30,7 @@ static gboolean has_warning(const struct mail *m, const char *part)
 
 static void test_empty_input(void **state)
 {
-	struct mail *m = mail_parse("", 0);
+	struct mail *m = mail_parse("", 0, NULL);
 	(void)state;
 
 	assert_string_equal(m->subject, "");
@@ -70,7 +70,7 @@ static void test_too_deep_keeps_the_original(void **state)
 		g_string_append_printf(raw, "Content-Type: multipart/mixed; boundary=\"b%d\"\n\n--b%d\n",
 				       i, i);
 	g_string_append(raw, "Content-Type: text/plain\n\ninner\n");
-	m = mail_parse(raw->str, raw->len);
+	m = mail_parse(raw->str, raw->len, NULL);
 	assert_true(has_warning(m, "deeper than 32 levels"));
 	assert_string_equal(attachment(m, 0)->filename, "original-message.eml");
 	assert_int_equal(g_bytes_get_size(attachment(m, 0)->data), raw->len);
@@ -130,6 +130,76 @@ static void test_forwarded_message_is_an_eml_attachment(void **state)
 	mail_free(m);
 }
 
+static void test_bounce_report(void **state)
+{
+	struct mail *m = parse("From: MAILER-DAEMON@mx.example.net\nSubject: Undelivered\n"
+			       "MIME-Version: 1.0\n"
+			       "Content-Type: multipart/report; report-type=delivery-status; "
+			       "boundary=\"R\"\n\n"
+			       "--R\nContent-Type: text/plain\n\nCould not deliver.\n"
+			       "--R\nContent-Type: message/delivery-status\n\n"
+			       "Reporting-MTA: dns; mx.example.net\n\n"
+			       "Final-Recipient: rfc822; nobody@example.net\nAction: failed\n"
+			       "Status: 5.1.1\nDiagnostic-Code: smtp; 550 5.1.1 user\n    unknown\n\n"
+			       "--R\nContent-Type: text/rfc822-headers\n\n"
+			       "Message-ID: <orig@example.com>\nSubject: Your ticket\n\n"
+			       "--R--\n");
+	(void)state;
+
+	assert_non_null(m->report);
+	assert_string_equal(m->report->type, "delivery-status");
+	assert_string_equal(m->report->action, "failed");
+	assert_string_equal(m->report->status, "5.1.1");
+	assert_string_equal(m->report->recipient, "nobody@example.net");
+	assert_string_equal(m->report->diagnostic, "550 5.1.1 user unknown");
+	assert_string_equal(m->report->original_message_id, "orig@example.com");
+	assert_string_equal(m->text, "Could not deliver.");
+	mail_free(m);
+}
+
+static void test_size_limits_leave_out_and_say_so(void **state)
+{
+	const struct parse_options opts = {.max_attachment_bytes = 10, .max_total_bytes = 15};
+	const char *raw = "From: a@example.org\nMIME-Version: 1.0\n"
+			  "Content-Type: multipart/mixed; boundary=\"x\"\n\n"
+			  "--x\nContent-Type: text/plain\n\nbody\n"
+			  "--x\nContent-Type: text/plain\nContent-Disposition: attachment; "
+			  "filename=a.txt\n\n12345678\n"
+			  "--x\nContent-Type: text/plain\nContent-Disposition: attachment; "
+			  "filename=big.txt\n\n123456789012345\n"
+			  "--x\nContent-Type: text/plain\nContent-Disposition: attachment; "
+			  "filename=b.txt\n\n12345678\n"
+			  "--x\nContent-Type: text/plain\nContent-Disposition: attachment; "
+			  "filename=empty.txt\n\n\n"
+			  "--x--\n";
+	struct mail *m = mail_parse(raw, strlen(raw), &opts);
+	(void)state;
+
+	assert_int_equal(m->attachments->len, 1);
+	assert_string_equal(attachment(m, 0)->filename, "a.txt");
+	assert_int_equal(m->omitted->len, 3);
+	assert_non_null(strstr(g_ptr_array_index(m->omitted, 0), "big.txt (15 bytes): over the "
+								 "limit of 10 bytes per attachment"));
+	assert_non_null(strstr(g_ptr_array_index(m->omitted, 1), "b.txt (8 bytes): over the "
+								 "limit of 15 bytes for all"));
+	assert_non_null(strstr(g_ptr_array_index(m->omitted, 2), "empty.txt: empty"));
+	assert_true(g_str_has_prefix(m->text, "body\n\n[mail2ticket left out attachments"));
+	assert_non_null(strstr(m->reply_text, "- big.txt (15 bytes)"));
+	mail_free(m);
+}
+
+static void test_gbk_text_labelled_gb2312(void **state)
+{
+	/* 镕 is in GBK (0xE9 0x46) but not in GB2312. */
+	struct mail *m = parse("From: a@example.org\nContent-Type: text/plain; charset=gb2312\n"
+			       "Content-Transfer-Encoding: 8bit\n\n\xE9\x46\n");
+	(void)state;
+
+	assert_string_equal(m->text, "镕\n");
+	assert_int_equal(m->warnings->len, 0);
+	mail_free(m);
+}
+
 static void test_key_prefers_message_id(void **state)
 {
 	struct mail *m = parse("From: a@example.org\nMessage-ID: <abc@example.org>\n\nx\n");
@@ -157,6 +227,9 @@ int main(void)
 	    cmocka_unit_test(test_unsafe_attachment_names),
 	    cmocka_unit_test(test_signature_parts_are_not_text_or_attachments),
 	    cmocka_unit_test(test_forwarded_message_is_an_eml_attachment),
+	    cmocka_unit_test(test_bounce_report),
+	    cmocka_unit_test(test_size_limits_leave_out_and_say_so),
+	    cmocka_unit_test(test_gbk_text_labelled_gb2312),
 	    cmocka_unit_test(test_key_prefers_message_id),
 	};
 	int rc;
