@@ -24,7 +24,8 @@ struct walk {
 	GString *html;
 	char *calendar; /* summary of the first invitation */
 	int parts;
-	gboolean cut_short; /* a bound stopped the walk: the original is attached whole */
+	gboolean cut_short; /* parts may be unread: the original is attached whole */
+	gboolean depth_warned;
 };
 
 static GBytes *part_content_bytes(GMimePart *part)
@@ -132,10 +133,10 @@ static void read_report_part(struct walk *w, GMimePart *part, const char *mime_t
 	if (!w->mail->report)
 		w->mail->report = g_new0(struct mail_report, 1);
 	if (is_report_type(mime_type))
-		report_read_status(w->mail->report, w->options, data ? data : "", len);
+		report_read_status(w->mail->report, data ? data : "", len);
 	else if (!w->mail->report->original_message_id)
 		w->mail->report->original_message_id =
-		    report_message_id_in_headers(w->options, data ? data : "", len);
+		    report_message_id_in_headers(data ? data : "", len);
 	g_bytes_unref(bytes);
 }
 
@@ -303,11 +304,11 @@ static void walk_multipart(struct walk *w, GMimeMultipart *mp, int depth, gboole
 static void walk_object(struct walk *w, GMimeObject *obj, int depth, gboolean attachments_only)
 {
 	if (depth > MAX_MIME_DEPTH || w->parts >= MAX_MIME_PARTS) {
-		if (!w->cut_short)
+		if (!w->depth_warned)
 			mail_add_warning(w->mail, "MIME structure deeper than %d levels or more than "
-						  "%d parts: the rest was not read; the whole "
-						  "message is attached as original-message.eml",
+						  "%d parts: the rest was not read",
 					 MAX_MIME_DEPTH, MAX_MIME_PARTS);
+		w->depth_warned = TRUE;
 		w->cut_short = TRUE;
 		return;
 	}
@@ -427,15 +428,74 @@ static void read_headers(struct walk *w, GMimeMessage *msg)
 	w->mail->date = date ? g_date_time_ref(date) : NULL;
 }
 
+/* What GMime's parser reports, in words; and whether it means parts of the mail may not have been
+ * read (then the whole original is attached, so nothing is lost). */
+static const char *gmime_warning_text(GMimeParserWarning code, gboolean *lost)
+{
+	*lost = FALSE;
+	switch (code) {
+	case GMIME_WARN_DUPLICATED_HEADER:
+		return "a header that may appear once appears twice";
+	case GMIME_WARN_DUPLICATED_PARAMETER:
+		return "a header parameter appears twice";
+	case GMIME_WARN_UNENCODED_8BIT_HEADER:
+		return "a header holds unencoded 8-bit text";
+	case GMIME_WARN_INVALID_CONTENT_TYPE:
+		return "invalid Content-Type, read as application/octet-stream";
+	case GMIME_WARN_INVALID_RFC2047_HEADER_VALUE:
+		return "invalid RFC 2047 encoded header";
+	case GMIME_WARN_INVALID_PARAMETER:
+		return "invalid header parameter";
+	case GMIME_WARN_INVALID_ADDRESS_LIST:
+		return "invalid address list";
+	case GMIME_CRIT_CONFLICTING_HEADER:
+		return "conflicting headers";
+	case GMIME_CRIT_CONFLICTING_PARAMETER:
+		return "conflicting header parameters";
+	case GMIME_WARN_MALFORMED_MULTIPART:
+		*lost = TRUE;
+		return "a multipart holds no parts (boundary not found)";
+	case GMIME_WARN_TRUNCATED_MESSAGE:
+		*lost = TRUE;
+		return "the message is truncated";
+	case GMIME_WARN_MALFORMED_MESSAGE:
+		*lost = TRUE;
+		return "the message is malformed";
+	case GMIME_CRIT_INVALID_HEADER_NAME:
+		*lost = TRUE;
+		return "invalid header name";
+	case GMIME_CRIT_MULTIPART_WITHOUT_BOUNDARY:
+		*lost = TRUE;
+		return "a multipart has no boundary";
+	case GMIME_CRIT_NESTING_OVERFLOW:
+		*lost = TRUE;
+		return "MIME nesting too deep";
+	case GMIME_WARN_PART_WITHOUT_CONTENT:
+		*lost = TRUE;
+		return "a part ends before its content";
+	case GMIME_CRIT_PART_WITHOUT_HEADERS_OR_CONTENT:
+		*lost = TRUE;
+		return "a part has neither headers nor content";
+	}
+	*lost = TRUE;
+	return "unknown problem";
+}
+
 static void collect_gmime_warning(gint64 offset, GMimeParserWarning code, const gchar *item,
 				  gpointer user_data)
 {
-	struct mail *mail = user_data;
+	struct walk *w = user_data;
+	gboolean lost;
+	const char *what = gmime_warning_text(code, &lost);
 
-	if (mail->warnings->len >= MAX_GMIME_WARNINGS)
+	w->cut_short = w->cut_short || lost;
+	if (w->mail->warnings->len >= MAX_GMIME_WARNINGS)
 		return;
-	mail_add_warning(mail, "MIME structure problem %d at byte %" G_GINT64_FORMAT "%s%s",
-			 (int)code, offset, item ? ": " : "", item ? item : "");
+	if (offset >= 0)
+		mail_add_warning(w->mail, "%s (byte %" G_GINT64_FORMAT "%s%s)", what, offset,
+				 item ? ": " : "", item ? item : "");
+	else
+		mail_add_warning(w->mail, "%s%s%s", what, item ? ": " : "", item ? item : "");
 }
 
 /* CRLF and bare CR as LF: mail on the wire uses CRLF, tickets and JSON want one convention. */
@@ -584,7 +644,7 @@ struct mail *mail_parse(const char *raw, gsize len, const struct parse_options *
 	g_mime_parser_options_set_parameter_compliance_mode(w.options, GMIME_RFC_COMPLIANCE_LOOSE);
 	g_mime_parser_options_set_allow_addresses_without_domain(w.options, TRUE);
 	g_mime_parser_options_set_fallback_charsets(w.options, fallback_charsets);
-	g_mime_parser_options_set_warning_callback(w.options, collect_gmime_warning, w.mail);
+	g_mime_parser_options_set_warning_callback(w.options, collect_gmime_warning, &w);
 	g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
 
 	msg = g_mime_parser_construct_message(parser, w.options);
@@ -593,9 +653,12 @@ struct mail *mail_parse(const char *raw, gsize len, const struct parse_options *
 		if (g_mime_message_get_mime_part(msg))
 			walk_object(&w, g_mime_message_get_mime_part(msg), 0, FALSE);
 		g_object_unref(msg);
-		if (w.cut_short)
+		if (w.cut_short) {
+			mail_add_warning(w.mail, "parts may not have been read: the whole message is "
+						 "attached as original-message.eml");
 			add_attachment(&w, "original-message.eml", "message/rfc822", NULL, FALSE,
 				       g_bytes_new(raw, len));
+		}
 	} else if (len == 0) {
 		mail_add_warning(w.mail, "empty message");
 	} else {

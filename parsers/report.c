@@ -2,12 +2,14 @@
 
 #include <string.h>
 
-/* A block of "Name: value" fields parsed as the header of a message; its body is the rest. */
-static GMimeMessage *parse_fields(GMimeParserOptions *options, const char *text, gsize len)
+/* A block of "Name: value" fields parsed as the header of a message; its body is the rest. The
+ * default options: a field block is no message, and the mail's warning callback would take
+ * GMime's remarks about that for problems of the mail. */
+static GMimeMessage *parse_fields(const char *text, gsize len)
 {
 	GMimeStream *stream = g_mime_stream_mem_new_with_buffer(text, len);
 	GMimeParser *parser = g_mime_parser_new_with_stream(stream);
-	GMimeMessage *msg = g_mime_parser_construct_message(parser, options);
+	GMimeMessage *msg = g_mime_parser_construct_message(parser, NULL);
 
 	g_object_unref(parser);
 	g_object_unref(stream);
@@ -88,10 +90,9 @@ static char *body_of(GMimeMessage *msg)
 	return (char *)g_byte_array_free(array, FALSE);
 }
 
-void report_read_status(struct mail_report *report, GMimeParserOptions *options, const char *body,
-			gsize len)
+void report_read_status(struct mail_report *report, const char *body, gsize len)
 {
-	GMimeMessage *per_message = parse_fields(options, body, len);
+	GMimeMessage *per_message = parse_fields(body, len);
 	GMimeMessage *per_recipient;
 	char *rest;
 
@@ -105,7 +106,7 @@ void report_read_status(struct mail_report *report, GMimeParserOptions *options,
 	if (!rest)
 		return;
 	g_strchug(rest);
-	per_recipient = *rest ? parse_fields(options, rest, strlen(rest)) : NULL;
+	per_recipient = *rest ? parse_fields(rest, strlen(rest)) : NULL;
 	g_free(rest);
 	if (!per_recipient)
 		return;
@@ -116,9 +117,9 @@ void report_read_status(struct mail_report *report, GMimeParserOptions *options,
 	g_object_unref(per_recipient);
 }
 
-char *report_message_id_in_headers(GMimeParserOptions *options, const char *headers, gsize len)
+char *report_message_id_in_headers(const char *headers, gsize len)
 {
-	GMimeMessage *msg = parse_fields(options, headers, len);
+	GMimeMessage *msg = parse_fields(headers, len);
 	const char *id = msg ? g_mime_message_get_message_id(msg) : NULL;
 	char *copy = id && *id ? g_strdup(id) : NULL;
 

@@ -8,10 +8,9 @@
 
 /* Fill report from a message/delivery-status or message/disposition-notification body: the
  * per-message block, then the first per-recipient block. Fields already set are kept. */
-void report_read_status(struct mail_report *report, GMimeParserOptions *options, const char *body,
-			gsize len);
+void report_read_status(struct mail_report *report, const char *body, gsize len);
 
 /* The Message-ID in a block of headers (text/rfc822-headers), newly allocated, or NULL. */
-char *report_message_id_in_headers(GMimeParserOptions *options, const char *headers, gsize len);
+char *report_message_id_in_headers(const char *headers, gsize len);
 
 #endif
