@@ -17,6 +17,7 @@ int exit_code_for_error(const GError *error);
 
 int cmd_parse(const struct global_options *g, int argc, char **argv);
 int cmd_pipe(const struct global_options *g, int argc, char **argv);
+int cmd_import(const struct global_options *g, int argc, char **argv);
 int cmd_check(const struct global_options *g, int argc, char **argv);
 
 /* Print "usage: ..." and the hint to stderr; returns EX_USAGE. */

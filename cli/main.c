@@ -21,6 +21,7 @@ static void main_help(void)
 	       "Turn e-mail into helpdesk tickets.\n\n"
 	       "commands:\n"
 	       "  pipe    one message on standard input (MTA delivery) -> ticket\n"
+	       "  import  PATH... : mbox files, Maildir folders, .eml files -> tickets\n"
 	       "  parse   FILE|- : the parsed mail as JSON\n"
 	       "  check   validate the config and reach the desk\n\n"
 	       "options:\n"
@@ -77,6 +78,7 @@ struct command {
 
 static const struct command commands[] = {
     {"pipe", cmd_pipe},
+    {"import", cmd_import},
     {"parse", cmd_parse},
     {"check", cmd_check},
 };

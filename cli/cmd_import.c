@@ -1,0 +1,129 @@
+#include <getopt.h>
+#include <stdio.h>
+
+#include "cli/commands.h"
+#include "cli/deliver.h"
+#include "cli/log.h"
+#include "ingest/archive.h"
+
+static const char import_usage[] = "mail2ticket import [--dry-run] PATH...";
+
+static void import_help(void)
+{
+	printf("usage: %s\n\n"
+	       "Turn the mail in archives into tickets, one message after another: mbox files,\n"
+	       "Maildir folders (with their subfolders), .eml files, and folders holding any of\n"
+	       "them. Mail the journal knows is not sent again, so a run that stopped can simply\n"
+	       "be started again. A temporary desk failure stops the run with exit 75.\n\n"
+	       "  --dry-run   print the API calls as JSON lines (secrets redacted); change nothing\n"
+	       "  -h, --help  this text\n",
+	       import_usage);
+}
+
+struct import_counts {
+	guint outcomes[DELIVER_DRY_RUN + 1];
+	guint messages;
+	guint64 bytes;
+};
+
+static void log_summary(const struct import_counts *n)
+{
+	char messages[16], bytes[32], counts[DELIVER_DRY_RUN + 1][16];
+
+	g_snprintf(messages, sizeof(messages), "%u", n->messages);
+	g_snprintf(bytes, sizeof(bytes), "%" G_GUINT64_FORMAT, n->bytes);
+	for (int i = 0; i <= DELIVER_DRY_RUN; i++)
+		g_snprintf(counts[i], sizeof(counts[i]), "%u", n->outcomes[i]);
+	log_event(LOG_INFO, "import finished", "messages", messages, "bytes", bytes,
+		  deliver_outcome_name(DELIVER_OPENED), counts[DELIVER_OPENED],
+		  deliver_outcome_name(DELIVER_ADOPTED), counts[DELIVER_ADOPTED],
+		  deliver_outcome_name(DELIVER_ALREADY), counts[DELIVER_ALREADY],
+		  deliver_outcome_name(DELIVER_DROPPED), counts[DELIVER_DROPPED],
+		  deliver_outcome_name(DELIVER_QUARANTINED), counts[DELIVER_QUARANTINED],
+		  deliver_outcome_name(DELIVER_DRY_RUN), counts[DELIVER_DRY_RUN], NULL);
+}
+
+/* Every message of one archive; FALSE (error set) when the run must stop. */
+static gboolean import_path(struct deliver *d, const char *path, struct import_counts *n,
+			    GError **error)
+{
+	struct source *src = archive_open(path, error);
+	struct source_message msg = {0};
+	gboolean ok = src != NULL;
+
+	while (ok && source_next(src, &msg, error)) {
+		struct envelope envelope = {.source = msg.location};
+		enum deliver_outcome outcome;
+		gsize len;
+		const char *data = g_bytes_get_data(msg.raw, &len);
+
+		ok = deliver_message(d, data ? data : "", len, &envelope, &outcome, error);
+		if (ok) {
+			n->outcomes[outcome]++;
+			n->messages++;
+			n->bytes += len;
+		}
+		source_message_clear(&msg);
+	}
+	source_message_clear(&msg);
+	source_close(src);
+	return ok && !(error && *error);
+}
+
+int cmd_import(const struct global_options *g, int argc, char **argv)
+{
+	static const struct option options[] = {{"dry-run", no_argument, NULL, 'n'},
+						{"help", no_argument, NULL, 'h'},
+						{NULL, 0, NULL, 0}};
+	struct import_counts counts = {0};
+	struct deliver d = {0};
+	struct config *config = NULL;
+	GError *err = NULL;
+	int rc = EX_OK;
+	int c;
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "+h", options, NULL)) != -1) {
+		switch (c) {
+		case 'n':
+			d.dry_run = TRUE;
+			break;
+		case 'h':
+			import_help();
+			return EX_OK;
+		default:
+			return usage_error(import_usage, NULL);
+		}
+	}
+	if (optind == argc)
+		return usage_error(import_usage, "import needs at least one PATH");
+	config = config_load(global_config_path(g), &err);
+	if (!config)
+		goto fail;
+	d.config = config;
+	d.desk = desk_new(config, d.dry_run ? stdout : NULL, &err);
+	if (!d.desk)
+		goto fail;
+	if (!d.dry_run || g_file_test(config->state.path, G_FILE_TEST_EXISTS)) {
+		d.journal = journal_open(config->state.path, d.dry_run, config->state.busy_timeout_ms,
+					 &err);
+		if (!d.journal)
+			goto fail;
+	}
+	for (int i = optind; i < argc; i++)
+		if (!import_path(&d, argv[i], &counts, &err))
+			goto fail;
+	log_summary(&counts);
+	goto out;
+fail:
+	rc = exit_code_for_error(err);
+	log_summary(&counts);
+	log_event(LOG_ERROR, err->message, "exit", rc == EX_TEMPFAIL ? "75 (run again later)" : NULL,
+		  NULL);
+	g_error_free(err);
+out:
+	journal_close(d.journal);
+	desk_free(d.desk);
+	config_free(config);
+	return rc;
+}

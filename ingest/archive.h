@@ -1,0 +1,15 @@
+/* Mail archives as sources: an mbox file, a Maildir (with nested folders), a single .eml file, or a
+ * folder holding any of them. */
+#ifndef M2T_INGEST_ARCHIVE_H
+#define M2T_INGEST_ARCHIVE_H
+
+#include "ingest/source.h"
+
+/* Open path, telling its kind from what it is: a folder with cur/ or new/ is a Maildir, another
+ * folder is searched for Maildirs, mbox files and .eml files (in name order; other files there
+ * are not mail and are passed over); a file starting with "From " is an mbox, any other file
+ * named directly is one message. NULL with G_IO_ERROR set when path cannot
+ * be read. Free with source_close(). */
+struct source *archive_open(const char *path, GError **error);
+
+#endif

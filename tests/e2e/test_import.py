@@ -1,0 +1,96 @@
+#!/usr/bin/env python3
+"""`mail2ticket import` end to end: mbox, Maildir and .eml folders into the sandbox desk."""
+
+import json
+import mailbox
+import os
+import shutil
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import SOURCE_DIR, DeskTestCase  # noqa: E402
+
+INBOX = os.path.join(SOURCE_DIR, "samples", "inbox.mbox")
+
+
+def ticket_summary(tickets):
+    """What must be equal whatever the archive format: who, what, which files, in order."""
+    return [(t["email"], t["subject"], t["deptid"],
+             [(a["name"], a["sha256"]) for m in t["messages"] for a in m["attachments"]])
+            for t in tickets]
+
+
+class Import(DeskTestCase):
+    def setUp(self):
+        super().setUp()
+        self.maildir = os.path.join(self.dir, "Maildir")
+        self.emls = os.path.join(self.dir, "emls")
+        for sub in ("cur", "new", "tmp"):
+            os.makedirs(os.path.join(self.maildir, sub))
+        os.makedirs(self.emls)
+        box = mailbox.mbox(INBOX, create=False)
+        messages = [msg.as_bytes() for msg in box]
+        box.close()
+        for i, raw in enumerate(messages):
+            # Maildir file names that sort in the mbox's order.
+            with open(os.path.join(self.maildir, "cur", "%04d.host:2,S" % i), "wb") as f:
+                f.write(raw)
+            with open(os.path.join(self.emls, "%04d.eml" % i), "wb") as f:
+                f.write(raw)
+        with open(os.path.join(self.emls, "README.txt"), "w") as f:
+            f.write("not a mail\n")
+
+    def import_paths(self, *paths):
+        return self.run_m2t("import", *paths)
+
+    def test_same_tickets_from_every_format(self):
+        results = []
+        for path in (INBOX, self.maildir, self.emls):
+            self.desk.reset()
+            shutil.rmtree(os.path.join(self.dir, "state"), ignore_errors=True)
+            rc, _, err = self.import_paths(path)
+            self.assertEqual(rc, 0, err)
+            self.assertIn("opened=6", err)
+            results.append(ticket_summary(self.desk.tickets()))
+        self.assertEqual(len(results[0]), 6)
+        self.assertEqual(results[0], results[1])
+        self.assertEqual(results[0], results[2])
+
+    def test_rerun_creates_nothing(self):
+        self.assertEqual(self.import_paths(INBOX)[0], 0)
+        rc, _, err = self.import_paths(INBOX, self.emls)
+        self.assertEqual(rc, 0, err)
+        self.assertIn("opened=0", err)
+        self.assertIn("already-handled=12", err)
+        self.assertEqual(len(self.desk.tickets()), 6)
+
+    def test_dry_run_prints_each_call_and_changes_nothing(self):
+        rc, out, err = self.import_paths("--dry-run", INBOX)
+        self.assertEqual(rc, 0, err)
+        calls = [json.loads(line) for line in out.splitlines()]
+        self.assertEqual([c["action"] for c in calls], ["OpenTicket"] * 6)
+        self.assertTrue(all(c["params"]["secret"] == "REDACTED" for c in calls))
+        self.assertEqual(self.desk.calls(), [])
+        self.assertFalse(os.path.exists(os.path.join(self.dir, "state")))
+
+    def test_desk_failure_stops_and_the_rerun_finishes(self):
+        self.desk.fault("http500", actions=["OpenTicket"])
+        rc, _, err = self.import_paths(INBOX)
+        self.assertEqual(rc, 75, err)
+        self.assertIn("run again later", err)
+        self.desk.fault("none")
+        rc, _, err = self.import_paths(INBOX)
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(len(self.desk.tickets()), 6)
+
+    def test_bad_paths(self):
+        rc, _, err = self.import_paths(os.path.join(self.dir, "nope.mbox"))
+        self.assertEqual(rc, 75, err)
+        self.assertIn("nope.mbox", err)
+        rc, _, err = self.run_m2t("import")
+        self.assertEqual(rc, 64, err)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
