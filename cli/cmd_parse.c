@@ -94,10 +94,12 @@ int cmd_parse(const struct global_options *g, int argc, char **argv)
 		g_bytes_unref(raw);
 		return EX_CONFIG;
 	}
+	parse_options = (struct parse_options)PARSE_OPTIONS_DEFAULT;
 	if (config)
 		parse_options_from_config(config, &parse_options);
+	parse_options.raw_digest = TRUE;
 	data = g_bytes_get_data(raw, &len);
-	mail = mail_parse(data ? data : "", len, config ? &parse_options : NULL);
+	mail = mail_parse(data ? data : "", len, &parse_options);
 	json = mail_to_json(mail, with_data);
 	json_dumpf(json, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	putchar('\n');

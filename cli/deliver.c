@@ -17,9 +17,11 @@ const char *deliver_outcome_name(enum deliver_outcome outcome)
 
 void parse_options_from_config(const struct config *config, struct parse_options *out)
 {
-	out->max_attachment_bytes = config->parser.max_attachment_bytes;
-	out->max_total_bytes = config->parser.max_total_bytes;
-	out->reply_markers = (const char *const *)config->parser.reply_markers;
+	*out = (struct parse_options){
+	    .max_attachment_bytes = config->parser.max_attachment_bytes,
+	    .max_total_bytes = config->parser.max_total_bytes,
+	    .reply_markers = (const char *const *)config->parser.reply_markers,
+	};
 }
 
 /* The ticket request for a mail, borrowing from it; the arrays are owned by the struct. */

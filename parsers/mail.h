@@ -54,7 +54,9 @@ struct mail {
 	GPtrArray *warnings;	/* of char *: what could not be read as the sender meant */
 	GPtrArray *omitted;	/* of char *: attachments left out, with the reason */
 	gsize raw_size;
-	char raw_sha256[65]; /* hex digest of the raw bytes */
+	/* Hex SHA-256 of the raw bytes; "" unless the mail has no Message-ID (then it is the key) or
+	 * it was asked for: hashing costs more than parsing. */
+	char raw_sha256[65];
 };
 
 struct mail *mail_new(void); /* empty mail, free with mail_free() */

@@ -10,6 +10,7 @@
 #include "parsers/html_text.h"
 #include "parsers/reply_text.h"
 #include "parsers/report.h"
+#include "parsers/tnef.h"
 #include "parsers/uuencode.h"
 
 /* Bounds against hostile nesting; real mail stays far below them. */
@@ -206,6 +207,45 @@ static void summarize_calendar(struct walk *w, GMimePart *part)
 	g_bytes_unref(bytes);
 }
 
+static gboolean is_tnef(const char *mime_type, const char *filename)
+{
+	return g_ascii_strcasecmp(mime_type, "application/ms-tnef") == 0 ||
+	       g_ascii_strcasecmp(mime_type, "application/vnd.ms-tnef") == 0 ||
+	       (filename && g_ascii_strcasecmp(filename, "winmail.dat") == 0);
+}
+
+/* Outlook's winmail.dat holds the real attachments (and sometimes the only text). When it cannot
+ * be read completely, it is kept as it is beside what could be taken out of it. */
+static void unpack_tnef(struct walk *w, GMimePart *part, const char *filename)
+{
+	GBytes *bytes = part_content_bytes(part);
+	GPtrArray *files = g_ptr_array_new_with_free_func((GDestroyNotify)tnef_file_free);
+	GError *err = NULL;
+	char *body = NULL;
+	gsize len;
+	const void *data = g_bytes_get_data(bytes, &len);
+	gboolean ok = tnef_unpack(data ? data : "", len, files, &body, &err);
+
+	for (guint i = 0; i < files->len; i++) {
+		struct tnef_file *f = g_ptr_array_index(files, i);
+		add_attachment(w, f->name, f->content_type ? f->content_type
+							   : "application/octet-stream",
+			       NULL, FALSE, g_bytes_ref(f->data));
+	}
+	if (body && *body && w->plain->len == 0)
+		append_text(w->plain, body, "\n\n");
+	if (!ok) {
+		mail_add_warning(w->mail, "%s: %s; kept as it is", filename ? filename : "winmail.dat",
+				 err->message);
+		add_attachment(w, filename ? filename : "winmail.dat", "application/ms-tnef", NULL,
+			       FALSE, g_bytes_ref(bytes));
+		g_error_free(err);
+	}
+	g_free(body);
+	g_ptr_array_unref(files);
+	g_bytes_unref(bytes);
+}
+
 static void walk_leaf(struct walk *w, GMimePart *part, gboolean attachments_only)
 {
 	GMimeObject *obj = GMIME_OBJECT(part);
@@ -227,6 +267,8 @@ static void walk_leaf(struct walk *w, GMimePart *part, gboolean attachments_only
 	} else if ((is_plain || is_html) && !is_attachment_disp && !filename) {
 		if (!attachments_only)
 			read_text_part(w, part, is_plain);
+	} else if (is_tnef(mime_type, filename)) {
+		unpack_tnef(w, part, filename);
 	} else {
 		if (g_ascii_strcasecmp(mime_type, "text/calendar") == 0)
 			summarize_calendar(w, part);
@@ -632,11 +674,10 @@ struct mail *mail_parse(const char *raw, gsize len, const struct parse_options *
 				    : g_mime_stream_mem_new_with_buffer(raw, len);
 	GMimeParser *parser = g_mime_parser_new_with_stream(stream);
 	GMimeMessage *msg;
-	char *digest = g_compute_checksum_for_data(G_CHECKSUM_SHA256, (const guchar *)raw, len);
 
+	if (!opts)
+		opts = &defaults;
 	w.mail->raw_size = len;
-	g_strlcpy(w.mail->raw_sha256, digest, sizeof(w.mail->raw_sha256));
-	g_free(digest);
 
 	w.options = g_mime_parser_options_new();
 	g_mime_parser_options_set_rfc2047_compliance_mode(w.options, GMIME_RFC_COMPLIANCE_LOOSE);
@@ -666,8 +707,11 @@ struct mail *mail_parse(const char *raw, gsize len, const struct parse_options *
 		add_attachment(&w, "message.eml", "message/rfc822", NULL, FALSE,
 			       g_bytes_new(raw, len));
 	}
-	if (!opts)
-		opts = &defaults;
+	if (opts->raw_digest || !w.mail->message_id) {
+		char *digest = g_compute_checksum_for_data(G_CHECKSUM_SHA256, (const guchar *)raw, len);
+		g_strlcpy(w.mail->raw_sha256, digest, sizeof(w.mail->raw_sha256));
+		g_free(digest);
+	}
 	apply_limits(&w, opts);
 	finish_text(&w, opts);
 

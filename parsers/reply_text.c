@@ -173,11 +173,16 @@ static guint next_nonblank(const struct lines *l, guint i)
 	return i;
 }
 
-/* Markers are compared case-folded; surrounding blanks in the configuration are not meant. */
+/* Markers are compared case-folded; surrounding blanks in the configuration are not meant. The
+ * helpdesks' usual English, German and French markers always count. */
 static char **fold_markers(const char *const *markers)
 {
+	static const char *const builtin[] = {"reply above this line", "oberhalb dieser zeile",
+					      "au-dessus de cette ligne", NULL};
 	GPtrArray *folded = g_ptr_array_new();
 
+	for (const char *const *b = builtin; *b; b++)
+		g_ptr_array_add(folded, g_strdup(*b));
 	for (; markers && *markers; markers++) {
 		char *m = g_strstrip(g_utf8_casefold(*markers, -1));
 
@@ -190,12 +195,30 @@ static char **fold_markers(const char *const *markers)
 	return (char **)g_ptr_array_free(folded, FALSE);
 }
 
+static gboolean is_ascii(const char *s)
+{
+	for (; *s; s++)
+		if ((guchar)*s >= 0x80)
+			return FALSE;
+	return TRUE;
+}
+
 static gboolean has_marker(const char *line, char *const *folded)
 {
 	gboolean found = FALSE;
+	gboolean all_ascii = TRUE;
 	char *l;
 
 	if (!*folded)
+		return FALSE;
+	/* Folding allocates; ASCII markers (the usual kind) are found without it, on every line. */
+	for (char *const *m = folded; *m; m++) {
+		if (!is_ascii(*m))
+			all_ascii = FALSE;
+		else if (strcasestr(line, *m))
+			return TRUE;
+	}
+	if (all_ascii)
 		return FALSE;
 	l = g_utf8_casefold(line, -1);
 	for (; *folded && !found; folded++)
@@ -213,6 +236,12 @@ static gboolean ends_with_colon(const char *line)
 		len--;
 	return (len >= 1 && line[len - 1] == ':') ||
 	       (len >= 3 && memcmp(line + len - 3, "：", 3) == 0);
+}
+
+/* Every header field has a colon; checking for one spares the regex on most lines. */
+static gboolean has_colon(const char *line)
+{
+	return strchr(line, ':') || strstr(line, "：");
 }
 
 static gboolean is_attribution(const char *line)
@@ -246,7 +275,7 @@ static gboolean outlook_rule_at(const struct lines *l, guint i)
 {
 	const struct patterns *p = patterns();
 
-	if (!matches(p->underscores, l->text[i]))
+	if (!strstr(l->text[i], "____") || !matches(p->underscores, l->text[i]))
 		return FALSE;
 	for (guint j = i + 1; j < l->n && j <= i + 2; j++)
 		if (matches(p->from, l->text[j]))
@@ -260,7 +289,7 @@ static gboolean header_block_at(const struct lines *l, guint i)
 {
 	const struct patterns *p = patterns();
 
-	if (!matches(p->from, l->text[i]))
+	if (!has_colon(l->text[i]) || !matches(p->from, l->text[i]))
 		return FALSE;
 	for (guint j = i + 1; j < l->n && j <= i + 3; j++)
 		if (matches(p->date, l->text[j]))
@@ -272,9 +301,10 @@ static gboolean is_hard_cut(const struct lines *l, guint i, char *const *markers
 {
 	const char *line = l->text[i];
 
+	/* A separator holds a run of dashes or ends in a colon (forwarding banners). */
 	return has_marker(line, markers) || is_signature(line) ||
-	       matches(patterns()->separator, line) || outlook_rule_at(l, i) ||
-	       header_block_at(l, i);
+	       ((strstr(line, "----") || has_colon(line)) && matches(patterns()->separator, line)) ||
+	       outlook_rule_at(l, i) || header_block_at(l, i);
 }
 
 /* The first line that starts the quoted part whatever follows it. An attribution followed by '>'

@@ -6,7 +6,8 @@
  * headers and the signature cut off. text: UTF-8 with LF line ends (a stray CR before the LF is
  * tolerated; invalid UTF-8 is repaired with U+FFFD first). markers: extra lines
  * (case-insensitive substrings) that start the quoted part, such as
- * "## Please reply above this line ##"; NULL-terminated, may be NULL. Returns a newly allocated
+ * "## Please reply above this line ##"; NULL-terminated, may be NULL; "reply above this line",
+ * "oberhalb dieser Zeile" and "au-dessus de cette ligne" always count. Returns a newly allocated
  * string (g_free) ending without trailing white space; when cutting would leave nothing, the
  * whole text (trimmed) is returned so the agent still sees something. NULL text gives "". */
 char *reply_text_extract(const char *text, const char *const *markers);

@@ -15,6 +15,7 @@
 #include <gio/gio.h>
 #include <stdarg.h>
 #include <stdio.h> /* ytnef.h uses FILE without including it */
+#include <stdlib.h>
 #include <string.h>
 
 /* ytnef.h #defines BYTE, WORD, DWORD and ULONG, so it comes last. mapitags.h is left out: it
@@ -607,17 +608,25 @@ static char *unix_line_ends(char *text)
 	return text;
 }
 
-static GBytes *file_data(const Attachment *a, const struct att_plan *att)
+static GBytes *file_data(Attachment *a, const struct att_plan *att)
 {
 	variableLength *v;
+	GBytes *bytes;
 
-	/* Sizes must match what the rebuilt stream gave libytnef for this attachment. */
+	/* Sizes must match what the rebuilt stream gave libytnef for this attachment. The data is
+	 * taken over rather than copied (it may be hundreds of MiB); TNEFFree() skips a field whose
+	 * size is 0. libytnef allocated it with calloc(). */
 	if (att->data.p && a->FileData.data && a->FileData.size > 0 &&
-	    (gsize)a->FileData.size == att->data.len)
-		return g_bytes_new(a->FileData.data, att->data.len);
+	    (gsize)a->FileData.size == att->data.len) {
+		bytes = g_bytes_new_with_free_func(a->FileData.data, att->data.len, free,
+						   a->FileData.data);
+		a->FileData.data = NULL;
+		a->FileData.size = 0;
+		return bytes;
+	}
 	if (att->bin_len == 0)
 		return NULL;
-	v = MAPIFindProperty((MAPIProps *)&a->MAPI, PROP_TAG(PT_BINARY, PR_ATTACH_DATA_OBJ));
+	v = MAPIFindProperty(&a->MAPI, PROP_TAG(PT_BINARY, PR_ATTACH_DATA_OBJ));
 	if (v != MAPI_UNDEFINED && v && v->data && v->size > 0 && (gsize)v->size == att->bin_len)
 		return g_bytes_new(v->data, att->bin_len);
 	return NULL;
@@ -700,16 +709,16 @@ gboolean tnef_unpack(const void *data, gsize len, GPtrArray *files, char **body,
 	tnef.Debug = 0;
 	tnef.attachmentSize = MAX_STREAM_MIB;
 	rc = TNEFParseMemory(stream->data, (long)stream->len, &tnef);
+	g_byte_array_unref(stream); /* libytnef keeps copies of what it read */
 	if (rc < 0)
 		damage(&plan, "libytnef refused the checked stream (error %d)", rc);
 	collect(&tnef, &plan, files, body);
 	TNEFFree(&tnef);
-	g_byte_array_unref(stream);
 
 	ok = plan.problems == 0;
 	if (!ok) {
 		if (plan.problems > 1)
-			g_string_append_printf(plan.problem, " (and %u more problems)",
+			g_string_append_printf(plan.problem, " (and %u more)",
 					       plan.problems - 1);
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "damaged TNEF stream: %s",
 			    plan.problem->str);

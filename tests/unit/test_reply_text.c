@@ -341,8 +341,9 @@ static void test_configured_marker(void **state)
 	assert_marked("Thanks!\nxx --- Reply Above --- xx\nold", spaced, "Thanks!");
 	/* The empty marker matches nothing; without markers nothing is cut. */
 	assert_marked("Thanks!\nold", markers, "Thanks!\nold");
-	assert_marked("Thanks!\n## Please reply above this line ##\nold", NULL,
-		      "Thanks!\n## Please reply above this line ##\nold");
+	/* The helpdesks' usual markers count even when none is configured. */
+	assert_marked("Thanks!\n## Please reply above this line ##\nold", NULL, "Thanks!");
+	assert_marked("Danke!\n-- Bitte oberhalb dieser Zeile antworten --\nalt", NULL, "Danke!");
 }
 
 static void test_earliest_cut_wins(void **state)
