@@ -4,6 +4,7 @@
 #include "cli/commands.h"
 #include "cli/deliver.h"
 #include "cli/log.h"
+#include "cli/parse_pool.h"
 #include "ingest/archive.h"
 
 static const char import_usage[] = "mail2ticket import [--dry-run] PATH...";
@@ -43,31 +44,53 @@ static void log_summary(const struct import_counts *n)
 		  deliver_outcome_name(DELIVER_DRY_RUN), counts[DELIVER_DRY_RUN], NULL);
 }
 
-/* Every message of one archive; FALSE (error set) when the run must stop. */
-static gboolean import_path(struct deliver *d, const char *path, struct import_counts *n,
-			    GError **error)
+/* Every message of one archive, parsed ahead on the pool's threads and delivered here in the
+ * archive's order; FALSE (error set) when the run must stop. Messages read but not delivered when
+ * it stops are simply not acknowledged: the next run reads them again. */
+static gboolean import_path(struct deliver *d, struct parse_pool *pool, guint window,
+			    const char *path, struct import_counts *n, GError **error)
 {
 	struct source *src = archive_open(path, error);
-	struct source_message msg = {0};
+	struct parsed_message parsed;
+	GError *read_error = NULL;
+	gboolean more = src != NULL;
 	gboolean ok = src != NULL;
 
-	while (ok && source_next(src, &msg, error)) {
-		struct envelope envelope = {.source = msg.location};
-		enum deliver_outcome outcome;
-		gsize len;
-		const char *data = g_bytes_get_data(msg.raw, &len);
-
-		ok = deliver_message(d, data ? data : "", len, &envelope, &outcome, error);
-		if (ok) {
-			n->outcomes[outcome]++;
-			n->messages++;
-			n->bytes += len;
+	while (ok) {
+		while (more && parse_pool_pending(pool) < window) {
+			struct source_message msg = {0};
+			more = source_next(src, &msg, &read_error);
+			if (more)
+				parse_pool_push(pool, &msg);
 		}
-		source_message_clear(&msg);
+		if (!parse_pool_pop(pool, &parsed))
+			break;
+		{
+			struct envelope envelope = {.source = parsed.msg.location};
+			enum deliver_outcome outcome;
+			gsize len;
+			const char *data = g_bytes_get_data(parsed.msg.raw, &len);
+
+			ok = deliver_parsed_message(d, parsed.mail, data ? data : "", len, &envelope,
+						    &outcome, error);
+			if (ok) {
+				n->outcomes[outcome]++;
+				n->messages++;
+				n->bytes += len;
+			}
+		}
+		parsed_message_clear(&parsed);
 	}
-	source_message_clear(&msg);
+	while (parse_pool_pop(pool, &parsed))
+		parsed_message_clear(&parsed);
 	source_close(src);
-	return ok && !(error && *error);
+	if (ok && read_error) {
+		g_propagate_error(error, read_error);
+		return FALSE;
+	}
+	if (read_error)
+		g_error_free(read_error);
+	return ok;
 }
 
 int cmd_import(const struct global_options *g, int argc, char **argv)
@@ -76,6 +99,10 @@ int cmd_import(const struct global_options *g, int argc, char **argv)
 						{"help", no_argument, NULL, 'h'},
 						{NULL, 0, NULL, 0}};
 	struct import_counts counts = {0};
+	struct parse_options parse_options;
+	struct parse_pool *pool = NULL;
+	/* Parsing is most of an import's work; one parser per core, a few messages read ahead. */
+	int threads = CLAMP(g_get_num_processors(), 1, 8);
 	struct deliver d = {0};
 	struct config *config = NULL;
 	GError *err = NULL;
@@ -110,8 +137,10 @@ int cmd_import(const struct global_options *g, int argc, char **argv)
 		if (!d.journal)
 			goto fail;
 	}
+	parse_options_from_config(config, &parse_options);
+	pool = parse_pool_new(&parse_options, threads);
 	for (int i = optind; i < argc; i++)
-		if (!import_path(&d, argv[i], &counts, &err))
+		if (!import_path(&d, pool, 2 * threads + 2, argv[i], &counts, &err))
 			goto fail;
 	log_summary(&counts);
 	goto out;
@@ -122,6 +151,7 @@ fail:
 		  NULL);
 	g_error_free(err);
 out:
+	parse_pool_free(pool);
 	journal_close(d.journal);
 	desk_free(d.desk);
 	config_free(config);

@@ -177,29 +177,21 @@ static gboolean already_handled(const struct journal_entry *e)
 	       e->state == JOURNAL_QUARANTINED;
 }
 
-gboolean deliver_message(struct deliver *d, const char *raw, gsize len,
-			 const struct envelope *envelope, enum deliver_outcome *outcome,
-			 GError **error)
+gboolean deliver_parsed_message(struct deliver *d, const struct mail *mail, const char *raw,
+				gsize len, const struct envelope *envelope,
+				enum deliver_outcome *outcome, GError **error)
 {
-	struct parse_options parse_options;
-	struct mail *mail;
-	char *key;
-	struct action *action;
-	struct journal_mail_info info;
-	struct journal_entry earlier = {0};
-	gboolean known = FALSE;
-	gboolean ok = FALSE;
-
-	parse_options_from_config(d->config, &parse_options);
-	mail = mail_parse(raw, len, &parse_options);
-	key = mail_key(mail);
-	action = route_decide(d->config, mail, envelope);
-	info = (struct journal_mail_info){
+	char *key = mail_key(mail);
+	struct action *action = route_decide(d->config, mail, envelope);
+	struct journal_mail_info info = {
 	    .source = envelope->source,
 	    .message_id = mail->message_id,
 	    .sender = action->email ? action->email : mail->from.email,
 	    .subject = mail->subject,
 	};
+	struct journal_entry earlier = {0};
+	gboolean known = FALSE;
+	gboolean ok = FALSE;
 
 	for (guint i = 0; i < mail->warnings->len; i++)
 		log_event(LOG_WARN, g_ptr_array_index(mail->warnings, i), "key", key, NULL);
@@ -234,6 +226,20 @@ out:
 	journal_entry_clear(&earlier);
 	action_free(action);
 	g_free(key);
+	return ok;
+}
+
+gboolean deliver_message(struct deliver *d, const char *raw, gsize len,
+			 const struct envelope *envelope, enum deliver_outcome *outcome,
+			 GError **error)
+{
+	struct parse_options options;
+	struct mail *mail;
+	gboolean ok;
+
+	parse_options_from_config(d->config, &options);
+	mail = mail_parse(raw, len, &options);
+	ok = deliver_parsed_message(d, mail, raw, len, envelope, outcome, error);
 	mail_free(mail);
 	return ok;
 }

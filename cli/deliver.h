@@ -39,4 +39,9 @@ gboolean deliver_message(struct deliver *d, const char *raw, gsize len,
 			 const struct envelope *envelope, enum deliver_outcome *outcome,
 			 GError **error);
 
+/* The same for a message already parsed (with the config's parse options) from raw. */
+gboolean deliver_parsed_message(struct deliver *d, const struct mail *mail, const char *raw,
+				gsize len, const struct envelope *envelope,
+				enum deliver_outcome *outcome, GError **error);
+
 #endif

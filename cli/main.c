@@ -8,6 +8,7 @@
 #include "cli/commands.h"
 #include "cli/log.h"
 #include "desk/desk.h"
+#include "parsers/mail_parse.h"
 #include "state/journal.h"
 
 #define DEFAULT_CONFIG "/etc/mail2ticket/mail2ticket.conf"
@@ -132,6 +133,7 @@ int main(int argc, char **argv)
 		if (strcmp(argv[optind], commands[i].name) != 0)
 			continue;
 		g_mime_init();
+		mail_parse_init();
 		rc = commands[i].run(&g, argc - optind, argv + optind);
 		g_mime_shutdown();
 		return rc;

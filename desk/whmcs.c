@@ -128,7 +128,7 @@ static json_t *whmcs_write(struct whmcs *w, const char *action, const struct htt
 		return whmcs_call(w, action, form, error);
 	line = json_pack("{s:s, s:s, s:s, s:o}", "desk", "whmcs", "url", w->url, "action", action,
 			 "params", http_form_to_json(form));
-	json_dumpf(line, w->dry_run, JSON_COMPACT | JSON_ENSURE_ASCII);
+	json_dumpf(line, w->dry_run, JSON_COMPACT);
 	fputc('\n', w->dry_run);
 	fflush(w->dry_run);
 	json_decref(line);

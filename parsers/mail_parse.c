@@ -1,6 +1,7 @@
 #include "parsers/mail_parse.h"
 
 #include <gmime/gmime.h>
+#include <libxml/parser.h>
 #include <string.h>
 
 #include "parsers/calendar.h"
@@ -662,6 +663,11 @@ static GByteArray *without_bare_cr(const char *raw, gsize len)
 		g_byte_array_append(copy, &c, 1);
 	}
 	return copy;
+}
+
+void mail_parse_init(void)
+{
+	xmlInitParser();
 }
 
 struct mail *mail_parse(const char *raw, gsize len, const struct parse_options *opts)

@@ -195,6 +195,35 @@ static char **fold_markers(const char *const *markers)
 	return (char **)g_ptr_array_free(folded, FALSE);
 }
 
+static gboolean is_ascii(const char *s);
+
+/* The folded markers that occur anywhere in text: searching the whole text once per marker is
+ * far cheaper than searching each line for each. Newly allocated, NULL-terminated. */
+static char **markers_in(const char *text, const char *const *markers)
+{
+	char **folded = fold_markers(markers);
+	char *folded_text = NULL;
+	gsize kept = 0;
+
+	for (gsize i = 0; folded[i]; i++) {
+		gboolean present;
+		if (is_ascii(folded[i])) {
+			present = strcasestr(text, folded[i]) != NULL;
+		} else {
+			if (!folded_text)
+				folded_text = g_utf8_casefold(text, -1);
+			present = strstr(folded_text, folded[i]) != NULL;
+		}
+		if (present)
+			folded[kept++] = folded[i];
+		else
+			g_free(folded[i]);
+	}
+	folded[kept] = NULL;
+	g_free(folded_text);
+	return folded;
+}
+
 static gboolean is_ascii(const char *s)
 {
 	for (; *s; s++)
@@ -414,7 +443,7 @@ char *reply_text_extract(const char *text, const char *const *markers)
 	/* GRegex refuses to match invalid UTF-8; a stray byte must not hide a quote. */
 	if (!g_utf8_validate(text, -1, NULL))
 		text = repaired = g_utf8_make_valid(text, -1);
-	folded = fold_markers(markers);
+	folded = markers_in(text, markers);
 	split_lines(&l, text);
 	result = copy_trimmed(text, 0, l.start[find_cut(&l, folded)]);
 	if (!*result) {

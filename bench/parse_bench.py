@@ -1,0 +1,79 @@
+#!/usr/bin/env python3
+"""Parse benchmark: `mail2ticket import --dry-run` against a bare GMime loop over the same mbox.
+
+Usage: bench/parse_bench.py BUILD_DIR [SIZE_MB ...]      (default sizes: 300 600)
+
+For each size, a seeded mbox is generated once into bench/out/ (bench/gen_mbox.py), then each
+program reads it three times; the best run is reported: messages/s, MB/s, and peak RSS (the
+kernel's ru_maxrss). Two sizes show whether memory grows with the archive. Not a test: nothing
+is asserted."""
+
+import os
+import subprocess
+import sys
+import time
+
+BENCH = os.path.dirname(os.path.abspath(__file__))
+CONFIG = """[desk]
+kind = whmcs
+url = https://desk.invalid/includes/api.php
+identifier = bench
+secret = bench-secret
+default_department = 1
+[state]
+path = {out}/no-journal/journal.db
+"""
+
+
+def run(cmd):
+    """Seconds and peak RSS (MB) of one run, its output discarded."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit("failed: %s" % " ".join(cmd))
+    return elapsed, usage.ru_maxrss / 1024
+
+
+def count_messages(path):
+    with open(path, "rb") as f:
+        return sum(1 for line in f if line.startswith(b"From "))
+
+
+def main():
+    build = os.path.abspath(sys.argv[1])
+    sizes = [int(s) for s in sys.argv[2:]] or [300, 600]
+    out = os.path.join(BENCH, "out")
+    os.makedirs(out, exist_ok=True)
+    config = os.path.join(out, "bench.conf")
+    with open(config, "w") as f:
+        f.write(CONFIG.format(out=out))
+    programs = {
+        "bare GMime loop": lambda mbox: [os.path.join(build, "bench_gmime_loop"), mbox],
+        "mail2ticket import --dry-run": lambda mbox: [
+            os.path.join(build, "mail2ticket"), "-q", "--config", config, "import",
+            "--dry-run", mbox],
+    }
+    print("%-30s %8s %10s %10s %9s %10s" % ("program", "MB", "messages", "msg/s", "MB/s",
+                                             "peak RSS"))
+    for size in sizes:
+        mbox = os.path.join(out, "bench-%d.mbox" % size)
+        if not os.path.exists(mbox):
+            subprocess.run([sys.executable, os.path.join(BENCH, "gen_mbox.py"), mbox, str(size)],
+                           check=True)
+        megabytes = os.path.getsize(mbox) / 1048576
+        messages = count_messages(mbox)
+        rates = {}
+        for name, cmd in programs.items():
+            best, rss = min(run(cmd(mbox)) for _ in range(3))
+            rates[name] = messages / best
+            print("%-30s %8.0f %10d %10.0f %9.1f %8.0f MB" % (name, megabytes, messages,
+                                                               messages / best,
+                                                               megabytes / best, rss))
+        print("  mail2ticket at %.0f%% of the bare GMime loop's throughput" % (
+            100 * rates["mail2ticket import --dry-run"] / rates["bare GMime loop"]))
+
+
+if __name__ == "__main__":
+    main()
