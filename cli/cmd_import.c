@@ -104,6 +104,7 @@ int cmd_import(const struct global_options *g, int argc, char **argv)
 	/* Parsing is most of an import's work; one parser per core, a few messages read ahead. */
 	int threads = CLAMP(g_get_num_processors(), 1, 8);
 	struct deliver d = {0};
+	gboolean dry_run = FALSE;
 	struct config *config = NULL;
 	GError *err = NULL;
 	int rc = EX_OK;
@@ -113,7 +114,7 @@ int cmd_import(const struct global_options *g, int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "+h", options, NULL)) != -1) {
 		switch (c) {
 		case 'n':
-			d.dry_run = TRUE;
+			dry_run = TRUE;
 			break;
 		case 'h':
 			import_help();
@@ -127,16 +128,8 @@ int cmd_import(const struct global_options *g, int argc, char **argv)
 	config = config_load(global_config_path(g), &err);
 	if (!config)
 		goto fail;
-	d.config = config;
-	d.desk = desk_new(config, d.dry_run ? stdout : NULL, &err);
-	if (!d.desk)
+	if (!deliver_open(&d, config, dry_run, &err))
 		goto fail;
-	if (!d.dry_run || g_file_test(config->state.path, G_FILE_TEST_EXISTS)) {
-		d.journal = journal_open(config->state.path, d.dry_run, config->state.busy_timeout_ms,
-					 &err);
-		if (!d.journal)
-			goto fail;
-	}
 	parse_options_from_config(config, &parse_options);
 	pool = parse_pool_new(&parse_options, threads);
 	for (int i = optind; i < argc; i++)
@@ -152,8 +145,7 @@ fail:
 	g_error_free(err);
 out:
 	parse_pool_free(pool);
-	journal_close(d.journal);
-	desk_free(d.desk);
+	deliver_close(&d);
 	config_free(config);
 	return rc;
 }

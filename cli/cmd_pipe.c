@@ -36,6 +36,7 @@ int cmd_pipe(const struct global_options *g, int argc, char **argv)
 						{NULL, 0, NULL, 0}};
 	struct envelope envelope = {.source = "pipe"};
 	struct deliver d = {0};
+	gboolean dry_run = FALSE;
 	struct config *config = NULL;
 	enum deliver_outcome outcome;
 	char *source = NULL;
@@ -50,7 +51,7 @@ int cmd_pipe(const struct global_options *g, int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "+f:r:h", options, NULL)) != -1) {
 		switch (c) {
 		case 'n':
-			d.dry_run = TRUE;
+			dry_run = TRUE;
 			break;
 		case 'm':
 			source = g_strconcat("pipe ", optarg, NULL);
@@ -82,16 +83,8 @@ int cmd_pipe(const struct global_options *g, int argc, char **argv)
 		goto fail;
 	if (!pipe_read_message(STDIN_FILENO, 0, &raw, &err))
 		goto fail;
-	d.config = config;
-	d.desk = desk_new(config, d.dry_run ? stdout : NULL, &err);
-	if (!d.desk)
+	if (!deliver_open(&d, config, dry_run, &err))
 		goto fail;
-	if (!d.dry_run || g_file_test(config->state.path, G_FILE_TEST_EXISTS)) {
-		d.journal = journal_open(config->state.path, d.dry_run, config->state.busy_timeout_ms,
-					 &err);
-		if (!d.journal)
-			goto fail;
-	}
 	data = g_bytes_get_data(raw, &len);
 	if (!deliver_message(&d, data ? data : "", len, &envelope, &outcome, &err))
 		goto fail;
@@ -102,8 +95,7 @@ fail:
 		  NULL);
 	g_error_free(err);
 out:
-	journal_close(d.journal);
-	desk_free(d.desk);
+	deliver_close(&d);
 	config_free(config);
 	if (raw)
 		g_bytes_unref(raw);

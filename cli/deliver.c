@@ -15,6 +15,27 @@ const char *deliver_outcome_name(enum deliver_outcome outcome)
 	return names[outcome];
 }
 
+gboolean deliver_open(struct deliver *d, const struct config *config, gboolean dry_run,
+		      GError **error)
+{
+	*d = (struct deliver){.config = config, .dry_run = dry_run};
+	d->desk = desk_new(config, dry_run ? stdout : NULL, error);
+	if (!d->desk)
+		return FALSE;
+	if (dry_run && !g_file_test(config->state.path, G_FILE_TEST_EXISTS))
+		return TRUE;
+	d->journal = journal_open(config->state.path, dry_run, config->state.busy_timeout_ms, error);
+	return d->journal != NULL;
+}
+
+void deliver_close(struct deliver *d)
+{
+	journal_close(d->journal);
+	desk_free(d->desk);
+	d->journal = NULL;
+	d->desk = NULL;
+}
+
 void parse_options_from_config(const struct config *config, struct parse_options *out)
 {
 	*out = (struct parse_options){

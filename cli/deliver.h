@@ -29,6 +29,13 @@ enum deliver_outcome {
 
 const char *deliver_outcome_name(enum deliver_outcome outcome);
 
+/* Set d up for config (borrowed): its desk, and its journal (opened read-only in a dry run, and
+ * then only if it exists). FALSE with error set when either cannot be had. Undo with
+ * deliver_close(), also after a failure. */
+gboolean deliver_open(struct deliver *d, const struct config *config, gboolean dry_run,
+		      GError **error);
+void deliver_close(struct deliver *d);
+
 /* The parser's options from the config (borrowing its strings). */
 void parse_options_from_config(const struct config *config, struct parse_options *out);
 
