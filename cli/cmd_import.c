@@ -29,19 +29,17 @@ struct import_counts {
 
 static void log_summary(const struct import_counts *n)
 {
-	char messages[16], bytes[32], counts[DELIVER_DRY_RUN + 1][16];
+	GString *counts = g_string_new(NULL);
+	char messages[16], bytes[32];
 
 	g_snprintf(messages, sizeof(messages), "%u", n->messages);
 	g_snprintf(bytes, sizeof(bytes), "%" G_GUINT64_FORMAT, n->bytes);
 	for (int i = 0; i <= DELIVER_DRY_RUN; i++)
-		g_snprintf(counts[i], sizeof(counts[i]), "%u", n->outcomes[i]);
-	log_event(LOG_INFO, "import finished", "messages", messages, "bytes", bytes,
-		  deliver_outcome_name(DELIVER_OPENED), counts[DELIVER_OPENED],
-		  deliver_outcome_name(DELIVER_ADOPTED), counts[DELIVER_ADOPTED],
-		  deliver_outcome_name(DELIVER_ALREADY), counts[DELIVER_ALREADY],
-		  deliver_outcome_name(DELIVER_DROPPED), counts[DELIVER_DROPPED],
-		  deliver_outcome_name(DELIVER_QUARANTINED), counts[DELIVER_QUARANTINED],
-		  deliver_outcome_name(DELIVER_DRY_RUN), counts[DELIVER_DRY_RUN], NULL);
+		g_string_append_printf(counts, "%s%s=%u", i ? " " : "", deliver_outcome_name(i),
+				       n->outcomes[i]);
+	log_event(LOG_INFO, "import finished", "messages", messages, "bytes", bytes, "outcomes",
+		  counts->str, NULL);
+	g_string_free(counts, TRUE);
 }
 
 /* Every message of one archive, parsed ahead on the pool's threads and delivered here in the

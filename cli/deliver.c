@@ -2,13 +2,15 @@
 
 #include "cli/log.h"
 #include "parsers/mail_parse.h"
+#include "rules/loop_guard.h"
 #include "rules/route.h"
 #include "state/quarantine.h"
 
 const char *deliver_outcome_name(enum deliver_outcome outcome)
 {
 	static const char *const names[] = {
-	    [DELIVER_OPENED] = "opened",	   [DELIVER_ADOPTED] = "adopted",
+	    [DELIVER_OPENED] = "opened",	   [DELIVER_REPLIED] = "replied",
+	    [DELIVER_ADOPTED] = "adopted",
 	    [DELIVER_ALREADY] = "already-handled", [DELIVER_DROPPED] = "dropped",
 	    [DELIVER_QUARANTINED] = "quarantined", [DELIVER_DRY_RUN] = "dry-run",
 	};
@@ -114,6 +116,26 @@ static gboolean quarantine(struct deliver *d, const char *key, const struct jour
 	return TRUE;
 }
 
+/* The desk did not do what was asked. A failure that may heal leaves the mail where it is (FALSE,
+ * error set); a refusal puts it in the quarantine with the desk's words. Takes err. */
+static gboolean desk_failed(struct deliver *d, const char *key, const struct journal_mail_info *info,
+			    const char *raw, gsize len, GError *err, enum deliver_outcome *outcome,
+			    GError **error)
+{
+	gboolean ok;
+
+	if (desk_error_is_temporary(err) || d->dry_run) {
+		if (!d->dry_run)
+			journal_mark_failed(d->journal, key, err->message, NULL);
+		g_propagate_error(error, err);
+		return FALSE;
+	}
+	ok = quarantine(d, key, info, raw, len, err->message, error);
+	*outcome = DELIVER_QUARANTINED;
+	g_error_free(err);
+	return ok;
+}
+
 /* After an attempt whose answer was lost: the ticket it may have opened. */
 static gboolean adopt_earlier_ticket(struct deliver *d, const char *key,
 				     const struct desk_ticket_request *req, gboolean *adopted,
@@ -148,6 +170,7 @@ static gboolean open_ticket(struct deliver *d, const char *key, const struct mai
 	GError *err = NULL;
 	gboolean ok = FALSE;
 	char deptid[16];
+	char *why;
 
 	ticket_request_init(&tr, mail, action);
 	g_snprintf(deptid, sizeof(deptid), "%d", action->deptid);
@@ -164,15 +187,7 @@ static gboolean open_ticket(struct deliver *d, const char *key, const struct mai
 	if (!d->dry_run && !journal_begin_attempt(d->journal, key, info, error))
 		goto out;
 	if (!desk_open_ticket(d->desk, &tr.req, &ticket, &err)) {
-		if (desk_error_is_temporary(err) || d->dry_run) {
-			if (!d->dry_run)
-				journal_mark_failed(d->journal, key, err->message, NULL);
-			g_propagate_error(error, err);
-			goto out;
-		}
-		ok = quarantine(d, key, info, raw, len, err->message, error);
-		*outcome = DELIVER_QUARANTINED;
-		g_error_free(err);
+		ok = desk_failed(d, key, info, raw, len, err, outcome, error);
 		goto out;
 	}
 	if (d->dry_run) {
@@ -182,14 +197,203 @@ static gboolean open_ticket(struct deliver *d, const char *key, const struct mai
 	}
 	if (!journal_mark_delivered(d->journal, key, "opened", ticket.id, ticket.tid, error))
 		goto out;
+	why = action_explain(action);
 	log_event(LOG_INFO, "ticket opened", "key", key, "ticket", ticket.tid, "id", ticket.id,
-		  "department", deptid, "priority", action->priority, "from", action->email, NULL);
+		  "department", deptid, "priority", action->priority, "from", action->email, "why",
+		  why, NULL);
+	g_free(why);
 	*outcome = DELIVER_OPENED;
 	ok = TRUE;
 out:
 	desk_ticket_clear(&ticket);
 	ticket_request_clear(&tr);
 	return ok;
+}
+
+/* After an AddTicketReply whose answer was lost: whether the reply is on the ticket already. */
+static gboolean reply_already_added(struct deliver *d, const char *tid, const char *message,
+				    gboolean *found, GError **error)
+{
+	struct desk_ticket ticket;
+
+	*found = FALSE;
+	if (!desk_get_ticket(d->desk, tid, &ticket, error))
+		return FALSE;
+	for (guint i = 0; ticket.messages && i < ticket.messages->len; i++)
+		if (desk_same_text(g_ptr_array_index(ticket.messages, i), message))
+			*found = TRUE;
+	desk_ticket_clear(&ticket);
+	return TRUE;
+}
+
+static gboolean add_reply(struct deliver *d, const char *key, const struct mail *mail,
+			  const struct action *action, const struct journal_entry *earlier,
+			  const struct journal_mail_info *info, const char *raw, gsize len,
+			  enum deliver_outcome *outcome, GError **error)
+{
+	struct ticket_request tr;
+	struct desk_reply_request req;
+	GError *err = NULL;
+	gboolean ok = FALSE;
+	char *why;
+	/* A reply carries what the sender wrote now, not the thread the ticket already holds. */
+	const char *message = *mail->reply_text ? mail->reply_text : NULL;
+
+	ticket_request_init(&tr, mail, action);
+	req = (struct desk_reply_request){
+	    .ticket_id = action->ticket_id,
+	    .message = message ? message : tr.message,
+	    .name = action->name,
+	    .email = action->email,
+	    .attachments = tr.req.attachments,
+	    .n_attachments = tr.req.n_attachments,
+	};
+	if (earlier && earlier->attempts > 0 && !d->dry_run) {
+		gboolean found;
+		if (!reply_already_added(d, action->ticket_tid, req.message, &found, error))
+			goto out;
+		if (found) {
+			ok = journal_mark_delivered(d->journal, key, "adopted", action->ticket_id,
+						    action->ticket_tid, error);
+			*outcome = DELIVER_ADOPTED;
+			goto out;
+		}
+	}
+	if (!d->dry_run && !journal_begin_attempt(d->journal, key, info, error))
+		goto out;
+	if (!desk_add_reply(d->desk, &req, &err)) {
+		ok = desk_failed(d, key, info, raw, len, err, outcome, error);
+		goto out;
+	}
+	if (d->dry_run) {
+		*outcome = DELIVER_DRY_RUN;
+		ok = TRUE;
+		goto out;
+	}
+	if (!journal_mark_delivered(d->journal, key, "replied", action->ticket_id,
+				    action->ticket_tid, error))
+		goto out;
+	why = action_explain(action);
+	log_event(LOG_INFO, "reply added", "key", key, "ticket", action->ticket_tid, "id",
+		  action->ticket_id, "from", action->email, "why", why, NULL);
+	g_free(why);
+	*outcome = DELIVER_REPLIED;
+	ok = TRUE;
+out:
+	ticket_request_clear(&tr);
+	return ok;
+}
+
+/* The ticket the mail points at: by the number in its subject, else by a Message-ID it answers
+ * that the journal has filed under a ticket. */
+static gboolean find_ticket_number(struct deliver *d, const struct mail *mail,
+				   struct decision *dec, GError **error)
+{
+	GPtrArray *ids = g_ptr_array_new();
+	gboolean ok = TRUE;
+
+	dec->number = route_ticket_number(d->config, mail);
+	if (dec->number) {
+		dec->how = g_strdup("subject");
+		g_ptr_array_unref(ids);
+		return TRUE;
+	}
+	if (mail->in_reply_to)
+		g_ptr_array_add(ids, mail->in_reply_to);
+	for (guint i = mail->references->len; i > 0; i--)
+		g_ptr_array_add(ids, g_ptr_array_index(mail->references, i - 1));
+	for (guint i = 0; ok && d->journal && i < ids->len && !dec->number; i++) {
+		char *id = NULL;
+		ok = journal_ticket_of_message(d->journal, g_ptr_array_index(ids, i), &dec->number,
+					       &id, error);
+		g_free(id);
+		if (dec->number)
+			dec->how = g_strdup_printf("%s <%s>",
+						   mail->in_reply_to && i == 0 ? "In-Reply-To"
+									       : "References",
+						   (char *)g_ptr_array_index(ids, i));
+	}
+	g_ptr_array_unref(ids);
+	return ok;
+}
+
+/* What the desk says of the ticket: whether it exists, its owner, cc and status, and whether the
+ * sender is a contact of its client. */
+static gboolean check_ticket(struct deliver *d, const char *sender, struct decision *dec,
+			     GError **error)
+{
+	struct ticket_facts *t = &dec->facts.ticket;
+	GError *err = NULL;
+
+	t->number = dec->number;
+	t->how = dec->how;
+	t->checked = TRUE;
+	if (!desk_get_ticket(d->desk, dec->number, &dec->ticket, &err)) {
+		if (!g_error_matches(err, DESK_ERROR, DESK_ERROR_NOT_FOUND)) {
+			g_propagate_error(error, err);
+			return FALSE;
+		}
+		g_error_free(err);
+		return TRUE;
+	}
+	t->exists = TRUE;
+	t->id = dec->ticket.id;
+	t->status = dec->ticket.status;
+	t->owner_email = dec->ticket.email;
+	t->cc = dec->ticket.cc;
+	if (sender && g_ascii_strcasecmp(sender, t->owner_email ? t->owner_email : "") != 0)
+		return desk_is_client_contact(d->desk, dec->ticket.userid, sender,
+					      &t->sender_is_contact, error);
+	return TRUE;
+}
+
+static gboolean loop_guard_dropped(const struct config *config, const struct mail *mail,
+				   const struct envelope *envelope)
+{
+	char *why = loop_guard_reason(config, mail, envelope);
+	gboolean dropped = why != NULL;
+
+	g_free(why);
+	return dropped;
+}
+
+void decision_clear(struct decision *dec)
+{
+	action_free(dec->action);
+	g_free(dec->number);
+	g_free(dec->how);
+	desk_ticket_clear(&dec->ticket);
+	*dec = (struct decision){0};
+}
+
+gboolean deliver_decide(struct deliver *d, const struct mail *mail,
+			const struct envelope *envelope, gboolean offline, struct decision *dec,
+			GError **error)
+{
+	const char *sender = mail->from.email ? mail->from.email : envelope->sender;
+
+	*dec = (struct decision){0};
+	/* Mail the loop guard drops needs no look-up: no robot's mail makes the desk work. */
+	if (loop_guard_dropped(d->config, mail, envelope)) {
+		dec->action = route_decide(d->config, mail, envelope, &dec->facts);
+		return TRUE;
+	}
+	if (!find_ticket_number(d, mail, dec, error))
+		return FALSE;
+	if (dec->number && offline) {
+		dec->facts.ticket.number = dec->number;
+		dec->facts.ticket.how = dec->how;
+	} else if (dec->number && !check_ticket(d, sender, dec, error)) {
+		return FALSE;
+	}
+	if (d->journal && sender && *sender) {
+		gint64 since = g_get_real_time() / G_USEC_PER_SEC - 60 * d->config->loop.rate_window;
+		if (!journal_count_opened_since(d->journal, sender, since,
+						&dec->facts.recent_tickets, error))
+			return FALSE;
+	}
+	dec->action = route_decide(d->config, mail, envelope, &dec->facts);
+	return TRUE;
 }
 
 static gboolean already_handled(const struct journal_entry *e)
@@ -203,16 +407,18 @@ gboolean deliver_parsed_message(struct deliver *d, const struct mail *mail, cons
 				enum deliver_outcome *outcome, GError **error)
 {
 	char *key = mail_key(mail);
-	struct action *action = route_decide(d->config, mail, envelope);
+	struct decision dec = {0};
 	struct journal_mail_info info = {
 	    .source = envelope->source,
 	    .message_id = mail->message_id,
-	    .sender = action->email ? action->email : mail->from.email,
+	    .sender = mail->from.email ? mail->from.email : envelope->sender,
 	    .subject = mail->subject,
 	};
 	struct journal_entry earlier = {0};
 	gboolean known = FALSE;
 	gboolean ok = FALSE;
+	const struct action *action;
+	char *why = NULL;
 
 	for (guint i = 0; i < mail->warnings->len; i++)
 		log_event(LOG_WARN, g_ptr_array_index(mail->warnings, i), "key", key, NULL);
@@ -225,27 +431,35 @@ gboolean deliver_parsed_message(struct deliver *d, const struct mail *mail, cons
 		ok = TRUE;
 		goto out;
 	}
+	if (!deliver_decide(d, mail, envelope, FALSE, &dec, error))
+		goto out;
+	action = dec.action;
+	why = action_explain(action);
 	switch (action->kind) {
 	case ACTION_DROP:
-		if (!d->dry_run && !journal_mark_dropped(d->journal, key, &info, action->reason, error))
+		if (!d->dry_run && !journal_mark_dropped(d->journal, key, &info, why, error))
 			goto out;
-		log_event(LOG_INFO, "mail dropped", "key", key, "reason", action->reason, NULL);
+		log_event(LOG_INFO, "mail dropped", "key", key, "reason", why, NULL);
 		*outcome = DELIVER_DROPPED;
 		ok = TRUE;
 		break;
 	case ACTION_QUARANTINE:
-		ok = quarantine(d, key, &info, raw, len, action->reason, error);
+		ok = quarantine(d, key, &info, raw, len, why, error);
 		*outcome = DELIVER_QUARANTINED;
 		break;
 	case ACTION_OPEN:
-		log_event(LOG_DEBUG, "routing", "key", key, "why", action->reason, NULL);
 		ok = open_ticket(d, key, mail, action, known ? &earlier : NULL, &info, raw, len,
 				 outcome, error);
 		break;
+	case ACTION_REPLY:
+		ok = add_reply(d, key, mail, action, known ? &earlier : NULL, &info, raw, len,
+			       outcome, error);
+		break;
 	}
 out:
+	g_free(why);
 	journal_entry_clear(&earlier);
-	action_free(action);
+	decision_clear(&dec);
 	g_free(key);
 	return ok;
 }

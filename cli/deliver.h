@@ -8,6 +8,7 @@
 #include "desk/desk.h"
 #include "ingest/envelope.h"
 #include "parsers/mail_parse.h"
+#include "rules/route.h"
 #include "rules/config.h"
 #include "state/journal.h"
 
@@ -20,6 +21,7 @@ struct deliver {
 
 enum deliver_outcome {
 	DELIVER_OPENED,	     /* a new ticket */
+	DELIVER_REPLIED,     /* a reply on an existing ticket */
 	DELIVER_ADOPTED,     /* an unanswered earlier attempt had opened it; recorded now */
 	DELIVER_ALREADY,     /* the journal says this mail was handled before */
 	DELIVER_DROPPED,     /* deliberately not sent, reason logged */
@@ -45,6 +47,22 @@ void parse_options_from_config(const struct config *config, struct parse_options
 gboolean deliver_message(struct deliver *d, const char *raw, gsize len,
 			 const struct envelope *envelope, enum deliver_outcome *outcome,
 			 GError **error);
+
+/* A decision and the facts it rests on (the facts borrow from the rest). */
+struct decision {
+	struct action *action;
+	struct route_facts facts;
+	char *number;
+	char *how;
+	struct desk_ticket ticket;
+};
+void decision_clear(struct decision *dec);
+
+/* Gather what the journal and (unless offline) the desk know, and decide. FALSE with error set
+ * when the journal or the desk cannot answer now. */
+gboolean deliver_decide(struct deliver *d, const struct mail *mail,
+			const struct envelope *envelope, gboolean offline, struct decision *dec,
+			GError **error);
 
 /* The same for a message already parsed (with the config's parse options) from raw. */
 gboolean deliver_parsed_message(struct deliver *d, const struct mail *mail, const char *raw,

@@ -24,6 +24,7 @@ static void main_help(void)
 	       "  pipe    one message on standard input (MTA delivery) -> ticket\n"
 	       "  import  PATH... : mbox files, Maildir folders, .eml files -> tickets\n"
 	       "  parse   FILE|- : the parsed mail as JSON\n"
+	       "  route   FILE|- : what would be done with the mail, and why, as JSON\n"
 	       "  check   validate the config and reach the desk\n\n"
 	       "options:\n"
 	       "  -c, --config FILE        config file (else $MAIL2TICKET_CONFIG, else\n"
@@ -81,6 +82,7 @@ static const struct command commands[] = {
     {"pipe", cmd_pipe},
     {"import", cmd_import},
     {"parse", cmd_parse},
+    {"route", cmd_route},
     {"check", cmd_check},
 };
 

@@ -1,5 +1,7 @@
 #include "desk/desk.h"
 
+#include <string.h>
+
 #include "desk/whmcs.h"
 
 G_DEFINE_QUARK(mail2ticket-desk-error-quark, desk_error)
@@ -8,6 +10,36 @@ gboolean desk_error_is_temporary(const GError *error)
 {
 	return error && error->domain == DESK_ERROR &&
 	       (error->code == DESK_ERROR_TEMPORARY || error->code == DESK_ERROR_AUTH);
+}
+
+/* Text as a desk may store it: line ends and runs of blanks are not ours to compare. */
+static char *normalized_text(const char *text)
+{
+	GString *out = g_string_new(NULL);
+	gboolean space = FALSE;
+
+	for (const char *p = text; *p; p++) {
+		if (g_ascii_isspace(*p)) {
+			space = TRUE;
+			continue;
+		}
+		if (space && out->len)
+			g_string_append_c(out, ' ');
+		space = FALSE;
+		g_string_append_c(out, *p);
+	}
+	return g_string_free(out, FALSE);
+}
+
+gboolean desk_same_text(const char *a, const char *b)
+{
+	char *na = normalized_text(a);
+	char *nb = normalized_text(b);
+	gboolean same = strcmp(na, nb) == 0;
+
+	g_free(na);
+	g_free(nb);
+	return same;
 }
 
 void desk_ticket_clear(struct desk_ticket *t)
@@ -76,4 +108,10 @@ gboolean desk_find_opened_ticket(struct desk *desk, const struct desk_ticket_req
 gboolean desk_list_departments(struct desk *desk, GPtrArray **out, GError **error)
 {
 	return desk->ops->list_departments(desk, out, error);
+}
+
+gboolean desk_is_client_contact(struct desk *desk, const char *userid, const char *email,
+				gboolean *yes, GError **error)
+{
+	return desk->ops->is_client_contact(desk, userid, email, yes, error);
 }

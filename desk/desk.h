@@ -81,6 +81,10 @@ struct desk_ticket {
 };
 void desk_ticket_clear(struct desk_ticket *ticket);
 
+/* Whether two message texts are the same once line ends and runs of blanks are ignored: how a
+ * message sent in an attempt whose answer was lost is recognized at the desk. */
+gboolean desk_same_text(const char *a, const char *b);
+
 struct desk_department {
 	char *id;
 	char *name;
@@ -102,6 +106,9 @@ struct desk_ops {
 	gboolean (*find_opened_ticket)(struct desk *desk, const struct desk_ticket_request *req,
 				       struct desk_ticket *out, gboolean *found, GError **error);
 	gboolean (*list_departments)(struct desk *desk, GPtrArray **out, GError **error);
+	/* Whether email is a contact of the client with id userid. */
+	gboolean (*is_client_contact)(struct desk *desk, const char *userid, const char *email,
+				      gboolean *yes, GError **error);
 	void (*destroy)(struct desk *desk);
 };
 
@@ -122,6 +129,8 @@ gboolean desk_get_ticket(struct desk *desk, const char *tid, struct desk_ticket 
 			 GError **error);
 gboolean desk_find_opened_ticket(struct desk *desk, const struct desk_ticket_request *req,
 				 struct desk_ticket *out, gboolean *found, GError **error);
+gboolean desk_is_client_contact(struct desk *desk, const char *userid, const char *email,
+				gboolean *yes, GError **error);
 /* Fills *out with a new array of struct desk_department. */
 gboolean desk_list_departments(struct desk *desk, GPtrArray **out, GError **error);
 

@@ -363,36 +363,6 @@ static gboolean whmcs_get_ticket(struct desk *desk, const char *tid, struct desk
 	return get_ticket_by((struct whmcs *)desk, "ticketnum", tid, out, error);
 }
 
-/* Text as WHMCS may store it: line ends and trailing blanks are not ours to compare. */
-static char *normalized_text(const char *text)
-{
-	GString *out = g_string_new(NULL);
-	gboolean space = FALSE;
-
-	for (const char *p = text; *p; p++) {
-		if (g_ascii_isspace(*p)) {
-			space = TRUE;
-			continue;
-		}
-		if (space && out->len)
-			g_string_append_c(out, ' ');
-		space = FALSE;
-		g_string_append_c(out, *p);
-	}
-	return g_string_free(out, FALSE);
-}
-
-static gboolean same_text(const char *a, const char *b)
-{
-	char *na = normalized_text(a);
-	char *nb = normalized_text(b);
-	gboolean same = strcmp(na, nb) == 0;
-
-	g_free(na);
-	g_free(nb);
-	return same;
-}
-
 static gboolean whmcs_find_opened_ticket(struct desk *desk, const struct desk_ticket_request *req,
 					 struct desk_ticket *out, gboolean *found, GError **error)
 {
@@ -441,7 +411,7 @@ static gboolean whmcs_find_opened_ticket(struct desk *desk, const struct desk_ti
 		}
 		g_free(id);
 		if (candidate.messages && candidate.messages->len > 0 &&
-		    same_text(g_ptr_array_index(candidate.messages, 0), message)) {
+		    desk_same_text(g_ptr_array_index(candidate.messages, 0), message)) {
 			*out = candidate;
 			*found = TRUE;
 			break;
@@ -478,6 +448,34 @@ static gboolean whmcs_list_departments(struct desk *desk, GPtrArray **out, GErro
 	return TRUE;
 }
 
+static gboolean whmcs_is_client_contact(struct desk *desk, const char *userid, const char *email,
+					gboolean *yes, GError **error)
+{
+	struct whmcs *w = (struct whmcs *)desk;
+	struct http_form *form;
+	json_t *answer;
+	size_t i;
+	const json_t *contact;
+
+	*yes = FALSE;
+	if (!userid || !*userid || strcmp(userid, "0") == 0)
+		return TRUE; /* a guest's ticket has no client, so no contacts */
+	form = whmcs_form(w, "GetContacts");
+	http_form_add(form, "userid", userid);
+	answer = whmcs_call(w, "GetContacts", form, error);
+	http_form_free(form);
+	if (!answer)
+		return FALSE;
+	json_array_foreach(nested_list(answer, "contacts", "contact"), i, contact)
+	{
+		const char *e = json_string_value(json_object_get(contact, "email"));
+		if (e && g_ascii_strcasecmp(e, email) == 0)
+			*yes = TRUE;
+	}
+	json_decref(answer);
+	return TRUE;
+}
+
 static void whmcs_destroy(struct desk *desk)
 {
 	struct whmcs *w = (struct whmcs *)desk;
@@ -500,6 +498,7 @@ static const struct desk_ops whmcs_ops = {
     .get_ticket = whmcs_get_ticket,
     .find_opened_ticket = whmcs_find_opened_ticket,
     .list_departments = whmcs_list_departments,
+    .is_client_contact = whmcs_is_client_contact,
     .destroy = whmcs_destroy,
 };
 

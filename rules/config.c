@@ -18,6 +18,8 @@ static const char *const desk_keys[] = {
     "connect_timeout", "timeout", "cc",		  "markdown",	     "noemail",
     NULL};
 static const char *const state_keys[] = {"path", "quarantine", "busy_timeout_ms", NULL};
+static const char *const loop_keys[] = {"own_addresses", "banned", "rate_limit", "rate_window", NULL};
+static const char *const threading_keys[] = {"ticket_pattern", "stranger", "closed", NULL};
 static const char *const parser_keys[] = {"max_attachment_bytes", "max_total_bytes", "reply_marker",
 					  NULL};
 
@@ -433,6 +435,84 @@ static gboolean load_state(struct loader *ld)
 	return TRUE;
 }
 
+/* "a@x, @y.example  b@z" -> lower-case entries. Newly allocated, NULL-terminated. */
+static char **address_list(const char *value)
+{
+	char **parts = g_strsplit_set(value ? value : "", ", \t", -1);
+	GPtrArray *out = g_ptr_array_new();
+
+	for (char **p = parts; *p; p++)
+		if (**p)
+			g_ptr_array_add(out, g_ascii_strdown(*p, -1));
+	g_ptr_array_add(out, NULL);
+	g_strfreev(parts);
+	return (char **)g_ptr_array_free(out, FALSE);
+}
+
+static gboolean load_loop(struct loader *ld)
+{
+	struct config *c = ld->config;
+	char *own = NULL, *banned = NULL;
+	gboolean ok = check_known_keys(ld, "loop", loop_keys) &&
+		      get_string(ld, "loop", "own_addresses", FALSE, &own) &&
+		      get_string(ld, "loop", "banned", FALSE, &banned) &&
+		      get_int(ld, "loop", "rate_limit", 0, 100000, &c->loop.rate_limit) &&
+		      get_int(ld, "loop", "rate_window", 1, 100000, &c->loop.rate_window);
+
+	if (ok) {
+		g_strfreev(c->loop.own_addresses);
+		g_strfreev(c->loop.banned);
+		c->loop.own_addresses = address_list(own);
+		c->loop.banned = address_list(banned);
+	}
+	g_free(own);
+	g_free(banned);
+	return ok;
+}
+
+/* WHMCS's subject tag, "[Ticket ID: 123456]", and whatever the config adds. */
+#define WHMCS_TICKET_PATTERN "\\[Ticket ID: ?#?([A-Za-z0-9-]+)\\]"
+
+static gboolean add_ticket_pattern(struct loader *ld, const char *pattern)
+{
+	GError *err = NULL;
+	GRegex *re = g_regex_new(pattern, G_REGEX_CASELESS, 0, &err);
+
+	if (!re) {
+		gboolean r = fail(ld, "threading", "ticket_pattern", "bad regular expression: %s",
+				  err->message);
+		g_error_free(err);
+		return r;
+	}
+	if (g_regex_get_capture_count(re) < 1) {
+		g_regex_unref(re);
+		return fail(ld, "threading", "ticket_pattern",
+			    "needs a group, ( ), around the ticket number");
+	}
+	g_ptr_array_add(ld->config->threading.ticket_patterns, re);
+	return TRUE;
+}
+
+static gboolean load_threading(struct loader *ld)
+{
+	static const char *const stranger[] = {"open", "drop", NULL};
+	static const char *const closed[] = {"reply", "open_new", NULL};
+	struct config *c = ld->config;
+	char *pattern = NULL;
+	int stranger_choice = 0, closed_choice = 0;
+	gboolean ok = check_known_keys(ld, "threading", threading_keys) &&
+		      get_choice(ld, "threading", "stranger", stranger, &stranger_choice) &&
+		      get_choice(ld, "threading", "closed", closed, &closed_choice) &&
+		      get_string(ld, "threading", "ticket_pattern", FALSE, &pattern) &&
+		      add_ticket_pattern(ld, WHMCS_TICKET_PATTERN) &&
+		      (!pattern || add_ticket_pattern(ld, pattern));
+
+	c->threading.stranger_opens = stranger_choice == 0;
+	c->threading.closed_reopens = closed_choice == 0;
+	g_free(pattern);
+	return ok;
+}
+
 static gboolean load_parser(struct loader *ld)
 {
 	struct config *c = ld->config;
@@ -451,7 +531,8 @@ static gboolean load_parser(struct loader *ld)
 
 static gboolean check_sections(struct loader *ld)
 {
-	static const char *const known[] = {"desk", "departments", "state", "parser", NULL};
+	static const char *const known[] = {"desk", "departments", "state", "parser", "loop",
+					    "threading", NULL};
 	char **groups = g_key_file_get_groups(ld->kf, NULL);
 	gboolean ok = TRUE;
 
@@ -509,8 +590,13 @@ struct config *config_load(const char *path, GError **error)
 	ld.config->parser.max_total_bytes = parse_defaults.max_total_bytes;
 	ld.config->parser.reply_markers = g_new0(char *, 1);
 
+	ld.config->loop.rate_limit = 10;
+	ld.config->loop.rate_window = 15;
+	ld.config->threading.ticket_patterns =
+	    g_ptr_array_new_with_free_func((GDestroyNotify)g_regex_unref);
+
 	ok = check_sections(&ld) && load_desk(&ld) && load_departments(&ld) && load_state(&ld) &&
-	     load_parser(&ld);
+	     load_parser(&ld) && load_loop(&ld) && load_threading(&ld);
 	g_key_file_free(ld.kf);
 	g_strfreev(ld.lines);
 	if (!ok) {
@@ -540,6 +626,10 @@ void config_free(struct config *config)
 	g_free(config->state.path);
 	g_free(config->state.quarantine);
 	g_strfreev(config->parser.reply_markers);
+	g_strfreev(config->loop.own_addresses);
+	g_strfreev(config->loop.banned);
+	if (config->threading.ticket_patterns)
+		g_ptr_array_unref(config->threading.ticket_patterns);
 	g_free(config);
 }
 

@@ -43,6 +43,17 @@ struct config {
 		int busy_timeout_ms;
 	} state;
 	struct {
+		char **own_addresses; /* lower case; mail from these is never a ticket */
+		char **banned;	      /* lower-case addresses, or "@domain" */
+		int rate_limit;	      /* tickets per sender per window; 0: no limit */
+		int rate_window;      /* minutes */
+	} loop;
+	struct {
+		GPtrArray *ticket_patterns; /* of GRegex *, group 1 the ticket number */
+		gboolean stranger_opens;    /* a stranger's reply opens a ticket (else dropped) */
+		gboolean closed_reopens;    /* a reply to a closed ticket goes to it (else a new one) */
+	} threading;
+	struct {
 		gsize max_attachment_bytes; /* 0: no limit */
 		gsize max_total_bytes;	    /* 0: no limit */
 		char **reply_markers;	    /* NULL-terminated, never NULL */

@@ -2,6 +2,8 @@
 
 #include <string.h>
 
+#include "rules/loop_guard.h"
+
 void action_free(struct action *action)
 {
 	if (!action)
@@ -9,28 +11,74 @@ void action_free(struct action *action)
 	g_free(action->priority);
 	g_free(action->name);
 	g_free(action->email);
-	g_free(action->reason);
+	g_free(action->ticket_id);
+	g_free(action->ticket_tid);
+	g_ptr_array_unref(action->why);
 	g_free(action);
+}
+
+char *action_explain(const struct action *action)
+{
+	GString *text = g_string_new(NULL);
+
+	for (guint i = 0; i < action->why->len; i++)
+		g_string_append_printf(text, "%s%s", i ? "; " : "",
+				       (char *)g_ptr_array_index(action->why, i));
+	return g_string_free(text, FALSE);
+}
+
+const char *action_kind_name(enum action_kind kind)
+{
+	static const char *const names[] = {[ACTION_OPEN] = "open", [ACTION_REPLY] = "reply",
+					    [ACTION_DROP] = "drop",
+					    [ACTION_QUARANTINE] = "quarantine"};
+	return names[kind];
+}
+
+static void because(struct action *action, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+
+static void because(struct action *action, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	g_ptr_array_add(action->why, g_strdup_vprintf(fmt, ap));
+	va_end(ap);
+}
+
+char *route_ticket_number(const struct config *config, const struct mail *mail)
+{
+	for (guint i = 0; i < config->threading.ticket_patterns->len; i++) {
+		GRegex *re = g_ptr_array_index(config->threading.ticket_patterns, i);
+		GMatchInfo *match = NULL;
+		char *number = NULL;
+		if (g_regex_match(re, mail->subject, 0, &match))
+			number = g_match_info_fetch(match, 1);
+		g_match_info_free(match);
+		if (number && *number)
+			return number;
+		g_free(number);
+	}
+	return NULL;
 }
 
 /* Department from the address the mail was sent to, the way WHMCS's own piping routes: envelope
  * recipient first (the MTA knows it for sure), then Delivered-To, To and Cc. */
 static int department_by_recipient(const struct config *config, const struct mail *mail,
-				   const struct envelope *envelope, char **why)
+				   const struct envelope *envelope, struct action *action)
 {
 	int id;
 
 	if (envelope && envelope->recipient &&
 	    (id = config_department_for_address(config, envelope->recipient))) {
-		*why = g_strdup_printf("department %d from envelope recipient %s", id,
-				       envelope->recipient);
+		because(action, "department %d from envelope recipient %s", id, envelope->recipient);
 		return id;
 	}
 	for (guint i = 0; i < mail->headers->len; i++) {
 		const struct mail_header *h = g_ptr_array_index(mail->headers, i);
 		if (g_ascii_strcasecmp(h->name, "Delivered-To") == 0 &&
 		    (id = config_department_for_address(config, g_strstrip(h->value)))) {
-			*why = g_strdup_printf("department %d from Delivered-To %s", id, h->value);
+			because(action, "department %d from Delivered-To %s", id, h->value);
 			return id;
 		}
 	}
@@ -39,40 +87,112 @@ static int department_by_recipient(const struct config *config, const struct mai
 		for (guint i = 0; i < addrs->len; i++) {
 			const struct mail_address *a = g_ptr_array_index(addrs, i);
 			if ((id = config_department_for_address(config, a->email))) {
-				*why = g_strdup_printf("department %d from %s %s", id,
-						       list == 0 ? "To" : "Cc", a->email);
+				because(action, "department %d from %s %s", id,
+					list == 0 ? "To" : "Cc", a->email);
 				return id;
 			}
 		}
 	}
-	*why = g_strdup_printf("department %d: default, no recipient is in [departments]",
-			       config->desk.default_department);
+	because(action, "department %d: the default, no recipient is in [departments]",
+		config->desk.default_department);
 	return config->desk.default_department;
 }
 
+static gboolean in_address_text(const char *text, const char *address)
+{
+	char **parts = g_strsplit_set(text ? text : "", ",; \t", -1);
+	gboolean found = FALSE;
+
+	for (char **p = parts; *p && !found; p++)
+		found = **p && g_ascii_strcasecmp(*p, address) == 0;
+	g_strfreev(parts);
+	return found;
+}
+
+/* Whether the mail may be added to the ticket it points at; says why not in action. Knowing a
+ * ticket number must not let a stranger write into someone else's ticket. */
+static gboolean may_reply(const struct config *config, const struct ticket_facts *t,
+			  const char *sender, struct action *action)
+{
+	if (!t->checked) {
+		because(action, "ticket %s from the %s (not checked at the desk: offline)",
+			t->number, t->how);
+		return TRUE;
+	}
+	if (!t->exists) {
+		because(action, "ticket %s (from the %s) does not exist at the desk", t->number,
+			t->how);
+		return FALSE;
+	}
+	if (g_ascii_strcasecmp(sender, t->owner_email ? t->owner_email : "") != 0 &&
+	    !in_address_text(t->cc, sender) && !t->sender_is_contact) {
+		because(action, "%s is neither the owner, in the cc list, nor a contact of the "
+				"client of ticket %s",
+			sender, t->number);
+		return FALSE;
+	}
+	if (t->status && g_ascii_strcasecmp(t->status, "Closed") == 0 &&
+	    !config->threading.closed_reopens) {
+		because(action, "ticket %s is closed and [threading] closed = open_new", t->number);
+		return FALSE;
+	}
+	because(action, "reply to ticket %s from the %s", t->number, t->how);
+	return TRUE;
+}
+
 struct action *route_decide(const struct config *config, const struct mail *mail,
-			    const struct envelope *envelope)
+			    const struct envelope *envelope, const struct route_facts *facts)
 {
 	struct action *action = g_new0(struct action, 1);
 	const char *email = mail->from.email;
+	char *loop;
 
+	action->why = g_ptr_array_new_with_free_func(g_free);
+	action->priority = g_strdup(config->desk.priority);
 	if (!email && envelope && envelope->sender && *envelope->sender)
 		email = envelope->sender;
-	action->priority = g_strdup(config->desk.priority);
+	loop = loop_guard_reason(config, mail, envelope);
+	if (loop) {
+		action->kind = ACTION_DROP;
+		because(action, "loop guard: %s", loop);
+		g_free(loop);
+		return action;
+	}
 	if (!email) {
 		action->kind = ACTION_QUARANTINE;
-		action->reason = g_strdup("no sender address: nobody to open a ticket for");
+		because(action, "no sender address: nobody to open a ticket for");
+		return action;
+	}
+	action->email = g_strdup(email);
+	action->name = g_strdup(mail->from.name && *mail->from.name ? mail->from.name : email);
+	if (facts->ticket.number) {
+		if (may_reply(config, &facts->ticket, email, action)) {
+			action->kind = ACTION_REPLY;
+			action->ticket_id = g_strdup(facts->ticket.id);
+			action->ticket_tid = g_strdup(facts->ticket.number);
+			return action;
+		}
+		if (facts->ticket.exists && !config->threading.stranger_opens &&
+		    g_ascii_strcasecmp(email, facts->ticket.owner_email ? facts->ticket.owner_email
+									: "") != 0) {
+			action->kind = ACTION_DROP;
+			because(action, "dropped: [threading] stranger = drop");
+			return action;
+		}
+	}
+	if (!loop_guard_rate_allows(config, facts->recent_tickets)) {
+		action->kind = ACTION_DROP;
+		because(action, "loop guard: %s opened %u tickets in the last %d minutes (limit %d)",
+			email, facts->recent_tickets, config->loop.rate_window,
+			config->loop.rate_limit);
 		return action;
 	}
 	action->kind = ACTION_OPEN;
-	action->email = g_strdup(email);
-	action->name = g_strdup(mail->from.name && *mail->from.name ? mail->from.name : email);
 	if (config->desk.department_auto) {
-		action->deptid = department_by_recipient(config, mail, envelope, &action->reason);
+		action->deptid = department_by_recipient(config, mail, envelope, action);
 	} else {
 		action->deptid = config->desk.department;
-		action->reason = g_strdup_printf("department %d from [desk] department",
-						 action->deptid);
+		because(action, "department %d from [desk] department", action->deptid);
 	}
 	return action;
 }

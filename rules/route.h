@@ -1,4 +1,5 @@
-/* The decision for one mail: what to do at the desk, and why. Pure: no I/O. */
+/* The decision for one mail: what to do at the desk, and why. Pure: what the journal and the desk
+ * know comes in as facts, gathered by the caller. */
 #ifndef M2T_RULES_ROUTE_H
 #define M2T_RULES_ROUTE_H
 
@@ -7,20 +8,47 @@
 #include "rules/config.h"
 
 /* QUARANTINE: the mail cannot become a ticket as it is; it is kept aside, never dropped. */
-enum action_kind { ACTION_OPEN, ACTION_DROP, ACTION_QUARANTINE };
+enum action_kind { ACTION_OPEN, ACTION_REPLY, ACTION_DROP, ACTION_QUARANTINE };
+
+/* The ticket a mail points at, as the desk describes it (all borrowed). */
+struct ticket_facts {
+	const char *number; /* public number (tid) the mail carries or the journal knows */
+	const char *how;    /* "subject", "In-Reply-To <id>", "References <id>" */
+	gboolean checked;   /* the desk was asked (not so for route --offline) */
+	gboolean exists;    /* the desk has it; the fields below are set */
+	const char *id;	    /* internal id */
+	const char *status;
+	const char *owner_email;
+	const char *cc; /* comma- or space-separated */
+	gboolean sender_is_contact; /* a contact of the ticket's client */
+};
+
+struct route_facts {
+	guint recent_tickets; /* tickets the sender opened within [loop] rate_window */
+	struct ticket_facts ticket;
+};
 
 struct action {
 	enum action_kind kind;
 	int deptid;
 	char *priority;
-	char *name;  /* requester shown on the ticket */
-	char *email; /* requester address */
-	char *reason; /* why: department source, drop reason */
+	char *name;	  /* requester shown on the ticket */
+	char *email;	  /* requester address */
+	char *ticket_id;  /* ACTION_REPLY: the desk's internal id */
+	char *ticket_tid; /* ACTION_REPLY: the public number */
+	GPtrArray *why;	  /* of char *: each step of the decision, in order */
 };
+
+/* The ticket number in the mail's subject (newly allocated), or NULL. */
+char *route_ticket_number(const struct config *config, const struct mail *mail);
 
 /* Decide what to do with mail. Newly allocated; free with action_free(). */
 struct action *route_decide(const struct config *config, const struct mail *mail,
-			    const struct envelope *envelope);
+			    const struct envelope *envelope, const struct route_facts *facts);
 void action_free(struct action *action);
+
+/* Every step of the decision joined with "; ", for a one-line log. Newly allocated. */
+char *action_explain(const struct action *action);
+const char *action_kind_name(enum action_kind kind);
 
 #endif

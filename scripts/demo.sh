@@ -33,8 +33,9 @@ echo
 echo "== piping $(ls "$top"/samples/mail/*.eml | wc -l) sample mails (samples/mail/*.eml)"
 for mail in "$top"/samples/mail/*.eml; do
 	rc=0
-	"$binary" -q pipe <"$mail" || rc=$?
-	printf '  %-40s exit %s\n' "$(basename "$mail")" "$rc"
+	out=$("$binary" pipe <"$mail" 2>&1) || rc=$?
+	printf '  %-42s exit %s  %s\n' "$(basename "$mail")" "$rc" \
+		"$(echo "$out" | grep -o 'ticket opened\|reply added\|mail dropped\|quarantined' | head -1)"
 done
 echo
 echo "== piping them all again: the journal knows them, no ticket is doubled"
@@ -43,6 +44,13 @@ for mail in "$top"/samples/mail/*.eml; do
 	"$binary" -q pipe <"$mail" || again=$?
 done
 echo "  last exit $again"
+echo
+echo "== Alice answers her ticket: the reply threads onto it (messages = 2 below)"
+tid=$(python3 -c "import json, urllib.request
+tickets = json.load(urllib.request.urlopen('$url/_sandbox/tickets'))['tickets']
+print(next(t['tid'] for t in tickets if t['email'] == 'alice@example.org'))")
+printf 'From: Alice Example <alice@example.org>\nTo: support@example.com\nSubject: Re: [Ticket ID: %s] Password reset e-mail never arrives\nMessage-ID: <demo-reply@example.org>\n\nIt arrived now, thanks!\n\nOn Mon, 2 Mar 2026 at 10:00, Support <support@example.com> wrote:\n> Please check again.\n' "$tid" |
+	"$binary" pipe
 echo
 echo "== tickets at the sandbox desk ($url)"
 python3 "$top/tests/desk/list_tickets.py" "$url"

@@ -59,6 +59,7 @@ static const char schema[] =
     "  first_seen INTEGER NOT NULL, updated INTEGER NOT NULL,"
     "  last_error TEXT, quarantine_path TEXT);"
     "CREATE INDEX IF NOT EXISTS mails_message_id ON mails(message_id);"
+    "CREATE INDEX IF NOT EXISTS mails_sender ON mails(sender COLLATE NOCASE, updated);"
     "CREATE TABLE IF NOT EXISTS attempts ("
     "  id INTEGER PRIMARY KEY,"
     "  key TEXT NOT NULL,"
@@ -306,4 +307,49 @@ gboolean journal_mark_dropped(struct journal *j, const char *key,
 			      GError **error)
 {
 	return mark_final(j, key, "dropped", info, NULL, reason, error);
+}
+
+gboolean journal_ticket_of_message(struct journal *j, const char *message_id, char **tid,
+				   char **id, GError **error)
+{
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(j->db,
+				    "SELECT ticket_tid, ticket_id FROM mails WHERE message_id = ? "
+				    "AND state = 'delivered' AND ticket_tid IS NOT NULL "
+				    "ORDER BY updated LIMIT 1",
+				    -1, &st, NULL);
+
+	*tid = *id = NULL;
+	if (rc != SQLITE_OK)
+		return db_fail(j, rc, "thread lookup", error);
+	sqlite3_bind_text(st, 1, message_id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*tid = column_text(st, 0);
+		*id = column_text(st, 1);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? TRUE : db_fail(j, rc, "thread lookup", error);
+}
+
+gboolean journal_count_opened_since(struct journal *j, const char *sender, gint64 since,
+				    guint *count, GError **error)
+{
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(j->db,
+				    "SELECT count(*) FROM mails WHERE sender = ? COLLATE NOCASE "
+				    "AND state = 'delivered' AND action IN ('opened', 'adopted') "
+				    "AND updated >= ?",
+				    -1, &st, NULL);
+
+	*count = 0;
+	if (rc != SQLITE_OK)
+		return db_fail(j, rc, "counting a sender's tickets", error);
+	sqlite3_bind_text(st, 1, sender, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, since);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*count = (guint)sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? TRUE : db_fail(j, rc, "counting a sender's tickets", error);
 }

@@ -64,6 +64,15 @@ gboolean journal_mark_dropped(struct journal *journal, const char *key,
 			      const struct journal_mail_info *info, const char *reason,
 			      GError **error);
 
+/* The ticket (public number and internal id, newly allocated) that the mail with message_id
+ * opened or was added to; *tid NULL when the journal knows of none. */
+gboolean journal_ticket_of_message(struct journal *journal, const char *message_id, char **tid,
+				   char **id, GError **error);
+
+/* How many tickets mail from sender (any case) opened since the Unix time since. */
+gboolean journal_count_opened_since(struct journal *journal, const char *sender, gint64 since,
+				    guint *count, GError **error);
+
 const char *journal_state_name(enum journal_state state);
 
 #endif

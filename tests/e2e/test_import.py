@@ -16,7 +16,7 @@ INBOX = os.path.join(SOURCE_DIR, "samples", "inbox.mbox")
 
 def ticket_summary(tickets):
     """What must be equal whatever the archive format: who, what, which files, in order."""
-    return [(t["email"], t["subject"], t["deptid"],
+    return [(t["email"], t["subject"], t["deptid"], len(t["messages"]),
              [(a["name"], a["sha256"]) for m in t["messages"] for a in m["attachments"]])
             for t in tickets]
 
@@ -51,9 +51,11 @@ class Import(DeskTestCase):
             shutil.rmtree(os.path.join(self.dir, "state"), ignore_errors=True)
             rc, _, err = self.import_paths(path)
             self.assertEqual(rc, 0, err)
-            self.assertIn("opened=6", err)
+            # Mails 3 and 4 answer mail 2 (In-Reply-To): replies on its ticket.
+            self.assertIn("opened=4 replied=2", err)
             results.append(ticket_summary(self.desk.tickets()))
-        self.assertEqual(len(results[0]), 6)
+        self.assertEqual(len(results[0]), 4)
+        self.assertEqual([r[3] for r in results[0]], [1, 3, 1, 1])
         self.assertEqual(results[0], results[1])
         self.assertEqual(results[0], results[2])
 
@@ -63,12 +65,13 @@ class Import(DeskTestCase):
         self.assertEqual(rc, 0, err)
         self.assertIn("opened=0", err)
         self.assertIn("already-handled=12", err)
-        self.assertEqual(len(self.desk.tickets()), 6)
+        self.assertEqual(len(self.desk.tickets()), 4)
 
     def test_dry_run_prints_each_call_and_changes_nothing(self):
         rc, out, err = self.import_paths("--dry-run", INBOX)
         self.assertEqual(rc, 0, err)
         calls = [json.loads(line) for line in out.splitlines()]
+        # Without a journal a dry run cannot know the thread: every mail would open a ticket.
         self.assertEqual([c["action"] for c in calls], ["OpenTicket"] * 6)
         self.assertTrue(all(c["params"]["secret"] == "REDACTED" for c in calls))
         self.assertEqual(self.desk.calls(), [])
@@ -82,7 +85,7 @@ class Import(DeskTestCase):
         self.desk.fault("none")
         rc, _, err = self.import_paths(INBOX)
         self.assertEqual(rc, 0, err)
-        self.assertEqual(len(self.desk.tickets()), 6)
+        self.assertEqual(len(self.desk.tickets()), 4)
 
     def test_bad_paths(self):
         rc, _, err = self.import_paths(os.path.join(self.dir, "nope.mbox"))

@@ -204,6 +204,41 @@ static void test_department_auto_needs_default(void **state)
 	g_string_free(t, TRUE);
 }
 
+static void test_loop_and_threading(void **state)
+{
+	char *text = g_strconcat(good, "[loop]\nown_addresses = Desk@Example.com, @desk.example\n"
+				       "banned = spam@example.net\nrate_limit = 3\nrate_window = 60\n"
+				       "[threading]\nticket_pattern = #(\\d{5})\\b\nstranger = drop\n"
+				       "closed = open_new\n",
+				 NULL);
+	char *path = write_config(text);
+	struct config *c = config_load(path, NULL);
+	(void)state;
+
+	assert_non_null(c);
+	assert_string_equal(c->loop.own_addresses[0], "desk@example.com");
+	assert_string_equal(c->loop.own_addresses[1], "@desk.example");
+	assert_null(c->loop.own_addresses[2]);
+	assert_int_equal(c->loop.rate_limit, 3);
+	assert_int_equal(c->loop.rate_window, 60);
+	assert_int_equal(c->threading.ticket_patterns->len, 2); /* WHMCS's form, then this one */
+	assert_false(c->threading.stranger_opens);
+	assert_false(c->threading.closed_reopens);
+	config_free(c);
+	g_free(path);
+	g_free(text);
+
+	text = g_strconcat(good, "[threading]\nticket_pattern = (unclosed\n", NULL);
+	assert_fails(text, "[threading] ticket_pattern: bad regular expression");
+	g_free(text);
+	text = g_strconcat(good, "[threading]\nticket_pattern = no-group\n", NULL);
+	assert_fails(text, "[threading] ticket_pattern: needs a group");
+	g_free(text);
+	text = g_strconcat(good, "[threading]\nstranger = ignore\n", NULL);
+	assert_fails(text, "[threading] stranger: 'ignore' is not one of: open, drop");
+	g_free(text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -214,6 +249,7 @@ int main(void)
 	    cmocka_unit_test(test_bad_values),
 	    cmocka_unit_test(test_secret_sources),
 	    cmocka_unit_test(test_department_auto_needs_default),
+	    cmocka_unit_test(test_loop_and_threading),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -303,6 +303,25 @@ static void test_tls_verified_by_default(void **state)
 	config_free(c);
 }
 
+static void test_client_contacts(void **state)
+{
+	struct config *c = config_for(plain.url, SECRET, NULL);
+	struct desk *d = desk_for(c);
+	gboolean yes = TRUE;
+	GError *err = NULL;
+	(void)state;
+
+	/* The sandbox's client 1 has the contact sam@example.com. */
+	assert_true(desk_is_client_contact(d, "1", "Sam@Example.com", &yes, &err));
+	assert_true(yes);
+	assert_true(desk_is_client_contact(d, "1", "mallory@example.net", &yes, &err));
+	assert_false(yes);
+	assert_true(desk_is_client_contact(d, "0", "sam@example.com", &yes, &err));
+	assert_false(yes); /* a guest's ticket has no client */
+	desk_free(d);
+	config_free(c);
+}
+
 static void test_compose_message_cc_block(void **state)
 {
 	const struct desk_address cc[] = {{"Bob", "bob@example.org"}, {NULL, "c@example.net"}};
@@ -330,6 +349,7 @@ int main(void)
 	    cmocka_unit_test(test_wrong_secret_is_auth_error),
 	    cmocka_unit_test(test_find_opened_ticket_matches_text),
 	    cmocka_unit_test(test_tls_verified_by_default),
+	    cmocka_unit_test(test_client_contacts),
 	    cmocka_unit_test(test_compose_message_cc_block),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
