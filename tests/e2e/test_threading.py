@@ -38,6 +38,19 @@ class Threading(DeskTestCase):
         self.assertEqual(self.pipe(reply)[0], 0)  # an MTA retry adds nothing
         self.assertEqual(len(self.desk.tickets()[0]["messages"]), 2)
 
+    def test_reply_answered_after_the_timeout_is_adopted(self):
+        ticket = self.open_ticket()
+        reply = mail("owner@example.org", "Re: [Ticket ID: %s]" % ticket["tid"], "More.\n",
+                     msgid="late@example.org")
+        self.desk.fault("slow_after_create", actions=["AddTicketReply"], delay=5, count=1)
+        rc, _, err = self.pipe(reply)
+        self.assertEqual(rc, 75, err)
+        self.assertEqual(len(self.desk.tickets()[0]["messages"]), 2)  # the desk did add it
+        rc, _, err = self.pipe(reply)
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(len(self.desk.tickets()[0]["messages"]), 2)
+        self.assertNotIn("AddTicketReply", [c["action"] for c in self.desk.calls()][-2:])
+
     def test_a_stranger_knowing_the_number_opens_a_new_ticket(self):
         ticket = self.open_ticket()
         rc, _, err = self.pipe(mail("mallory@example.net",
