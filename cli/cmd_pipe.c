@@ -55,6 +55,7 @@ int cmd_pipe(const struct global_options *g, int argc, char **argv)
 			break;
 		case 'm':
 			source = g_strconcat("pipe ", optarg, NULL);
+			envelope.mailbox = optarg;
 			break;
 		case 'f':
 			envelope.sender = optarg;

@@ -34,13 +34,24 @@ static json_t *decision_to_json(const struct mail *mail, const struct decision *
 	const struct action *a = dec->action;
 	const struct ticket_facts *t = &dec->facts.ticket;
 	json_t *why = json_array();
+	json_t *rules = json_array();
+	json_t *fields = json_object();
 	char *key = mail_key(mail);
 	json_t *obj;
 
 	for (guint i = 0; i < a->why->len; i++)
 		json_array_append_new(why, json_string(g_ptr_array_index(a->why, i)));
-	obj = json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:I}", "key", key, "action",
-			action_kind_name(a->kind), "why", why, "requester",
+	for (guint i = 0; i < a->rules->len; i++)
+		json_array_append_new(rules, json_string(g_ptr_array_index(a->rules, i)));
+	for (guint i = 0; i < a->fields->len; i++) {
+		const struct rule_field_value *f =
+		    &g_array_index(a->fields, struct rule_field_value, i);
+		char id[16];
+		g_snprintf(id, sizeof(id), "%d", f->id);
+		json_object_set_new(fields, id, json_string(f->value));
+	}
+	obj = json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:I}", "key", key, "action",
+			action_kind_name(a->kind), "why", why, "rules", rules, "requester",
 			json_pack("{s:o, s:o}", "name", string_or_null(a->name), "email",
 				  string_or_null(a->email)),
 			"department", a->kind == ACTION_OPEN ? json_integer(a->deptid) : json_null(),
@@ -53,6 +64,11 @@ static json_t *decision_to_json(const struct mail *mail, const struct decision *
 					      string_or_null(t->owner_email))
 				  : json_null(),
 			"recent_tickets_from_sender", (json_int_t)dec->facts.recent_tickets);
+	json_object_update_new(obj, json_pack("{s:o, s:o, s:o}", "clientid",
+					      a->clientid ? json_integer(a->clientid) : json_null(),
+					      "serviceid",
+					      a->serviceid ? json_integer(a->serviceid) : json_null(),
+					      "customfields", fields));
 	g_free(key);
 	return obj;
 }

@@ -52,6 +52,7 @@ struct ticket_request {
 	struct desk_ticket_request req;
 	GArray *cc;	     /* of struct desk_address */
 	GArray *attachments; /* of struct desk_attachment */
+	GArray *fields;	     /* of struct desk_field */
 	char *message;
 };
 
@@ -60,6 +61,13 @@ static void ticket_request_init(struct ticket_request *tr, const struct mail *ma
 {
 	tr->cc = g_array_new(FALSE, TRUE, sizeof(struct desk_address));
 	tr->attachments = g_array_new(FALSE, TRUE, sizeof(struct desk_attachment));
+	tr->fields = g_array_new(FALSE, TRUE, sizeof(struct desk_field));
+	for (guint i = 0; i < action->fields->len; i++) {
+		const struct rule_field_value *f =
+		    &g_array_index(action->fields, struct rule_field_value, i);
+		struct desk_field df = {.id = f->id, .value = f->value};
+		g_array_append_val(tr->fields, df);
+	}
 	for (guint i = 0; i < mail->cc->len; i++) {
 		const struct mail_address *a = g_ptr_array_index(mail->cc, i);
 		struct desk_address da = {.name = a->name, .email = a->email};
@@ -80,11 +88,16 @@ static void ticket_request_init(struct ticket_request *tr, const struct mail *ma
 	    .message = tr->message,
 	    .name = action->name,
 	    .email = action->email,
+	    .clientid = action->clientid,
+	    .serviceid = action->serviceid,
+	    .markdown = action->markdown,
 	    .priority = action->priority,
 	    .cc = (const struct desk_address *)tr->cc->data,
 	    .n_cc = tr->cc->len,
 	    .attachments = (const struct desk_attachment *)tr->attachments->data,
 	    .n_attachments = tr->attachments->len,
+	    .fields = (const struct desk_field *)tr->fields->data,
+	    .n_fields = tr->fields->len,
 	};
 }
 
@@ -92,6 +105,7 @@ static void ticket_request_clear(struct ticket_request *tr)
 {
 	g_array_unref(tr->cc);
 	g_array_unref(tr->attachments);
+	g_array_unref(tr->fields);
 	g_free(tr->message);
 }
 
@@ -245,6 +259,7 @@ static gboolean add_reply(struct deliver *d, const char *key, const struct mail 
 	    .message = message ? message : tr.message,
 	    .name = action->name,
 	    .email = action->email,
+	    .clientid = action->clientid,
 	    .attachments = tr.req.attachments,
 	    .n_attachments = tr.req.n_attachments,
 	};

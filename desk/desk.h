@@ -44,6 +44,8 @@ struct desk_ticket_request {
 	const char *name;
 	const char *email;
 	int clientid; /* 0: a guest identified by name and email */
+	int serviceid; /* 0: none */
+	int markdown;  /* -1: as the config says */
 	const char *priority;
 	const struct desk_address *cc;
 	gsize n_cc;

@@ -195,13 +195,15 @@ static void add_fields(struct http_form *form, const struct desk_field *fields, 
 	g_free(serialized);
 }
 
-/* What OpenTicket and AddTicketReply take alike for the message they carry. */
-static void add_message_options(const struct whmcs *w, struct http_form *form, const char *created,
-				const struct desk_attachment *atts, gsize n_atts)
+/* What OpenTicket and AddTicketReply take alike for the message they carry; markdown -1: as the
+ * config says. */
+static void add_message_options(const struct whmcs *w, struct http_form *form, int markdown,
+				const char *created, const struct desk_attachment *atts,
+				gsize n_atts)
 {
 	if (created)
 		http_form_add(form, "created", created);
-	if (w->markdown)
+	if (markdown > 0 || (markdown < 0 && w->markdown))
 		http_form_add(form, "markdown", "true");
 	if (w->noemail)
 		http_form_add(form, "noemail", "true");
@@ -247,6 +249,8 @@ static struct http_form *open_ticket_form(struct whmcs *w, const struct desk_tic
 	}
 	if (req->priority)
 		http_form_add(form, "priority", req->priority);
+	if (req->serviceid > 0)
+		http_form_add_int(form, "serviceid", req->serviceid);
 	if (w->cc_mode == CC_MODE_PARAM && req->n_cc > 0) {
 		GString *cc = g_string_new(NULL);
 		for (gsize i = 0; i < req->n_cc; i++)
@@ -255,7 +259,8 @@ static struct http_form *open_ticket_form(struct whmcs *w, const struct desk_tic
 		g_string_free(cc, TRUE);
 	}
 	add_fields(form, req->fields, req->n_fields);
-	add_message_options(w, form, req->created, req->attachments, req->n_attachments);
+	add_message_options(w, form, req->markdown, req->created, req->attachments,
+			    req->n_attachments);
 	g_free(message);
 	return form;
 }
@@ -303,7 +308,7 @@ static gboolean whmcs_add_reply(struct desk *desk, const struct desk_reply_reque
 		if (req->email)
 			http_form_add(form, "email", req->email);
 	}
-	add_message_options(w, form, req->created, req->attachments, req->n_attachments);
+	add_message_options(w, form, -1, req->created, req->attachments, req->n_attachments);
 	answer = whmcs_write(w, "AddTicketReply", form, error);
 	http_form_free(form);
 	ok = answer != NULL;

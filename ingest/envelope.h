@@ -3,7 +3,8 @@
 #define M2T_INGEST_ENVELOPE_H
 
 struct envelope {
-	const char *source;    /* "pipe", "mailbox support", an archive path: for logs and rules */
+	const char *source;    /* "pipe", "mailbox support", an archive path: for logs */
+	const char *mailbox;   /* the configured mailbox (or pipe --mailbox) it came from, or NULL */
 	const char *sender;    /* envelope sender (MAIL FROM), NULL when unknown */
 	const char *recipient; /* envelope recipient (RCPT TO), NULL when unknown */
 };

@@ -16,7 +16,7 @@ static const char *const desk_keys[] = {
     "kind",	 "url",	       "identifier",	  "secret",	     "secret_file",
     "accesskey", "department", "default_department", "priority",     "ca_file",
     "connect_timeout", "timeout", "cc",		  "markdown",	     "noemail",
-    NULL};
+    "priority_from_headers", NULL};
 static const char *const state_keys[] = {"path", "quarantine", "busy_timeout_ms", NULL};
 static const char *const loop_keys[] = {"own_addresses", "banned", "rate_limit", "rate_window", NULL};
 static const char *const threading_keys[] = {"ticket_pattern", "stranger", "closed", NULL};
@@ -355,6 +355,7 @@ static gboolean load_desk(struct loader *ld)
 	    !get_choice(ld, "desk", "cc", cc_modes, &cc) ||
 	    !get_bool(ld, "desk", "markdown", &c->desk.markdown) ||
 	    !get_bool(ld, "desk", "noemail", &c->desk.noemail) ||
+	    !get_bool(ld, "desk", "priority_from_headers", &c->desk.priority_from_headers) ||
 	    !get_int(ld, "desk", "default_department", 1, G_MAXINT, &c->desk.default_department) ||
 	    !get_string(ld, "desk", "department", FALSE, &department))
 		goto fail;
@@ -537,8 +538,245 @@ static gboolean check_sections(struct loader *ld)
 	gboolean ok = TRUE;
 
 	for (int i = 0; ok && groups[i]; i++)
-		if (!g_strv_contains(known, groups[i]))
+		if (!g_strv_contains(known, groups[i]) && !g_str_has_prefix(groups[i], "rule "))
 			ok = fail(ld, groups[i], NULL, "unknown section");
+	g_strfreev(groups);
+	return ok;
+}
+
+static void rule_condition_free(struct rule_condition *cond)
+{
+	g_free(cond->header);
+	if (cond->regex)
+		g_regex_unref(cond->regex);
+	g_strfreev(cond->values);
+	g_free(cond);
+}
+
+static void rule_free(struct rule *rule)
+{
+	g_free(rule->name);
+	g_ptr_array_unref(rule->conditions);
+	g_free(rule->priority);
+	for (guint i = 0; i < rule->fields->len; i++)
+		g_free(g_array_index(rule->fields, struct rule_field_value, i).value);
+	g_array_unref(rule->fields);
+	g_free(rule->drop);
+	g_free(rule);
+}
+
+/* A condition key: "FIELD", "FIELD !", "FIELD ~" or "FIELD !~"; FIELD may be header.NAME.
+ * FALSE when the key is not a condition (it may still be an action); *regex tells "~". */
+static gboolean parse_condition_key(const char *key, struct rule_condition *cond, gboolean *regex)
+{
+	static const struct {
+		const char *name;
+		enum rule_field field;
+	} fields[] = {
+	    {"from", RULE_FROM},
+	    {"to", RULE_TO},
+	    {"cc", RULE_CC},
+	    {"recipient", RULE_RECIPIENT},
+	    {"subject", RULE_SUBJECT},
+	    {"body", RULE_BODY},
+	    {"attachment", RULE_ATTACHMENT},
+	    {"attachment_type", RULE_ATTACHMENT_TYPE},
+	    {"size", RULE_SIZE},
+	    {"mailbox", RULE_MAILBOX},
+	};
+	char **words = g_strsplit(key, " ", 2);
+	const char *name = words[0];
+	const char *op = words[1] ? g_strstrip(words[1]) : "";
+	gboolean known = FALSE;
+
+	if (g_str_has_prefix(name, "header.") && name[7]) {
+		cond->field = RULE_HEADER;
+		cond->header = g_strdup(name + 7);
+		known = TRUE;
+	}
+	for (gsize i = 0; !known && i < G_N_ELEMENTS(fields); i++) {
+		if (strcmp(name, fields[i].name) == 0) {
+			cond->field = fields[i].field;
+			known = TRUE;
+		}
+	}
+	if (known && strcmp(op, "") != 0 && strcmp(op, "!") != 0 && strcmp(op, "~") != 0 &&
+	    strcmp(op, "!~") != 0)
+		known = FALSE;
+	cond->negate = known && op[0] == '!';
+	*regex = known && strchr(op, '~');
+	g_strfreev(words);
+	if (!known) {
+		g_free(cond->header);
+		cond->header = NULL;
+	}
+	return known;
+}
+
+static char **address_list_or_words(const char *value, enum rule_field field);
+
+/* "> 5M" or "< 100K" for the size condition. */
+static gboolean parse_size_condition(const char *value, struct rule_condition *cond)
+{
+	char *end;
+	guint64 n;
+	guint64 unit = 1;
+	const char *p = value;
+
+	while (*p == ' ')
+		p++;
+	if (*p != '>' && *p != '<')
+		return FALSE;
+	cond->greater = *p == '>';
+	p++;
+	n = g_ascii_strtoull(p, &end, 10);
+	if (end == p)
+		return FALSE;
+	switch (g_ascii_toupper(*end)) {
+	case 'K':
+		unit = 1024, end++;
+		break;
+	case 'M':
+		unit = 1024 * 1024, end++;
+		break;
+	}
+	cond->size = n * unit;
+	return *g_strstrip(end) == '\0';
+}
+
+static gboolean load_condition(struct loader *ld, const char *group, const char *key,
+			       struct rule *rule, gboolean *is_condition)
+{
+	struct rule_condition *cond = g_new0(struct rule_condition, 1);
+	char *value;
+	GError *err = NULL;
+	gboolean regex;
+
+	*is_condition = parse_condition_key(key, cond, &regex);
+	if (!*is_condition) {
+		g_free(cond);
+		return TRUE;
+	}
+	value = get_raw(ld, group, key);
+	if (regex) {
+		cond->regex = g_regex_new(value, G_REGEX_CASELESS, 0, &err);
+		if (!cond->regex) {
+			fail(ld, group, key, "bad regular expression: %s", err->message);
+			g_error_free(err);
+			goto fail;
+		}
+	} else if (cond->field == RULE_SIZE) {
+		if (!parse_size_condition(value, cond)) {
+			fail(ld, group, key, "'%s' is not '> SIZE' or '< SIZE' (K or M allowed)",
+			     value);
+			goto fail;
+		}
+	} else {
+		char *lower = g_utf8_strdown(value, -1);
+		cond->values = address_list_or_words(lower, cond->field);
+		g_free(lower);
+	}
+	g_ptr_array_add(rule->conditions, cond);
+	g_free(value);
+	return TRUE;
+fail:
+	g_free(value);
+	rule_condition_free(cond);
+	return FALSE;
+}
+
+/* Address fields take a list ("a@x, @y.example"); text fields one phrase. */
+static char **address_list_or_words(const char *value, enum rule_field field)
+{
+	if (field == RULE_FROM || field == RULE_TO || field == RULE_CC || field == RULE_RECIPIENT)
+		return address_list(value);
+	{
+		char **one = g_new0(char *, 2);
+		one[0] = g_strdup(value);
+		return one;
+	}
+}
+
+static gboolean load_action(struct loader *ld, const char *group, const char *key,
+			    struct rule *rule)
+{
+	static const char *const priorities[] = {"Low", "Medium", "High", NULL};
+	int priority = -1;
+	gboolean flag;
+
+	if (strcmp(key, "department") == 0)
+		return get_int(ld, group, key, 1, G_MAXINT, &rule->department);
+	if (strcmp(key, "clientid") == 0)
+		return get_int(ld, group, key, 1, G_MAXINT, &rule->clientid);
+	if (strcmp(key, "serviceid") == 0)
+		return get_int(ld, group, key, 1, G_MAXINT, &rule->serviceid);
+	if (strcmp(key, "priority") == 0) {
+		if (!get_choice(ld, group, key, priorities, &priority))
+			return FALSE;
+		rule->priority = g_strdup(priorities[priority]);
+		return TRUE;
+	}
+	if (strcmp(key, "markdown") == 0) {
+		flag = FALSE;
+		if (!get_bool(ld, group, key, &flag))
+			return FALSE;
+		rule->markdown = flag;
+		return TRUE;
+	}
+	if (strcmp(key, "reply_only") == 0)
+		return get_bool(ld, group, key, &rule->reply_only);
+	if (strcmp(key, "continue") == 0)
+		return get_bool(ld, group, key, &rule->next);
+	if (strcmp(key, "match") == 0) {
+		static const char *const modes[] = {"all", "any", NULL};
+		int mode = 0;
+		if (!get_choice(ld, group, key, modes, &mode))
+			return FALSE;
+		rule->any = mode == 1;
+		return TRUE;
+	}
+	if (strcmp(key, "drop") == 0)
+		return get_string(ld, group, key, TRUE, &rule->drop);
+	if (g_str_has_prefix(key, "customfield.")) {
+		struct rule_field_value f = {0};
+		char *end;
+		long id = strtol(key + 12, &end, 10);
+		if (!key[12] || *end || id < 1 || id > G_MAXINT)
+			return fail(ld, group, key, "customfield.ID needs a numeric field id");
+		if (!get_string(ld, group, key, TRUE, &f.value))
+			return FALSE;
+		f.id = (int)id;
+		g_array_append_val(rule->fields, f);
+		return TRUE;
+	}
+	return fail(ld, group, key, "unknown condition or action");
+}
+
+static gboolean load_rules(struct loader *ld)
+{
+	char **groups = g_key_file_get_groups(ld->kf, NULL);
+	gboolean ok = TRUE;
+
+	for (int i = 0; ok && groups[i]; i++) {
+		struct rule *rule;
+		char **keys;
+		if (!g_str_has_prefix(groups[i], "rule "))
+			continue;
+		rule = g_new0(struct rule, 1);
+		rule->name = g_strstrip(g_strdup(groups[i] + 5));
+		rule->conditions =
+		    g_ptr_array_new_with_free_func((GDestroyNotify)rule_condition_free);
+		rule->fields = g_array_new(FALSE, TRUE, sizeof(struct rule_field_value));
+		rule->markdown = -1;
+		g_ptr_array_add(ld->config->rules, rule);
+		keys = g_key_file_get_keys(ld->kf, groups[i], NULL, NULL);
+		for (int k = 0; ok && keys && keys[k]; k++) {
+			gboolean is_condition;
+			ok = load_condition(ld, groups[i], keys[k], rule, &is_condition) &&
+			     (is_condition || load_action(ld, groups[i], keys[k], rule));
+		}
+		g_strfreev(keys);
+	}
 	g_strfreev(groups);
 	return ok;
 }
@@ -583,6 +821,8 @@ struct config *config_load(const char *path, GError **error)
 	ld.config->departments =
 	    g_ptr_array_new_with_free_func((GDestroyNotify)department_route_free);
 	ld.config->desk.connect_timeout = 10;
+	ld.config->desk.priority_from_headers = TRUE;
+	ld.config->rules = g_ptr_array_new_with_free_func((GDestroyNotify)rule_free);
 	ld.config->desk.timeout = 60;
 	ld.config->state.path = g_strdup("/var/lib/mail2ticket/journal.db");
 	ld.config->state.busy_timeout_ms = 5000;
@@ -596,7 +836,7 @@ struct config *config_load(const char *path, GError **error)
 	    g_ptr_array_new_with_free_func((GDestroyNotify)g_regex_unref);
 
 	ok = check_sections(&ld) && load_desk(&ld) && load_departments(&ld) && load_state(&ld) &&
-	     load_parser(&ld) && load_loop(&ld) && load_threading(&ld);
+	     load_parser(&ld) && load_loop(&ld) && load_threading(&ld) && load_rules(&ld);
 	g_key_file_free(ld.kf);
 	g_strfreev(ld.lines);
 	if (!ok) {
@@ -630,23 +870,45 @@ void config_free(struct config *config)
 	g_strfreev(config->loop.banned);
 	if (config->threading.ticket_patterns)
 		g_ptr_array_unref(config->threading.ticket_patterns);
+	if (config->rules)
+		g_ptr_array_unref(config->rules);
 	g_free(config);
+}
+
+/* An address without its "+tag": "support+billing@x" -> "support@x". NULL when it has none. */
+static char *without_plus_tag(const char *address, const char *at)
+{
+	const char *plus = memchr(address, '+', at - address);
+
+	char *local;
+	char *joined;
+
+	if (!plus)
+		return NULL;
+	local = g_strndup(address, plus - address);
+	joined = g_strconcat(local, at, NULL);
+	g_free(local);
+	return joined;
 }
 
 int config_department_for_address(const struct config *config, const char *address)
 {
 	const char *at;
-	int domain_match = 0;
+	char *base;
+	int id = 0;
 
 	if (!address || !(at = strchr(address, '@')))
 		return 0;
-	for (guint i = 0; i < config->departments->len; i++) {
-		const struct department_route *route = g_ptr_array_index(config->departments, i);
-		if (g_ascii_strcasecmp(route->address, address) == 0)
-			return route->deptid;
-		if (!domain_match && route->address[0] == '@' &&
-		    g_ascii_strcasecmp(route->address, at) == 0)
-			domain_match = route->deptid;
+	/* Most specific first: the address as written, then without its +tag, then its domain. */
+	base = without_plus_tag(address, at);
+	for (int pass = 0; pass < 3 && !id; pass++) {
+		const char *want = pass == 0 ? address : pass == 1 ? base : at;
+		for (guint i = 0; want && i < config->departments->len && !id; i++) {
+			const struct department_route *r = g_ptr_array_index(config->departments, i);
+			if (g_ascii_strcasecmp(r->address, want) == 0)
+				id = r->deptid;
+		}
 	}
-	return domain_match;
+	g_free(base);
+	return id;
 }

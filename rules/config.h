@@ -17,6 +17,51 @@ struct department_route {
 	int deptid;
 };
 
+enum rule_field {
+	RULE_FROM,
+	RULE_TO,
+	RULE_CC,
+	RULE_RECIPIENT, /* envelope recipient and Delivered-To */
+	RULE_SUBJECT,
+	RULE_BODY,
+	RULE_HEADER, /* header.NAME */
+	RULE_ATTACHMENT,
+	RULE_ATTACHMENT_TYPE,
+	RULE_SIZE,
+	RULE_MAILBOX,
+};
+
+struct rule_condition {
+	enum rule_field field;
+	char *header;	  /* RULE_HEADER: the header's name */
+	gboolean negate;  /* "!": the condition holds when nothing matches */
+	GRegex *regex;	  /* "~": a regular expression, else NULL */
+	char **values;	  /* without "~": lower case; any may match */
+	gboolean greater; /* RULE_SIZE: "> N", else "< N" */
+	gsize size;	  /* RULE_SIZE */
+};
+
+struct rule_field_value {
+	int id;
+	char *value;
+};
+
+struct rule {
+	char *name;
+	GPtrArray *conditions; /* of struct rule_condition */
+	gboolean any;	       /* match = any: one condition suffices */
+	gboolean next;	       /* continue = true: later rules are still evaluated */
+	/* Actions; 0, NULL or -1 when the rule does not set them. */
+	int department;
+	char *priority;
+	int clientid;
+	int serviceid;
+	GArray *fields; /* of struct rule_field_value: customfield.ID = value */
+	int markdown;	/* -1, 0 or 1 */
+	char *drop;	/* a reason: the mail is dropped */
+	gboolean reply_only;
+};
+
 struct config {
 	char *path;
 	struct {
@@ -35,8 +80,10 @@ struct config {
 		enum cc_mode cc;
 		gboolean markdown;
 		gboolean noemail;
+		gboolean priority_from_headers; /* X-Priority, Importance, Priority raise it */
 	} desk;
 	GPtrArray *departments; /* of struct department_route, in file order */
+	GPtrArray *rules;	/* of struct rule, in file order */
 	struct {
 		char *path;
 		char *quarantine;

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "rules/loop_guard.h"
+#include "rules/rules.h"
 
 void action_free(struct action *action)
 {
@@ -13,6 +14,10 @@ void action_free(struct action *action)
 	g_free(action->email);
 	g_free(action->ticket_id);
 	g_free(action->ticket_tid);
+	for (guint i = 0; i < action->fields->len; i++)
+		g_free(g_array_index(action->fields, struct rule_field_value, i).value);
+	g_array_unref(action->fields);
+	g_ptr_array_unref(action->rules);
 	g_ptr_array_unref(action->why);
 	g_free(action);
 }
@@ -140,14 +145,70 @@ static gboolean may_reply(const struct config *config, const struct ticket_facts
 	return TRUE;
 }
 
+/* X-Priority 1 or 2, Importance: high, Priority: urgent and Outlook's X-MSMail-Priority: High
+ * raise the priority; nothing in a mail lowers it. */
+static gboolean urgent_by_headers(const struct mail *mail)
+{
+	const char *v;
+
+	if ((v = mail_header_value(mail, "X-Priority"))) {
+		while (*v == ' ')
+			v++;
+		if (*v == '1' || *v == '2')
+			return TRUE;
+	}
+	if ((v = mail_header_value(mail, "Importance")) && strcasestr(v, "high"))
+		return TRUE;
+	if ((v = mail_header_value(mail, "Priority")) && strcasestr(v, "urgent"))
+		return TRUE;
+	return (v = mail_header_value(mail, "X-MSMail-Priority")) && strcasestr(v, "high");
+}
+
+/* The actions of the matching rules onto action. */
+static void take_rules(struct action *action, const struct rules_outcome *r)
+{
+	for (guint i = 0; i < r->matched->len; i++) {
+		const struct rule *rule = g_ptr_array_index(r->matched, i);
+		g_ptr_array_add(action->rules, g_strdup(rule->name));
+		because(action, "rule %s matched", rule->name);
+	}
+	action->clientid = r->clientid;
+	action->serviceid = r->serviceid;
+	action->markdown = r->markdown;
+	for (guint i = 0; i < r->fields->len; i++) {
+		struct rule_field_value f = g_array_index(r->fields, struct rule_field_value, i);
+		f.value = g_strdup(f.value);
+		g_array_append_val(action->fields, f);
+	}
+}
+
+static void set_priority(const struct config *config, const struct mail *mail,
+			 const struct rules_outcome *r, struct action *action)
+{
+	g_free(action->priority);
+	if (r->priority) {
+		action->priority = g_strdup(r->priority);
+		because(action, "priority %s from a rule", r->priority);
+	} else if (config->desk.priority_from_headers && urgent_by_headers(mail)) {
+		action->priority = g_strdup("High");
+		because(action, "priority High: the mail is marked urgent");
+	} else {
+		action->priority = g_strdup(config->desk.priority);
+	}
+}
+
 struct action *route_decide(const struct config *config, const struct mail *mail,
 			    const struct envelope *envelope, const struct route_facts *facts)
 {
 	struct action *action = g_new0(struct action, 1);
 	const char *email = mail->from.email;
+	struct rules_outcome rules;
 	char *loop;
 
 	action->why = g_ptr_array_new_with_free_func(g_free);
+	action->rules = g_ptr_array_new_with_free_func(g_free);
+	action->fields = g_array_new(FALSE, TRUE, sizeof(struct rule_field_value));
+	action->markdown = -1;
 	action->priority = g_strdup(config->desk.priority);
 	if (!email && envelope && envelope->sender && *envelope->sender)
 		email = envelope->sender;
@@ -165,11 +226,21 @@ struct action *route_decide(const struct config *config, const struct mail *mail
 	}
 	action->email = g_strdup(email);
 	action->name = g_strdup(mail->from.name && *mail->from.name ? mail->from.name : email);
+	rules_apply(config, mail, envelope, &rules);
+	take_rules(action, &rules);
+	if (rules.drop) {
+		action->kind = ACTION_DROP;
+		because(action, "rule %s: drop: %s", rules.drop->name, rules.drop->drop);
+		rules_outcome_clear(&rules);
+		return action;
+	}
+	set_priority(config, mail, &rules, action);
 	if (facts->ticket.number) {
 		if (may_reply(config, &facts->ticket, email, action)) {
 			action->kind = ACTION_REPLY;
 			action->ticket_id = g_strdup(facts->ticket.id);
 			action->ticket_tid = g_strdup(facts->ticket.number);
+			rules_outcome_clear(&rules);
 			return action;
 		}
 		if (facts->ticket.exists && !config->threading.stranger_opens &&
@@ -177,22 +248,35 @@ struct action *route_decide(const struct config *config, const struct mail *mail
 									: "") != 0) {
 			action->kind = ACTION_DROP;
 			because(action, "dropped: [threading] stranger = drop");
+			rules_outcome_clear(&rules);
 			return action;
 		}
+	}
+	if (rules.reply_only) {
+		action->kind = ACTION_DROP;
+		because(action, "rule %s: reply_only, and the mail adds to no ticket",
+			rules.reply_only->name);
+		rules_outcome_clear(&rules);
+		return action;
 	}
 	if (!loop_guard_rate_allows(config, facts->recent_tickets)) {
 		action->kind = ACTION_DROP;
 		because(action, "loop guard: %s opened %u tickets in the last %d minutes (limit %d)",
 			email, facts->recent_tickets, config->loop.rate_window,
 			config->loop.rate_limit);
+		rules_outcome_clear(&rules);
 		return action;
 	}
 	action->kind = ACTION_OPEN;
-	if (config->desk.department_auto) {
+	if (rules.department) {
+		action->deptid = rules.department;
+		because(action, "department %d from a rule", action->deptid);
+	} else if (config->desk.department_auto) {
 		action->deptid = department_by_recipient(config, mail, envelope, action);
 	} else {
 		action->deptid = config->desk.department;
 		because(action, "department %d from [desk] department", action->deptid);
 	}
+	rules_outcome_clear(&rules);
 	return action;
 }

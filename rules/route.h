@@ -36,6 +36,11 @@ struct action {
 	char *email;	  /* requester address */
 	char *ticket_id;  /* ACTION_REPLY: the desk's internal id */
 	char *ticket_tid; /* ACTION_REPLY: the public number */
+	int clientid;	  /* 0: a guest ticket by name and email */
+	int serviceid;	  /* 0: none */
+	GArray *fields;	  /* of struct rule_field_value, values owned: custom fields */
+	int markdown;	  /* -1: as the config says */
+	GPtrArray *rules; /* of char *: the names of the rules that matched */
 	GPtrArray *why;	  /* of char *: each step of the decision, in order */
 };
 

@@ -92,6 +92,9 @@ static void test_good_config(void **state)
 	assert_int_equal(config_department_for_address(c, "Billing@Example.com"), 2);
 	assert_int_equal(config_department_for_address(c, "anyone@sales.example.com"), 3);
 	assert_int_equal(config_department_for_address(c, "support@example.com"), 0);
+	/* A +tag falls back to the plain address; an exact +tag entry wins over it. */
+	assert_int_equal(config_department_for_address(c, "billing+urgent@example.com"), 2);
+	assert_int_equal(config_department_for_address(c, "sales+x@sales.example.com"), 3);
 	config_free(c);
 	g_free(journal);
 	g_free(path);
