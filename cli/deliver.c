@@ -417,6 +417,38 @@ static gboolean already_handled(const struct journal_entry *e)
 	       e->state == JOURNAL_QUARANTINED;
 }
 
+/* One ticket in each department, each under its own journal key ("KEY#dept:ID"), so a retry
+ * opens only the ones missing. */
+static gboolean open_per_department(struct deliver *d, const char *key, const struct mail *mail,
+				    struct action *action, const struct journal_mail_info *info,
+				    const char *raw, gsize len, enum deliver_outcome *outcome,
+				    GError **error)
+{
+	GArray *ids = g_array_copy(action->departments);
+	gboolean ok = TRUE;
+
+	*outcome = DELIVER_ALREADY;
+	for (guint i = 0; ok && i < ids->len; i++) {
+		char *sub = g_strdup_printf("%s#dept:%d", key, g_array_index(ids, int, i));
+		struct journal_entry earlier = {0};
+		gboolean known = FALSE;
+		enum deliver_outcome one;
+
+		ok = !d->journal || journal_lookup(d->journal, sub, &earlier, &known, error);
+		if (ok && !(known && already_handled(&earlier))) {
+			action->deptid = g_array_index(ids, int, i);
+			ok = open_ticket(d, sub, mail, action, known ? &earlier : NULL, info, raw,
+					 len, &one, error);
+			if (ok)
+				*outcome = one;
+		}
+		journal_entry_clear(&earlier);
+		g_free(sub);
+	}
+	g_array_unref(ids);
+	return ok;
+}
+
 gboolean deliver_parsed_message(struct deliver *d, const struct mail *mail, const char *raw,
 				gsize len, const struct envelope *envelope,
 				enum deliver_outcome *outcome, GError **error)
@@ -463,8 +495,12 @@ gboolean deliver_parsed_message(struct deliver *d, const struct mail *mail, cons
 		*outcome = DELIVER_QUARANTINED;
 		break;
 	case ACTION_OPEN:
-		ok = open_ticket(d, key, mail, action, known ? &earlier : NULL, &info, raw, len,
-				 outcome, error);
+		if (action->departments->len > 1)
+			ok = open_per_department(d, key, mail, dec.action, &info, raw, len, outcome,
+						 error);
+		else
+			ok = open_ticket(d, key, mail, action, known ? &earlier : NULL, &info, raw,
+					 len, outcome, error);
 		break;
 	case ACTION_REPLY:
 		ok = add_reply(d, key, mail, action, known ? &earlier : NULL, &info, raw, len,

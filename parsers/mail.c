@@ -66,6 +66,8 @@ void mail_free(struct mail *mail)
 	g_free(mail->subject);
 	g_free(mail->from.name);
 	g_free(mail->from.email);
+	g_free(mail->original_sender.name);
+	g_free(mail->original_sender.email);
 	g_ptr_array_unref(mail->to);
 	g_ptr_array_unref(mail->cc);
 	if (mail->date)

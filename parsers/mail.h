@@ -49,6 +49,10 @@ struct mail {
 	char *reply_text;      /* never NULL; text without quoted history and signature */
 	enum mail_text_source text_source;
 	struct mail_report *report; /* NULL unless the mail is a multipart/report */
+	/* The sender of the first attached message/rfc822, else the one named in the first quoted
+	 * or forwarded header block of the text ("From: Jane <jane@x>" under a forwarding banner or
+	 * an Outlook separator): who originally wrote what an agent forwards. NULLs when none. */
+	struct mail_address original_sender;
 	GPtrArray *attachments; /* of struct mail_attachment */
 	GPtrArray *headers;	/* of struct mail_header, top level, in order */
 	GPtrArray *warnings;	/* of char *: what could not be read as the sender meant */

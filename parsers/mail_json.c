@@ -95,6 +95,8 @@ json_t *mail_to_json(const struct mail *mail, gboolean with_data)
 			strings_to_json(mail->references), "text", mail->text, "reply_text",
 			mail->reply_text, "text_source", text_source_name(mail->text_source));
 	/* json_pack takes at most so many values at once; the rest in a second step. */
+	if (mail->original_sender.email)
+		json_object_set_new(obj, "original_sender", address_to_json(&mail->original_sender));
 	json_object_update_new(
 	    obj, json_pack("{s:o, s:o, s:o, s:o, s:I, s:s}", "attachments", attachments, "omitted",
 			   strings_to_json(mail->omitted), "report", report_to_json(mail->report),

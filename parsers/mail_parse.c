@@ -280,6 +280,43 @@ static void walk_leaf(struct walk *w, GMimePart *part, gboolean attachments_only
 	g_free(mime_type);
 }
 
+/* The first mailbox with an address in list, copied into out. */
+static void first_mailbox(InternetAddressList *list, struct mail_address *out)
+{
+	int n = list ? internet_address_list_length(list) : 0;
+
+	for (int i = 0; i < n; i++) {
+		InternetAddress *ia = internet_address_list_get_address(list, i);
+		const char *email;
+		if (!INTERNET_ADDRESS_IS_MAILBOX(ia))
+			continue;
+		email = internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(ia));
+		if (!email || !*email)
+			continue;
+		out->email = g_strdup(email);
+		out->name = internet_address_get_name(ia) && *internet_address_get_name(ia)
+				? g_strdup(internet_address_get_name(ia))
+				: NULL;
+		return;
+	}
+}
+
+/* An inline forward ("---------- Forwarded message ---------", "From: ...") names the original
+ * sender in the text; GMime reads the address. */
+static void find_inline_forward(struct walk *w, const char *text)
+{
+	char *value;
+	InternetAddressList *list;
+
+	if (w->mail->original_sender.email || !(value = reply_text_original_sender(text)))
+		return;
+	list = header_parse_addresses(w->options, value);
+	first_mailbox(list, &w->mail->original_sender);
+	if (list)
+		g_object_unref(list);
+	g_free(value);
+}
+
 static void walk_message_part(struct walk *w, GMimeMessagePart *mp)
 {
 	GMimeMessage *inner = g_mime_message_part_get_message(mp);
@@ -294,6 +331,8 @@ static void walk_message_part(struct walk *w, GMimeMessagePart *mp)
 	g_object_unref(stream);
 	if (subject && *subject)
 		name = g_strconcat(subject, ".eml", NULL);
+	if (inner && !w->mail->original_sender.email)
+		first_mailbox(g_mime_message_get_from(inner), &w->mail->original_sender);
 	if (inner && w->mail->report && !w->mail->report->original_message_id &&
 	    g_mime_message_get_message_id(inner))
 		w->mail->report->original_message_id = g_strdup(g_mime_message_get_message_id(inner));
@@ -626,6 +665,8 @@ static void finish_text(struct walk *w, const struct parse_options *opts)
 		m->text_source = MAIL_TEXT_NONE;
 	}
 	reply = *body ? reply_text_extract(body, opts->reply_markers) : g_strdup("");
+	if (*body && strcmp(reply, body) != 0)
+		find_inline_forward(w, body);
 	text = g_string_new(body);
 	reply_text = g_string_new(reply);
 	for (int i = 0; i < 2; i++) {

@@ -456,3 +456,39 @@ char *reply_text_extract(const char *text, const char *const *markers)
 	g_free(repaired);
 	return result;
 }
+
+/* The value of the From field (newly allocated), if line is one: "From: Jane <jane@x>". */
+static char *from_field_value(const char *line)
+{
+	GMatchInfo *match = NULL;
+	char *value = NULL;
+	gint end;
+
+	if (has_colon(line) && g_regex_match(patterns()->from, line, 0, &match) &&
+	    g_match_info_fetch_pos(match, 0, NULL, &end))
+		value = g_strstrip(g_strdup(line + end));
+	g_match_info_free(match);
+	return value;
+}
+
+char *reply_text_original_sender(const char *text)
+{
+	struct lines l;
+	char *value = NULL;
+
+	if (!text || !g_utf8_validate(text, -1, NULL))
+		return NULL;
+	split_lines(&l, text);
+	for (guint i = 0; i < l.n && !value; i++) {
+		const char *line = l.text[i];
+		gboolean banner = (strstr(line, "----") || has_colon(line)) &&
+				  matches(patterns()->separator, line);
+		if (!banner && !outlook_rule_at(&l, i) && !header_block_at(&l, i))
+			continue;
+		/* The header block starts here or within the next few lines. */
+		for (guint j = i; j < l.n && j <= i + 4 && !value; j++)
+			value = from_field_value(l.text[j]);
+	}
+	free_lines(&l);
+	return value;
+}

@@ -12,4 +12,9 @@
  * whole text (trimmed) is returned so the agent still sees something. NULL text gives "". */
 char *reply_text_extract(const char *text, const char *const *markers);
 
+/* The sender named in the first forwarded or quoted header block of text ("---------- Forwarded
+ * message ----------" or an Outlook block, then "From: Jane <jane@example.org>"): the From
+ * field's raw value, newly allocated, or NULL when text has no such block. */
+char *reply_text_original_sender(const char *text);
+
 #endif

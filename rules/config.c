@@ -19,7 +19,8 @@ static const char *const desk_keys[] = {
     "priority_from_headers", NULL};
 static const char *const state_keys[] = {"path", "quarantine", "busy_timeout_ms", NULL};
 static const char *const loop_keys[] = {"own_addresses", "banned", "rate_limit", "rate_window", NULL};
-static const char *const threading_keys[] = {"ticket_pattern", "stranger", "closed", NULL};
+static const char *const threading_keys[] = {"ticket_pattern", "stranger", "closed", "agents",
+					     "per_department", NULL};
 static const char *const parser_keys[] = {"max_attachment_bytes", "max_total_bytes", "reply_marker",
 					  NULL};
 
@@ -499,9 +500,11 @@ static gboolean load_threading(struct loader *ld)
 	static const char *const stranger[] = {"open", "drop", NULL};
 	static const char *const closed[] = {"reply", "open_new", NULL};
 	struct config *c = ld->config;
-	char *pattern = NULL;
+	char *pattern = NULL, *agents = NULL;
 	int stranger_choice = 0, closed_choice = 0;
 	gboolean ok = check_known_keys(ld, "threading", threading_keys) &&
+		      get_string(ld, "threading", "agents", FALSE, &agents) &&
+		      get_bool(ld, "threading", "per_department", &c->threading.per_department) &&
 		      get_choice(ld, "threading", "stranger", stranger, &stranger_choice) &&
 		      get_choice(ld, "threading", "closed", closed, &closed_choice) &&
 		      get_string(ld, "threading", "ticket_pattern", FALSE, &pattern) &&
@@ -510,6 +513,9 @@ static gboolean load_threading(struct loader *ld)
 
 	c->threading.stranger_opens = stranger_choice == 0;
 	c->threading.closed_reopens = closed_choice == 0;
+	g_strfreev(c->threading.agents);
+	c->threading.agents = address_list(agents);
+	g_free(agents);
 	g_free(pattern);
 	return ok;
 }
@@ -870,6 +876,7 @@ void config_free(struct config *config)
 	g_strfreev(config->loop.banned);
 	if (config->threading.ticket_patterns)
 		g_ptr_array_unref(config->threading.ticket_patterns);
+	g_strfreev(config->threading.agents);
 	if (config->rules)
 		g_ptr_array_unref(config->rules);
 	g_free(config);

@@ -99,6 +99,9 @@ struct config {
 		GPtrArray *ticket_patterns; /* of GRegex *, group 1 the ticket number */
 		gboolean stranger_opens;    /* a stranger's reply opens a ticket (else dropped) */
 		gboolean closed_reopens;    /* a reply to a closed ticket goes to it (else a new one) */
+		char **agents; /* lower-case addresses or "@domain" whose forwards are on behalf of
+				* the original sender */
+		gboolean per_department; /* one ticket in each department the mail was sent to */
 	} threading;
 	struct {
 		gsize max_attachment_bytes; /* 0: no limit */

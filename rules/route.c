@@ -18,6 +18,7 @@ void action_free(struct action *action)
 		g_free(g_array_index(action->fields, struct rule_field_value, i).value);
 	g_array_unref(action->fields);
 	g_ptr_array_unref(action->rules);
+	g_array_unref(action->departments);
 	g_ptr_array_unref(action->why);
 	g_free(action);
 }
@@ -101,6 +102,36 @@ static int department_by_recipient(const struct config *config, const struct mai
 	because(action, "department %d: the default, no recipient is in [departments]",
 		config->desk.default_department);
 	return config->desk.default_department;
+}
+
+static void add_department(GArray *ids, int id)
+{
+	for (guint i = 0; i < ids->len; i++)
+		if (g_array_index(ids, int, i) == id)
+			return;
+	if (id)
+		g_array_append_val(ids, id);
+}
+
+/* Every department a recipient maps to, in the order department_by_recipient() looks. */
+static void all_departments(const struct config *config, const struct mail *mail,
+			    const struct envelope *envelope, GArray *ids)
+{
+	if (envelope && envelope->recipient)
+		add_department(ids, config_department_for_address(config, envelope->recipient));
+	for (guint i = 0; i < mail->headers->len; i++) {
+		const struct mail_header *h = g_ptr_array_index(mail->headers, i);
+		if (g_ascii_strcasecmp(h->name, "Delivered-To") == 0)
+			add_department(ids, config_department_for_address(config, h->value));
+	}
+	for (int list = 0; list < 2; list++) {
+		const GPtrArray *addrs = list == 0 ? mail->to : mail->cc;
+		for (guint i = 0; i < addrs->len; i++)
+			add_department(ids, config_department_for_address(
+						config, ((struct mail_address *)g_ptr_array_index(
+							     addrs, i))
+							    ->email));
+	}
 }
 
 static gboolean in_address_text(const char *text, const char *address)
@@ -207,6 +238,7 @@ struct action *route_decide(const struct config *config, const struct mail *mail
 
 	action->why = g_ptr_array_new_with_free_func(g_free);
 	action->rules = g_ptr_array_new_with_free_func(g_free);
+	action->departments = g_array_new(FALSE, TRUE, sizeof(int));
 	action->fields = g_array_new(FALSE, TRUE, sizeof(struct rule_field_value));
 	action->markdown = -1;
 	action->priority = g_strdup(config->desk.priority);
@@ -224,8 +256,18 @@ struct action *route_decide(const struct config *config, const struct mail *mail
 		because(action, "no sender address: nobody to open a ticket for");
 		return action;
 	}
+	if (address_listed(config->threading.agents, email) && mail->original_sender.email) {
+		/* An agent forwarding a customer's mail means the customer's ticket. */
+		because(action, "forwarded by agent %s: the ticket is for the original sender %s",
+			email, mail->original_sender.email);
+		email = mail->original_sender.email;
+		action->name = g_strdup(mail->original_sender.name ? mail->original_sender.name
+								   : email);
+	} else {
+		action->name =
+		    g_strdup(mail->from.name && *mail->from.name ? mail->from.name : email);
+	}
 	action->email = g_strdup(email);
-	action->name = g_strdup(mail->from.name && *mail->from.name ? mail->from.name : email);
 	rules_apply(config, mail, envelope, &rules);
 	take_rules(action, &rules);
 	if (rules.drop) {
@@ -273,6 +315,13 @@ struct action *route_decide(const struct config *config, const struct mail *mail
 		because(action, "department %d from a rule", action->deptid);
 	} else if (config->desk.department_auto) {
 		action->deptid = department_by_recipient(config, mail, envelope, action);
+		if (config->threading.per_department) {
+			all_departments(config, mail, envelope, action->departments);
+			if (action->departments->len > 1)
+				because(action, "a ticket in each of %u departments "
+						"([threading] per_department)",
+					action->departments->len);
+		}
 	} else {
 		action->deptid = config->desk.department;
 		because(action, "department %d from [desk] department", action->deptid);

@@ -41,6 +41,8 @@ struct action {
 	GArray *fields;	  /* of struct rule_field_value, values owned: custom fields */
 	int markdown;	  /* -1: as the config says */
 	GPtrArray *rules; /* of char *: the names of the rules that matched */
+	GArray *departments; /* of int: with [threading] per_department, every department the
+			      * mail was sent to (a ticket in each); else empty */
 	GPtrArray *why;	  /* of char *: each step of the decision, in order */
 };
 

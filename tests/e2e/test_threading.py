@@ -124,6 +124,53 @@ class Threading(DeskTestCase):
             self.assertEqual(json.load(r)["result"], "success")
 
 
+class AgentsAndDepartments(DeskTestCase):
+    def test_agent_forward_opens_the_customers_ticket(self):
+        with open(self.config, "a") as f:
+            f.write("[threading]\nagents = @staff.example\n")
+        inline = mail("Ann Agent <ann@staff.example>", "Fwd: Broken login", msgid="fw1@x",
+                      body="Please look at this.\n\n---------- Forwarded message ---------\n"
+                           "From: Jane Customer <jane@customer.example>\n"
+                           "Date: Mon, 2 Mar 2026 at 10:00\nSubject: Broken login\n\n"
+                           "I cannot log in.\n")
+        rc, _, err = self.pipe(inline)
+        self.assertEqual(rc, 0, err)
+        self.assertIn("forwarded by agent ann@staff.example", err)
+        attached = (b"From: ann@staff.example\nTo: support@example.com\nSubject: Fwd: x\n"
+                    b"Message-ID: <fw2@x>\nMIME-Version: 1.0\n"
+                    b"Content-Type: multipart/mixed; boundary=\"b\"\n\n"
+                    b"--b\nContent-Type: text/plain\n\nsee attached\n"
+                    b"--b\nContent-Type: message/rfc822\n\n"
+                    b"From: Joe <joe@customer.example>\nSubject: x\n\nhelp\n--b--\n")
+        rc, _, err = self.pipe(attached)
+        self.assertEqual(rc, 0, err)
+        tickets = self.desk.tickets()
+        self.assertEqual([(t["name"], t["email"]) for t in tickets],
+                         [("Jane Customer", "jane@customer.example"),
+                          ("Joe", "joe@customer.example")])
+
+    def test_forward_by_a_non_agent_is_the_forwarders_ticket(self):
+        rc, _, err = self.pipe(mail("someone@example.org", "Fwd: x", msgid="fw3@x",
+                                    body="---------- Forwarded message ---------\n"
+                                         "From: Jane <jane@customer.example>\n"
+                                         "Date: Mon, 2 Mar 2026\n\nhi\n"))
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(self.desk.tickets()[0]["email"], "someone@example.org")
+
+    def test_one_ticket_per_department_and_no_double_on_retry(self):
+        two = mail("a@x.example", "Invoice and outage", msgid="both@x",
+                   to="support@example.com, billing@example.com")
+        self.assertEqual(self.pipe(two)[0], 0)
+        self.assertEqual([t["deptid"] for t in self.desk.tickets()], [1])
+        with open(self.config, "a") as f:
+            f.write("[threading]\nper_department = true\n")
+        two = two.replace(b"both@x", b"both2@x")
+        rc, _, err = self.pipe(two)
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(self.pipe(two)[0], 0)
+        self.assertEqual(sorted(t["deptid"] for t in self.desk.tickets()[1:]), [1, 2])
+
+
 class LoopGuard(DeskTestCase):
     def test_out_of_office_and_bounce_are_dropped(self):
         for name in ("39-out-of-office-exchange.eml", "38-postfix-bounce.eml"):
