@@ -175,18 +175,19 @@ static gboolean get_int(struct loader *ld, const char *section, const char *key,
 	return TRUE;
 }
 
-/* A byte count: a whole number, optionally with K, M or G (powers of 1024). */
-static gboolean get_size(struct loader *ld, const char *section, const char *key, gsize *out)
+/* "1024", "512K", "10M", "2G" (powers of 1024), blanks around allowed. */
+static gboolean parse_byte_size(const char *text, guint64 *out)
 {
-	char *value = get_raw(ld, section, key);
 	char *end;
 	guint64 n;
 	guint64 unit = 1;
 
-	if (!value)
-		return TRUE;
+	while (*text == ' ' || *text == '\t')
+		text++;
+	if (!g_ascii_isdigit(*text))
+		return FALSE;
 	errno = 0;
-	n = g_ascii_strtoull(value, &end, 10);
+	n = g_ascii_strtoull(text, &end, 10);
 	switch (g_ascii_toupper(*end)) {
 	case 'K':
 		unit = 1024, end++;
@@ -198,13 +199,29 @@ static gboolean get_size(struct loader *ld, const char *section, const char *key
 		unit = 1024 * 1024 * 1024, end++;
 		break;
 	}
-	if (end == value || *end || errno || n > G_MAXSIZE / unit) {
+	while (*end == ' ' || *end == '\t')
+		end++;
+	if (*end || errno || n > G_MAXUINT64 / unit)
+		return FALSE;
+	*out = n * unit;
+	return TRUE;
+}
+
+/* A byte count: a whole number, optionally with K, M or G. */
+static gboolean get_size(struct loader *ld, const char *section, const char *key, gsize *out)
+{
+	char *value = get_raw(ld, section, key);
+	guint64 n;
+
+	if (!value)
+		return TRUE;
+	if (!parse_byte_size(value, &n) || n > G_MAXSIZE) {
 		fail(ld, section, key, "'%s' is not a size (a number of bytes, or with K, M or G)",
 		     value);
 		g_free(value);
 		return FALSE;
 	}
-	*out = n * unit;
+	*out = n;
 	g_free(value);
 	return TRUE;
 }
@@ -624,30 +641,15 @@ static char **address_list_or_words(const char *value, enum rule_field field);
 /* "> 5M" or "< 100K" for the size condition. */
 static gboolean parse_size_condition(const char *value, struct rule_condition *cond)
 {
-	char *end;
 	guint64 n;
-	guint64 unit = 1;
-	const char *p = value;
 
-	while (*p == ' ')
-		p++;
-	if (*p != '>' && *p != '<')
+	while (*value == ' ')
+		value++;
+	if ((*value != '>' && *value != '<') || !parse_byte_size(value + 1, &n) || n > G_MAXSIZE)
 		return FALSE;
-	cond->greater = *p == '>';
-	p++;
-	n = g_ascii_strtoull(p, &end, 10);
-	if (end == p)
-		return FALSE;
-	switch (g_ascii_toupper(*end)) {
-	case 'K':
-		unit = 1024, end++;
-		break;
-	case 'M':
-		unit = 1024 * 1024, end++;
-		break;
-	}
-	cond->size = n * unit;
-	return *g_strstrip(end) == '\0';
+	cond->greater = *value == '>';
+	cond->size = n;
+	return TRUE;
 }
 
 static gboolean load_condition(struct loader *ld, const char *group, const char *key,
@@ -673,7 +675,7 @@ static gboolean load_condition(struct loader *ld, const char *group, const char 
 		}
 	} else if (cond->field == RULE_SIZE) {
 		if (!parse_size_condition(value, cond)) {
-			fail(ld, group, key, "'%s' is not '> SIZE' or '< SIZE' (K or M allowed)",
+			fail(ld, group, key, "'%s' is not '> SIZE' or '< SIZE' (K, M or G allowed)",
 			     value);
 			goto fail;
 		}
