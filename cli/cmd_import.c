@@ -1,5 +1,9 @@
+#include <errno.h>
 #include <getopt.h>
+#include <jansson.h>
 #include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli/commands.h"
 #include "cli/deliver.h"
@@ -7,46 +11,178 @@
 #include "cli/parse_pool.h"
 #include "ingest/archive.h"
 
-static const char import_usage[] = "mail2ticket import [--dry-run] PATH...";
+static const char import_usage[] =
+    "mail2ticket import [--dry-run] [--since DATE] [--until DATE] [--report FILE] PATH...";
 
 static void import_help(void)
 {
 	printf("usage: %s\n\n"
-	       "Turn the mail in archives into tickets, one message after another: mbox files,\n"
-	       "Maildir folders (with their subfolders), .eml files, and folders holding any of\n"
-	       "them. Mail the journal knows is not sent again, so a run that stopped can simply\n"
-	       "be started again. A temporary desk failure stops the run with exit 75.\n\n"
-	       "  --dry-run   print the API calls as JSON lines (secrets redacted); change nothing\n"
-	       "  -h, --help  this text\n",
+	       "Turn the mail in archives into tickets: mbox files (also gzipped), Maildir\n"
+	       "folders (with their subfolders), .eml files, and folders holding any of them.\n"
+	       "Each ticket and reply keeps the mail's own date. Mail the journal knows is not\n"
+	       "sent again, so a run that stopped can simply be started again. A temporary desk\n"
+	       "failure stops the run with exit 75.\n\n"
+	       "  --dry-run        print the API calls as JSON lines (secrets redacted); change\n"
+	       "                   nothing\n"
+	       "  --since DATE     only mail dated on or after DATE (YYYY-MM-DD or ISO 8601)\n"
+	       "  --until DATE     only mail dated before DATE\n"
+	       "  --report FILE    write the mails not turned into tickets or replies (dropped,\n"
+	       "                   quarantined, failed) as JSON lines, with the reason\n"
+	       "  -h, --help       this text\n",
 	       import_usage);
 }
 
-struct import_counts {
+struct import_run {
+	struct deliver d;
+	struct parse_pool *pool;
+	guint window;
+	GDateTime *since, *until;
+	FILE *report;
 	guint outcomes[DELIVER_DRY_RUN + 1];
-	guint messages;
-	guint64 bytes;
+	guint messages, skipped;
+	guint64 bytes, total_bytes;
+	gint64 started, last_progress;
+	gboolean tty;
 };
 
-static void log_summary(const struct import_counts *n)
+/* YYYY-MM-DD (midnight UTC) or a full ISO 8601 time. New reference, or NULL. */
+static GDateTime *parse_date_option(const char *text)
+{
+	GTimeZone *utc = g_time_zone_new_utc();
+	GDateTime *t = g_date_time_new_from_iso8601(text, utc);
+
+	if (!t) {
+		char *midnight = g_strconcat(text, "T00:00:00", NULL);
+		t = g_date_time_new_from_iso8601(midnight, utc);
+		g_free(midnight);
+	}
+	g_time_zone_unref(utc);
+	return t;
+}
+
+/* The bytes under path, for the progress line's estimate. */
+static guint64 size_of(const char *path)
+{
+	struct stat st;
+	guint64 total = 0;
+	GDir *dir;
+	const char *name;
+
+	if (stat(path, &st) != 0)
+		return 0;
+	if (!S_ISDIR(st.st_mode))
+		return st.st_size;
+	dir = g_dir_open(path, 0, NULL);
+	while (dir && (name = g_dir_read_name(dir))) {
+		char *sub = g_build_filename(path, name, NULL);
+		total += size_of(sub);
+		g_free(sub);
+	}
+	if (dir)
+		g_dir_close(dir);
+	return total;
+}
+
+static char *outcome_counts(const struct import_run *r)
 {
 	GString *counts = g_string_new(NULL);
-	char messages[16], bytes[32];
 
-	g_snprintf(messages, sizeof(messages), "%u", n->messages);
-	g_snprintf(bytes, sizeof(bytes), "%" G_GUINT64_FORMAT, n->bytes);
 	for (int i = 0; i <= DELIVER_DRY_RUN; i++)
-		g_string_append_printf(counts, "%s%s=%u", i ? " " : "", deliver_outcome_name(i),
-				       n->outcomes[i]);
-	log_event(LOG_INFO, "import finished", "messages", messages, "bytes", bytes, "outcomes",
-		  counts->str, NULL);
-	g_string_free(counts, TRUE);
+		if (r->outcomes[i] || i == DELIVER_OPENED)
+			g_string_append_printf(counts, "%s%s=%u", counts->len ? " " : "",
+					       deliver_outcome_name(i), r->outcomes[i]);
+	if (r->skipped)
+		g_string_append_printf(counts, " outside-dates=%u", r->skipped);
+	return g_string_free(counts, FALSE);
+}
+
+/* On a terminal a line redrawn twice a second; elsewhere a log line every ten seconds. */
+static void show_progress(struct import_run *r, gboolean last)
+{
+	gint64 now = g_get_monotonic_time();
+	double seconds = (now - r->started) / 1e6;
+	double rate = seconds > 0 ? r->messages / seconds : 0;
+	double mb = r->bytes / 1048576.0;
+	char *counts;
+	char line[256];
+
+	if (!last && now - r->last_progress < (r->tty ? 500000 : 10000000))
+		return;
+	r->last_progress = now;
+	counts = outcome_counts(r);
+	if (r->total_bytes && r->bytes && r->bytes < r->total_bytes && seconds > 1) {
+		double eta = seconds * (r->total_bytes - r->bytes) / r->bytes;
+		g_snprintf(line, sizeof(line), "%u mails, %.1f MB, %.0f mails/s, ETA %d:%02d, %s",
+			   r->messages, mb, rate, (int)eta / 60, (int)eta % 60, counts);
+	} else {
+		g_snprintf(line, sizeof(line), "%u mails, %.1f MB, %.0f mails/s, %s", r->messages,
+			   mb, rate, counts);
+	}
+	if (r->tty) {
+		fprintf(stderr, "\r\033[K%s%s", line, last ? "\n" : "");
+		fflush(stderr);
+	} else if (!last) {
+		log_msg(LOG_INFO, "import: %s", line);
+	}
+	g_free(counts);
+}
+
+static void report_line(struct import_run *r, const struct parsed_message *p,
+			const char *outcome, const char *reason)
+{
+	char *key;
+	json_t *line;
+
+	if (!r->report)
+		return;
+	key = mail_key(p->mail);
+	line = json_pack("{s:s, s:s, s:s?, s:s, s:s, s:s?}", "location", p->msg.location, "key",
+			 key, "message_id", p->mail->message_id, "subject", p->mail->subject,
+			 "outcome", outcome, "reason", reason);
+	json_dumpf(line, r->report, JSON_COMPACT);
+	fputc('\n', r->report);
+	json_decref(line);
+	g_free(key);
+}
+
+static gboolean within_dates(const struct import_run *r, const struct mail *mail)
+{
+	/* Mail without a readable date cannot be placed: it is imported. */
+	if (!mail->date)
+		return TRUE;
+	if (r->since && g_date_time_compare(mail->date, r->since) < 0)
+		return FALSE;
+	return !r->until || g_date_time_compare(mail->date, r->until) < 0;
+}
+
+static gboolean deliver_one(struct import_run *r, const struct parsed_message *p, GError **error)
+{
+	struct envelope envelope = {.source = p->msg.location};
+	enum deliver_outcome outcome;
+	gsize len;
+	const char *data = g_bytes_get_data(p->msg.raw, &len);
+
+	r->bytes += len;
+	if (!within_dates(r, p->mail)) {
+		r->skipped++;
+		return TRUE;
+	}
+	if (!deliver_parsed_message(&r->d, p->mail, data ? data : "", len, &envelope, &outcome,
+				    error)) {
+		report_line(r, p, "failed", (*error)->message);
+		return FALSE;
+	}
+	r->outcomes[outcome]++;
+	r->messages++;
+	if (outcome == DELIVER_DROPPED || outcome == DELIVER_QUARANTINED)
+		report_line(r, p, deliver_outcome_name(outcome), r->d.last_reason);
+	return TRUE;
 }
 
 /* Every message of one archive, parsed ahead on the pool's threads and delivered here in the
  * archive's order; FALSE (error set) when the run must stop. Messages read but not delivered when
  * it stops are simply not acknowledged: the next run reads them again. */
-static gboolean import_path(struct deliver *d, struct parse_pool *pool, guint window,
-			    const char *path, struct import_counts *n, GError **error)
+static gboolean import_path(struct import_run *r, const char *path, GError **error)
 {
 	struct source *src = archive_open(path, error);
 	struct parsed_message parsed;
@@ -55,31 +191,19 @@ static gboolean import_path(struct deliver *d, struct parse_pool *pool, guint wi
 	gboolean ok = src != NULL;
 
 	while (ok) {
-		while (more && parse_pool_pending(pool) < window) {
+		while (more && parse_pool_pending(r->pool) < r->window) {
 			struct source_message msg = {0};
 			more = source_next(src, &msg, &read_error);
 			if (more)
-				parse_pool_push(pool, &msg);
+				parse_pool_push(r->pool, &msg);
 		}
-		if (!parse_pool_pop(pool, &parsed))
+		if (!parse_pool_pop(r->pool, &parsed))
 			break;
-		{
-			struct envelope envelope = {.source = parsed.msg.location};
-			enum deliver_outcome outcome;
-			gsize len;
-			const char *data = g_bytes_get_data(parsed.msg.raw, &len);
-
-			ok = deliver_parsed_message(d, parsed.mail, data ? data : "", len, &envelope,
-						    &outcome, error);
-			if (ok) {
-				n->outcomes[outcome]++;
-				n->messages++;
-				n->bytes += len;
-			}
-		}
+		ok = deliver_one(r, &parsed, error);
 		parsed_message_clear(&parsed);
+		show_progress(r, FALSE);
 	}
-	while (parse_pool_pop(pool, &parsed))
+	while (parse_pool_pop(r->pool, &parsed))
 		parsed_message_clear(&parsed);
 	source_close(src);
 	if (ok && read_error) {
@@ -91,59 +215,102 @@ static gboolean import_path(struct deliver *d, struct parse_pool *pool, guint wi
 	return ok;
 }
 
-int cmd_import(const struct global_options *g, int argc, char **argv)
+static int parse_import_options(struct import_run *r, gboolean *dry_run, const char **report,
+				int argc, char **argv)
 {
 	static const struct option options[] = {{"dry-run", no_argument, NULL, 'n'},
+						{"since", required_argument, NULL, 's'},
+						{"until", required_argument, NULL, 'u'},
+						{"report", required_argument, NULL, 'R'},
 						{"help", no_argument, NULL, 'h'},
 						{NULL, 0, NULL, 0}};
-	struct import_counts counts = {0};
-	struct parse_options parse_options;
-	struct parse_pool *pool = NULL;
-	/* Parsing is most of an import's work; one parser per core, a few messages read ahead. */
-	int threads = CLAMP(g_get_num_processors(), 1, 8);
-	struct deliver d = {0};
-	gboolean dry_run = FALSE;
-	struct config *config = NULL;
-	GError *err = NULL;
-	int rc = EX_OK;
 	int c;
 
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "+h", options, NULL)) != -1) {
+		GDateTime **slot = c == 's' ? &r->since : &r->until;
 		switch (c) {
 		case 'n':
-			dry_run = TRUE;
+			*dry_run = TRUE;
+			break;
+		case 's':
+		case 'u':
+			if (*slot)
+				g_date_time_unref(*slot);
+			*slot = parse_date_option(optarg);
+			if (!*slot)
+				return usage_error(import_usage, "'%s' is not a date (YYYY-MM-DD)",
+						   optarg);
+			break;
+		case 'R':
+			*report = optarg;
 			break;
 		case 'h':
 			import_help();
-			return EX_OK;
+			return -1;
 		default:
 			return usage_error(import_usage, NULL);
 		}
 	}
 	if (optind == argc)
 		return usage_error(import_usage, "import needs at least one PATH");
+	return EX_OK;
+}
+
+int cmd_import(const struct global_options *g, int argc, char **argv)
+{
+	/* Parsing is most of an import's work; one parser per core, a few messages read ahead. */
+	int threads = CLAMP(g_get_num_processors(), 1, 8);
+	struct import_run r = {.window = 2 * threads + 2};
+	struct parse_options parse_options;
+	struct config *config = NULL;
+	const char *report = NULL;
+	gboolean dry_run = FALSE;
+	GError *err = NULL;
+	char *counts;
+	int rc = parse_import_options(&r, &dry_run, &report, argc, argv);
+
+	if (rc != EX_OK)
+		goto out;
 	config = config_load(global_config_path(g), &err);
-	if (!config)
+	if (!config || !deliver_open(&r.d, config, dry_run, &err))
 		goto fail;
-	if (!deliver_open(&d, config, dry_run, &err))
+	r.d.original_dates = TRUE;
+	if (report && !(r.report = fopen(report, "w"))) {
+		g_set_error(&err, G_FILE_ERROR, g_file_error_from_errno(errno),
+			    "cannot write the report %s: %s", report, g_strerror(errno));
 		goto fail;
-	parse_options_from_config(config, &parse_options);
-	pool = parse_pool_new(&parse_options, threads);
+	}
+	r.tty = isatty(STDERR_FILENO);
 	for (int i = optind; i < argc; i++)
-		if (!import_path(&d, pool, 2 * threads + 2, argv[i], &counts, &err))
+		r.total_bytes += size_of(argv[i]);
+	r.started = r.last_progress = g_get_monotonic_time();
+	parse_options_from_config(config, &parse_options);
+	r.pool = parse_pool_new(&parse_options, threads);
+	for (int i = optind; i < argc; i++)
+		if (!import_path(&r, argv[i], &err))
 			goto fail;
-	log_summary(&counts);
-	goto out;
+	show_progress(&r, TRUE);
+	goto summary;
 fail:
 	rc = exit_code_for_error(err);
-	log_summary(&counts);
+	show_progress(&r, TRUE);
 	log_event(LOG_ERROR, err->message, "exit", rc == EX_TEMPFAIL ? "75 (run again later)" : NULL,
 		  NULL);
 	g_error_free(err);
+summary:
+	counts = outcome_counts(&r);
+	log_event(LOG_INFO, "import finished", "outcomes", counts, NULL);
+	g_free(counts);
 out:
-	parse_pool_free(pool);
-	deliver_close(&d);
+	parse_pool_free(r.pool);
+	if (r.report)
+		fclose(r.report);
+	if (r.since)
+		g_date_time_unref(r.since);
+	if (r.until)
+		g_date_time_unref(r.until);
+	deliver_close(&r.d);
 	config_free(config);
-	return rc;
+	return rc < 0 ? EX_OK : rc;
 }

@@ -34,8 +34,10 @@ void deliver_close(struct deliver *d)
 {
 	journal_close(d->journal);
 	desk_free(d->desk);
+	g_free(d->last_reason);
 	d->journal = NULL;
 	d->desk = NULL;
+	d->last_reason = NULL;
 }
 
 void parse_options_from_config(const struct config *config, struct parse_options *out)
@@ -54,10 +56,11 @@ struct ticket_request {
 	GArray *attachments; /* of struct desk_attachment */
 	GArray *fields;	     /* of struct desk_field */
 	char *message;
+	char *created;
 };
 
-static void ticket_request_init(struct ticket_request *tr, const struct mail *mail,
-				const struct action *action)
+static void ticket_request_init(struct ticket_request *tr, const struct deliver *d,
+				const struct mail *mail, const struct action *action)
 {
 	tr->cc = g_array_new(FALSE, TRUE, sizeof(struct desk_address));
 	tr->attachments = g_array_new(FALSE, TRUE, sizeof(struct desk_attachment));
@@ -82,6 +85,8 @@ static void ticket_request_init(struct ticket_request *tr, const struct mail *ma
 	}
 	/* WHMCS requires a message; a mail of attachments alone still says what it is. */
 	tr->message = g_strdup(*mail->text ? mail->text : "(This e-mail has no text.)");
+	tr->created = d->original_dates && mail->date ? g_date_time_format_iso8601(mail->date)
+						      : NULL;
 	tr->req = (struct desk_ticket_request){
 	    .deptid = action->deptid,
 	    .subject = *mail->subject ? mail->subject : "(no subject)",
@@ -98,6 +103,7 @@ static void ticket_request_init(struct ticket_request *tr, const struct mail *ma
 	    .n_attachments = tr->attachments->len,
 	    .fields = (const struct desk_field *)tr->fields->data,
 	    .n_fields = tr->fields->len,
+	    .created = tr->created,
 	};
 }
 
@@ -107,6 +113,7 @@ static void ticket_request_clear(struct ticket_request *tr)
 	g_array_unref(tr->attachments);
 	g_array_unref(tr->fields);
 	g_free(tr->message);
+	g_free(tr->created);
 }
 
 static gboolean quarantine(struct deliver *d, const char *key, const struct journal_mail_info *info,
@@ -186,7 +193,7 @@ static gboolean open_ticket(struct deliver *d, const char *key, const struct mai
 	char deptid[16];
 	char *why;
 
-	ticket_request_init(&tr, mail, action);
+	ticket_request_init(&tr, d, mail, action);
 	g_snprintf(deptid, sizeof(deptid), "%d", action->deptid);
 	if (earlier && earlier->attempts > 0 && !d->dry_run) {
 		gboolean adopted;
@@ -253,7 +260,7 @@ static gboolean add_reply(struct deliver *d, const char *key, const struct mail 
 	/* A reply carries what the sender wrote now, not the thread the ticket already holds. */
 	const char *message = *mail->reply_text ? mail->reply_text : NULL;
 
-	ticket_request_init(&tr, mail, action);
+	ticket_request_init(&tr, d, mail, action);
 	req = (struct desk_reply_request){
 	    .ticket_id = action->ticket_id,
 	    .message = message ? message : tr.message,
@@ -262,6 +269,7 @@ static gboolean add_reply(struct deliver *d, const char *key, const struct mail 
 	    .clientid = action->clientid,
 	    .attachments = tr.req.attachments,
 	    .n_attachments = tr.req.n_attachments,
+	    .created = tr.created,
 	};
 	if (earlier && earlier->attempts > 0 && !d->dry_run) {
 		gboolean found;
@@ -482,6 +490,10 @@ gboolean deliver_parsed_message(struct deliver *d, const struct mail *mail, cons
 		goto out;
 	action = dec.action;
 	why = action_explain(action);
+	g_free(d->last_reason);
+	d->last_reason = action->kind == ACTION_DROP || action->kind == ACTION_QUARANTINE
+			     ? g_strdup(why)
+			     : NULL;
 	switch (action->kind) {
 	case ACTION_DROP:
 		if (!d->dry_run && !journal_mark_dropped(d->journal, key, &info, why, error))

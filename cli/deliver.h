@@ -17,6 +17,11 @@ struct deliver {
 	struct desk *desk;
 	struct journal *journal; /* NULL in a dry run without a journal file */
 	gboolean dry_run;
+	/* Archived mail keeps its own date at the desk (OpenTicket's and AddTicketReply's
+	 * "created"); new mail is dated when it arrives. */
+	gboolean original_dates;
+	/* Why the last mail was dropped or quarantined, for reports; replaced by each delivery. */
+	char *last_reason;
 };
 
 enum deliver_outcome {

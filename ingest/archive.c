@@ -4,6 +4,7 @@
 #include <gio/gio.h>
 #include <stdio.h>
 #include <string.h>
+#include <zlib.h>
 
 #include "ingest/mbox.h"
 
@@ -26,10 +27,40 @@ static gboolean io_error(GError **error, const char *what, const char *path)
 	return FALSE;
 }
 
+/* zlib reads gzip files and, unchanged, plain ones: every archive file goes through it, so a
+ * ".mbox.gz" from a Google export is read like any mbox, a block at a time. */
+static ssize_t gz_read(void *cookie, char *buf, size_t size)
+{
+	int n = gzread(cookie, buf, size > G_MAXINT ? G_MAXINT : (unsigned)size);
+
+	return n < 0 ? -1 : n;
+}
+
+static int gz_close(void *cookie)
+{
+	return gzclose(cookie) == Z_OK ? 0 : -1;
+}
+
+/* path as a stream of its uncompressed bytes, or NULL with errno set. */
+static FILE *open_uncompressed(const char *path)
+{
+	static const cookie_io_functions_t gz_io = {.read = gz_read, .close = gz_close};
+	gzFile gz = gzopen(path, "rb");
+	FILE *f;
+
+	if (!gz)
+		return NULL;
+	gzbuffer(gz, 128 * 1024);
+	f = fopencookie(gz, "r", gz_io);
+	if (!f)
+		gzclose(gz);
+	return f;
+}
+
 static gboolean starts_with_from(const char *path)
 {
 	char head[5];
-	FILE *f = fopen(path, "rb");
+	FILE *f = open_uncompressed(path);
 	gboolean mbox = f && fread(head, 1, 5, f) == 5 && memcmp(head, "From ", 5) == 0;
 
 	if (f)
@@ -116,7 +147,7 @@ static gboolean collect_maildir(struct archive *a, const char *path, GError **er
 static gboolean looks_like_mail_file(const char *path)
 {
 	char *lower = g_ascii_strdown(path, -1);
-	gboolean eml = g_str_has_suffix(lower, ".eml");
+	gboolean eml = g_str_has_suffix(lower, ".eml") || g_str_has_suffix(lower, ".eml.gz");
 
 	g_free(lower);
 	return eml || starts_with_from(path);
@@ -159,17 +190,32 @@ static void close_mbox(struct archive *a)
 	a->mbox_path = NULL;
 }
 
-/* One message in a file of its own (.eml, a Maildir entry). Takes path. */
+/* One message in a file of its own (.eml, a Maildir entry, either possibly gzipped). Takes
+ * path. */
 static gboolean read_whole_file(char *path, struct source_message *out, GError **error)
 {
-	char *contents;
-	gsize len;
+	FILE *f = open_uncompressed(path);
+	GByteArray *buf;
+	char chunk[64 * 1024];
+	size_t n;
 
-	if (!g_file_get_contents(path, &contents, &len, error)) {
+	if (!f) {
+		io_error(error, "cannot open", path);
 		g_free(path);
 		return FALSE;
 	}
-	out->raw = g_bytes_new_take(contents, len);
+	buf = g_byte_array_new();
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		g_byte_array_append(buf, (const guint8 *)chunk, n);
+	if (ferror(f)) {
+		io_error(error, "cannot read", path);
+		fclose(f);
+		g_byte_array_unref(buf);
+		g_free(path);
+		return FALSE;
+	}
+	fclose(f);
+	out->raw = g_byte_array_free_to_bytes(buf);
 	out->location = path;
 	return TRUE;
 }
@@ -198,7 +244,7 @@ static gboolean archive_next(struct source *src, struct source_message *out, GEr
 		if (!path)
 			return FALSE;
 		if (starts_with_from(path)) {
-			a->mbox_file = fopen(path, "rb");
+			a->mbox_file = open_uncompressed(path);
 			if (!a->mbox_file) {
 				io_error(error, "cannot open", path);
 				g_free(path);

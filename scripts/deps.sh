@@ -5,7 +5,7 @@ set -eu
 
 packages="gcc make libc6-dev cmake pkg-config ca-certificates openssl python3 valgrind
 libgmime-3.0-dev libetpan-dev libcurl4-gnutls-dev libjansson-dev libsqlite3-dev libxml2-dev
-libytnef0-dev libcmocka-dev clang libclang-rt-14-dev"
+libytnef0-dev zlib1g-dev libcmocka-dev clang libclang-rt-14-dev"
 
 missing=""
 for p in $packages; do

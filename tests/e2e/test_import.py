@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """`mail2ticket import` end to end: mbox, Maildir and .eml folders into the sandbox desk."""
 
+import email.utils
+import gzip
 import json
 import mailbox
 import os
@@ -86,6 +88,47 @@ class Import(DeskTestCase):
         rc, _, err = self.import_paths(INBOX)
         self.assertEqual(rc, 0, err)
         self.assertEqual(len(self.desk.tickets()), 4)
+
+    def test_gzipped_mbox(self):
+        gz = os.path.join(self.dir, "inbox.mbox.gz")
+        with open(INBOX, "rb") as src, gzip.open(gz, "wb") as dst:
+            dst.write(src.read())
+        rc, _, err = self.import_paths(gz)
+        self.assertEqual(rc, 0, err)
+        self.assertIn("opened=4 replied=2", err)
+
+    def test_tickets_keep_the_mails_dates(self):
+        self.assertEqual(self.import_paths(INBOX)[0], 0)
+        created = [t["created_param"] for t in self.desk.tickets()]
+        self.assertTrue(all(c and c.startswith("2026-") for c in created), created)
+
+    def test_since_and_until(self):
+        box = mailbox.mbox(INBOX, create=False)
+        dates = sorted(email.utils.parsedate_to_datetime(m["Date"]) for m in box)
+        box.close()
+        middle = dates[3].strftime("%Y-%m-%d")
+        before = sum(1 for d in dates if d.strftime("%Y-%m-%d") < middle)
+        rc, _, err = self.import_paths("--since", middle, INBOX)
+        self.assertEqual(rc, 0, err)
+        self.assertIn("outside-dates=%d" % before, err)
+        rc, _, err = self.import_paths("--until", middle, INBOX)
+        self.assertEqual(rc, 0, err)
+        # The second run takes exactly the mails the first left out.
+        self.assertIn("outside-dates=%d" % (6 - before), err)
+        rc, _, err = self.run_m2t("import", "--since", "yesterday", INBOX)
+        self.assertEqual(rc, 64, err)
+
+    def test_report_lists_what_did_not_become_a_ticket(self):
+        report = os.path.join(self.dir, "report.jsonl")
+        shutil.copy(os.path.join(SOURCE_DIR, "samples", "mail", "39-out-of-office-exchange.eml"),
+                    self.emls)
+        rc, _, err = self.import_paths("--report", report, self.emls)
+        self.assertEqual(rc, 0, err)
+        with open(report) as f:
+            [line] = [json.loads(x) for x in f]
+        self.assertEqual(line["outcome"], "dropped")
+        self.assertIn("Auto-Submitted", line["reason"])
+        self.assertTrue(line["location"].endswith("39-out-of-office-exchange.eml"))
 
     def test_bad_paths(self):
         rc, _, err = self.import_paths(os.path.join(self.dir, "nope.mbox"))
