@@ -97,9 +97,13 @@ def multipart(rng, subtype, parts):
             % (subtype, boundary, inner, boundary))
 
 
-def message(rng, i, earlier_ids):
+def message(rng, i, earlier):
+    """One mail; earlier: (Message-ID, name, sender) of recent mails it may answer."""
     name = rng.choice(NAMES)
     sender = "user%d@example.org" % rng.randint(1, 5000)
+    parent = rng.choice(earlier) if earlier and rng.random() < 0.2 else None
+    if parent:
+        name, sender = parent[1], parent[2]  # a customer following up on their own mail
     subject = sentence(rng, rng.randint(3, 8))[:-1]
     msgid = "<bench-%d.%x@example.org>" % (i, rng.getrandbits(32))
     headers = ["From: %s <%s>" % (encoded_name(name), sender),
@@ -112,9 +116,8 @@ def message(rng, i, earlier_ids):
                "MIME-Version: 1.0"]
     text = body_text(rng)
     kind = rng.random()
-    if earlier_ids and rng.random() < 0.2:
-        parent = rng.choice(earlier_ids)
-        headers += ["In-Reply-To: %s" % parent, "References: %s" % parent]
+    if parent:
+        headers += ["In-Reply-To: %s" % parent[0], "References: %s" % parent[0]]
         text += ("\nOn Mon, 2 Mar 2026 at 10:00, Support <support@example.com> wrote:\n"
                  + "".join("> %s\n" % line for line in body_text(rng).splitlines()))
     if kind < 0.40:
@@ -127,7 +130,7 @@ def message(rng, i, earlier_ids):
     else:
         parts = [text_part(rng, text)] + [attachment(rng, j) for j in range(rng.randint(1, 2))]
         body = multipart(rng, "mixed", parts)
-    return "\n".join(headers) + "\n" + body, msgid
+    return "\n".join(headers) + "\n" + body, (msgid, name, sender)
 
 
 def mboxrd_quote(raw):
@@ -143,12 +146,12 @@ def main():
     rng = random.Random(int(sys.argv[3]) if len(sys.argv) > 3 else 1)
     target = int(size_mb * 1024 * 1024)
     written = 0
-    ids = []
+    earlier = []
     with open(out_path, "w", encoding="utf-8", newline="\n") as out:
         i = 0
         while written < target:
-            raw, msgid = message(rng, i, ids[-200:])
-            ids.append(msgid)
+            raw, this = message(rng, i, earlier[-200:])
+            earlier.append(this)
             chunk = ("From user@example.org Mon Mar  2 10:00:00 2026\n%s\n"
                      % mboxrd_quote(raw.rstrip("\n") + "\n"))
             out.write(chunk)

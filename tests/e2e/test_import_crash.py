@@ -1,0 +1,80 @@
+#!/usr/bin/env python3
+"""`kill -9` of `mail2ticket import` at random points, each followed by a re-run: the tickets and
+replies at the desk must equal those of one clean run, none doubled, none missing."""
+
+import collections
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import BINARY, SOURCE_DIR, DeskTestCase  # noqa: E402
+
+KILLS = 10
+
+
+def desk_state(tickets):
+    """What one clean run leaves at the desk, in a form independent of ids and order."""
+    return collections.Counter(
+        (t["email"], t["subject"], tuple(m["message"] for m in t["messages"]))
+        for t in tickets)
+
+
+class ImportSurvivesKill(DeskTestCase):
+    timeout = 5
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.archive = os.path.join(cls.classdir, "crash.mbox")
+        subprocess.run([sys.executable, os.path.join(SOURCE_DIR, "bench", "gen_mbox.py"),
+                        cls.archive, "3", "7"], check=True, capture_output=True)
+
+    def import_archive(self):
+        return self.run_m2t("-q", "import", self.archive)
+
+    def fresh_state(self):
+        self.desk.reset()
+        for name in os.listdir(os.path.join(self.dir)):
+            if name == "state":
+                subprocess.run(["rm", "-rf", os.path.join(self.dir, name)], check=True)
+
+    def test_kill_at_random_points_then_rerun(self):
+        rc, _, err = self.import_archive()
+        self.assertEqual(rc, 0, err)
+        clean = desk_state(self.desk.tickets())
+        replies = sum(len(k[2]) - 1 for k in clean.elements())
+        self.assertGreater(replies, 0, "the archive should hold threads")
+
+        self.fresh_state()
+        rng = random.Random(42)
+        # A desk slow enough that a kill often lands while a call is in flight.
+        self.desk.fault("slow", delay=0.03)
+        cmd = [BINARY, "--config", self.config, "-q", "import", self.archive]
+        env = dict(os.environ)
+        env.pop("MAIL2TICKET_SECRET", None)
+        killed = 0
+        for _ in range(KILLS):
+            proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                    env=env)
+            time.sleep(rng.uniform(0.05, 0.4))
+            proc.send_signal(signal.SIGKILL)
+            killed += proc.wait() == -signal.SIGKILL
+        self.assertEqual(killed, KILLS, "every run should die mid-import")
+        self.desk.fault("none")
+        rc, _, err = self.import_archive()
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(desk_state(self.desk.tickets()), clean)
+        db = sqlite3.connect(os.path.join(self.dir, "state", "journal.db"))
+        adopted = db.execute("SELECT count(*) FROM mails WHERE action = 'adopted'").fetchone()
+        print("%d tickets and replies; %d adopted after a kill" % (sum(clean.values()) + replies,
+                                                                   adopted[0]))
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
