@@ -1,7 +1,11 @@
 #!/usr/bin/env python3
-"""Write a seeded, realistic mbox of about SIZE megabytes for the parse benchmark.
+"""Write a seeded, realistic mbox for the benchmarks and the import tests.
 
 Usage: bench/gen_mbox.py OUT.mbox SIZE_MB [SEED]
+       bench/gen_mbox.py OUT.mbox --count N [--seed SEED] [--light]
+
+SIZE_MB: about that many megabytes; --count: exactly N mails; --light: no attachments (for tests
+that send every mail to a desk).
 
 The mix follows a support inbox: plain text in several charsets and transfer encodings, HTML-only
 and multipart/alternative mail, attachments, replies with quoted history, encoded-word subjects
@@ -9,6 +13,7 @@ and multipart/alternative mail, attachments, replies with quoted history, encode
 in the middle (the lines GMime's mbox mode splits wrongly). Nothing is downloaded; the same seed
 gives the same bytes."""
 
+import argparse
 import base64
 import quopri
 import random
@@ -97,7 +102,7 @@ def multipart(rng, subtype, parts):
             % (subtype, boundary, inner, boundary))
 
 
-def message(rng, i, earlier):
+def message(rng, i, earlier, light=False):
     """One mail; earlier: (Message-ID, name, sender) of recent mails it may answer."""
     name = rng.choice(NAMES)
     sender = "user%d@example.org" % rng.randint(1, 5000)
@@ -120,6 +125,8 @@ def message(rng, i, earlier):
         headers += ["In-Reply-To: %s" % parent[0], "References: %s" % parent[0]]
         text += ("\nOn Mon, 2 Mar 2026 at 10:00, Support <support@example.com> wrote:\n"
                  + "".join("> %s\n" % line for line in body_text(rng).splitlines()))
+    if light and kind >= 0.75:
+        kind = 0.0
     if kind < 0.40:
         body = text_part(rng, text)
     elif kind < 0.60:
@@ -141,16 +148,33 @@ def mboxrd_quote(raw):
     return "\n".join(out)
 
 
+def parse_args(argv):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("out")
+    parser.add_argument("size_mb", nargs="?", type=float)
+    parser.add_argument("seed", nargs="?", type=int, default=1)
+    parser.add_argument("--count", type=int)
+    parser.add_argument("--seed", dest="seed_option", type=int)
+    parser.add_argument("--light", action="store_true")
+    args = parser.parse_args(argv)
+    if (args.size_mb is None) == (args.count is None):
+        parser.error("give SIZE_MB or --count N")
+    if args.seed_option is not None:
+        args.seed = args.seed_option
+    return args
+
+
 def main():
-    out_path, size_mb = sys.argv[1], float(sys.argv[2])
-    rng = random.Random(int(sys.argv[3]) if len(sys.argv) > 3 else 1)
-    target = int(size_mb * 1024 * 1024)
+    args = parse_args(sys.argv[1:])
+    out_path = args.out
+    rng = random.Random(args.seed)
+    target = int(args.size_mb * 1024 * 1024) if args.size_mb else None
     written = 0
     earlier = []
     with open(out_path, "w", encoding="utf-8", newline="\n") as out:
         i = 0
-        while written < target:
-            raw, this = message(rng, i, earlier[-200:])
+        while (written < target) if target else (i < args.count):
+            raw, this = message(rng, i, earlier[-200:], args.light)
             earlier.append(this)
             chunk = ("From user@example.org Mon Mar  2 10:00:00 2026\n%s\n"
                      % mboxrd_quote(raw.rstrip("\n") + "\n"))

@@ -1064,6 +1064,10 @@ class SandboxHandler(BaseHTTPRequestHandler):
     wait; hence bodies are always fully read and lengths always sent.
     """
 
+    # Headers and body leave in separate writes; with Nagle's algorithm the body then waits for
+    # the client's delayed ACK, 40 ms per call on Linux, which made a 5,000-mail import crawl.
+    disable_nagle_algorithm = True
+
     protocol_version = "HTTP/1.1"
     server_version = "SandboxDesk/1"
 

@@ -5,6 +5,7 @@ replies at the desk must equal those of one clean run, none doubled, none missin
 import collections
 import os
 import random
+import re
 import signal
 import sqlite3
 import subprocess
@@ -74,6 +75,27 @@ class ImportSurvivesKill(DeskTestCase):
         adopted = db.execute("SELECT count(*) FROM mails WHERE action = 'adopted'").fetchone()
         print("%d tickets and replies; %d adopted after a kill" % (sum(clean.values()) + replies,
                                                                    adopted[0]))
+
+
+class ImportFiveThousand(DeskTestCase):
+    timeout = 30
+
+    def test_every_mail_accounted_for_and_threads_are_replies(self):
+        archive = os.path.join(self.dir, "5000.mbox")
+        subprocess.run([sys.executable, os.path.join(SOURCE_DIR, "bench", "gen_mbox.py"),
+                        archive, "--count", "5000", "--seed", "5", "--light"], check=True,
+                       capture_output=True)
+        with open(archive, "rb") as f:
+            follow_ups = sum(1 for line in f if line.startswith(b"In-Reply-To: "))
+        rc, _, err = self.run_m2t("import", archive)
+        self.assertEqual(rc, 0, err)
+        counts = dict(pair.split("=") for pair in
+                      re.search(r'outcomes="([^"]*)"', err).group(1).split())
+        self.assertEqual(sum(int(v) for v in counts.values()), 5000, counts)
+        self.assertEqual(int(counts["replied"]), follow_ups)
+        tickets = self.desk.tickets()
+        self.assertEqual(len(tickets), int(counts["opened"]))
+        self.assertEqual(sum(len(t["messages"]) for t in tickets), 5000)
 
 
 if __name__ == "__main__":
