@@ -41,12 +41,15 @@ demo: build
 	sh scripts/demo.sh $(BUILD)/mail2ticket
 
 # Benchmarks (bench/): not part of make test. BENCH_SIZES: the mbox sizes in MB for the parse
-# benchmark; the generated archives are kept in bench/out/.
+# benchmark; BENCH_COUNTS: the mail counts for the import benchmark; the generated archives are
+# kept in bench/out/.
 BENCH_SIZES ?= 300 600
+BENCH_COUNTS ?= 5000 50000
 bench: build
 	cmake --build $(BUILD) --target bench_gmime_loop
 	python3 bench/pipe_dry_run.py $(BUILD)/mail2ticket
 	python3 bench/parse_bench.py $(BUILD) $(BENCH_SIZES)
+	python3 bench/import_bench.py $(BUILD) $(BENCH_COUNTS)
 
 install: build
 	cmake --install $(BUILD)

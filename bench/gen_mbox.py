@@ -15,10 +15,14 @@ gives the same bytes."""
 
 import argparse
 import base64
+import datetime
+import email.utils
 import quopri
 import random
 import sys
 
+# Mail i is dated 7 minutes after mail i-1 (give or take): an answer is later than what it answers.
+START = datetime.datetime(2026, 3, 2, 8, 0, tzinfo=datetime.timezone(datetime.timedelta(hours=1)))
 WORDS = ("invoice account password server domain renew payment refund error login update "
          "backup mailbox certificate order shipping delivery please thanks problem since "
          "yesterday customer support ticket export import report monthly contract").split()
@@ -114,9 +118,8 @@ def message(rng, i, earlier, light=False):
     headers = ["From: %s <%s>" % (encoded_name(name), sender),
                "To: support@example.com",
                "Subject: %s" % encoded_subject(rng, subject),
-               "Date: Mon, %d Mar 2026 %02d:%02d:00 +0100" % (rng.randint(1, 28),
-                                                               rng.randint(0, 23),
-                                                               rng.randint(0, 59)),
+               "Date: %s" % email.utils.format_datetime(
+                   START + datetime.timedelta(minutes=7 * i + rng.randint(0, 5))),
                "Message-ID: %s" % msgid,
                "MIME-Version: 1.0"]
     text = body_text(rng)

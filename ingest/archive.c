@@ -6,14 +6,32 @@
 #include <string.h>
 #include <zlib.h>
 
+#include <gmime/gmime.h>
+
 #include "ingest/mbox.h"
 
-/* An archive is a queue of files still to read; mbox files are read one message at a time, so
- * memory does not grow with an archive's size. */
+/* One message of the archive, found by the first pass. */
+struct entry {
+	guint file;	/* index into paths */
+	goffset offset; /* of its "From " line in an mbox; -1: the whole file */
+	gint64 date;	/* Unix time from its Date header (a missing one takes the last seen) */
+	guint seq;	/* place in the archive, so that equal dates keep their order */
+};
+
+/* An archive is read in two passes: the first indexes every message's place and date, the second
+ * delivers them in date order, so a thread's first mail opens the ticket its answers then join,
+ * whatever order the archive keeps them in. Only the index (a few bytes a message) is held, not
+ * the mail. A gzipped mbox cannot be sought in cheaply: it is read afterwards, in its own order. */
 struct archive {
 	struct source base;
-	GQueue *files;	/* of char *: paths not opened yet */
-	FILE *mbox_file; /* the mbox being read, or NULL */
+	GQueue *files;	   /* of char *: the paths found, until indexed */
+	GPtrArray *paths;  /* of char *: the files the index refers to */
+	GArray *entries;   /* of struct entry, in delivery order */
+	guint next;	   /* the next entry to deliver */
+	FILE *current;	   /* the mbox the last entry came from, kept open */
+	guint current_file;
+	GQueue *streamed;  /* of char *: gzipped mboxes, read in their order after the index */
+	FILE *mbox_file;   /* the streamed mbox being read, or NULL */
 	struct mbox_reader *mbox;
 	char *mbox_path;
 };
@@ -220,10 +238,169 @@ static gboolean read_whole_file(char *path, struct source_message *out, GError *
 	return TRUE;
 }
 
+static gboolean is_gzipped(const char *path)
+{
+	guchar magic[2];
+	FILE *f = fopen(path, "rb");
+	gboolean gz = f && fread(magic, 1, 2, f) == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
+
+	if (f)
+		fclose(f);
+	return gz;
+}
+
+/* The Unix time of the Date header among the headers at the start of data, or G_MININT64. */
+static gint64 header_date(const char *data, gsize len)
+{
+	const char *end = data + len;
+	GString *value = NULL;
+	gint64 when = G_MININT64;
+
+	for (const char *line = data; line < end;) {
+		const char *nl = memchr(line, '\n', end - line);
+		gsize n = (nl ? nl : end) - line;
+		if (n == 0 || (n == 1 && line[0] == '\r'))
+			break; /* the end of the headers */
+		if (value && (line[0] == ' ' || line[0] == '\t'))
+			g_string_append_len(value, line, n);
+		else if (value)
+			break;
+		else if (n > 5 && g_ascii_strncasecmp(line, "Date:", 5) == 0)
+			value = g_string_new_len(line + 5, n - 5);
+		line = nl ? nl + 1 : end;
+	}
+	if (value) {
+		GDateTime *dt = g_mime_utils_header_decode_date(value->str);
+		if (dt) {
+			when = g_date_time_to_unix(dt);
+			g_date_time_unref(dt);
+		}
+		g_string_free(value, TRUE);
+	}
+	return when;
+}
+
+static void add_entry(struct archive *a, guint file, goffset offset, gint64 date, gint64 *last)
+{
+	struct entry e = {.file = file, .offset = offset, .seq = a->entries->len};
+
+	e.date = date != G_MININT64 ? date : *last;
+	*last = e.date;
+	g_array_append_val(a->entries, e);
+}
+
+static gboolean index_mbox(struct archive *a, guint file, gint64 *last, GError **error)
+{
+	const char *path = g_ptr_array_index(a->paths, file);
+	FILE *f = fopen(path, "rb");
+	struct mbox_reader *reader;
+	GBytes *msg;
+	goffset offset;
+	GError *err = NULL;
+
+	if (!f)
+		return io_error(error, "cannot open", path);
+	reader = mbox_reader_new(f);
+	while (mbox_reader_next(reader, &msg, &offset, &err)) {
+		gsize len;
+		const char *data = g_bytes_get_data(msg, &len);
+		add_entry(a, file, offset, header_date(data ? data : "", len), last);
+		g_bytes_unref(msg);
+	}
+	mbox_reader_free(reader);
+	fclose(f);
+	if (err) {
+		g_propagate_error(error, err);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+static gboolean index_file(struct archive *a, guint file, gint64 *last, GError **error)
+{
+	const char *path = g_ptr_array_index(a->paths, file);
+	FILE *f = open_uncompressed(path);
+	char head[64 * 1024];
+	size_t n;
+
+	if (!f)
+		return io_error(error, "cannot open", path);
+	n = fread(head, 1, sizeof(head), f);
+	fclose(f);
+	add_entry(a, file, -1, header_date(head, n), last);
+	return TRUE;
+}
+
+static gint compare_entries(gconstpointer pa, gconstpointer pb)
+{
+	const struct entry *x = pa, *y = pb;
+
+	if (x->date != y->date)
+		return x->date < y->date ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static gboolean build_index(struct archive *a, GError **error)
+{
+	gint64 last = G_MININT64;
+	char *path;
+
+	while ((path = g_queue_pop_head(a->files))) {
+		gboolean ok;
+		if (starts_with_from(path) && is_gzipped(path)) {
+			g_queue_push_tail(a->streamed, path);
+			continue;
+		}
+		g_ptr_array_add(a->paths, path);
+		ok = starts_with_from(path) ? index_mbox(a, a->paths->len - 1, &last, error)
+					    : index_file(a, a->paths->len - 1, &last, error);
+		if (!ok)
+			return FALSE;
+	}
+	g_array_sort(a->entries, compare_entries);
+	return TRUE;
+}
+
+static gboolean read_entry(struct archive *a, const struct entry *e, struct source_message *out,
+			   GError **error)
+{
+	const char *path = g_ptr_array_index(a->paths, e->file);
+	struct mbox_reader *reader;
+	goffset offset;
+	gboolean ok;
+
+	if (e->offset < 0)
+		return read_whole_file(g_strdup(path), out, error);
+	if (!a->current || a->current_file != e->file) {
+		if (a->current)
+			fclose(a->current);
+		a->current = fopen(path, "rb");
+		a->current_file = e->file;
+		if (!a->current)
+			return io_error(error, "cannot open", path);
+	}
+	if (fseeko(a->current, e->offset, SEEK_SET) != 0)
+		return io_error(error, "cannot read", path);
+	reader = mbox_reader_new(a->current);
+	ok = mbox_reader_next(reader, &out->raw, &offset, error);
+	mbox_reader_free(reader);
+	if (!ok) {
+		if (error && !*error)
+			g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED,
+				    "%s changed while it was read: no message at byte %" G_GOFFSET_FORMAT,
+				    path, e->offset);
+		return FALSE;
+	}
+	out->location = g_strdup_printf("%s@%" G_GOFFSET_FORMAT, path, e->offset);
+	return TRUE;
+}
+
 static gboolean archive_next(struct source *src, struct source_message *out, GError **error)
 {
 	struct archive *a = (struct archive *)src;
 
+	if (a->next < a->entries->len)
+		return read_entry(a, &g_array_index(a->entries, struct entry, a->next++), out, error);
 	for (;;) {
 		char *path;
 		if (a->mbox) {
@@ -240,21 +417,17 @@ static gboolean archive_next(struct source *src, struct source_message *out, GEr
 				return FALSE;
 			}
 		}
-		path = g_queue_pop_head(a->files);
+		path = g_queue_pop_head(a->streamed);
 		if (!path)
 			return FALSE;
-		if (starts_with_from(path)) {
-			a->mbox_file = open_uncompressed(path);
-			if (!a->mbox_file) {
-				io_error(error, "cannot open", path);
-				g_free(path);
-				return FALSE;
-			}
-			a->mbox = mbox_reader_new(a->mbox_file);
-			a->mbox_path = path;
-			continue;
+		a->mbox_file = open_uncompressed(path);
+		if (!a->mbox_file) {
+			io_error(error, "cannot open", path);
+			g_free(path);
+			return FALSE;
 		}
-		return read_whole_file(path, out, error);
+		a->mbox = mbox_reader_new(a->mbox_file);
+		a->mbox_path = path;
 	}
 }
 
@@ -263,7 +436,12 @@ static void archive_close(struct source *src)
 	struct archive *a = (struct archive *)src;
 
 	close_mbox(a);
+	if (a->current)
+		fclose(a->current);
 	g_queue_free_full(a->files, g_free);
+	g_queue_free_full(a->streamed, g_free);
+	g_ptr_array_unref(a->paths);
+	g_array_unref(a->entries);
 	g_free(a);
 }
 
@@ -279,7 +457,10 @@ struct source *archive_open(const char *path, GError **error)
 
 	a->base.ops = &archive_ops;
 	a->files = g_queue_new();
-	if (!collect(a, path, FALSE, error)) {
+	a->streamed = g_queue_new();
+	a->paths = g_ptr_array_new_with_free_func(g_free);
+	a->entries = g_array_new(FALSE, FALSE, sizeof(struct entry));
+	if (!collect(a, path, FALSE, error) || !build_index(a, error)) {
 		archive_close(&a->base);
 		return NULL;
 	}

@@ -61,6 +61,26 @@ class Import(DeskTestCase):
         self.assertEqual(results[0], results[1])
         self.assertEqual(results[0], results[2])
 
+    def test_order_of_the_archive_does_not_split_threads(self):
+        # The same mails, newest first: answers come before the mail they answer.
+        box = mailbox.mbox(INBOX, create=False)
+        messages = list(box)
+        box.close()
+        reversed_path = os.path.join(self.dir, "reversed.mbox")
+        out = mailbox.mbox(reversed_path)
+        for msg in reversed(messages):
+            out.add(msg)
+        out.close()
+        rc, _, err = self.import_paths(INBOX)
+        self.assertEqual(rc, 0, err)
+        forward = ticket_summary(self.desk.tickets())
+        self.desk.reset()
+        shutil.rmtree(os.path.join(self.dir, "state"))
+        rc, _, err = self.import_paths(reversed_path)
+        self.assertEqual(rc, 0, err)
+        self.assertIn("opened=4 replied=2", err)
+        self.assertEqual(ticket_summary(self.desk.tickets()), forward)
+
     def test_rerun_creates_nothing(self):
         self.assertEqual(self.import_paths(INBOX)[0], 0)
         rc, _, err = self.import_paths(INBOX, self.emls)

@@ -1,0 +1,90 @@
+#!/usr/bin/env python3
+"""Import benchmark: `mail2ticket import` into the sandbox desk, and `import --dry-run`.
+
+Usage: bench/import_bench.py BUILD_DIR [COUNT ...]      (default counts: 5000 50000)
+
+For each count, a seeded archive of that many mails without attachments (bench/gen_mbox.py
+--light, threads included) is generated once into bench/out/; then the import runs against a
+fresh sandbox desk and journal, and the dry run against no journal. Reported: messages/s and
+peak RSS (ru_maxrss) of mail2ticket; the same figure at both counts means memory does not grow
+with the archive. Not a test: nothing is asserted."""
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+BENCH = os.path.dirname(os.path.abspath(__file__))
+SOURCE = os.path.dirname(BENCH)
+CONFIG = """[desk]
+kind = whmcs
+url = http://127.0.0.1:{port}/includes/api.php
+identifier = bench
+default_department = 1
+[departments]
+support@example.com = 1
+[state]
+path = {state}/journal.db
+"""
+
+
+def run(cmd, env):
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit("failed: %s\n%s" % (" ".join(cmd), proc.stderr.read().decode()))
+    return elapsed, usage.ru_maxrss / 1024
+
+
+def start_desk(tmp):
+    port_file = os.path.join(tmp, "port")
+    env = dict(os.environ, SANDBOX_DESK_SECRET="bench-secret")
+    desk = subprocess.Popen([sys.executable, os.path.join(SOURCE, "tests", "desk",
+                                                         "sandbox_desk.py"),
+                             "--port", "0", "--port-file", port_file, "--quiet",
+                             "--identifier", "bench"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    for _ in range(100):
+        if os.path.exists(port_file) and open(port_file).read().strip():
+            return desk, open(port_file).read().strip()
+        time.sleep(0.1)
+    sys.exit("the sandbox desk did not start")
+
+
+def main():
+    binary = os.path.join(os.path.abspath(sys.argv[1]), "mail2ticket")
+    counts = [int(c) for c in sys.argv[2:]] or [5000, 50000]
+    out = os.path.join(BENCH, "out")
+    os.makedirs(out, exist_ok=True)
+    env = dict(os.environ, MAIL2TICKET_SECRET="bench-secret")
+    print("%-30s %8s %10s %10s %10s" % ("run", "mails", "seconds", "mails/s", "peak RSS"))
+    for count in counts:
+        archive = os.path.join(out, "import-%d.mbox" % count)
+        if not os.path.exists(archive):
+            subprocess.run([sys.executable, os.path.join(BENCH, "gen_mbox.py"), archive,
+                            "--count", str(count), "--seed", "11", "--light"], check=True,
+                           stdout=subprocess.DEVNULL)
+        with tempfile.TemporaryDirectory() as tmp:
+            desk, port = start_desk(tmp)
+            try:
+                config = os.path.join(tmp, "bench.conf")
+                with open(config, "w") as f:
+                    f.write(CONFIG.format(port=port, state=os.path.join(tmp, "state")))
+                for name, extra in (("import --dry-run", ["--dry-run"]),
+                                    ("import into the sandbox desk", [])):
+                    seconds, rss = run([binary, "-q", "--config", config, "import"] + extra
+                                       + [archive], env)
+                    print("%-30s %8d %10.1f %10.0f %7.0f MB" % (name, count, seconds,
+                                                              count / seconds, rss))
+            finally:
+                desk.terminate()
+                desk.wait()
+            shutil.rmtree(os.path.join(tmp, "state"), ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
