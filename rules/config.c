@@ -666,6 +666,11 @@ static gboolean load_condition(struct loader *ld, const char *group, const char 
 		return TRUE;
 	}
 	value = get_raw(ld, group, key);
+	if (!*value) {
+		/* "subject =" would contain "" and so match every mail. */
+		fail(ld, group, key, "empty value");
+		goto fail;
+	}
 	if (regex) {
 		cond->regex = g_regex_new(value, G_REGEX_CASELESS, 0, &err);
 		if (!cond->regex) {

@@ -52,6 +52,20 @@ static void because(struct action *action, const char *fmt, ...)
 	va_end(ap);
 }
 
+const char *route_requester(const struct config *config, const struct mail *mail,
+			    const struct envelope *envelope)
+{
+	const char *email = mail->from.email;
+
+	if (!email && envelope && envelope->sender && *envelope->sender)
+		email = envelope->sender;
+	/* An agent forwarding a customer's mail means the customer's ticket. */
+	if (email && address_listed(config->threading.agents, email) &&
+	    mail->original_sender.email)
+		return mail->original_sender.email;
+	return email;
+}
+
 char *route_ticket_number(const struct config *config, const struct mail *mail)
 {
 	for (guint i = 0; i < config->threading.ticket_patterns->len; i++) {
@@ -145,35 +159,37 @@ static gboolean in_address_text(const char *text, const char *address)
 	return found;
 }
 
+enum reply_verdict { REPLY_OK, REPLY_NO_TICKET, REPLY_STRANGER, REPLY_CLOSED };
+
 /* Whether the mail may be added to the ticket it points at; says why not in action. Knowing a
  * ticket number must not let a stranger write into someone else's ticket. */
-static gboolean may_reply(const struct config *config, const struct ticket_facts *t,
-			  const char *sender, struct action *action)
+static enum reply_verdict may_reply(const struct config *config, const struct ticket_facts *t,
+				    const char *sender, struct action *action)
 {
 	if (!t->checked) {
 		because(action, "ticket %s from the %s (not checked at the desk: offline)",
 			t->number, t->how);
-		return TRUE;
+		return REPLY_OK;
 	}
 	if (!t->exists) {
 		because(action, "ticket %s (from the %s) does not exist at the desk", t->number,
 			t->how);
-		return FALSE;
+		return REPLY_NO_TICKET;
 	}
 	if (g_ascii_strcasecmp(sender, t->owner_email ? t->owner_email : "") != 0 &&
 	    !in_address_text(t->cc, sender) && !t->sender_is_contact) {
 		because(action, "%s is neither the owner, in the cc list, nor a contact of the "
 				"client of ticket %s",
 			sender, t->number);
-		return FALSE;
+		return REPLY_STRANGER;
 	}
 	if (t->status && g_ascii_strcasecmp(t->status, "Closed") == 0 &&
 	    !config->threading.closed_reopens) {
 		because(action, "ticket %s is closed and [threading] closed = open_new", t->number);
-		return FALSE;
+		return REPLY_CLOSED;
 	}
 	because(action, "reply to ticket %s from the %s", t->number, t->how);
-	return TRUE;
+	return REPLY_OK;
 }
 
 /* X-Priority 1 or 2, Importance: high, Priority: urgent and Outlook's X-MSMail-Priority: High
@@ -242,8 +258,6 @@ struct action *route_decide(const struct config *config, const struct mail *mail
 	action->fields = g_array_new(FALSE, TRUE, sizeof(struct rule_field_value));
 	action->markdown = -1;
 	action->priority = g_strdup(config->desk.priority);
-	if (!email && envelope && envelope->sender && *envelope->sender)
-		email = envelope->sender;
 	loop = loop_guard_reason(config, mail, envelope);
 	if (loop) {
 		action->kind = ACTION_DROP;
@@ -251,16 +265,15 @@ struct action *route_decide(const struct config *config, const struct mail *mail
 		g_free(loop);
 		return action;
 	}
+	email = route_requester(config, mail, envelope);
 	if (!email) {
 		action->kind = ACTION_QUARANTINE;
 		because(action, "no sender address: nobody to open a ticket for");
 		return action;
 	}
-	if (address_listed(config->threading.agents, email) && mail->original_sender.email) {
-		/* An agent forwarding a customer's mail means the customer's ticket. */
+	if (email == mail->original_sender.email) {
 		because(action, "forwarded by agent %s: the ticket is for the original sender %s",
-			email, mail->original_sender.email);
-		email = mail->original_sender.email;
+			mail->from.email, email);
 		action->name = g_strdup(mail->original_sender.name ? mail->original_sender.name
 								   : email);
 	} else {
@@ -278,16 +291,15 @@ struct action *route_decide(const struct config *config, const struct mail *mail
 	}
 	set_priority(config, mail, &rules, action);
 	if (facts->ticket.number) {
-		if (may_reply(config, &facts->ticket, email, action)) {
+		enum reply_verdict verdict = may_reply(config, &facts->ticket, email, action);
+		if (verdict == REPLY_OK) {
 			action->kind = ACTION_REPLY;
 			action->ticket_id = g_strdup(facts->ticket.id);
 			action->ticket_tid = g_strdup(facts->ticket.number);
 			rules_outcome_clear(&rules);
 			return action;
 		}
-		if (facts->ticket.exists && !config->threading.stranger_opens &&
-		    g_ascii_strcasecmp(email, facts->ticket.owner_email ? facts->ticket.owner_email
-									: "") != 0) {
+		if (verdict == REPLY_STRANGER && !config->threading.stranger_opens) {
 			action->kind = ACTION_DROP;
 			because(action, "dropped: [threading] stranger = drop");
 			rules_outcome_clear(&rules);

@@ -46,6 +46,11 @@ struct action {
 	GPtrArray *why;	  /* of char *: each step of the decision, in order */
 };
 
+/* Whom the ticket is for: the sender (else the envelope sender), or, for a mail an agent
+ * forwarded, the original sender. Borrowed from mail or envelope; NULL when nobody is known. */
+const char *route_requester(const struct config *config, const struct mail *mail,
+			    const struct envelope *envelope);
+
 /* The ticket number in the mail's subject (newly allocated), or NULL. */
 char *route_ticket_number(const struct config *config, const struct mail *mail);
 

@@ -197,6 +197,29 @@ static void test_closed_and_missing_tickets(void **state)
 	action_free(a);
 }
 
+/* Someone in the cc list of a closed ticket is no stranger: with closed = open_new and
+ * stranger = drop the mail opens a new ticket, it is not dropped. */
+static void test_closed_ticket_cc_is_not_a_stranger(void **state)
+{
+	struct route_facts facts = {
+	    .ticket = {.number = "123456", .how = "subject", .checked = TRUE, .exists = TRUE,
+		       .id = "7", .status = "Closed", .owner_email = "owner@example.org",
+		       .cc = "helper@example.org"}};
+	struct action *a;
+	(void)state;
+
+	config->threading.closed_reopens = FALSE;
+	config->threading.stranger_opens = FALSE;
+	a = decide("", "helper@example.org", &facts, NULL);
+	assert_int_equal(a->kind, ACTION_OPEN);
+	action_free(a);
+	a = decide("", "stranger@example.net", &facts, NULL);
+	assert_int_equal(a->kind, ACTION_DROP);
+	action_free(a);
+	config->threading.closed_reopens = TRUE;
+	config->threading.stranger_opens = TRUE;
+}
+
 static void test_department_and_quarantine(void **state)
 {
 	const char *raw = "To: billing@example.com\nSubject: no sender\n\nx\n";
@@ -228,6 +251,7 @@ int main(void)
 	    cmocka_unit_test(test_ticket_number_patterns),
 	    cmocka_unit_test(test_reply_needs_the_right_sender),
 	    cmocka_unit_test(test_closed_and_missing_tickets),
+	    cmocka_unit_test(test_closed_ticket_cc_is_not_a_stranger),
 	    cmocka_unit_test(test_department_and_quarantine),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

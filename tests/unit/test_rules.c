@@ -260,6 +260,7 @@ static void test_bad_rules_name_rule_and_key(void **state)
 	assert_config_error("[rule r5]\nsize = big\n", "[rule r5] size: 'big' is not");
 	assert_config_error("[rule r6]\ncustomfield.x = 1\n", "[rule r6] customfield.x");
 	assert_config_error("[rule r7]\nmatch = some\n", "[rule r7] match: 'some' is not one of");
+	assert_config_error("[rule r8]\nsubject =\n", "[rule r8] subject: empty value");
 }
 
 int main(void)
