@@ -179,17 +179,64 @@ static gboolean deliver_one(struct import_run *r, const struct parsed_message *p
 	return TRUE;
 }
 
+/* Every 100 mails the journal notes how far into an archive the run got, so a run that stopped is
+ * continued without reading and parsing again what was handled. A run limited by dates takes no
+ * notes: the mails it passed over are not handled. */
+#define CHECKPOINT_EVERY 100
+
+struct checkpoint {
+	char *archive; /* the canonical path */
+	char *fingerprint;
+	guint64 handled;
+};
+
+static gboolean checkpoints_apply(const struct import_run *r)
+{
+	return r->d.journal && !r->d.dry_run && !r->since && !r->until;
+}
+
+static gboolean checkpoint_resume(struct import_run *r, struct source *src, const char *path,
+				  struct checkpoint *cp, GError **error)
+{
+	char count[32];
+
+	cp->archive = g_canonicalize_filename(path, NULL);
+	cp->fingerprint = archive_fingerprint(src);
+	if (!journal_checkpoint_get(r->d.journal, cp->archive, cp->fingerprint, &cp->handled,
+				    error))
+		return FALSE;
+	if (cp->handled == 0)
+		return TRUE;
+	archive_skip(src, cp->handled);
+	g_snprintf(count, sizeof(count), "%" G_GUINT64_FORMAT, cp->handled);
+	log_event(LOG_INFO, "continuing where the last run stopped", "archive", cp->archive,
+		  "handled", count, NULL);
+	return TRUE;
+}
+
+static void checkpoint_clear(struct checkpoint *cp)
+{
+	g_free(cp->archive);
+	g_free(cp->fingerprint);
+}
+
 /* Every message of one archive, parsed ahead on the pool's threads and delivered here in the
- * archive's order; FALSE (error set) when the run must stop. Messages read but not delivered when
- * it stops are simply not acknowledged: the next run reads them again. */
+ * archive's (date) order; FALSE (error set) when the run must stop. Messages read but not
+ * delivered when it stops are simply not acknowledged: the next run reads them again. */
 static gboolean import_path(struct import_run *r, const char *path, GError **error)
 {
 	struct source *src = archive_open(path, error);
+	struct checkpoint cp = {0};
 	struct parsed_message parsed;
 	GError *read_error = NULL;
+	gboolean use_checkpoints = checkpoints_apply(r);
 	gboolean more = src != NULL;
 	gboolean ok = src != NULL;
+	guint64 noted;
 
+	if (ok && use_checkpoints)
+		ok = more = checkpoint_resume(r, src, path, &cp, error);
+	noted = cp.handled;
 	while (ok) {
 		while (more && parse_pool_pending(r->pool) < r->window) {
 			struct source_message msg = {0};
@@ -201,10 +248,22 @@ static gboolean import_path(struct import_run *r, const char *path, GError **err
 			break;
 		ok = deliver_one(r, &parsed, error);
 		parsed_message_clear(&parsed);
+		if (ok)
+			cp.handled++;
+		if (ok && use_checkpoints && cp.handled - noted >= CHECKPOINT_EVERY) {
+			ok = journal_checkpoint_set(r->d.journal, cp.archive, cp.fingerprint,
+						    cp.handled, error);
+			noted = cp.handled;
+		}
 		show_progress(r, FALSE);
 	}
 	while (parse_pool_pop(r->pool, &parsed))
 		parsed_message_clear(&parsed);
+	/* Also when the run stops: what was handled stays handled. */
+	if (use_checkpoints && cp.archive && cp.handled != noted)
+		journal_checkpoint_set(r->d.journal, cp.archive, cp.fingerprint, cp.handled,
+				       ok ? error : NULL);
+	checkpoint_clear(&cp);
 	source_close(src);
 	if (ok && read_error) {
 		g_propagate_error(error, read_error);
@@ -212,7 +271,7 @@ static gboolean import_path(struct import_run *r, const char *path, GError **err
 	}
 	if (read_error)
 		g_error_free(read_error);
-	return ok;
+	return ok && !(error && *error);
 }
 
 static int parse_import_options(struct import_run *r, gboolean *dry_run, const char **report,

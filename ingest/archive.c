@@ -4,6 +4,7 @@
 #include <gio/gio.h>
 #include <stdio.h>
 #include <string.h>
+#include <glib/gstdio.h>
 #include <zlib.h>
 
 #include <gmime/gmime.h>
@@ -429,6 +430,55 @@ static gboolean archive_next(struct source *src, struct source_message *out, GEr
 		a->mbox = mbox_reader_new(a->mbox_file);
 		a->mbox_path = path;
 	}
+}
+
+char *archive_fingerprint(struct source *src)
+{
+	struct archive *a = (struct archive *)src;
+	GChecksum *sum = g_checksum_new(G_CHECKSUM_SHA256);
+	char *hex;
+
+	for (guint i = 0; i < a->paths->len; i++) {
+		const char *path = g_ptr_array_index(a->paths, i);
+		GStatBuf st;
+		char *stamp;
+		if (g_stat(path, &st) != 0)
+			memset(&st, 0, sizeof(st));
+		stamp = g_strdup_printf("%s\n%lld\n%lld\n", path, (long long)st.st_size,
+					(long long)st.st_mtime);
+		g_checksum_update(sum, (const guchar *)stamp, -1);
+		g_free(stamp);
+	}
+	for (GList *l = a->streamed->head; l; l = l->next) {
+		GStatBuf st;
+		char *stamp;
+		if (g_stat(l->data, &st) != 0)
+			memset(&st, 0, sizeof(st));
+		stamp = g_strdup_printf("gz %s\n%lld\n%lld\n", (char *)l->data,
+					(long long)st.st_size, (long long)st.st_mtime);
+		g_checksum_update(sum, (const guchar *)stamp, -1);
+		g_free(stamp);
+	}
+	{
+		char *count = g_strdup_printf("%u", a->entries->len);
+		g_checksum_update(sum, (const guchar *)count, -1);
+		g_free(count);
+	}
+	hex = g_strdup(g_checksum_get_string(sum));
+	g_checksum_free(sum);
+	return hex;
+}
+
+void archive_skip(struct source *src, guint64 n)
+{
+	struct archive *a = (struct archive *)src;
+	guint64 indexed = MIN(n, (guint64)(a->entries->len - a->next));
+	struct source_message msg = {0};
+
+	a->next += indexed;
+	/* A gzipped mbox cannot be sought in: what it holds is read and let go. */
+	for (n -= indexed; n > 0 && archive_next(src, &msg, NULL); n--)
+		source_message_clear(&msg);
 }
 
 static void archive_close(struct source *src)

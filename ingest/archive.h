@@ -13,4 +13,12 @@
  * be read. Free with source_close(). */
 struct source *archive_open(const char *path, GError **error);
 
+/* What identifies the archive as it is now: its files' paths, sizes and modification times, and
+ * its message count. Newly allocated hex digest. */
+char *archive_fingerprint(struct source *archive);
+
+/* Pass over the first n messages (in delivery order) without reading them where the format
+ * allows. */
+void archive_skip(struct source *archive, guint64 n);
+
 #endif

@@ -66,7 +66,12 @@ static const char schema[] =
     "  at INTEGER NOT NULL,"
     "  outcome TEXT NOT NULL,"
     "  detail TEXT);"
-    "CREATE INDEX IF NOT EXISTS attempts_key ON attempts(key);";
+    "CREATE INDEX IF NOT EXISTS attempts_key ON attempts(key);"
+    "CREATE TABLE IF NOT EXISTS checkpoints ("
+    "  archive TEXT PRIMARY KEY,"
+    "  fingerprint TEXT NOT NULL,"
+    "  handled INTEGER NOT NULL,"
+    "  updated INTEGER NOT NULL);";
 
 static gboolean check_schema(struct journal *j, gboolean read_only, GError **error)
 {
@@ -352,4 +357,47 @@ gboolean journal_count_opened_since(struct journal *j, const char *sender, gint6
 		*count = (guint)sqlite3_column_int(st, 0);
 	sqlite3_finalize(st);
 	return rc == SQLITE_ROW ? TRUE : db_fail(j, rc, "counting a sender's tickets", error);
+}
+
+gboolean journal_checkpoint_get(struct journal *j, const char *path, const char *fingerprint,
+				guint64 *handled, GError **error)
+{
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(j->db,
+				    "SELECT handled FROM checkpoints WHERE archive = ? AND "
+				    "fingerprint = ?",
+				    -1, &st, NULL);
+
+	*handled = 0;
+	if (rc != SQLITE_OK)
+		return db_fail(j, rc, "reading a checkpoint", error);
+	sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, fingerprint, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*handled = (guint64)sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? TRUE
+						     : db_fail(j, rc, "reading a checkpoint", error);
+}
+
+gboolean journal_checkpoint_set(struct journal *j, const char *path, const char *fingerprint,
+				guint64 handled, GError **error)
+{
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(j->db,
+				    "INSERT INTO checkpoints (archive, fingerprint, handled, updated) "
+				    "VALUES (?1, ?2, ?3, ?4) ON CONFLICT(archive) DO UPDATE SET "
+				    "fingerprint = ?2, handled = ?3, updated = ?4",
+				    -1, &st, NULL);
+
+	if (rc != SQLITE_OK)
+		return db_fail(j, rc, "writing a checkpoint", error);
+	sqlite3_bind_text(st, 1, path, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, fingerprint, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)handled);
+	sqlite3_bind_int64(st, 4, g_get_real_time() / G_USEC_PER_SEC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? TRUE : db_fail(j, rc, "writing a checkpoint", error);
 }

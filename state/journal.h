@@ -73,6 +73,13 @@ gboolean journal_ticket_of_message(struct journal *journal, const char *message_
 gboolean journal_count_opened_since(struct journal *journal, const char *sender, gint64 since,
 				    guint *count, GError **error);
 
+/* How many messages of the archive at path, as it was when fingerprint was taken, were handled in
+ * order; 0 when the journal has no checkpoint for it or the archive has changed since. */
+gboolean journal_checkpoint_get(struct journal *journal, const char *path, const char *fingerprint,
+				guint64 *handled, GError **error);
+gboolean journal_checkpoint_set(struct journal *journal, const char *path, const char *fingerprint,
+				guint64 handled, GError **error);
+
 const char *journal_state_name(enum journal_state state);
 
 #endif

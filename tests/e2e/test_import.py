@@ -86,8 +86,25 @@ class Import(DeskTestCase):
         rc, _, err = self.import_paths(INBOX, self.emls)
         self.assertEqual(rc, 0, err)
         self.assertIn("opened=0", err)
-        self.assertIn("already-handled=12", err)
+        # The mbox's checkpoint says all 6 are handled: they are not even read again. The same
+        # mails in the .eml folder are read, and the journal knows each of them.
+        self.assertIn("continuing where the last run stopped", err)
+        self.assertIn("handled=6", err)
+        self.assertIn("already-handled=6", err)
         self.assertEqual(len(self.desk.tickets()), 4)
+
+    def test_changed_archive_is_read_again(self):
+        copy = os.path.join(self.dir, "inbox.mbox")
+        shutil.copy(INBOX, copy)
+        self.assertEqual(self.import_paths(copy)[0], 0)
+        with open(copy, "a") as f:
+            f.write("\nFrom x@example.org Mon Mar 30 10:00:00 2026\nFrom: x@example.org\n"
+                    "To: support@example.com\nSubject: one more\n"
+                    "Date: Mon, 30 Mar 2026 10:00:00 +0000\nMessage-ID: <more@x>\n\nhi\n")
+        rc, _, err = self.import_paths(copy)
+        self.assertEqual(rc, 0, err)
+        self.assertNotIn("continuing where", err)
+        self.assertIn("opened=1 already-handled=6", err)
 
     def test_dry_run_prints_each_call_and_changes_nothing(self):
         rc, out, err = self.import_paths("--dry-run", INBOX)
