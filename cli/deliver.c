@@ -35,9 +35,11 @@ void deliver_close(struct deliver *d)
 	journal_close(d->journal);
 	desk_free(d->desk);
 	g_free(d->last_reason);
+	g_free(d->last_ticket);
 	d->journal = NULL;
 	d->desk = NULL;
 	d->last_reason = NULL;
+	d->last_ticket = NULL;
 }
 
 void parse_options_from_config(const struct config *config, struct parse_options *out)
@@ -138,14 +140,15 @@ static gboolean quarantine(struct deliver *d, const char *key, const struct jour
 }
 
 /* The desk did not do what was asked. A failure that may heal leaves the mail where it is (FALSE,
- * error set); a refusal puts it in the quarantine with the desk's words. Takes err. */
+ * error set); a refusal puts it in the quarantine with the desk's words, unless the caller keeps
+ * refused mail itself. Takes err. */
 static gboolean desk_failed(struct deliver *d, const char *key, const struct journal_mail_info *info,
 			    const char *raw, gsize len, GError *err, enum deliver_outcome *outcome,
 			    GError **error)
 {
 	gboolean ok;
 
-	if (desk_error_is_temporary(err) || d->dry_run) {
+	if (desk_error_is_temporary(err) || d->dry_run || d->keep_refused) {
 		if (!d->dry_run)
 			journal_mark_failed(d->journal, key, err->message, NULL);
 		g_propagate_error(error, err);
@@ -155,6 +158,12 @@ static gboolean desk_failed(struct deliver *d, const char *key, const struct jou
 	*outcome = DELIVER_QUARANTINED;
 	g_error_free(err);
 	return ok;
+}
+
+static void set_last_ticket(struct deliver *d, const char *tid)
+{
+	g_free(d->last_ticket);
+	d->last_ticket = g_strdup(tid);
 }
 
 /* After an attempt whose answer was lost: the ticket it may have opened. */
@@ -176,6 +185,7 @@ static gboolean adopt_earlier_ticket(struct deliver *d, const char *key,
 	}
 	log_event(LOG_INFO, "adopted the ticket an earlier attempt opened", "key", key, "ticket",
 		  ticket.tid, "id", ticket.id, NULL);
+	set_last_ticket(d, ticket.tid);
 	desk_ticket_clear(&ticket);
 	*adopted = TRUE;
 	return TRUE;
@@ -218,6 +228,7 @@ static gboolean open_ticket(struct deliver *d, const char *key, const struct mai
 	}
 	if (!journal_mark_delivered(d->journal, key, "opened", ticket.id, ticket.tid, error))
 		goto out;
+	set_last_ticket(d, ticket.tid);
 	why = action_explain(action);
 	log_event(LOG_INFO, "ticket opened", "key", key, "ticket", ticket.tid, "id", ticket.id,
 		  "department", deptid, "priority", action->priority, "from", action->email, "why",
@@ -278,6 +289,7 @@ static gboolean add_reply(struct deliver *d, const char *key, const struct mail 
 		if (found) {
 			ok = journal_mark_delivered(d->journal, key, "adopted", action->ticket_id,
 						    action->ticket_tid, error);
+			set_last_ticket(d, action->ticket_tid);
 			*outcome = DELIVER_ADOPTED;
 			goto out;
 		}
@@ -296,6 +308,7 @@ static gboolean add_reply(struct deliver *d, const char *key, const struct mail 
 	if (!journal_mark_delivered(d->journal, key, "replied", action->ticket_id,
 				    action->ticket_tid, error))
 		goto out;
+	set_last_ticket(d, action->ticket_tid);
 	why = action_explain(action);
 	log_event(LOG_INFO, "reply added", "key", key, "ticket", action->ticket_tid, "id",
 		  action->ticket_id, "from", action->email, "why", why, NULL);
@@ -479,7 +492,9 @@ gboolean deliver_parsed_message(struct deliver *d, const struct mail *mail, cons
 		log_event(LOG_WARN, g_ptr_array_index(mail->warnings, i), "key", key, NULL);
 	if (d->journal && !journal_lookup(d->journal, key, &earlier, &known, error))
 		goto out;
+	g_clear_pointer(&d->last_ticket, g_free);
 	if (known && already_handled(&earlier)) {
+		set_last_ticket(d, earlier.ticket_tid);
 		log_event(LOG_INFO, "already handled, not sent again", "key", key, "state",
 			  journal_state_name(earlier.state), "ticket", earlier.ticket_tid, NULL);
 		*outcome = DELIVER_ALREADY;
@@ -524,6 +539,20 @@ out:
 	journal_entry_clear(&earlier);
 	decision_clear(&dec);
 	g_free(key);
+	return ok;
+}
+
+gboolean deliver_quarantine_unparsed(struct deliver *d, const char *raw, gsize len,
+				     const struct envelope *envelope, const char *reason,
+				     GError **error)
+{
+	char *digest = g_compute_checksum_for_data(G_CHECKSUM_SHA256, (const guchar *)raw, len);
+	char *key = g_strconcat("sha256:", digest, NULL);
+	struct journal_mail_info info = {.source = envelope->source, .sender = envelope->sender};
+	gboolean ok = quarantine(d, key, &info, raw, len, reason, error);
+
+	g_free(key);
+	g_free(digest);
 	return ok;
 }
 

@@ -20,8 +20,14 @@ struct deliver {
 	/* Archived mail keeps its own date at the desk (OpenTicket's and AddTicketReply's
 	 * "created"); new mail is dated when it arrives. */
 	gboolean original_dates;
+	/* A desk refusal is left to the caller (FALSE with DESK_ERROR set, journal "failed")
+	 * instead of quarantined at once: a mailbox retries a refused mail a few times, since the
+	 * cause may be a setting an admin fixes, before it sets the mail aside. */
+	gboolean keep_refused;
 	/* Why the last mail was dropped or quarantined, for reports; replaced by each delivery. */
 	char *last_reason;
+	/* The ticket number the last mail went to, or NULL; replaced by each delivery. */
+	char *last_ticket;
 };
 
 enum deliver_outcome {
@@ -52,6 +58,12 @@ void parse_options_from_config(const struct config *config, struct parse_options
 gboolean deliver_message(struct deliver *d, const char *raw, gsize len,
 			 const struct envelope *envelope, enum deliver_outcome *outcome,
 			 GError **error);
+
+/* Keep a mail that cannot go through the flow (unreadable, too big, or fatal to the parser) in
+ * the quarantine with reason, journalled under the digest of its bytes. */
+gboolean deliver_quarantine_unparsed(struct deliver *d, const char *raw, gsize len,
+				     const struct envelope *envelope, const char *reason,
+				     GError **error);
 
 /* A decision and the facts it rests on (the facts borrow from the rest). */
 struct decision {

@@ -22,6 +22,7 @@ static void main_help(void)
 	       "Turn e-mail into helpdesk tickets.\n\n"
 	       "commands:\n"
 	       "  pipe    one message on standard input (MTA delivery) -> ticket\n"
+	       "  poll    the configured IMAP/POP3 mailboxes -> tickets, until stopped\n"
 	       "  import  PATH... : mbox files, Maildir folders, .eml files -> tickets\n"
 	       "  parse   FILE|- : the parsed mail as JSON\n"
 	       "  route   FILE|- : what would be done with the mail, and why, as JSON\n"
@@ -84,6 +85,7 @@ static const struct command commands[] = {
     {"parse", cmd_parse},
     {"route", cmd_route},
     {"check", cmd_check},
+    {"poll", cmd_poll},
 };
 
 int main(int argc, char **argv)

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "parsers/mail_parse.h"
+#include "rules/config_loader.h"
 
 G_DEFINE_QUARK(mail2ticket-config-error-quark, config_error)
 
@@ -24,13 +25,6 @@ static const char *const threading_keys[] = {"ticket_pattern", "stranger", "clos
 static const char *const parser_keys[] = {"max_attachment_bytes", "max_total_bytes", "reply_marker",
 					  NULL};
 
-struct loader {
-	const char *path;
-	char **lines; /* the file as read, to name the line of an error */
-	GKeyFile *kf;
-	struct config *config;
-	GError **error;
-};
 
 static int line_of(const struct loader *ld, const char *section, const char *key)
 {
@@ -60,10 +54,7 @@ static int line_of(const struct loader *ld, const char *section, const char *key
 	return section_line;
 }
 
-static gboolean fail(struct loader *ld, const char *section, const char *key, const char *fmt, ...)
-    G_GNUC_PRINTF(4, 5);
-
-static gboolean fail(struct loader *ld, const char *section, const char *key, const char *fmt, ...)
+gboolean loader_fail(struct loader *ld, const char *section, const char *key, const char *fmt, ...)
 {
 	va_list ap;
 	char *what;
@@ -113,7 +104,7 @@ static char *strip_comments(const char *text)
 	return g_string_free(out, FALSE);
 }
 
-static gboolean check_known_keys(struct loader *ld, const char *section, const char *const *known)
+gboolean loader_check_known_keys(struct loader *ld, const char *section, const char *const *known)
 {
 	gsize n;
 	char **keys = g_key_file_get_keys(ld->kf, section, &n, NULL);
@@ -121,13 +112,13 @@ static gboolean check_known_keys(struct loader *ld, const char *section, const c
 
 	for (gsize i = 0; ok && keys && i < n; i++)
 		if (!g_strv_contains(known, keys[i]))
-			ok = fail(ld, section, keys[i], "unknown key");
+			ok = loader_fail(ld, section, keys[i], "unknown key");
 	g_strfreev(keys);
 	return ok;
 }
 
 /* The value of section/key, or NULL when absent. Newly allocated. */
-static char *get_raw(struct loader *ld, const char *section, const char *key)
+char *loader_get_raw(struct loader *ld, const char *section, const char *key)
 {
 	char *value = g_key_file_get_value(ld->kf, section, key, NULL);
 
@@ -136,17 +127,17 @@ static char *get_raw(struct loader *ld, const char *section, const char *key)
 	return value;
 }
 
-static gboolean get_string(struct loader *ld, const char *section, const char *key,
+gboolean loader_get_string(struct loader *ld, const char *section, const char *key,
 			   gboolean required, char **out)
 {
-	char *value = get_raw(ld, section, key);
+	char *value = loader_get_raw(ld, section, key);
 
 	if (value && !*value) {
 		g_free(value);
-		return fail(ld, section, key, "empty value");
+		return loader_fail(ld, section, key, "empty value");
 	}
 	if (!value && required)
-		return fail(ld, section, key, "missing (required)");
+		return loader_fail(ld, section, key, "missing (required)");
 	if (value) {
 		g_free(*out);
 		*out = value;
@@ -154,10 +145,10 @@ static gboolean get_string(struct loader *ld, const char *section, const char *k
 	return TRUE;
 }
 
-static gboolean get_int(struct loader *ld, const char *section, const char *key, int min, int max,
+gboolean loader_get_int(struct loader *ld, const char *section, const char *key, int min, int max,
 			int *out)
 {
-	char *value = get_raw(ld, section, key);
+	char *value = loader_get_raw(ld, section, key);
 	char *end;
 	long n;
 
@@ -166,7 +157,7 @@ static gboolean get_int(struct loader *ld, const char *section, const char *key,
 	errno = 0;
 	n = strtol(value, &end, 10);
 	if (!*value || *end || errno || n < min || n > max) {
-		fail(ld, section, key, "'%s' is not a whole number from %d to %d", value, min, max);
+		loader_fail(ld, section, key, "'%s' is not a whole number from %d to %d", value, min, max);
 		g_free(value);
 		return FALSE;
 	}
@@ -208,15 +199,15 @@ static gboolean parse_byte_size(const char *text, guint64 *out)
 }
 
 /* A byte count: a whole number, optionally with K, M or G. */
-static gboolean get_size(struct loader *ld, const char *section, const char *key, gsize *out)
+gboolean loader_get_size(struct loader *ld, const char *section, const char *key, gsize *out)
 {
-	char *value = get_raw(ld, section, key);
+	char *value = loader_get_raw(ld, section, key);
 	guint64 n;
 
 	if (!value)
 		return TRUE;
 	if (!parse_byte_size(value, &n) || n > G_MAXSIZE) {
-		fail(ld, section, key, "'%s' is not a size (a number of bytes, or with K, M or G)",
+		loader_fail(ld, section, key, "'%s' is not a size (a number of bytes, or with K, M or G)",
 		     value);
 		g_free(value);
 		return FALSE;
@@ -226,11 +217,11 @@ static gboolean get_size(struct loader *ld, const char *section, const char *key
 	return TRUE;
 }
 
-static gboolean get_bool(struct loader *ld, const char *section, const char *key, gboolean *out)
+gboolean loader_get_bool(struct loader *ld, const char *section, const char *key, gboolean *out)
 {
 	static const char *const yes[] = {"true", "yes", "on", "1", NULL};
 	static const char *const no[] = {"false", "no", "off", "0", NULL};
-	char *value = get_raw(ld, section, key);
+	char *value = loader_get_raw(ld, section, key);
 	char *lower;
 	gboolean ok = TRUE;
 
@@ -242,17 +233,17 @@ static gboolean get_bool(struct loader *ld, const char *section, const char *key
 	else if (g_strv_contains(no, lower))
 		*out = FALSE;
 	else
-		ok = fail(ld, section, key, "'%s' is not true or false", value);
+		ok = loader_fail(ld, section, key, "'%s' is not true or false", value);
 	g_free(lower);
 	g_free(value);
 	return ok;
 }
 
 /* One of choices (matched without regard to case; *out gets the spelling of choices). */
-static gboolean get_choice(struct loader *ld, const char *section, const char *key,
+gboolean loader_get_choice(struct loader *ld, const char *section, const char *key,
 			   const char *const *choices, int *index)
 {
-	char *value = get_raw(ld, section, key);
+	char *value = loader_get_raw(ld, section, key);
 	char *list;
 
 	if (!value)
@@ -265,7 +256,7 @@ static gboolean get_choice(struct loader *ld, const char *section, const char *k
 		}
 	}
 	list = g_strjoinv(", ", (char **)choices);
-	fail(ld, section, key, "'%s' is not one of: %s", value, list);
+	loader_fail(ld, section, key, "'%s' is not one of: %s", value, list);
 	g_free(list);
 	g_free(value);
 	return FALSE;
@@ -285,11 +276,11 @@ static char *resolve_path(const struct loader *ld, const char *value)
 	return full;
 }
 
-static gboolean get_path(struct loader *ld, const char *section, const char *key, char **out)
+gboolean loader_get_path(struct loader *ld, const char *section, const char *key, char **out)
 {
 	char *value = NULL;
 
-	if (!get_string(ld, section, key, FALSE, &value))
+	if (!loader_get_string(ld, section, key, FALSE, &value))
 		return FALSE;
 	if (value) {
 		g_free(*out);
@@ -299,18 +290,19 @@ static gboolean get_path(struct loader *ld, const char *section, const char *key
 	return TRUE;
 }
 
-static gboolean read_secret_file(struct loader *ld, const char *key, char **out)
+gboolean loader_read_secret_file(struct loader *ld, const char *section, const char *key,
+				 char **out)
 {
 	char *path = NULL;
 	char *contents = NULL;
 	GError *err = NULL;
 
-	if (!get_path(ld, "desk", key, &path))
+	if (!loader_get_path(ld, section, key, &path))
 		return FALSE;
 	if (!path)
 		return TRUE;
 	if (!g_file_get_contents(path, &contents, NULL, &err)) {
-		fail(ld, "desk", key, "cannot read the secret file: %s", err->message);
+		loader_fail(ld, section, key, "cannot read the secret file: %s", err->message);
 		g_error_free(err);
 		g_free(path);
 		return FALSE;
@@ -319,7 +311,7 @@ static gboolean read_secret_file(struct loader *ld, const char *key, char **out)
 	g_strchomp(contents);
 	if (!*contents) {
 		g_free(contents);
-		return fail(ld, "desk", key, "the secret file is empty");
+		return loader_fail(ld, section, key, "the secret file is empty");
 	}
 	g_free(*out);
 	*out = contents;
@@ -334,16 +326,16 @@ static gboolean load_secret(struct loader *ld)
 	gboolean has_file = g_key_file_has_key(ld->kf, "desk", "secret_file", NULL);
 
 	if (has_inline && has_file)
-		return fail(ld, "desk", "secret", "give secret or secret_file, not both");
-	if (!get_string(ld, "desk", "secret", FALSE, &c->desk.secret) ||
-	    !read_secret_file(ld, "secret_file", &c->desk.secret))
+		return loader_fail(ld, "desk", "secret", "give secret or secret_file, not both");
+	if (!loader_get_string(ld, "desk", "secret", FALSE, &c->desk.secret) ||
+	    !loader_read_secret_file(ld, "desk", "secret_file", &c->desk.secret))
 		return FALSE;
 	if (env && *env) {
 		g_free(c->desk.secret);
 		c->desk.secret = g_strdup(env);
 	}
 	if (!c->desk.secret)
-		return fail(ld, "desk", "secret",
+		return loader_fail(ld, "desk", "secret",
 			    "missing: set secret_file (or secret) here, or " ENV_SECRET
 			    " in the environment");
 	return TRUE;
@@ -359,23 +351,23 @@ static gboolean load_desk(struct loader *ld)
 	char *department = NULL;
 
 	if (!g_key_file_has_group(ld->kf, "desk"))
-		return fail(ld, "desk", NULL, "missing section");
-	if (!check_known_keys(ld, "desk", desk_keys) ||
-	    !get_string(ld, "desk", "kind", TRUE, &c->desk.kind) ||
-	    !get_choice(ld, "desk", "kind", kinds, &kind) ||
-	    !get_string(ld, "desk", "url", TRUE, &c->desk.url) ||
-	    !get_string(ld, "desk", "identifier", TRUE, &c->desk.identifier) || !load_secret(ld) ||
-	    !get_string(ld, "desk", "accesskey", FALSE, &c->desk.accesskey) ||
-	    !get_choice(ld, "desk", "priority", priorities, &priority) ||
-	    !get_path(ld, "desk", "ca_file", &c->desk.ca_file) ||
-	    !get_int(ld, "desk", "connect_timeout", 1, 600, &c->desk.connect_timeout) ||
-	    !get_int(ld, "desk", "timeout", 1, 3600, &c->desk.timeout) ||
-	    !get_choice(ld, "desk", "cc", cc_modes, &cc) ||
-	    !get_bool(ld, "desk", "markdown", &c->desk.markdown) ||
-	    !get_bool(ld, "desk", "noemail", &c->desk.noemail) ||
-	    !get_bool(ld, "desk", "priority_from_headers", &c->desk.priority_from_headers) ||
-	    !get_int(ld, "desk", "default_department", 1, G_MAXINT, &c->desk.default_department) ||
-	    !get_string(ld, "desk", "department", FALSE, &department))
+		return loader_fail(ld, "desk", NULL, "missing section");
+	if (!loader_check_known_keys(ld, "desk", desk_keys) ||
+	    !loader_get_string(ld, "desk", "kind", TRUE, &c->desk.kind) ||
+	    !loader_get_choice(ld, "desk", "kind", kinds, &kind) ||
+	    !loader_get_string(ld, "desk", "url", TRUE, &c->desk.url) ||
+	    !loader_get_string(ld, "desk", "identifier", TRUE, &c->desk.identifier) || !load_secret(ld) ||
+	    !loader_get_string(ld, "desk", "accesskey", FALSE, &c->desk.accesskey) ||
+	    !loader_get_choice(ld, "desk", "priority", priorities, &priority) ||
+	    !loader_get_path(ld, "desk", "ca_file", &c->desk.ca_file) ||
+	    !loader_get_int(ld, "desk", "connect_timeout", 1, 600, &c->desk.connect_timeout) ||
+	    !loader_get_int(ld, "desk", "timeout", 1, 3600, &c->desk.timeout) ||
+	    !loader_get_choice(ld, "desk", "cc", cc_modes, &cc) ||
+	    !loader_get_bool(ld, "desk", "markdown", &c->desk.markdown) ||
+	    !loader_get_bool(ld, "desk", "noemail", &c->desk.noemail) ||
+	    !loader_get_bool(ld, "desk", "priority_from_headers", &c->desk.priority_from_headers) ||
+	    !loader_get_int(ld, "desk", "default_department", 1, G_MAXINT, &c->desk.default_department) ||
+	    !loader_get_string(ld, "desk", "department", FALSE, &department))
 		goto fail;
 
 	g_free(c->desk.kind);
@@ -383,11 +375,11 @@ static gboolean load_desk(struct loader *ld)
 	c->desk.priority = g_strdup(priorities[priority]);
 	c->desk.cc = cc;
 	if (!g_str_has_prefix(c->desk.url, "https://") && !g_str_has_prefix(c->desk.url, "http://")) {
-		fail(ld, "desk", "url", "'%s' is not an http:// or https:// address", c->desk.url);
+		loader_fail(ld, "desk", "url", "'%s' is not an http:// or https:// address", c->desk.url);
 		goto fail;
 	}
 	if (c->desk.ca_file && !g_file_test(c->desk.ca_file, G_FILE_TEST_IS_REGULAR)) {
-		fail(ld, "desk", "ca_file", "no such file: %s", c->desk.ca_file);
+		loader_fail(ld, "desk", "ca_file", "no such file: %s", c->desk.ca_file);
 		goto fail;
 	}
 	c->desk.department_auto = !department || g_ascii_strcasecmp(department, "auto") == 0;
@@ -395,13 +387,13 @@ static gboolean load_desk(struct loader *ld)
 		char *end;
 		long n = strtol(department, &end, 10);
 		if (*end || n < 1 || n > G_MAXINT) {
-			fail(ld, "desk", "department", "'%s' is neither auto nor a department id",
+			loader_fail(ld, "desk", "department", "'%s' is neither auto nor a department id",
 			     department);
 			goto fail;
 		}
 		c->desk.department = (int)n;
 	} else if (!c->desk.default_department) {
-		fail(ld, "desk", "default_department",
+		loader_fail(ld, "desk", "default_department",
 		     "missing: with department = auto, mail to an unmapped address goes here");
 		goto fail;
 	}
@@ -422,11 +414,11 @@ static gboolean load_departments(struct loader *ld)
 		struct department_route *route;
 		int id = 0;
 		if (!strchr(keys[i], '@')) {
-			ok = fail(ld, "departments", keys[i],
+			ok = loader_fail(ld, "departments", keys[i],
 				  "not an address or @domain to route by");
 			break;
 		}
-		ok = get_int(ld, "departments", keys[i], 1, G_MAXINT, &id);
+		ok = loader_get_int(ld, "departments", keys[i], 1, G_MAXINT, &id);
 		if (!ok)
 			break;
 		route = g_new0(struct department_route, 1);
@@ -442,9 +434,9 @@ static gboolean load_state(struct loader *ld)
 {
 	struct config *c = ld->config;
 
-	if (!check_known_keys(ld, "state", state_keys) || !get_path(ld, "state", "path", &c->state.path) ||
-	    !get_path(ld, "state", "quarantine", &c->state.quarantine) ||
-	    !get_int(ld, "state", "busy_timeout_ms", 0, 600000, &c->state.busy_timeout_ms))
+	if (!loader_check_known_keys(ld, "state", state_keys) || !loader_get_path(ld, "state", "path", &c->state.path) ||
+	    !loader_get_path(ld, "state", "quarantine", &c->state.quarantine) ||
+	    !loader_get_int(ld, "state", "busy_timeout_ms", 0, 600000, &c->state.busy_timeout_ms))
 		return FALSE;
 	if (!c->state.quarantine) {
 		char *dir = g_path_get_dirname(c->state.path);
@@ -472,11 +464,11 @@ static gboolean load_loop(struct loader *ld)
 {
 	struct config *c = ld->config;
 	char *own = NULL, *banned = NULL;
-	gboolean ok = check_known_keys(ld, "loop", loop_keys) &&
-		      get_string(ld, "loop", "own_addresses", FALSE, &own) &&
-		      get_string(ld, "loop", "banned", FALSE, &banned) &&
-		      get_int(ld, "loop", "rate_limit", 0, 100000, &c->loop.rate_limit) &&
-		      get_int(ld, "loop", "rate_window", 1, 100000, &c->loop.rate_window);
+	gboolean ok = loader_check_known_keys(ld, "loop", loop_keys) &&
+		      loader_get_string(ld, "loop", "own_addresses", FALSE, &own) &&
+		      loader_get_string(ld, "loop", "banned", FALSE, &banned) &&
+		      loader_get_int(ld, "loop", "rate_limit", 0, 100000, &c->loop.rate_limit) &&
+		      loader_get_int(ld, "loop", "rate_window", 1, 100000, &c->loop.rate_window);
 
 	if (ok) {
 		g_strfreev(c->loop.own_addresses);
@@ -498,14 +490,14 @@ static gboolean add_ticket_pattern(struct loader *ld, const char *pattern)
 	GRegex *re = g_regex_new(pattern, G_REGEX_CASELESS, 0, &err);
 
 	if (!re) {
-		gboolean r = fail(ld, "threading", "ticket_pattern", "bad regular expression: %s",
+		gboolean r = loader_fail(ld, "threading", "ticket_pattern", "bad regular expression: %s",
 				  err->message);
 		g_error_free(err);
 		return r;
 	}
 	if (g_regex_get_capture_count(re) < 1) {
 		g_regex_unref(re);
-		return fail(ld, "threading", "ticket_pattern",
+		return loader_fail(ld, "threading", "ticket_pattern",
 			    "needs a group, ( ), around the ticket number");
 	}
 	g_ptr_array_add(ld->config->threading.ticket_patterns, re);
@@ -519,12 +511,12 @@ static gboolean load_threading(struct loader *ld)
 	struct config *c = ld->config;
 	char *pattern = NULL, *agents = NULL;
 	int stranger_choice = 0, closed_choice = 0;
-	gboolean ok = check_known_keys(ld, "threading", threading_keys) &&
-		      get_string(ld, "threading", "agents", FALSE, &agents) &&
-		      get_bool(ld, "threading", "per_department", &c->threading.per_department) &&
-		      get_choice(ld, "threading", "stranger", stranger, &stranger_choice) &&
-		      get_choice(ld, "threading", "closed", closed, &closed_choice) &&
-		      get_string(ld, "threading", "ticket_pattern", FALSE, &pattern) &&
+	gboolean ok = loader_check_known_keys(ld, "threading", threading_keys) &&
+		      loader_get_string(ld, "threading", "agents", FALSE, &agents) &&
+		      loader_get_bool(ld, "threading", "per_department", &c->threading.per_department) &&
+		      loader_get_choice(ld, "threading", "stranger", stranger, &stranger_choice) &&
+		      loader_get_choice(ld, "threading", "closed", closed, &closed_choice) &&
+		      loader_get_string(ld, "threading", "ticket_pattern", FALSE, &pattern) &&
 		      add_ticket_pattern(ld, WHMCS_TICKET_PATTERN) &&
 		      (!pattern || add_ticket_pattern(ld, pattern));
 
@@ -542,10 +534,10 @@ static gboolean load_parser(struct loader *ld)
 	struct config *c = ld->config;
 	char *marker = NULL;
 
-	if (!check_known_keys(ld, "parser", parser_keys) ||
-	    !get_size(ld, "parser", "max_attachment_bytes", &c->parser.max_attachment_bytes) ||
-	    !get_size(ld, "parser", "max_total_bytes", &c->parser.max_total_bytes) ||
-	    !get_string(ld, "parser", "reply_marker", FALSE, &marker))
+	if (!loader_check_known_keys(ld, "parser", parser_keys) ||
+	    !loader_get_size(ld, "parser", "max_attachment_bytes", &c->parser.max_attachment_bytes) ||
+	    !loader_get_size(ld, "parser", "max_total_bytes", &c->parser.max_total_bytes) ||
+	    !loader_get_string(ld, "parser", "reply_marker", FALSE, &marker))
 		return FALSE;
 	g_strfreev(c->parser.reply_markers);
 	c->parser.reply_markers = g_new0(char *, 2);
@@ -561,8 +553,9 @@ static gboolean check_sections(struct loader *ld)
 	gboolean ok = TRUE;
 
 	for (int i = 0; ok && groups[i]; i++)
-		if (!g_strv_contains(known, groups[i]) && !g_str_has_prefix(groups[i], "rule "))
-			ok = fail(ld, groups[i], NULL, "unknown section");
+		if (!g_strv_contains(known, groups[i]) && !g_str_has_prefix(groups[i], "rule ") &&
+		    !g_str_has_prefix(groups[i], "mailbox "))
+			ok = loader_fail(ld, groups[i], NULL, "unknown section");
 	g_strfreev(groups);
 	return ok;
 }
@@ -665,22 +658,22 @@ static gboolean load_condition(struct loader *ld, const char *group, const char 
 		g_free(cond);
 		return TRUE;
 	}
-	value = get_raw(ld, group, key);
+	value = loader_get_raw(ld, group, key);
 	if (!*value) {
 		/* "subject =" would contain "" and so match every mail. */
-		fail(ld, group, key, "empty value");
+		loader_fail(ld, group, key, "empty value");
 		goto fail;
 	}
 	if (regex) {
 		cond->regex = g_regex_new(value, G_REGEX_CASELESS, 0, &err);
 		if (!cond->regex) {
-			fail(ld, group, key, "bad regular expression: %s", err->message);
+			loader_fail(ld, group, key, "bad regular expression: %s", err->message);
 			g_error_free(err);
 			goto fail;
 		}
 	} else if (cond->field == RULE_SIZE) {
 		if (!parse_size_condition(value, cond)) {
-			fail(ld, group, key, "'%s' is not '> SIZE' or '< SIZE' (K, M or G allowed)",
+			loader_fail(ld, group, key, "'%s' is not '> SIZE' or '< SIZE' (K, M or G allowed)",
 			     value);
 			goto fail;
 		}
@@ -718,51 +711,51 @@ static gboolean load_action(struct loader *ld, const char *group, const char *ke
 	gboolean flag;
 
 	if (strcmp(key, "department") == 0)
-		return get_int(ld, group, key, 1, G_MAXINT, &rule->department);
+		return loader_get_int(ld, group, key, 1, G_MAXINT, &rule->department);
 	if (strcmp(key, "clientid") == 0)
-		return get_int(ld, group, key, 1, G_MAXINT, &rule->clientid);
+		return loader_get_int(ld, group, key, 1, G_MAXINT, &rule->clientid);
 	if (strcmp(key, "serviceid") == 0)
-		return get_int(ld, group, key, 1, G_MAXINT, &rule->serviceid);
+		return loader_get_int(ld, group, key, 1, G_MAXINT, &rule->serviceid);
 	if (strcmp(key, "priority") == 0) {
-		if (!get_choice(ld, group, key, priorities, &priority))
+		if (!loader_get_choice(ld, group, key, priorities, &priority))
 			return FALSE;
 		rule->priority = g_strdup(priorities[priority]);
 		return TRUE;
 	}
 	if (strcmp(key, "markdown") == 0) {
 		flag = FALSE;
-		if (!get_bool(ld, group, key, &flag))
+		if (!loader_get_bool(ld, group, key, &flag))
 			return FALSE;
 		rule->markdown = flag;
 		return TRUE;
 	}
 	if (strcmp(key, "reply_only") == 0)
-		return get_bool(ld, group, key, &rule->reply_only);
+		return loader_get_bool(ld, group, key, &rule->reply_only);
 	if (strcmp(key, "continue") == 0)
-		return get_bool(ld, group, key, &rule->next);
+		return loader_get_bool(ld, group, key, &rule->next);
 	if (strcmp(key, "match") == 0) {
 		static const char *const modes[] = {"all", "any", NULL};
 		int mode = 0;
-		if (!get_choice(ld, group, key, modes, &mode))
+		if (!loader_get_choice(ld, group, key, modes, &mode))
 			return FALSE;
 		rule->any = mode == 1;
 		return TRUE;
 	}
 	if (strcmp(key, "drop") == 0)
-		return get_string(ld, group, key, TRUE, &rule->drop);
+		return loader_get_string(ld, group, key, TRUE, &rule->drop);
 	if (g_str_has_prefix(key, "customfield.")) {
 		struct rule_field_value f = {0};
 		char *end;
 		long id = strtol(key + 12, &end, 10);
 		if (!key[12] || *end || id < 1 || id > G_MAXINT)
-			return fail(ld, group, key, "customfield.ID needs a numeric field id");
-		if (!get_string(ld, group, key, TRUE, &f.value))
+			return loader_fail(ld, group, key, "customfield.ID needs a numeric field id");
+		if (!loader_get_string(ld, group, key, TRUE, &f.value))
 			return FALSE;
 		f.id = (int)id;
 		g_array_append_val(rule->fields, f);
 		return TRUE;
 	}
-	return fail(ld, group, key, "unknown condition or action");
+	return loader_fail(ld, group, key, "unknown condition or action");
 }
 
 static gboolean load_rules(struct loader *ld)
@@ -849,7 +842,8 @@ struct config *config_load(const char *path, GError **error)
 	    g_ptr_array_new_with_free_func((GDestroyNotify)g_regex_unref);
 
 	ok = check_sections(&ld) && load_desk(&ld) && load_departments(&ld) && load_state(&ld) &&
-	     load_parser(&ld) && load_loop(&ld) && load_threading(&ld) && load_rules(&ld);
+	     load_parser(&ld) && load_loop(&ld) && load_threading(&ld) && load_rules(&ld) &&
+	     config_load_mailboxes(&ld);
 	g_key_file_free(ld.kf);
 	g_strfreev(ld.lines);
 	if (!ok) {
@@ -886,6 +880,8 @@ void config_free(struct config *config)
 	g_strfreev(config->threading.agents);
 	if (config->rules)
 		g_ptr_array_unref(config->rules);
+	if (config->mailboxes)
+		g_ptr_array_unref(config->mailboxes);
 	g_free(config);
 }
 

@@ -62,6 +62,46 @@ struct rule {
 	gboolean reply_only;
 };
 
+enum mailbox_protocol { MAILBOX_IMAP, MAILBOX_POP3 };
+enum mailbox_tls {
+	MAILBOX_TLS_IMPLICIT, /* imaps://, pop3s:// */
+	MAILBOX_TLS_STARTTLS, /* imap://, pop3://: the server must offer it */
+	MAILBOX_TLS_NONE,     /* plain text, only when the config says tls = none */
+};
+enum mailbox_auth { MAILBOX_AUTH_LOGIN, MAILBOX_AUTH_PLAIN, MAILBOX_AUTH_XOAUTH2 };
+/* What becomes of a mail on the server once the journal has the desk's answer. */
+enum mailbox_after { MAILBOX_AFTER_MOVE, MAILBOX_AFTER_FLAG, MAILBOX_AFTER_DELETE, MAILBOX_AFTER_KEEP };
+/* Which mail a mailbox's first poll takes. */
+enum mailbox_start { MAILBOX_START_UNSEEN, MAILBOX_START_ALL, MAILBOX_START_NEW };
+
+/* A [mailbox NAME] section. */
+struct mailbox_config {
+	char *name;
+	char *url; /* as written, for logs (it holds no password) */
+	enum mailbox_protocol protocol;
+	char *host;
+	int port;
+	char *folder; /* IMAP */
+	enum mailbox_tls tls;
+	char *ca_file; /* NULL: the system's trusted authorities */
+	char *user;
+	char *password; /* never printed or logged; NULL with XOAUTH2 */
+	enum mailbox_auth auth;
+	char *oauth2_token_command; /* prints an access token on its standard output */
+	enum mailbox_after after;
+	char *after_folder; /* MAILBOX_AFTER_MOVE */
+	char *after_flag;   /* MAILBOX_AFTER_FLAG: "\\Seen" or a keyword */
+	char *failed_folder; /* NULL: failed mail goes to the local quarantine */
+	int max_failures;    /* failures of one mail before it is set aside */
+	enum mailbox_start start;
+	int interval;	  /* seconds between polls without IDLE */
+	gboolean idle;	  /* use IDLE where the server has it */
+	int idle_restart; /* seconds before an IDLE is re-issued */
+	int timeout;	  /* network timeout, seconds */
+	int parse_timeout; /* seconds the parser may take on one mail */
+	gsize max_message_bytes; /* 0: no limit */
+};
+
 struct config {
 	char *path;
 	struct {
@@ -84,6 +124,7 @@ struct config {
 	} desk;
 	GPtrArray *departments; /* of struct department_route, in file order */
 	GPtrArray *rules;	/* of struct rule, in file order */
+	GPtrArray *mailboxes;	/* of struct mailbox_config, in file order */
 	struct {
 		char *path;
 		char *quarantine;

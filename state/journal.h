@@ -80,6 +80,36 @@ gboolean journal_checkpoint_get(struct journal *journal, const char *path, const
 gboolean journal_checkpoint_set(struct journal *journal, const char *path, const char *fingerprint,
 				guint64 handled, GError **error);
 
+/* Where the reading of an IMAP mailbox stands: every UID up to last_uid is handled; below
+ * unseen_below only unseen mail is taken (what was read before the first start stays). */
+struct journal_mailbox_mark {
+	guint32 uidvalidity;
+	guint32 last_uid;
+	guint32 unseen_below;
+};
+gboolean journal_mailbox_mark_get(struct journal *journal, const char *mailbox,
+				  struct journal_mailbox_mark *out, gboolean *found, GError **error);
+gboolean journal_mailbox_mark_set(struct journal *journal, const char *mailbox,
+				  const struct journal_mailbox_mark *mark, GError **error);
+
+/* One message of a mailbox (IMAP "UIDVALIDITY:UID", POP3 UIDL): how often handling it failed
+ * without healing (a parser that crashed counts too, since the count is raised before parsing),
+ * and whether it was handled and left on the server. *reason is newly allocated or NULL. */
+gboolean journal_item_get(struct journal *journal, const char *mailbox, const char *item,
+			  int *failures, char **reason, gboolean *seen, GError **error);
+/* Add delta (which may be negative) to the failures; a NULL reason keeps the last one. */
+gboolean journal_item_count_failure(struct journal *journal, const char *mailbox, const char *item,
+				    int delta, const char *reason, GError **error);
+/* The message is acknowledged: forgotten, or with keep_seen remembered as handled. */
+gboolean journal_item_finish(struct journal *journal, const char *mailbox, const char *item,
+			     gboolean keep_seen, GError **error);
+/* Add the items remembered as handled to seen (a set of newly allocated strings). */
+gboolean journal_items_seen(struct journal *journal, const char *mailbox, GHashTable *seen,
+			    GError **error);
+/* Forget handled items that are no longer on the server (present: a set of strings). */
+gboolean journal_items_forget_absent(struct journal *journal, const char *mailbox,
+				     GHashTable *present, GError **error);
+
 const char *journal_state_name(enum journal_state state);
 
 #endif

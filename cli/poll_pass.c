@@ -1,0 +1,462 @@
+#include "cli/poll_pass.h"
+
+#include <string.h>
+
+#include "cli/log.h"
+#include "desk/desk.h"
+#include "parsers/mail.h"
+
+/* After this many temporary desk failures in a row the desk is taken to be down. */
+#define DESK_DOWN_AFTER 3
+
+enum item_result {
+	ITEM_DONE,	 /* acknowledged or set aside: the mail is off the list */
+	ITEM_LEFT,	 /* left where it is for a later pass */
+	ITEM_CONNECTION, /* the connection failed (error set) */
+	ITEM_FATAL,	 /* see POLL_FATAL (error set) */
+};
+
+struct pass {
+	struct deliver *d;
+	struct mailbox *mb;
+	const struct mailbox_config *c;
+	struct envelope envelope;
+	gboolean write;	     /* not a dry run: acknowledge and journal */
+	guint temp_in_row;   /* temporary failures since the last success */
+	GError *waiting;     /* the last failure that left a mail waiting */
+	char *where;	     /* "UID 12" or "UIDL abc": for logs */
+};
+
+static void note_waiting(struct pass *p, GError *err)
+{
+	g_clear_error(&p->waiting);
+	p->waiting = err;
+}
+
+/* The parser runs on a thread of its own so that a mail it cannot finish is noticed. */
+struct parse_job {
+	GMutex lock;
+	GCond finished;
+	gboolean done;
+	GBytes *raw;
+	struct parse_options options;
+	struct mail *mail;
+};
+
+static gpointer parse_thread(gpointer data)
+{
+	struct parse_job *job = data;
+	gsize len;
+	const char *raw = g_bytes_get_data(job->raw, &len);
+	struct mail *mail = mail_parse(raw ? raw : "", len, &job->options);
+
+	g_mutex_lock(&job->lock);
+	job->mail = mail;
+	job->done = TRUE;
+	g_cond_signal(&job->finished);
+	g_mutex_unlock(&job->lock);
+	return NULL;
+}
+
+/* The parsed mail (free with mail_free()), or NULL when the parser did not finish within
+ * seconds; the job and its thread are then left behind, still holding a reference to raw. */
+static struct mail *parse_with_timeout(const struct config *config, GBytes *raw, int seconds)
+{
+	struct parse_job *job = g_new0(struct parse_job, 1);
+	gint64 end = g_get_monotonic_time() + (gint64)seconds * G_USEC_PER_SEC;
+	struct mail *mail = NULL;
+	GThread *thread;
+
+	g_mutex_init(&job->lock);
+	g_cond_init(&job->finished);
+	job->raw = g_bytes_ref(raw);
+	parse_options_from_config(config, &job->options);
+	g_mutex_lock(&job->lock);
+	thread = g_thread_new("parse", parse_thread, job);
+	while (!job->done && g_cond_wait_until(&job->finished, &job->lock, end))
+		;
+	if (!job->done) {
+		g_mutex_unlock(&job->lock);
+		g_thread_unref(thread);
+		return NULL;
+	}
+	mail = job->mail;
+	g_mutex_unlock(&job->lock);
+	g_thread_join(thread);
+	g_bytes_unref(job->raw);
+	g_mutex_clear(&job->lock);
+	g_cond_clear(&job->finished);
+	g_free(job);
+	return mail;
+}
+
+static gboolean keeps_handled_mail(const struct mailbox_config *c)
+{
+	return c->protocol == MAILBOX_POP3 && c->after == MAILBOX_AFTER_KEEP;
+}
+
+static enum item_result connection_lost(GError *err, GError **error)
+{
+	g_propagate_error(error, err);
+	return ITEM_CONNECTION;
+}
+
+/* The journal forgets the mail's failures: it is off the server, or remembered as handled. */
+static void finish_item(struct pass *p, const struct mailbox_message *msg)
+{
+	GError *err = NULL;
+
+	if (p->write && !journal_item_finish(p->d->journal, p->c->name, msg->id,
+					     keeps_handled_mail(p->c), &err)) {
+		log_event(LOG_WARN, err->message, "mailbox", p->c->name, NULL);
+		g_error_free(err);
+	}
+}
+
+/* The mail failed for good: into the failed folder, else into the local quarantine and then
+ * acknowledged like any handled mail. raw may be NULL when it was not fetched. */
+static enum item_result set_aside(struct pass *p, const struct mailbox_message *msg, GBytes *raw,
+				  const char *reason, GError **error)
+{
+	GError *err = NULL;
+	GBytes *fetched = NULL;
+	gboolean kept;
+	gsize len;
+	const char *data;
+
+	if (!p->write) {
+		log_event(LOG_WARN, "would set the mail aside", "mailbox", p->c->name, "mail",
+			  p->where, "reason", reason, NULL);
+		return ITEM_DONE;
+	}
+	if (p->c->failed_folder) {
+		if (!p->mb->ops->move_to(p->mb, msg, p->c->failed_folder, &err))
+			return err->code == MAILBOX_ERROR_CONNECT ? connection_lost(err, error)
+								  : (note_waiting(p, err), ITEM_LEFT);
+		log_event(LOG_ERROR, "mail set aside", "mailbox", p->c->name, "mail", p->where,
+			  "folder", p->c->failed_folder, "reason", reason, NULL);
+		finish_item(p, msg);
+		return ITEM_DONE;
+	}
+	if (!raw) {
+		if (!p->mb->ops->fetch(p->mb, msg, &fetched, &err))
+			return err->code == MAILBOX_ERROR_CONNECT ? connection_lost(err, error)
+								  : (note_waiting(p, err), ITEM_LEFT);
+		raw = fetched;
+	}
+	data = g_bytes_get_data(raw, &len);
+	kept = deliver_quarantine_unparsed(p->d, data ? data : "", len, &p->envelope, reason, &err);
+	if (fetched)
+		g_bytes_unref(fetched);
+	if (!kept) {
+		note_waiting(p, err);
+		return ITEM_LEFT;
+	}
+	if (!p->mb->ops->acknowledge(p->mb, msg, &err))
+		return err->code == MAILBOX_ERROR_CONNECT ? connection_lost(err, error)
+							  : (note_waiting(p, err), ITEM_LEFT);
+	finish_item(p, msg);
+	return ITEM_DONE;
+}
+
+/* The desk or the journal failed on this mail. */
+static enum item_result delivery_failed(struct pass *p, const struct mailbox_message *msg,
+					GBytes *raw, GError *err, GError **error)
+{
+	int failures = 0;
+	char *reason = NULL;
+	gboolean seen;
+	enum item_result r;
+	GError *journal_err = NULL;
+
+	if (err->domain != DESK_ERROR || desk_error_is_temporary(err)) {
+		log_event(LOG_WARN, "mail left on the server for now", "mailbox", p->c->name, "mail",
+			  p->where, "error", err->message, NULL);
+		p->temp_in_row++;
+		note_waiting(p, err);
+		return ITEM_LEFT;
+	}
+	p->temp_in_row = 0;
+	if (p->write &&
+	    (!journal_item_count_failure(p->d->journal, p->c->name, msg->id, 1, err->message,
+					 &journal_err) ||
+	     !journal_item_get(p->d->journal, p->c->name, msg->id, &failures, &reason, &seen,
+			       &journal_err))) {
+		g_error_free(err);
+		g_free(reason);
+		note_waiting(p, journal_err);
+		return ITEM_LEFT;
+	}
+	g_free(reason);
+	if (failures >= p->c->max_failures) {
+		r = set_aside(p, msg, raw, err->message, error);
+		g_error_free(err);
+		return r;
+	}
+	log_event(LOG_WARN, "the desk refused the mail; it is tried again", "mailbox", p->c->name,
+		  "mail", p->where, "error", err->message, NULL);
+	note_waiting(p, err);
+	return ITEM_LEFT;
+}
+
+static void log_handled(struct pass *p, const struct mail *mail, enum deliver_outcome outcome)
+{
+	log_event(LOG_INFO, "mail handled", "mailbox", p->c->name, "mail", p->where, "message-id",
+		  mail->message_id, "action", deliver_outcome_name(outcome), "ticket",
+		  p->d->last_ticket, NULL);
+}
+
+static enum item_result deliver_fetched(struct pass *p, const struct mailbox_message *msg,
+					GBytes *raw, GError **error)
+{
+	static const char parser_died[] = "the parser crashed or was stopped while reading it";
+	enum deliver_outcome outcome;
+	struct mail *mail;
+	GError *err = NULL;
+	gsize len;
+	const char *data = g_bytes_get_data(raw, &len);
+	gboolean ok;
+
+	/* Counted as a failure until the parser returns, so that a mail that kills the process
+	 * each time is set aside after max_failures restarts instead of blocking the mailbox. */
+	if (p->write &&
+	    !journal_item_count_failure(p->d->journal, p->c->name, msg->id, 1, parser_died, &err)) {
+		note_waiting(p, err);
+		return ITEM_LEFT;
+	}
+	mail = parse_with_timeout(p->d->config, raw, p->c->parse_timeout);
+	if (!mail) {
+		char *reason = g_strdup_printf("the parser did not finish within parse_timeout = %d s",
+					       p->c->parse_timeout);
+		enum item_result r = set_aside(p, msg, raw, reason, error);
+		if (r != ITEM_CONNECTION)
+			g_set_error(error, MAILBOX_ERROR, MAILBOX_ERROR_REFUSED,
+				    "mailbox %s: %s: %s", p->c->name, p->where, reason);
+		g_free(reason);
+		return ITEM_FATAL;
+	}
+	if (p->write &&
+	    !journal_item_count_failure(p->d->journal, p->c->name, msg->id, -1, NULL, &err)) {
+		mail_free(mail);
+		note_waiting(p, err);
+		return ITEM_LEFT;
+	}
+	ok = deliver_parsed_message(p->d, mail, data ? data : "", len, &p->envelope, &outcome,
+				    &err);
+	if (!ok) {
+		mail_free(mail);
+		return delivery_failed(p, msg, raw, err, error);
+	}
+	p->temp_in_row = 0;
+	if (p->write && !p->mb->ops->acknowledge(p->mb, msg, &err)) {
+		/* Delivered and journalled: the next pass finds it in the journal and only
+		 * acknowledges it. */
+		mail_free(mail);
+		return err->code == MAILBOX_ERROR_CONNECT ? connection_lost(err, error)
+							  : (note_waiting(p, err), ITEM_LEFT);
+	}
+	finish_item(p, msg);
+	log_handled(p, mail, outcome);
+	mail_free(mail);
+	return ITEM_DONE;
+}
+
+static enum item_result handle(struct pass *p, const struct mailbox_message *msg, GError **error)
+{
+	int failures = 0;
+	char *reason = NULL;
+	gboolean seen = FALSE;
+	enum item_result r;
+	GBytes *raw = NULL;
+	GError *err = NULL;
+
+	if (p->d->journal &&
+	    !journal_item_get(p->d->journal, p->c->name, msg->id, &failures, &reason, &seen, &err)) {
+		note_waiting(p, err);
+		return ITEM_LEFT;
+	}
+	if (seen && keeps_handled_mail(p->c)) {
+		g_free(reason);
+		return ITEM_DONE;
+	}
+	if (failures >= p->c->max_failures) {
+		char *why = g_strdup_printf("failed %d times, last: %s", failures,
+					    reason ? reason : "unknown");
+		r = set_aside(p, msg, NULL, why, error);
+		g_free(why);
+		g_free(reason);
+		return r;
+	}
+	g_free(reason);
+	if (p->c->max_message_bytes && msg->size > p->c->max_message_bytes) {
+		char *why = g_strdup_printf("%" G_GSIZE_FORMAT " bytes, over max_message_bytes = %"
+					    G_GSIZE_FORMAT, msg->size, p->c->max_message_bytes);
+		r = set_aside(p, msg, NULL, why, error);
+		g_free(why);
+		return r;
+	}
+	if (!p->mb->ops->fetch(p->mb, msg, &raw, &err)) {
+		if (err->code == MAILBOX_ERROR_CONNECT)
+			return connection_lost(err, error);
+		/* Gone from the folder since it was listed: someone else took it. */
+		log_event(LOG_WARN, err->message, "mailbox", p->c->name, NULL);
+		g_error_free(err);
+		return ITEM_DONE;
+	}
+	r = deliver_fetched(p, msg, raw, error);
+	g_bytes_unref(raw);
+	return r;
+}
+
+/* Where this pass starts: the journal's mark, set from the config's "start" on the first pass
+ * and again when the folder's UIDVALIDITY changed (the journal's message keys then keep mail
+ * that was handled before from being sent again). */
+static gboolean load_mark(struct pass *p, struct journal_mailbox_mark *mark, GError **error)
+{
+	struct mailbox *mb = p->mb;
+	gboolean found = FALSE;
+
+	if (p->d->journal &&
+	    !journal_mailbox_mark_get(p->d->journal, p->c->name, mark, &found, error))
+		return FALSE;
+	if (found && mark->uidvalidity == mb->uidvalidity)
+		return TRUE;
+	if (found)
+		log_event(LOG_WARN,
+			  "the folder's UIDVALIDITY changed: its mail is read again and matched "
+			  "against the journal by Message-ID",
+			  "mailbox", p->c->name, NULL);
+	*mark = (struct journal_mailbox_mark){.uidvalidity = mb->uidvalidity};
+	if (p->c->start == MAILBOX_START_UNSEEN)
+		mark->unseen_below = mb->uidnext;
+	else if (p->c->start == MAILBOX_START_NEW && !found && mb->uidnext > 0)
+		mark->last_uid = mb->uidnext - 1;
+	return !p->write || journal_mailbox_mark_set(p->d->journal, p->c->name, mark, error);
+}
+
+/* POP3 with start = new: what is there at the first pass counts as handled. */
+static gboolean skip_existing(struct pass *p, GArray *list, GError **error)
+{
+	struct journal_mailbox_mark mark;
+	gboolean found;
+
+	if (p->c->start != MAILBOX_START_NEW || !p->write)
+		return TRUE;
+	if (!journal_mailbox_mark_get(p->d->journal, p->c->name, &mark, &found, error))
+		return FALSE;
+	if (found)
+		return TRUE;
+	for (guint i = 0; i < list->len; i++) {
+		struct mailbox_message *msg = &g_array_index(list, struct mailbox_message, i);
+		if (!journal_item_finish(p->d->journal, p->c->name, msg->id, TRUE, error))
+			return FALSE;
+	}
+	g_array_set_size(list, 0);
+	return journal_mailbox_mark_set(p->d->journal, p->c->name, &mark, error);
+}
+
+/* POP3 with after = keep: mail deleted on the server by someone else is forgotten. */
+static gboolean forget_deleted(struct pass *p, GArray *list, GError **error)
+{
+	GHashTable *present;
+	gboolean ok;
+
+	if (!keeps_handled_mail(p->c) || !p->write)
+		return TRUE;
+	present = g_hash_table_new(g_str_hash, g_str_equal);
+	for (guint i = 0; i < list->len; i++)
+		g_hash_table_add(present, g_array_index(list, struct mailbox_message, i).id);
+	ok = journal_items_forget_absent(p->d->journal, p->c->name, present, error);
+	g_hash_table_unref(present);
+	return ok;
+}
+
+static enum poll_result run(struct pass *p, const volatile sig_atomic_t *stop, GError **error)
+{
+	const gboolean imap = p->c->protocol == MAILBOX_IMAP;
+	struct journal_mailbox_mark mark = {0};
+	GArray *list = mailbox_message_array_new();
+	enum poll_result result = POLL_OK;
+	gboolean contiguous = TRUE;
+	GError *err = NULL;
+
+	if (!p->mb->connected && !p->mb->ops->open(p->mb, &err))
+		goto connection;
+	if (imap && !load_mark(p, &mark, &err)) {
+		note_waiting(p, err);
+		result = POLL_RETRY;
+		goto out;
+	}
+	if (!p->mb->ops->list(p->mb, mark.last_uid, list, &err))
+		goto connection;
+	if (!imap && (!skip_existing(p, list, &err) || !forget_deleted(p, list, &err))) {
+		note_waiting(p, err);
+		result = POLL_RETRY;
+		goto out;
+	}
+	for (guint i = 0; i < list->len && !*stop; i++) {
+		struct mailbox_message *msg = &g_array_index(list, struct mailbox_message, i);
+		enum item_result r = ITEM_DONE;
+		g_free(p->where);
+		p->where = imap ? g_strdup_printf("UID %u", msg->uid)
+				: g_strdup_printf("UIDL %s", msg->id);
+		if (!imap || msg->uid >= mark.unseen_below || !msg->seen)
+			r = handle(p, msg, &err);
+		if (r == ITEM_CONNECTION)
+			goto connection;
+		if (r == ITEM_FATAL) {
+			g_propagate_error(error, err);
+			result = POLL_FATAL;
+			goto out;
+		}
+		if (r == ITEM_DONE && contiguous && imap) {
+			mark.last_uid = msg->uid;
+			if (p->write &&
+			    !journal_mailbox_mark_set(p->d->journal, p->c->name, &mark, &err)) {
+				note_waiting(p, err);
+				contiguous = FALSE;
+			}
+		}
+		if (r == ITEM_LEFT)
+			contiguous = FALSE;
+		if (p->temp_in_row >= DESK_DOWN_AFTER) {
+			result = POLL_DESK_DOWN;
+			break;
+		}
+	}
+	if (result == POLL_OK && p->waiting)
+		result = POLL_RETRY;
+	if (result != POLL_OK)
+		g_propagate_error(error, g_error_copy(p->waiting));
+	if (!imap && !p->mb->ops->close(p->mb, &err))
+		goto connection;
+	goto out;
+connection:
+	g_propagate_error(error, err);
+	result = POLL_CONNECTION;
+out:
+	g_array_unref(list);
+	return result;
+}
+
+enum poll_result poll_pass(struct deliver *d, struct mailbox *mb,
+			   const volatile sig_atomic_t *stop, GError **error)
+{
+	const struct mailbox_config *c = mb->config;
+	char *source = g_strconcat("mailbox ", c->name, NULL);
+	struct pass p = {
+	    .d = d,
+	    .mb = mb,
+	    .c = c,
+	    .envelope = {.source = source,
+			 .mailbox = c->name,
+			 .recipient = strchr(c->user, '@') ? c->user : NULL},
+	    .write = !d->dry_run,
+	};
+	enum poll_result result = run(&p, stop, error);
+
+	g_clear_error(&p.waiting);
+	g_free(p.where);
+	g_free(source);
+	return result;
+}

@@ -1,0 +1,25 @@
+/* One pass over one mailbox: each new mail is fetched, parsed, delivered and then acknowledged
+ * on the server; mail that keeps failing is set aside. */
+#ifndef M2T_CLI_POLL_PASS_H
+#define M2T_CLI_POLL_PASS_H
+
+#include <signal.h>
+
+#include "cli/deliver.h"
+#include "ingest/mailbox.h"
+
+enum poll_result {
+	POLL_OK,	 /* everything there was handled or set aside */
+	POLL_RETRY,	 /* some mail waits for a failure that may heal (error set) */
+	POLL_DESK_DOWN,	 /* the desk failed on several mails in a row (error set): pause */
+	POLL_CONNECTION, /* the server or the connection failed (error set) */
+	POLL_FATAL,	 /* the parser hung on a mail, now set aside (error set): the process
+			  * must end, for the parser's thread cannot be stopped */
+};
+
+/* Run a pass over mb (opening it when it is not connected) for d. stop is read between mails:
+ * once set, the pass ends after the mail in hand. */
+enum poll_result poll_pass(struct deliver *d, struct mailbox *mb,
+			   const volatile sig_atomic_t *stop, GError **error);
+
+#endif

@@ -1,0 +1,356 @@
+"""poll against a real Dovecot (IMAP and POP3, TLS with a self-signed certificate trusted through
+ca_file) and the sandbox desk: exactly one ticket per mail through desk failures, server restarts
+and kill -9, IDLE latency, TLS refusals, and mail set aside without blocking the rest."""
+
+import collections
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from dovecot import Dovecot, untrusted_ca_file  # noqa: E402
+from harness import BINARY, CONFIG_TEMPLATE, SECRET, DeskTestCase  # noqa: E402
+
+MAILBOX_TEMPLATE = """
+[mailbox support]
+url = {url}
+user = support
+password_file = mailbox.pass
+after = {after}
+start = all
+interval = {interval}
+timeout = 10
+{extra}
+"""
+
+
+def mail(n, subject=None, size=0):
+    subject = subject or f"Poll test {n}"
+    body = f"Body of mail {n}.\r\n" + ("x" * 76 + "\r\n") * (size // 78)
+    return (f"From: Customer {n} <customer{n}@example.org>\r\n"
+            f"To: support@example.com\r\n"
+            f"Subject: {subject}\r\n"
+            f"Message-ID: <poll-{n}@example.org>\r\n"
+            f"Date: Tue, 24 Nov 2026 10:{n % 60:02d}:00 +0000\r\n"
+            f"\r\n{body}").encode()
+
+
+class PollTestCase(DeskTestCase):
+    timeout = 5
+    dovecot_ssl = True
+
+    def setUp(self):
+        super().setUp()
+        # Dovecot's unprivileged processes must reach their files below the scratch folders.
+        os.chmod(self.classdir, 0o755)
+        os.chmod(self.dir, 0o755)
+        self.dovecot = Dovecot(self.dir, ssl=self.dovecot_ssl)
+        self.dovecot.start()
+        self.addCleanup(self.dovecot.stop)
+        with open(os.path.join(self.dir, "mailbox.pass"), "w") as f:
+            f.write(self.dovecot.password + "\n")
+        self.procs = []
+        self.addCleanup(self.kill_procs)
+
+    def kill_procs(self):
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            if proc.stderr:
+                proc.stderr.close()
+
+    def use_mailbox(self, url=None, after="move:Processed", interval=60, extra=""):
+        dv = self.dovecot
+        url = url or f"imaps://127.0.0.1:{dv.imaps_port}/INBOX"
+        if dv.ca_file and "ca_file" not in extra:
+            extra = f"ca_file = {dv.ca_file}\n" + extra
+        text = CONFIG_TEMPLATE.format(url=self.desk.url, identifier="e2e-identifier",
+                                      timeout=self.timeout)
+        text += MAILBOX_TEMPLATE.format(url=url, after=after, interval=interval, extra=extra)
+        self.config = self.write_config(text)
+
+    def poll_once(self, *args):
+        return self.run_m2t("poll", "--once", *args)
+
+    def start_poll(self, *args):
+        cmd = [BINARY, "--config", self.config, "poll", *args]
+        env = dict(os.environ)
+        env.pop("MAIL2TICKET_SECRET", None)
+        log = open(os.path.join(self.dir, f"poll-{len(self.procs)}.log"), "wb")
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
+        log.close()
+        self.procs.append(proc)
+        return proc
+
+    def poll_log(self):
+        text = ""
+        for i in range(len(self.procs)):
+            with open(os.path.join(self.dir, f"poll-{i}.log"), errors="replace") as f:
+                text += f.read()
+        self.assertNotIn(SECRET, text)
+        self.assertNotIn(self.dovecot.password, text)
+        return text
+
+    def wait_for_tickets(self, n, timeout=60):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            tickets = self.desk.tickets()
+            if len(tickets) >= n:
+                return tickets
+            time.sleep(0.05)
+        self.fail(f"{len(self.desk.tickets())} tickets after {timeout} s, expected {n}\n"
+                  + self.poll_log())
+
+    def assert_one_ticket_each(self, subjects):
+        counts = collections.Counter(t["subject"] for t in self.desk.tickets())
+        doubled = {s: c for s, c in counts.items() if c > 1}
+        self.assertEqual(doubled, {}, "mail turned into more than one ticket")
+        self.assertEqual(sorted(counts), sorted(subjects))
+
+
+class ImapPollTest(PollTestCase):
+    def test_once_turns_50_mails_into_50_tickets_then_none(self):
+        self.dovecot.append_many([mail(i) for i in range(50)])
+        self.use_mailbox()
+        rc, _, err = self.poll_once()
+        self.assertEqual(rc, 0, err)
+        self.assert_one_ticket_each([f"Poll test {i}" for i in range(50)])
+        self.assertEqual(self.dovecot.count("INBOX"), 0)
+        self.assertEqual(self.dovecot.count("Processed"), 50)
+        self.assertIn('mail handled mailbox=support mail="UID 1" message-id=poll-0@example.org '
+                      'action=opened ticket=', err)
+        calls = len(self.desk.calls())
+        rc, _, err = self.poll_once()
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(len(self.desk.tickets()), 50)
+        self.assertEqual(len(self.desk.calls()), calls, "a second run called the desk")
+
+    def test_starttls_and_flag_keep_the_mail_and_do_not_repeat(self):
+        self.dovecot.append_many([mail(i) for i in range(5)])
+        self.use_mailbox(url=f"imap://127.0.0.1:{self.dovecot.imap_port}/INBOX", after="flag")
+        rc, _, err = self.poll_once()
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(len(self.desk.tickets()), 5)
+        self.assertEqual(self.dovecot.count("INBOX"), 5)
+        self.assertTrue(all("\\Seen" in f for f in self.dovecot.flags("INBOX").values()))
+        self.dovecot.append(mail(5))
+        rc, _, err = self.poll_once()
+        self.assertEqual(rc, 0, err)
+        self.assert_one_ticket_each([f"Poll test {i}" for i in range(6)])
+
+    def test_start_unseen_leaves_mail_read_before_the_first_start(self):
+        self.dovecot.append(mail(0), flags="\\Seen")
+        self.dovecot.append(mail(1))
+        self.use_mailbox(extra="start = unseen")
+        rc, _, err = self.poll_once()
+        self.assertEqual(rc, 0, err)
+        self.assert_one_ticket_each(["Poll test 1"])
+        self.assertEqual(self.dovecot.count("INBOX"), 1)
+
+    def test_idle_turns_a_new_mail_into_a_ticket_quickly(self):
+        # interval is long, so only IDLE can notice the mail.
+        self.use_mailbox(interval=600)
+        proc = self.start_poll()
+        deadline = time.monotonic() + 15
+        while "watching mailbox" not in self.poll_log() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(1)  # the first (empty) pass is done and IDLE has begun
+        started = time.monotonic()
+        self.dovecot.append(mail(1))
+        self.wait_for_tickets(1, timeout=10)
+        took = time.monotonic() - started
+        print(f"\nIDLE: appended mail became a ticket in {took:.2f} s", file=sys.stderr)
+        self.assertLess(took, 10)
+        proc.send_signal(signal.SIGTERM)
+        self.assertEqual(proc.wait(timeout=15), 0, self.poll_log())
+        self.assertIn("stopped by a signal", self.poll_log())
+
+    def test_desk_failing_for_20_of_50_mails_leaves_them_until_it_recovers(self):
+        failing = {i for i in range(50) if i % 5 in (1, 3)}
+        self.dovecot.append_many(
+            [mail(i, f"Poll test {i}" + (" [desk fails]" if i in failing else ""))
+             for i in range(50)])
+        self.use_mailbox()
+        self.desk.fault("http500", match="[desk fails]")
+        rc, _, err = self.poll_once()
+        self.assertEqual(rc, 75, err)
+        self.assertEqual(len(self.desk.tickets()), 30)
+        self.assertEqual(self.dovecot.count("INBOX"), 20)
+        left = {m.split(b"Subject: ")[1].split(b"\r\n")[0].decode()
+                for m in self.dovecot.messages("INBOX")}
+        self.assertEqual(left, {f"Poll test {i} [desk fails]" for i in failing})
+        self.desk.fault("none")
+        rc, _, err = self.poll_once()
+        self.assertEqual(rc, 0, err)
+        self.assert_one_ticket_each([f"Poll test {i}" + (" [desk fails]" if i in failing else "")
+                                     for i in range(50)])
+        self.assertEqual(self.dovecot.count("INBOX"), 0)
+
+    def test_a_desk_that_is_down_pauses_the_mailbox(self):
+        self.dovecot.append_many([mail(i) for i in range(10)])
+        self.use_mailbox()
+        self.desk.fault("http503")
+        rc, _, err = self.poll_once()
+        self.assertEqual(rc, 75, err)
+        self.assertIn("the desk is failing; the mailbox pauses", err)
+        opened = [c for c in self.desk.calls() if c.get("action") == "OpenTicket"]
+        self.assertLessEqual(len(opened), 3, "the mailbox went on calling a desk that is down")
+        self.assertEqual(self.dovecot.count("INBOX"), 10)
+
+    def test_dovecot_restarted_mid_run(self):
+        self.dovecot.append_many([mail(i) for i in range(50)])
+        self.use_mailbox(interval=600)
+        self.desk.fault("slow", delay=0.1)
+        proc = self.start_poll()
+        self.wait_for_tickets(10)
+        self.dovecot.stop()
+        time.sleep(1.5)
+        self.dovecot.start()
+        self.wait_for_tickets(50, timeout=90)
+        time.sleep(1)
+        proc.send_signal(signal.SIGTERM)
+        self.assertEqual(proc.wait(timeout=30), 0)
+        log = self.poll_log()
+        self.assertIn("the mail server failed", log)
+        self.assert_one_ticket_each([f"Poll test {i}" for i in range(50)])
+        self.assertEqual(self.dovecot.count("INBOX"), 0)
+        self.assertEqual(self.dovecot.count("Processed"), 50)
+
+    def test_kill_9_at_random_points_then_restart(self):
+        subjects = [f"Poll test {i}" for i in range(40)]
+        self.dovecot.append_many([mail(i) for i in range(40)])
+        self.use_mailbox(interval=600)
+        self.desk.fault("slow", delay=0.05)
+        rng = random.Random(5)
+        for _ in range(20):
+            proc = self.start_poll()
+            time.sleep(rng.uniform(0.1, 0.6))
+            proc.kill()
+            proc.wait()
+        self.desk.fault("none")
+        rc, _, err = self.poll_once()
+        self.assertEqual(rc, 0, err)
+        self.assert_one_ticket_each(subjects)
+        self.assertEqual(self.dovecot.count("INBOX"), 0)
+        self.assertEqual(self.dovecot.count("Processed"), 40)
+
+    def test_oversized_mail_is_set_aside_and_the_rest_goes_on(self):
+        self.dovecot.append_many([mail(0), mail(1, size=30000), mail(2)])
+        self.use_mailbox(extra="max_message_bytes = 20K\nfailed = move:Failed")
+        rc, _, err = self.poll_once()
+        self.assertEqual(rc, 0, err)
+        self.assert_one_ticket_each(["Poll test 0", "Poll test 2"])
+        self.assertEqual(self.dovecot.count("Failed"), 1)
+        self.assertIn("over max_message_bytes", err)
+
+    def test_mail_refused_by_the_desk_goes_to_failed_after_max_failures(self):
+        self.dovecot.append_many([mail(0, "Refused one"), mail(1)])
+        self.use_mailbox(extra="max_failures = 2\nfailed = move:Failed")
+        self.desk.fault("error", match="Refused one", message="Invalid department")
+        for expected_rc in (75, 0):
+            rc, _, err = self.poll_once()
+            self.assertEqual(rc, expected_rc, err)
+        self.assertIn("Invalid department", err)
+        self.assert_one_ticket_each(["Poll test 1"])
+        self.assertEqual(self.dovecot.count("Failed"), 1)
+        self.assertEqual(self.dovecot.count("INBOX"), 0)
+
+    def test_sighup_reloads_the_config(self):
+        self.use_mailbox(interval=600)
+        proc = self.start_poll()
+        deadline = time.monotonic() + 15
+        while "watching mailbox" not in self.poll_log() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        with open(self.config, "a") as f:
+            f.write("\n[no such section]\n")
+        proc.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 10
+        while "not reloaded" not in self.poll_log() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertIn("unknown section", self.poll_log())
+        self.use_mailbox(interval=600, after="flag")
+        proc.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 10
+        while "config reloaded" not in self.poll_log() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.dovecot.append(mail(1))
+        self.wait_for_tickets(1, timeout=10)
+        proc.send_signal(signal.SIGTERM)
+        self.assertEqual(proc.wait(timeout=15), 0, self.poll_log())
+        self.assertEqual(self.dovecot.count("INBOX"), 1, "after = flag was not taken up")
+
+
+class TlsTest(PollTestCase):
+    def test_untrusted_certificate_is_refused(self):
+        self.dovecot.append(mail(1))
+        other = untrusted_ca_file(self.dir)
+        self.use_mailbox(extra=f"ca_file = {other}")
+        rc, _, err = self.poll_once()
+        self.assertEqual(rc, 75, err)
+        self.assertIn("the certificate of 127.0.0.1 is not trusted", err)
+        self.assertEqual(self.desk.tickets(), [])
+        self.assertEqual(self.dovecot.count("INBOX"), 1)
+
+    def test_system_authorities_do_not_trust_a_self_signed_certificate(self):
+        self.use_mailbox(url=f"pop3s://127.0.0.1:{self.dovecot.pop3s_port}", after="delete",
+                         extra="ca_file = /etc/ssl/certs/ca-certificates.crt")
+        rc, _, err = self.poll_once()
+        self.assertEqual(rc, 75, err)
+        self.assertIn("is not trusted", err)
+
+
+class StarttlsMissingTest(PollTestCase):
+    dovecot_ssl = False
+
+    def test_starttls_required_refuses_a_server_without_it(self):
+        self.dovecot.append(mail(1))
+        self.use_mailbox(url=f"imap://127.0.0.1:{self.dovecot.imap_port}/INBOX")
+        rc, _, err = self.poll_once()
+        self.assertEqual(rc, 75, err)
+        self.assertIn("does not offer STARTTLS, and TLS is required", err)
+        self.assertEqual(self.desk.tickets(), [])
+
+    def test_tls_none_is_an_explicit_choice(self):
+        self.dovecot.append(mail(1))
+        self.use_mailbox(url=f"imap://127.0.0.1:{self.dovecot.imap_port}/INBOX",
+                         extra="tls = none")
+        rc, _, err = self.poll_once()
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(len(self.desk.tickets()), 1)
+
+
+class Pop3PollTest(PollTestCase):
+    def test_20_mails_become_20_tickets_and_are_deleted(self):
+        self.dovecot.append_many([mail(i) for i in range(20)])
+        self.use_mailbox(url=f"pop3s://127.0.0.1:{self.dovecot.pop3s_port}", after="delete")
+        rc, _, err = self.poll_once()
+        self.assertEqual(rc, 0, err)
+        self.assert_one_ticket_each([f"Poll test {i}" for i in range(20)])
+        self.assertEqual(self.dovecot.count("INBOX"), 0)
+        calls = len(self.desk.calls())
+        rc, _, err = self.poll_once()
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(len(self.desk.calls()), calls)
+
+    def test_stls_and_keep_do_not_repeat(self):
+        self.dovecot.append_many([mail(i) for i in range(3)])
+        self.use_mailbox(url=f"pop3://127.0.0.1:{self.dovecot.pop3_port}", after="keep")
+        for _ in range(2):
+            rc, _, err = self.poll_once()
+            self.assertEqual(rc, 0, err)
+        self.assert_one_ticket_each([f"Poll test {i}" for i in range(3)])
+        self.assertEqual(self.dovecot.count("INBOX"), 3)
+        calls = len(self.desk.calls())
+        self.dovecot.append(mail(3))
+        rc, _, err = self.poll_once()
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(len(self.desk.calls()), calls + 1)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
