@@ -73,8 +73,9 @@ gboolean tls_verify_stream(mailstream *stream, const char *host, const char *ca_
 		gnutls_datum_t why = {0};
 		gnutls_certificate_verification_status_print(status, GNUTLS_CRT_X509, &why, 0);
 		g_set_error(error, MAILBOX_ERROR, MAILBOX_ERROR_TLS,
-			    "the certificate of %s is not trusted (%s): %s", host,
-			    ca_file ? ca_file : "system authorities", why.data ? (char *)why.data : "");
+			    "the certificate of %s is not trusted (checked against %s): %s", host,
+			    ca_file ? ca_file : "the system's authorities",
+			    why.data ? g_strstrip((char *)why.data) : "");
 		gnutls_free(why.data);
 	} else {
 		ok = TRUE;

@@ -61,7 +61,7 @@ static gboolean load_url(struct loader *ld, const char *group, struct mailbox_co
 
 	if (!loader_get_string(ld, group, "url", TRUE, &mb->url))
 		return FALSE;
-	uri = g_uri_parse(mb->url, G_URI_FLAGS_NONE, &err);
+	uri = g_uri_parse(mb->url, G_URI_FLAGS_HAS_PASSWORD, &err);
 	if (!uri) {
 		loader_fail(ld, group, "url", "'%s' is not an address: %s", mb->url, err->message);
 		g_error_free(err);

@@ -5,7 +5,12 @@ set -eu
 
 packages="gcc make libc6-dev cmake pkg-config ca-certificates openssl python3 valgrind
 libgmime-3.0-dev libetpan-dev libcurl4-gnutls-dev libjansson-dev libsqlite3-dev libxml2-dev
-libytnef0-dev zlib1g-dev libcmocka-dev clang libclang-rt-14-dev"
+libytnef0-dev zlib1g-dev libgnutls28-dev libsasl2-modules libcmocka-dev clang libclang-rt-14-dev
+dovecot-imapd dovecot-pop3d"
+# libgnutls28-dev: the mail servers' certificates are checked with GnuTLS (libetpan does not).
+# libsasl2-modules: the SASL PLAIN mechanism behind `auth = plain`.
+# dovecot-imapd and dovecot-pop3d: the end-to-end tests run their own private Dovecot on
+# loopback ports (tests/e2e/dovecot.py); a system instance the install may start is not used.
 
 missing=""
 for p in $packages; do

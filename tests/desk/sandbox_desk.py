@@ -424,15 +424,35 @@ class Fault:
     actions: set | None  # lower-case action names; None: every action
     delay: float
     message: str
+    match: str | None = None  # substring a parameter value must contain; None: every call
 
     def describe(self):
         return {"mode": self.mode, "count": self.remaining,
                 "actions": sorted(self.actions) if self.actions else None,
-                "delay": self.delay, "message": self.message}
+                "delay": self.delay, "message": self.message, "match": self.match}
+
+    def hits(self, action, params):
+        """Whether this call is one the fault is aimed at (by action and by parameter text)."""
+        if self.actions and action.lower() not in self.actions:
+            return False
+        return self.match is None or any(self.match in value for value in params.values()
+                                         if isinstance(value, str))
 
 
 class FaultControl:
-    """The one active injected fault; it disarms itself when its count runs out."""
+    """The one active injected fault; it disarms itself when its count runs out.
+
+    Armed by POST /_sandbox/fault with a JSON object:
+      mode     one of FAULT_MODES, or "none" to clear the fault (required);
+      count    how many calls it hits before disarming (default null: until cleared);
+      actions  list of API action names it is limited to (default null: every action);
+      match    a string: the fault hits only calls with a request parameter (form field)
+               whose value contains it, e.g. a mail's subject (default null: every call);
+      delay    seconds for "slow" and "slow_after_create" (default 5);
+      message  the error message for "error" (default "Sandbox says no").
+    Calls the fault is not aimed at (other actions, no match) pass normally and do not
+    count against `count`.
+    """
 
     def __init__(self):
         self._lock = threading.Lock()
@@ -465,8 +485,11 @@ class FaultControl:
         message = spec.get("message", "Sandbox says no")
         if not isinstance(message, str):
             raise ValueError("message must be a string")
+        match = spec.get("match")
+        if match is not None and (not isinstance(match, str) or not match):
+            raise ValueError("match must be a non-empty string or null")
         fault = Fault(mode, count, {a.lower() for a in actions} if actions else None,
-                      float(delay), message)
+                      float(delay), message, match)
         with self._lock:
             self._fault = fault
         return fault.describe()
@@ -479,11 +502,11 @@ class FaultControl:
         with self._lock:
             return self._fault.describe() if self._fault else None
 
-    def take(self, action):
+    def take(self, action, params):
         """The fault hitting this call, if any, counting the call against it."""
         with self._lock:
             fault = self._fault
-            if fault is None or (fault.actions and action.lower() not in fault.actions):
+            if fault is None or not fault.hits(action, params):
                 return None
             if fault.remaining is not None:
                 fault.remaining -= 1
@@ -1032,7 +1055,7 @@ class SandboxServer(ThreadingHTTPServer):
                           .encode("utf-8"), result="error", note=exc.message)
             self._record(api, "", {}, reply, None)
             return reply
-        fault = self.faults.take(action)
+        fault = self.faults.take(action, params)
         mode = fault.mode if fault else None
         if mode == "slow":
             time.sleep(fault.delay)

@@ -6,6 +6,7 @@ import collections
 import os
 import random
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -67,7 +68,7 @@ class PollTestCase(DeskTestCase):
     def use_mailbox(self, url=None, after="move:Processed", interval=60, extra=""):
         dv = self.dovecot
         url = url or f"imaps://127.0.0.1:{dv.imaps_port}/INBOX"
-        if dv.ca_file and "ca_file" not in extra:
+        if dv.ca_file and "ca_file" not in extra.split("\n[mailbox")[0]:
             extra = f"ca_file = {dv.ca_file}\n" + extra
         text = CONFIG_TEMPLATE.format(url=self.desk.url, identifier="e2e-identifier",
                                       timeout=self.timeout)
@@ -95,6 +96,13 @@ class PollTestCase(DeskTestCase):
         self.assertNotIn(SECRET, text)
         self.assertNotIn(self.dovecot.password, text)
         return text
+
+    def wait_for_log(self, text, timeout):
+        deadline = time.monotonic() + timeout
+        while text not in self.poll_log():
+            if time.monotonic() > deadline:
+                self.fail(f"no '{text}' in the log after {timeout} s\n" + self.poll_log())
+            time.sleep(0.05)
 
     def wait_for_tickets(self, n, timeout=60):
         deadline = time.monotonic() + timeout
@@ -130,9 +138,10 @@ class ImapPollTest(PollTestCase):
         self.assertEqual(len(self.desk.tickets()), 50)
         self.assertEqual(len(self.desk.calls()), calls, "a second run called the desk")
 
-    def test_starttls_and_flag_keep_the_mail_and_do_not_repeat(self):
+    def test_starttls_plain_and_flag_keep_the_mail_and_do_not_repeat(self):
         self.dovecot.append_many([mail(i) for i in range(5)])
-        self.use_mailbox(url=f"imap://127.0.0.1:{self.dovecot.imap_port}/INBOX", after="flag")
+        self.use_mailbox(url=f"imap://127.0.0.1:{self.dovecot.imap_port}/INBOX", after="flag",
+                         extra="auth = plain")
         rc, _, err = self.poll_once()
         self.assertEqual(rc, 0, err)
         self.assertEqual(len(self.desk.tickets()), 5)
@@ -156,9 +165,7 @@ class ImapPollTest(PollTestCase):
         # interval is long, so only IDLE can notice the mail.
         self.use_mailbox(interval=600)
         proc = self.start_poll()
-        deadline = time.monotonic() + 15
-        while "watching mailbox" not in self.poll_log() and time.monotonic() < deadline:
-            time.sleep(0.05)
+        self.wait_for_log("watching mailbox", 15)
         time.sleep(1)  # the first (empty) pass is done and IDLE has begun
         started = time.monotonic()
         self.dovecot.append(mail(1))
@@ -263,26 +270,65 @@ class ImapPollTest(PollTestCase):
     def test_sighup_reloads_the_config(self):
         self.use_mailbox(interval=600)
         proc = self.start_poll()
-        deadline = time.monotonic() + 15
-        while "watching mailbox" not in self.poll_log() and time.monotonic() < deadline:
-            time.sleep(0.05)
+        self.wait_for_log("watching mailbox", 15)
         with open(self.config, "a") as f:
             f.write("\n[no such section]\n")
         proc.send_signal(signal.SIGHUP)
-        deadline = time.monotonic() + 10
-        while "not reloaded" not in self.poll_log() and time.monotonic() < deadline:
-            time.sleep(0.05)
+        self.wait_for_log("not reloaded", 10)
         self.assertIn("unknown section", self.poll_log())
         self.use_mailbox(interval=600, after="flag")
         proc.send_signal(signal.SIGHUP)
-        deadline = time.monotonic() + 10
-        while "config reloaded" not in self.poll_log() and time.monotonic() < deadline:
-            time.sleep(0.05)
+        self.wait_for_log("config reloaded", 10)
         self.dovecot.append(mail(1))
         self.wait_for_tickets(1, timeout=10)
         proc.send_signal(signal.SIGTERM)
         self.assertEqual(proc.wait(timeout=15), 0, self.poll_log())
         self.assertEqual(self.dovecot.count("INBOX"), 1, "after = flag was not taken up")
+
+
+    def uidvalidity(self):
+        with self.dovecot.session() as imap:
+            _, data = imap.status("INBOX", "(UIDVALIDITY)")
+        return int(data[0].split(b"UIDVALIDITY ")[1].rstrip(b")"))
+
+    def test_mail_that_killed_the_parser_max_failures_times_is_set_aside(self):
+        self.dovecot.append(mail(0))
+        uid = self.dovecot.append(mail(1))
+        self.dovecot.append(mail(2))
+        self.use_mailbox(extra="failed = move:Failed")
+        # What three runs that died inside the parser leave in the journal: the count raised
+        # before parsing and never lowered.
+        os.makedirs(os.path.join(self.dir, "state"), exist_ok=True)
+        db = sqlite3.connect(os.path.join(self.dir, "state", "journal.db"))
+        db.executescript(
+            "CREATE TABLE IF NOT EXISTS mailbox_items (mailbox TEXT NOT NULL, item TEXT NOT NULL,"
+            " failures INTEGER NOT NULL DEFAULT 0, reason TEXT, seen INTEGER NOT NULL DEFAULT 0,"
+            " updated INTEGER NOT NULL, PRIMARY KEY (mailbox, item));")
+        db.execute("INSERT INTO mailbox_items (mailbox, item, failures, reason, updated) "
+                   "VALUES ('support', ?, 3, 'the parser crashed or was stopped while reading it',"
+                   " 0)", (f"{self.uidvalidity()}:{uid}",))
+        db.commit()
+        db.close()
+        rc, _, err = self.poll_once()
+        self.assertEqual(rc, 0, err)
+        self.assert_one_ticket_each(["Poll test 0", "Poll test 2"])
+        self.assertEqual(self.dovecot.count("Failed"), 1)
+        self.assertIn("failed 3 times, last: the parser crashed", err)
+
+    def test_two_mailboxes_in_one_process(self):
+        self.dovecot.append_many([mail(i) for i in range(3)])
+        self.dovecot.append_many([mail(i) for i in range(3, 5)], folder="Billing")
+        self.use_mailbox(extra=(
+            "\n[mailbox billing]\n"
+            f"url = imap://127.0.0.1:{self.dovecot.imap_port}/Billing\n"
+            "user = support\npassword_file = mailbox.pass\n"
+            f"ca_file = {self.dovecot.ca_file}\nstart = all\nafter = move:Billing-done\n"))
+        rc, _, err = self.poll_once()
+        self.assertEqual(rc, 0, err)
+        self.assert_one_ticket_each([f"Poll test {i}" for i in range(5)])
+        self.assertEqual(self.dovecot.count("Processed"), 3)
+        self.assertEqual(self.dovecot.count("Billing-done"), 2)
+        self.assertIn("mail handled mailbox=billing", err)
 
 
 class TlsTest(PollTestCase):

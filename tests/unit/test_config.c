@@ -242,6 +242,95 @@ static void test_loop_and_threading(void **state)
 	g_free(text);
 }
 
+static void test_mailboxes(void **state)
+{
+	char *pass_path = g_build_filename(dir, "secret", NULL);
+	char *text = g_strconcat(good,
+				 "[mailbox support]\n"
+				 "url = imaps://imap.example.com/Support/Inbox\n"
+				 "user = support@example.com\n"
+				 "password_file = secret\n"
+				 "failed = move:Failed\n"
+				 "max_message_bytes = 20M\n"
+				 "[mailbox old pop]\n"
+				 "url = pop3://pop.example.com:1110\n"
+				 "user = old\n"
+				 "after = delete\n"
+				 "tls = none\n",
+				 NULL);
+	char *path = write_config(text);
+	const struct mailbox_config *mb;
+	GError *err = NULL;
+	struct config *c;
+	(void)state;
+
+	g_setenv("MAIL2TICKET_PASSWORD_OLD_POP", "pop-pass", TRUE);
+	assert_true(g_file_set_contents(pass_path, "imap-pass\n", -1, NULL));
+	c = config_load(path, &err);
+	assert_non_null(c);
+	assert_int_equal(c->mailboxes->len, 2);
+	mb = g_ptr_array_index(c->mailboxes, 0);
+	assert_string_equal(mb->name, "support");
+	assert_int_equal(mb->protocol, MAILBOX_IMAP);
+	assert_int_equal(mb->tls, MAILBOX_TLS_IMPLICIT);
+	assert_string_equal(mb->host, "imap.example.com");
+	assert_int_equal(mb->port, 993);
+	assert_string_equal(mb->folder, "Support/Inbox");
+	assert_string_equal(mb->password, "imap-pass");
+	assert_int_equal(mb->after, MAILBOX_AFTER_MOVE);
+	assert_string_equal(mb->after_folder, "Processed");
+	assert_string_equal(mb->failed_folder, "Failed");
+	assert_int_equal(mb->start, MAILBOX_START_UNSEEN);
+	assert_int_equal(mb->max_message_bytes, 20 * 1024 * 1024);
+	mb = g_ptr_array_index(c->mailboxes, 1);
+	assert_int_equal(mb->protocol, MAILBOX_POP3);
+	assert_int_equal(mb->tls, MAILBOX_TLS_NONE);
+	assert_int_equal(mb->port, 1110);
+	assert_string_equal(mb->password, "pop-pass");
+	assert_int_equal(mb->after, MAILBOX_AFTER_DELETE);
+	assert_int_equal(mb->start, MAILBOX_START_ALL);
+	config_free(c);
+	g_unsetenv("MAIL2TICKET_PASSWORD_OLD_POP");
+	g_free(path);
+	g_free(text);
+
+	text = g_strconcat(good, "[mailbox a]\nurl = imaps://u:pw@h/INBOX\nuser = u\n", NULL);
+	assert_fails(text, "[mailbox a] url: holds a password");
+	g_free(text);
+	text = g_strconcat(good, "[mailbox a]\nurl = http://h/\nuser = u\npassword_file = secret\n",
+			   NULL);
+	assert_fails(text, "[mailbox a] url: 'http://h/' is not imaps://");
+	g_free(text);
+	text = g_strconcat(good, "[mailbox a]\nurl = imap://h/\nuser = u\n", NULL);
+	assert_fails(text, "[mailbox a] password_file: missing: set password_file here, or "
+			   "MAIL2TICKET_PASSWORD_A");
+	g_free(text);
+	text = g_strconcat(good,
+			   "[mailbox a]\nurl = pop3s://h\nuser = u\npassword_file = secret\n"
+			   "failed = move:Failed\n",
+			   NULL);
+	assert_fails(text, "[mailbox a] failed: 'move:Failed' is not move:FOLDER (and POP3");
+	g_free(text);
+	text = g_strconcat(good,
+			   "[mailbox a]\nurl = imaps://h\nuser = u\npassword_file = secret\n"
+			   "tls = none\n",
+			   NULL);
+	assert_fails(text, "[mailbox a] tls: an imaps:// or pop3s:// url always uses TLS");
+	g_free(text);
+	text = g_strconcat(good,
+			   "[mailbox a]\nurl = imaps://h\nuser = u\nauth = xoauth2\n", NULL);
+	assert_fails(text, "[mailbox a] oauth2_token_command: missing");
+	g_free(text);
+	text = g_strconcat(good,
+			   "[mailbox a]\nurl = imaps://h\nuser = u\npassword_file = secret\n"
+			   "after = archive\n",
+			   NULL);
+	assert_fails(text, "[mailbox a] after: 'archive' is not move:FOLDER, flag");
+	g_free(text);
+	g_unlink(pass_path);
+	g_free(pass_path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -253,6 +342,7 @@ int main(void)
 	    cmocka_unit_test(test_secret_sources),
 	    cmocka_unit_test(test_department_auto_needs_default),
 	    cmocka_unit_test(test_loop_and_threading),
+	    cmocka_unit_test(test_mailboxes),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

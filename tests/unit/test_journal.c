@@ -127,6 +127,55 @@ static void test_newer_schema_refused(void **state)
 	g_error_free(err);
 }
 
+static void test_mailbox_marks_and_items(void **state)
+{
+	struct journal *j = journal_open(path, FALSE, 1000, NULL);
+	struct journal_mailbox_mark mark = {.uidvalidity = 7, .last_uid = 41, .unseen_below = 3};
+	struct journal_mailbox_mark got;
+	GHashTable *seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	GHashTable *present = g_hash_table_new(g_str_hash, g_str_equal);
+	gboolean found, is_seen;
+	char *reason;
+	int failures;
+	(void)state;
+
+	assert_true(journal_mailbox_mark_get(j, "support", &got, &found, NULL));
+	assert_false(found);
+	assert_true(journal_mailbox_mark_set(j, "support", &mark, NULL));
+	assert_true(journal_mailbox_mark_get(j, "support", &got, &found, NULL));
+	assert_true(found);
+	assert_int_equal(got.uidvalidity, 7);
+	assert_int_equal(got.last_uid, 41);
+	assert_int_equal(got.unseen_below, 3);
+
+	/* A parser crash leaves its +1; a refusal adds one with the desk's words. */
+	assert_true(journal_item_count_failure(j, "support", "7:42", 1, "parser died", NULL));
+	assert_true(journal_item_count_failure(j, "support", "7:42", -1, NULL, NULL));
+	assert_true(journal_item_count_failure(j, "support", "7:42", -1, NULL, NULL));
+	assert_true(journal_item_count_failure(j, "support", "7:42", 1, "Invalid department", NULL));
+	assert_true(journal_item_get(j, "support", "7:42", &failures, &reason, &is_seen, NULL));
+	assert_int_equal(failures, 1);
+	assert_string_equal(reason, "Invalid department");
+	assert_false(is_seen);
+	g_free(reason);
+	assert_true(journal_item_finish(j, "support", "7:42", FALSE, NULL));
+	assert_true(journal_item_get(j, "support", "7:42", &failures, &reason, &is_seen, NULL));
+	assert_int_equal(failures, 0);
+	assert_null(reason);
+
+	assert_true(journal_item_finish(j, "pop", "uidl-a", TRUE, NULL));
+	assert_true(journal_item_finish(j, "pop", "uidl-b", TRUE, NULL));
+	g_hash_table_add(present, "uidl-b");
+	assert_true(journal_items_forget_absent(j, "pop", present, NULL));
+	assert_true(journal_items_seen(j, "pop", seen, NULL));
+	assert_int_equal(g_hash_table_size(seen), 1);
+	assert_true(g_hash_table_contains(seen, "uidl-b"));
+
+	g_hash_table_unref(seen);
+	g_hash_table_unref(present);
+	journal_close(j);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -134,6 +183,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_quarantined_and_dropped, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_busy_journal_is_reported_as_busy, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_mailbox_marks_and_items, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
