@@ -4,6 +4,7 @@
 #include "cli/commands.h"
 #include "cli/log.h"
 #include "desk/desk.h"
+#include "ingest/mailbox.h"
 #include "rules/config.h"
 #include "state/journal.h"
 
@@ -14,7 +15,8 @@ static void check_help(void)
 	printf("usage: %s\n\n"
 	       "Validate the config, open the journal, and reach the desk: the credentials are\n"
 	       "tried and the desk's departments listed, with a warning for each department id\n"
-	       "in the config that the desk does not have.\n",
+	       "in the config that the desk does not have. Each [mailbox] is logged into (its\n"
+	       "certificate checked) and its folder opened.\n",
 	       check_usage);
 }
 
@@ -53,6 +55,27 @@ static int warn_unknown_departments(const struct config *config, const GPtrArray
 		}
 	}
 	return warnings;
+}
+
+/* Log into each mailbox as poll would; the number that failed. */
+static int check_mailboxes(const struct config *config)
+{
+	int failed = 0;
+
+	for (guint i = 0; i < config->mailboxes->len; i++) {
+		const struct mailbox_config *mc = g_ptr_array_index(config->mailboxes, i);
+		struct mailbox *mb = mailbox_new(mc);
+		GError *err = NULL;
+		if (mb->ops->open(mb, &err) && mb->ops->close(mb, &err)) {
+			printf("mailbox %s (%s): logged in as %s\n", mc->name, mc->url, mc->user);
+		} else {
+			log_msg(LOG_ERROR, "%s", err->message);
+			g_error_free(err);
+			failed++;
+		}
+		mailbox_free(mb);
+	}
+	return failed;
 }
 
 int cmd_check(const struct global_options *g, int argc, char **argv)
@@ -96,6 +119,8 @@ int cmd_check(const struct global_options *g, int argc, char **argv)
 	}
 	if (warn_unknown_departments(config, depts) > 0)
 		rc = EX_CONFIG;
+	if (check_mailboxes(config) > 0 && rc == EX_OK)
+		rc = EX_TEMPFAIL;
 	goto out;
 fail:
 	rc = exit_code_for_error(err);

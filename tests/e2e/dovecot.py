@@ -368,17 +368,13 @@ class Dovecot:
         if self._stderr is not None:
             self._stderr.close()
             self._stderr = None
+        if self._own_base_dir:
+            shutil.rmtree(self._own_base_dir, ignore_errors=True)
 
     def restart(self):
         """Stop then start on the same ports with the same mail."""
         self.stop()
         self.start()
-
-    def cleanup(self):
-        """stop() and remove the short base_dir made outside workdir, if any (not workdir)."""
-        self.stop()
-        if self._own_base_dir:
-            shutil.rmtree(self._own_base_dir, ignore_errors=True)
 
     def log(self, since=0):
         """What the master printed on stderr in its last run, then the Dovecot log from byte
@@ -413,9 +409,7 @@ class Dovecot:
             os.makedirs(d, exist_ok=True)
         if root:
             # auth (user dovecot) reads the users file, imap (65534) its home: let them through.
-            for d in (self.workdir, self.dir, os.path.dirname(self.home)):
-                os.chmod(d, os.stat(d).st_mode | 0o011)
-            self._check_reachable(self.dir)
+            self._open_path(os.path.dirname(self.home))
             os.chown(self.home, uid, gid)
         if self.ssl:
             make_self_signed(self.cert_file, self.key_file)
@@ -435,13 +429,21 @@ class Dovecot:
         self._prepared = True
 
     @staticmethod
-    def _check_reachable(path):
-        """Every folder above path must let other users through (o+x) for the mail processes."""
+    def _open_path(path):
+        """Give other users passage (o+x, g+x) through path and the folders above it, as far as
+        they are ours and in the temporary directory (tempfile.mkdtemp makes them 0700);
+        refuse a path that stays closed elsewhere."""
         path = os.path.abspath(path)
+        tmp = os.path.realpath(tempfile.gettempdir())
         while True:
-            if not os.stat(path).st_mode & 0o001:
-                raise RuntimeError(f"dovecot: {path} is not searchable by other users; Dovecot's "
-                                   "unprivileged processes cannot reach their files below it")
+            st = os.stat(path)
+            if not st.st_mode & 0o001:
+                inside_tmp = os.path.commonpath([os.path.realpath(path), tmp]) == tmp
+                if not inside_tmp or st.st_uid != os.geteuid():
+                    raise RuntimeError(f"dovecot: {path} is not searchable by other users, so "
+                                       "Dovecot's unprivileged processes cannot reach their files; "
+                                       "use a workdir under " + tmp)
+                os.chmod(path, st.st_mode | 0o011)
             parent = os.path.dirname(path)
             if parent == path:
                 return
@@ -466,6 +468,7 @@ class Dovecot:
 
     def _launch(self):
         self._write_config()
+        os.makedirs(os.path.dirname(self.base_dir), exist_ok=True)
         if self._stderr is not None:
             self._stderr.close()
         self._stderr = open(self.stderr_path, "wb")
@@ -551,7 +554,8 @@ class Dovecot:
     def append_many(self, raws, folder="INBOX", flags="", date=None):
         """Store messages in order over one connection; returns their UIDs.
 
-        flags: e.g. "\\\\Seen" or "(\\\\Seen \\\\Flagged)"; date: a time.time() value (INTERNALDATE)."""
+        flags: e.g. "\\\\Seen" or "(\\\\Seen \\\\Flagged)"; date: the INTERNALDATE as a time.time()
+        value (default: now)."""
         uids = []
         when = imaplib.Time2Internaldate(date) if date is not None else None
         with self.session() as imap:

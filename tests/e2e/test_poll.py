@@ -342,6 +342,17 @@ class TlsTest(PollTestCase):
         self.assertEqual(self.desk.tickets(), [])
         self.assertEqual(self.dovecot.count("INBOX"), 1)
 
+    def test_check_logs_into_the_mailbox_or_says_why_not(self):
+        self.use_mailbox()
+        rc, out, err = self.run_m2t("check")
+        self.assertEqual(rc, 0, err)
+        self.assertIn("mailbox support (imaps://127.0.0.1:", out)
+        self.assertIn("logged in as support", out)
+        self.use_mailbox(extra=f"ca_file = {untrusted_ca_file(self.dir)}")
+        rc, out, err = self.run_m2t("check")
+        self.assertEqual(rc, 75, err)
+        self.assertIn("is not trusted", err)
+
     def test_system_authorities_do_not_trust_a_self_signed_certificate(self):
         self.use_mailbox(url=f"pop3s://127.0.0.1:{self.dovecot.pop3s_port}", after="delete",
                          extra="ca_file = /etc/ssl/certs/ca-certificates.crt")
