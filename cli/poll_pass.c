@@ -426,15 +426,17 @@ static enum poll_result run(struct pass *p, const volatile sig_atomic_t *stop, G
 	}
 	if (result == POLL_OK && p->waiting)
 		result = POLL_RETRY;
-	if (result != POLL_OK)
-		g_propagate_error(error, g_error_copy(p->waiting));
 	if (!imap && !p->mb->ops->close(p->mb, &err))
 		goto connection;
 	goto out;
 connection:
 	g_propagate_error(error, err);
 	result = POLL_CONNECTION;
+	g_array_unref(list);
+	return result;
 out:
+	if (result == POLL_RETRY || result == POLL_DESK_DOWN)
+		g_propagate_error(error, g_error_copy(p->waiting));
 	g_array_unref(list);
 	return result;
 }
