@@ -227,7 +227,7 @@ static gboolean run_pass(struct deliver *d, struct watch *w, gboolean *all_done,
 	case POLL_CONNECTION:
 		*all_done = FALSE;
 		w->mb->ops->close(w->mb, NULL);
-		pass_failed(w, "the mail server failed", err);
+		pass_failed(w, "the mailbox cannot be read", err);
 		break;
 	case POLL_FATAL:
 		log_event(LOG_ERROR, "stopping: a parser thread cannot be stopped",

@@ -1,6 +1,11 @@
 #include "ingest/mailbox.h"
 
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 G_DEFINE_QUARK(mail2ticket-mailbox-error-quark, mailbox_error)
 
@@ -38,37 +43,92 @@ void mailbox_secret_free(char *secret)
 	}
 }
 
-/* The token command runs without a shell. What it prints on standard error goes into the message
- * an admin sees; what it prints on standard output, the token, never does. */
+/* How long the token command may take: an identity provider that hangs must not stall the
+ * mailbox for ever. */
+#define TOKEN_COMMAND_SECONDS 30
+
+/* Read out_fd and err_fd to their ends, or until the deadline; FALSE on timeout. */
+static gboolean read_outputs(int out_fd, int err_fd, GString *out, GString *err, gint64 deadline)
+{
+	struct pollfd fds[2] = {{.fd = out_fd, .events = POLLIN}, {.fd = err_fd, .events = POLLIN}};
+	char buf[4096];
+
+	while (fds[0].fd >= 0 || fds[1].fd >= 0) {
+		gint64 left = (deadline - g_get_monotonic_time()) / 1000;
+		if (left <= 0 || poll(fds, 2, (int)left) == 0)
+			return FALSE;
+		for (int i = 0; i < 2; i++) {
+			ssize_t n;
+			if (fds[i].fd < 0 || !fds[i].revents)
+				continue;
+			n = read(fds[i].fd, buf, sizeof(buf));
+			if (n > 0)
+				g_string_append_len(i == 0 ? out : err, buf, n);
+			else if (n == 0 || errno != EINTR)
+				fds[i].fd = -1;
+		}
+	}
+	return TRUE;
+}
+
+/* The token command runs without a shell, with no input, for at most TOKEN_COMMAND_SECONDS.
+ * What it prints on standard error goes into the message an admin sees; what it prints on
+ * standard output, the token, never does. */
 static char *run_token_command(const struct mailbox_config *config, GError **error)
 {
 	char **argv = NULL;
-	char *out = NULL;
-	char *err_text = NULL;
-	int status = 0;
+	GString *out = g_string_new(NULL);
+	GString *err_text = g_string_new(NULL);
 	GError *err = NULL;
+	GError *failed = NULL;
+	int out_fd = -1, err_fd = -1;
+	int status = 0;
+	gboolean finished;
+	GPid pid;
 
 	if (!g_shell_parse_argv(config->oauth2_token_command, NULL, &argv, &err) ||
-	    !g_spawn_sync(NULL, argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out, &err_text,
-			  &status, &err)) {
+	    !g_spawn_async_with_pipes(NULL, argv, NULL,
+				      G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD |
+					  G_SPAWN_STDIN_FROM_DEV_NULL,
+				      NULL, NULL, &pid, NULL, &out_fd, &err_fd, &err)) {
 		g_set_error(error, MAILBOX_ERROR, MAILBOX_ERROR_CONFIG,
 			    "mailbox %s: oauth2_token_command cannot run: %s", config->name,
 			    err->message);
 		g_error_free(err);
 		g_strfreev(argv);
+		g_string_free(out, TRUE);
+		g_string_free(err_text, TRUE);
 		return NULL;
 	}
 	g_strfreev(argv);
-	if (!g_spawn_check_wait_status(status, NULL) || !out || !*g_strstrip(out)) {
-		g_set_error(error, MAILBOX_ERROR, MAILBOX_ERROR_AUTH,
-			    "mailbox %s: oauth2_token_command printed no token%s%s", config->name,
-			    err_text && *g_strstrip(err_text) ? ": " : "", err_text ? err_text : "");
-		mailbox_secret_free(out);
-		g_free(err_text);
+	finished = read_outputs(out_fd, err_fd, out, err_text,
+				g_get_monotonic_time() + TOKEN_COMMAND_SECONDS * G_USEC_PER_SEC);
+	if (!finished)
+		kill(pid, SIGKILL);
+	close(out_fd);
+	close(err_fd);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	g_spawn_close_pid(pid);
+	g_strstrip(out->str);
+	g_strstrip(err_text->str);
+	if (!finished)
+		g_set_error(&failed, MAILBOX_ERROR, MAILBOX_ERROR_AUTH,
+			    "mailbox %s: oauth2_token_command did not finish within %d s",
+			    config->name, TOKEN_COMMAND_SECONDS);
+	else if (!g_spawn_check_wait_status(status, &err) || !*out->str)
+		g_set_error(&failed, MAILBOX_ERROR, MAILBOX_ERROR_AUTH,
+			    "mailbox %s: oauth2_token_command printed no token (%s)%s%s",
+			    config->name, err ? err->message : "its output was empty",
+			    *err_text->str ? ": " : "", err_text->str);
+	g_clear_error(&err);
+	g_string_free(err_text, TRUE);
+	if (failed) {
+		g_propagate_error(error, failed);
+		mailbox_secret_free(g_string_free(out, FALSE));
 		return NULL;
 	}
-	g_free(err_text);
-	return out;
+	return g_string_free(out, FALSE);
 }
 
 char *mailbox_login_secret(const struct mailbox_config *config, GError **error)

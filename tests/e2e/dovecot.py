@@ -183,7 +183,7 @@ default_login_user = {login_user}
 first_valid_uid = 1
 first_valid_gid = 1
 
-auth_mechanisms = plain login
+auth_mechanisms = {auth_mechanisms}
 disable_plaintext_auth = no
 auth_verbose = yes
 auth_debug = {debug}
@@ -193,7 +193,7 @@ passdb {{
   driver = passwd-file
   args = scheme=PLAIN username_format=%u {users_file}
 }}
-userdb {{
+{oauth2_passdb}userdb {{
   driver = passwd-file
   args = username_format=%u {users_file}
 }}
@@ -244,6 +244,29 @@ SSL_LISTENER = """\
   }}
 """
 
+# With oauth2_introspection_url: after the passwd-file passdb (which fails for a token, and
+# result_failure = continue is the default), the oauth2 passdb checks the token that XOAUTH2 and
+# OAUTHBEARER carry.  The userdb stays the passwd-file one.
+OAUTH2_PASSDB = """\
+passdb {{
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = {oauth2_file}
+}}
+"""
+
+# The oauth2 passdb's settings: RFC 7662 introspection, POSTing token=... as a form.  The answer
+# must be a JSON object whose "username" is the user logging in and whose "active" is true.
+OAUTH2_SETTINGS = """\
+introspection_mode = post
+introspection_url = {url}
+force_introspection = yes
+username_attribute = username
+active_attribute = active
+active_value = true
+timeout_msecs = 5000
+"""
+
 # Without root there is no chroot and no user switching: every service runs as the caller.
 ROOTLESS_SERVICES = """\
 service anvil {
@@ -259,7 +282,10 @@ class Dovecot:
     """One private Dovecot with one user; start() it, stop() it (also done at exit)."""
 
     def __init__(self, workdir, ssl=True, user="support", password="pass123", debug=False,
-                 idle_notify="2 secs", name="dovecot"):
+                 idle_notify="2 secs", name="dovecot", oauth2_introspection_url=None):
+        """oauth2_introspection_url: also offer XOAUTH2 and OAUTHBEARER, the token checked by
+        POSTing token=... to this URL (an RFC 7662 introspection endpoint answering e.g.
+        {"active": true, "username": "support"}); password logins keep working."""
         for value in (user, password):
             if not value or any(c in value for c in ":\n\r"):
                 raise ValueError(f"user and password cannot be empty or contain ':' or newlines: "
@@ -270,11 +296,13 @@ class Dovecot:
         self.password = password
         self.debug = debug
         self.idle_notify = idle_notify
+        self.oauth2_introspection_url = oauth2_introspection_url
         self.dir = os.path.join(os.path.abspath(workdir), name)
         self.config = os.path.join(self.dir, "dovecot.conf")
         self.log_path = os.path.join(self.dir, "dovecot.log")
         self.stderr_path = os.path.join(self.dir, "master.stderr")
         self.users_file = os.path.join(self.dir, "users")
+        self.oauth2_file = os.path.join(self.dir, "oauth2.conf.ext")
         self.state_dir = os.path.join(self.dir, "state")
         self.base_dir = os.path.join(self.dir, "run")
         self._own_base_dir = None  # a short tmp dir when workdir's path is too long for sockets
@@ -416,12 +444,21 @@ class Dovecot:
         with open(self.users_file, "w") as f:
             f.write(f"{self.user}:{{PLAIN}}{self.password}:{uid}:{gid}::{self.home}\n")
         os.chmod(self.users_file, 0o644)
+        oauth2 = self.oauth2_introspection_url
+        if oauth2:
+            if any(c in oauth2 for c in "\n\r"):
+                raise ValueError(f"oauth2_introspection_url contains a newline: {oauth2!r}")
+            with open(self.oauth2_file, "w") as f:
+                f.write(OAUTH2_SETTINGS.format(url=oauth2))
+            os.chmod(self.oauth2_file, 0o644)
         self._settings = dict(
             instance=f"m2t-dovecot-{os.getpid()}-{id(self) % 100000}", base_dir=self.base_dir,
             state_dir=self.state_dir, log_path=self.log_path, host=HOST,
             internal_user=internal_user, internal_group=internal_group, login_user=login_user,
             debug="yes" if self.debug else "no", users_file=self.users_file,
             idle_notify=self.idle_notify,
+            auth_mechanisms="plain login xoauth2 oauthbearer" if oauth2 else "plain login",
+            oauth2_passdb=OAUTH2_PASSDB.format(oauth2_file=self.oauth2_file) if oauth2 else "",
             ssl_settings=(f"ssl = yes\nssl_cert = <{self.cert_file}\nssl_key = <{self.key_file}"
                           if self.ssl else "ssl = no"),
             login_chroot="" if root else "  chroot =\n",

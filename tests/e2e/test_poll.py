@@ -3,14 +3,18 @@ ca_file) and the sandbox desk: exactly one ticket per mail through desk failures
 and kill -9, IDLE latency, TLS refusals, and mail set aside without blocking the rest."""
 
 import collections
+import json
 import os
 import random
 import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 import unittest
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dovecot import Dovecot, untrusted_ca_file  # noqa: E402
@@ -43,13 +47,14 @@ def mail(n, subject=None, size=0):
 class PollTestCase(DeskTestCase):
     timeout = 5
     dovecot_ssl = True
+    dovecot_options = {}  # more Dovecot(...) arguments; a subclass may set it before setUp
 
     def setUp(self):
         super().setUp()
         # Dovecot's unprivileged processes must reach their files below the scratch folders.
         os.chmod(self.classdir, 0o755)
         os.chmod(self.dir, 0o755)
-        self.dovecot = Dovecot(self.dir, ssl=self.dovecot_ssl)
+        self.dovecot = Dovecot(self.dir, ssl=self.dovecot_ssl, **self.dovecot_options)
         self.dovecot.start()
         self.addCleanup(self.dovecot.stop)
         with open(os.path.join(self.dir, "mailbox.pass"), "w") as f:
@@ -223,7 +228,7 @@ class ImapPollTest(PollTestCase):
         proc.send_signal(signal.SIGTERM)
         self.assertEqual(proc.wait(timeout=30), 0)
         log = self.poll_log()
-        self.assertIn("the mail server failed", log)
+        self.assertIn("the mailbox cannot be read", log)
         self.assert_one_ticket_each([f"Poll test {i}" for i in range(50)])
         self.assertEqual(self.dovecot.count("INBOX"), 0)
         self.assertEqual(self.dovecot.count("Processed"), 50)
@@ -407,6 +412,103 @@ class Pop3PollTest(PollTestCase):
         rc, _, err = self.poll_once()
         self.assertEqual(rc, 0, err)
         self.assertEqual(len(self.desk.calls()), calls + 1)
+
+
+GOOD_TOKEN = "tok-good-123"
+
+
+class IntrospectionServer(ThreadingHTTPServer):
+    """An RFC 7662 token introspection endpoint on loopback, as Dovecot's oauth2 passdb asks it
+    (introspection_mode = post: a form with token=...): GOOD_TOKEN belongs to the active user
+    support, any other token is inactive.  Every token asked about is kept in .tokens."""
+    daemon_threads = True
+
+    def __init__(self):
+        super().__init__(("127.0.0.1", 0), IntrospectionHandler)
+        self.tokens = []
+        self.url = f"http://127.0.0.1:{self.server_address[1]}/introspect"
+        self.thread = threading.Thread(target=self.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.shutdown()
+        self.server_close()
+        self.thread.join()
+
+
+class IntrospectionHandler(BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
+        token = urllib.parse.parse_qs(body).get("token", [""])[0]
+        self.server.tokens.append(token)
+        answer = {"active": True, "username": "support"} if token == GOOD_TOKEN \
+            else {"active": False}
+        data = json.dumps(answer).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args):
+        pass
+
+
+class Oauth2Test(PollTestCase):
+    """auth = xoauth2: the access token comes from oauth2_token_command and Dovecot checks it
+    with its oauth2 passdb against a local introspection endpoint."""
+
+    def setUp(self):
+        self.introspection = IntrospectionServer()
+        self.addCleanup(self.introspection.stop)  # runs last: after Dovecot has stopped
+        self.dovecot_options = {"oauth2_introspection_url": self.introspection.url}
+        super().setUp()
+
+    def token_command(self, script):
+        """A token command (an executable shell script in the case's folder); returns its path."""
+        path = os.path.join(self.dir, "token-command")
+        with open(path, "w") as f:
+            f.write("#!/bin/sh\n" + script)
+        os.chmod(path, 0o755)
+        return path
+
+    def use_oauth2(self, script):
+        self.use_mailbox(extra=f"auth = xoauth2\noauth2_token_command = "
+                               f"{self.token_command(script)}")
+
+    def test_token_from_the_command_logs_in_and_mail_becomes_tickets(self):
+        self.dovecot.append_many([mail(1), mail(2)])
+        self.use_oauth2(f"echo {GOOD_TOKEN}\n")
+        rc, out, err = self.poll_once()
+        self.assertEqual(rc, 0, err)
+        self.assert_one_ticket_each(["Poll test 1", "Poll test 2"])
+        self.assertEqual(self.dovecot.count("INBOX"), 0)
+        self.assertEqual(self.dovecot.count("Processed"), 2)
+        self.assertIn(GOOD_TOKEN, self.introspection.tokens, "Dovecot never checked the token")
+        self.assertNotIn(GOOD_TOKEN, out + err, "the access token appeared in the output")
+        self.assertIn("method=XOAUTH2", self.dovecot.log())
+
+    def test_a_refused_token_says_the_login_was_refused(self):
+        self.dovecot.append(mail(1))
+        self.use_oauth2("echo tok-bad-456\n")
+        rc, out, err = self.poll_once()
+        self.assertEqual(rc, 75, err)
+        self.assertIn("logging in as support: the server said no", err)
+        self.assertIn("tok-bad-456", self.introspection.tokens)
+        self.assertNotIn("tok-bad-456", out + err, "the access token appeared in the output")
+        self.assertEqual(self.desk.tickets(), [])
+        self.assertEqual(self.dovecot.count("INBOX"), 1)
+
+    def test_a_failing_token_command_says_why(self):
+        self.dovecot.append(mail(1))
+        self.use_oauth2("echo 'no refresh token' >&2\nexit 1\n")
+        rc, _, err = self.poll_once()
+        self.assertEqual(rc, 75, err)
+        self.assertIn("oauth2_token_command printed no token (Child process exited with code 1): "
+                      "no refresh token", err)
+        self.assertEqual(self.introspection.tokens, [], "a login was tried without a token")
+        self.assertEqual(self.desk.tickets(), [])
+        self.assertEqual(self.dovecot.count("INBOX"), 1)
 
 
 if __name__ == "__main__":
