@@ -5,16 +5,18 @@ Usage: bench/import_bench.py BUILD_DIR [COUNT ...]      (default counts: 5000 50
 
 For each count, a seeded archive of that many mails without attachments (bench/gen_mbox.py
 --light, threads included) is generated once into bench/out/; then the import runs against a
-fresh sandbox desk and journal, and the dry run against no journal. Reported: messages/s and
+fresh sandbox desk and journal (one desk call at a time, then four in flight), and the dry run
+against no journal. Reported: messages/s and
 peak RSS (ru_maxrss) of mail2ticket; the same figure at both counts means memory does not grow
 with the archive. Not a test: nothing is asserted."""
 
 import os
-import shutil
+import json
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 
 BENCH = os.path.dirname(os.path.abspath(__file__))
 SOURCE = os.path.dirname(BENCH)
@@ -23,11 +25,21 @@ kind = whmcs
 url = http://127.0.0.1:{port}/includes/api.php
 identifier = bench
 default_department = 1
+concurrency = {concurrency}
 [departments]
 support@example.com = 1
 [state]
 path = {state}/journal.db
 """
+
+RUNS = (("import --dry-run", ["--dry-run"], 1, 0),
+        ("import, 1 call at a time", [], 1, 0),
+        ("import, 4 calls in flight", [], 4, 0))
+# A real desk answers in tens of milliseconds, not in the sandbox's one; the sandbox's "slow"
+# fault adds that answer time to every call.
+LATENCY_COUNT = 1000
+LATENCY_RUNS = (("1 call at a time, 50 ms desk", [], 1, 0.05),
+                ("4 calls in flight, 50 ms desk", [], 4, 0.05))
 
 
 def run(cmd, env):
@@ -55,6 +67,13 @@ def start_desk(tmp):
     sys.exit("the sandbox desk did not start")
 
 
+def slow_down(port, delay):
+    req = urllib.request.Request("http://127.0.0.1:%s/_sandbox/fault" % port,
+                                 data=json.dumps({"mode": "slow", "delay": delay}).encode(),
+                                 headers={"Content-Type": "application/json"}, method="POST")
+    urllib.request.urlopen(req, timeout=10).read()
+
+
 def main():
     binary = os.path.join(os.path.abspath(sys.argv[1]), "mail2ticket")
     counts = [int(c) for c in sys.argv[2:]] or [5000, 50000]
@@ -62,28 +81,31 @@ def main():
     os.makedirs(out, exist_ok=True)
     env = dict(os.environ, MAIL2TICKET_SECRET="bench-secret")
     print("%-30s %8s %10s %10s %10s" % ("run", "mails", "seconds", "mails/s", "peak RSS"))
-    for count in counts:
+    plan = [(count, RUNS) for count in counts] + [(LATENCY_COUNT, LATENCY_RUNS)]
+    for count, runs in plan:
         archive = os.path.join(out, "import-%d.mbox" % count)
         if not os.path.exists(archive):
             subprocess.run([sys.executable, os.path.join(BENCH, "gen_mbox.py"), archive,
                             "--count", str(count), "--seed", "11", "--light"], check=True,
                            stdout=subprocess.DEVNULL)
-        with tempfile.TemporaryDirectory() as tmp:
-            desk, port = start_desk(tmp)
-            try:
-                config = os.path.join(tmp, "bench.conf")
-                with open(config, "w") as f:
-                    f.write(CONFIG.format(port=port, state=os.path.join(tmp, "state")))
-                for name, extra in (("import --dry-run", ["--dry-run"]),
-                                    ("import into the sandbox desk", [])):
+        for name, extra, concurrency, delay in runs:
+            # A fresh desk and journal for each run, so each one sends every mail.
+            with tempfile.TemporaryDirectory() as tmp:
+                desk, port = start_desk(tmp)
+                try:
+                    if delay:
+                        slow_down(port, delay)
+                    config = os.path.join(tmp, "bench.conf")
+                    with open(config, "w") as f:
+                        f.write(CONFIG.format(port=port, state=os.path.join(tmp, "state"),
+                                              concurrency=concurrency))
                     seconds, rss = run([binary, "-q", "--config", config, "import"] + extra
                                        + [archive], env)
                     print("%-30s %8d %10.1f %10.0f %7.0f MB" % (name, count, seconds,
                                                               count / seconds, rss))
-            finally:
-                desk.terminate()
-                desk.wait()
-            shutil.rmtree(os.path.join(tmp, "state"), ignore_errors=True)
+                finally:
+                    desk.terminate()
+                    desk.wait()
 
 
 if __name__ == "__main__":

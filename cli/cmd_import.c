@@ -7,6 +7,7 @@
 
 #include "cli/commands.h"
 #include "cli/deliver.h"
+#include "cli/deliver_pool.h"
 #include "cli/log.h"
 #include "cli/parse_pool.h"
 #include "ingest/archive.h"
@@ -33,9 +34,11 @@ static void import_help(void)
 }
 
 struct import_run {
-	struct deliver d;
-	struct parse_pool *pool;
+	struct deliver d; /* this thread's journal, for the checkpoints */
+	struct parse_pool *parsers;
+	struct deliver_pool *deliveries;
 	guint window;
+	guint in_flight_max;
 	GDateTime *since, *until;
 	FILE *report;
 	guint outcomes[DELIVER_DRY_RUN + 1];
@@ -127,7 +130,7 @@ static void show_progress(struct import_run *r, gboolean last)
 	g_free(counts);
 }
 
-static void report_line(struct import_run *r, const struct parsed_message *p,
+static void report_line(const struct import_run *r, const struct parsed_message *p,
 			const char *outcome, const char *reason)
 {
 	char *key;
@@ -155,27 +158,19 @@ static gboolean within_dates(const struct import_run *r, const struct mail *mail
 	return !r->until || g_date_time_compare(mail->date, r->until) < 0;
 }
 
-static gboolean deliver_one(struct import_run *r, const struct parsed_message *p, GError **error)
+/* Count a finished delivery; FALSE when it failed (the first failure is kept in *stop). */
+static gboolean take_delivery(struct import_run *r, struct delivery *done, GError **stop)
 {
-	struct envelope envelope = {.source = p->msg.location};
-	enum deliver_outcome outcome;
-	gsize len;
-	const char *data = g_bytes_get_data(p->msg.raw, &len);
-
-	r->bytes += len;
-	if (!within_dates(r, p->mail)) {
-		r->skipped++;
-		return TRUE;
-	}
-	if (!deliver_parsed_message(&r->d, p->mail, data ? data : "", len, &envelope, &outcome,
-				    error)) {
-		report_line(r, p, "failed", (*error)->message);
+	if (!done->ok) {
+		report_line(r, &done->parsed, "failed", done->error->message);
+		if (!*stop)
+			*stop = g_steal_pointer(&done->error);
 		return FALSE;
 	}
-	r->outcomes[outcome]++;
+	r->outcomes[done->outcome]++;
 	r->messages++;
-	if (outcome == DELIVER_DROPPED || outcome == DELIVER_QUARANTINED)
-		report_line(r, p, deliver_outcome_name(outcome), r->d.last_reason);
+	if (done->outcome == DELIVER_DROPPED || done->outcome == DELIVER_QUARANTINED)
+		report_line(r, &done->parsed, deliver_outcome_name(done->outcome), done->reason);
 	return TRUE;
 }
 
@@ -220,49 +215,103 @@ static void checkpoint_clear(struct checkpoint *cp)
 	g_free(cp->fingerprint);
 }
 
-/* Every message of one archive, parsed ahead on the pool's threads and delivered here in the
- * archive's (date) order; FALSE (error set) when the run must stop. Messages read but not
- * delivered when it stops are simply not acknowledged: the next run reads them again. */
+/* The messages of an archive finish out of order; the checkpoint counts those handled without a
+ * gap from the start. */
+static void mark_handled(GHashTable *finished, guint64 seq, struct checkpoint *cp)
+{
+	g_hash_table_add(finished, GSIZE_TO_POINTER(seq));
+	while (g_hash_table_remove(finished, GSIZE_TO_POINTER(cp->handled)))
+		cp->handled++;
+}
+
+/* Hand parsed messages to the delivery lanes until enough are in flight; FALSE when none is left.
+ * Mail outside --since/--until is counted and passed over here. */
+static gboolean dispatch(struct import_run *r, struct source *src, gboolean *more,
+			 GError **read_error, guint64 *next_seq, GHashTable *finished,
+			 struct checkpoint *cp)
+{
+	struct parsed_message parsed;
+
+	while (deliver_pool_in_flight(r->deliveries) < r->in_flight_max) {
+		gsize len;
+		while (*more && parse_pool_pending(r->parsers) < r->window) {
+			struct source_message msg = {0};
+			*more = source_next(src, &msg, read_error);
+			if (*more)
+				parse_pool_push(r->parsers, &msg);
+		}
+		if (!parse_pool_pop(r->parsers, &parsed))
+			return FALSE;
+		g_bytes_get_data(parsed.msg.raw, &len);
+		r->bytes += len;
+		if (within_dates(r, parsed.mail)) {
+			deliver_pool_push(r->deliveries, &parsed, (*next_seq)++);
+			continue;
+		}
+		r->skipped++;
+		mark_handled(finished, (*next_seq)++, cp);
+		parsed_message_clear(&parsed);
+	}
+	return TRUE;
+}
+
+/* Every message of one archive, parsed ahead on the parser threads, handed to the delivery lanes
+ * in the archive's (date) order; FALSE (error set) when the run must stop. Then nothing more is
+ * handed out, the deliveries in flight finish, and the rest is simply not acknowledged: the next
+ * run reads it again. */
 static gboolean import_path(struct import_run *r, const char *path, GError **error)
 {
 	struct source *src = archive_open(path, error);
+	GHashTable *finished = g_hash_table_new(NULL, NULL);
 	struct checkpoint cp = {0};
-	struct parsed_message parsed;
+	struct delivery done;
 	GError *read_error = NULL;
+	GError *stop = NULL;
 	gboolean use_checkpoints = checkpoints_apply(r);
 	gboolean more = src != NULL;
 	gboolean ok = src != NULL;
+	guint64 next_seq;
 	guint64 noted;
 
 	if (ok && use_checkpoints)
 		ok = more = checkpoint_resume(r, src, path, &cp, error);
-	noted = cp.handled;
+	noted = next_seq = cp.handled;
 	while (ok) {
-		while (more && parse_pool_pending(r->pool) < r->window) {
-			struct source_message msg = {0};
-			more = source_next(src, &msg, &read_error);
-			if (more)
-				parse_pool_push(r->pool, &msg);
-		}
-		if (!parse_pool_pop(r->pool, &parsed))
+		if (!stop)
+			dispatch(r, src, &more, &read_error, &next_seq, finished, &cp);
+		if (!deliver_pool_pop(r->deliveries, &done))
 			break;
-		ok = deliver_one(r, &parsed, error);
-		parsed_message_clear(&parsed);
-		if (ok)
-			cp.handled++;
-		if (ok && use_checkpoints && cp.handled - noted >= CHECKPOINT_EVERY) {
+		if (take_delivery(r, &done, &stop))
+			mark_handled(finished, done.seq, &cp);
+		delivery_clear(&done);
+		if (use_checkpoints && cp.handled - noted >= CHECKPOINT_EVERY) {
 			ok = journal_checkpoint_set(r->d.journal, cp.archive, cp.fingerprint,
 						    cp.handled, error);
 			noted = cp.handled;
 		}
 		show_progress(r, FALSE);
 	}
-	while (parse_pool_pop(r->pool, &parsed))
-		parsed_message_clear(&parsed);
+	while (deliver_pool_pop(r->deliveries, &done)) {
+		if (take_delivery(r, &done, &stop))
+			mark_handled(finished, done.seq, &cp);
+		delivery_clear(&done);
+	}
+	{
+		struct parsed_message rest;
+		while (parse_pool_pop(r->parsers, &rest))
+			parsed_message_clear(&rest);
+	}
+	if (ok && stop) {
+		g_propagate_error(error, stop);
+		stop = NULL;
+		ok = FALSE;
+	}
+	g_clear_error(&stop);
 	/* Also when the run stops: what was handled stays handled. */
 	if (use_checkpoints && cp.archive && cp.handled != noted)
 		journal_checkpoint_set(r->d.journal, cp.archive, cp.fingerprint, cp.handled,
 				       ok ? error : NULL);
+	g_hash_table_unref(finished);
 	checkpoint_clear(&cp);
 	source_close(src);
 	if (ok && read_error) {
@@ -334,7 +383,12 @@ int cmd_import(const struct global_options *g, int argc, char **argv)
 	config = config_load(global_config_path(g), &err);
 	if (!config || !deliver_open(&r.d, config, dry_run, &err))
 		goto fail;
-	r.d.original_dates = TRUE;
+	/* One lane in a dry run keeps the printed calls in the archive's order. */
+	r.deliveries = deliver_pool_new(config, dry_run, TRUE, dry_run ? 1 : config->desk.concurrency,
+					&err);
+	if (!r.deliveries)
+		goto fail;
+	r.in_flight_max = 2 * (dry_run ? 1 : config->desk.concurrency);
 	if (report && !(r.report = fopen(report, "w"))) {
 		g_set_error(&err, G_FILE_ERROR, g_file_error_from_errno(errno),
 			    "cannot write the report %s: %s", report, g_strerror(errno));
@@ -345,7 +399,7 @@ int cmd_import(const struct global_options *g, int argc, char **argv)
 		r.total_bytes += size_of(argv[i]);
 	r.started = r.last_progress = g_get_monotonic_time();
 	parse_options_from_config(config, &parse_options);
-	r.pool = parse_pool_new(&parse_options, threads);
+	r.parsers = parse_pool_new(&parse_options, threads);
 	for (int i = optind; i < argc; i++)
 		if (!import_path(&r, argv[i], &err))
 			goto fail;
@@ -362,7 +416,8 @@ summary:
 	log_event(LOG_INFO, "import finished", "outcomes", counts, NULL);
 	g_free(counts);
 out:
-	parse_pool_free(r.pool);
+	deliver_pool_free(r.deliveries);
+	parse_pool_free(r.parsers);
 	if (r.report)
 		fclose(r.report);
 	if (r.since)

@@ -17,7 +17,7 @@ static const char *const desk_keys[] = {
     "kind",	 "url",	       "identifier",	  "secret",	     "secret_file",
     "accesskey", "department", "default_department", "priority",     "ca_file",
     "connect_timeout", "timeout", "cc",		  "markdown",	     "noemail",
-    "priority_from_headers", NULL};
+    "priority_from_headers", "concurrency", NULL};
 static const char *const state_keys[] = {"path", "quarantine", "busy_timeout_ms", NULL};
 static const char *const loop_keys[] = {"own_addresses", "banned", "rate_limit", "rate_window", NULL};
 static const char *const threading_keys[] = {"ticket_pattern", "stranger", "closed", "agents",
@@ -362,6 +362,7 @@ static gboolean load_desk(struct loader *ld)
 	    !loader_get_path(ld, "desk", "ca_file", &c->desk.ca_file) ||
 	    !loader_get_int(ld, "desk", "connect_timeout", 1, 600, &c->desk.connect_timeout) ||
 	    !loader_get_int(ld, "desk", "timeout", 1, 3600, &c->desk.timeout) ||
+	    !loader_get_int(ld, "desk", "concurrency", 1, 32, &c->desk.concurrency) ||
 	    !loader_get_choice(ld, "desk", "cc", cc_modes, &cc) ||
 	    !loader_get_bool(ld, "desk", "markdown", &c->desk.markdown) ||
 	    !loader_get_bool(ld, "desk", "noemail", &c->desk.noemail) ||
@@ -830,6 +831,7 @@ struct config *config_load(const char *path, GError **error)
 	ld.config->desk.priority_from_headers = TRUE;
 	ld.config->rules = g_ptr_array_new_with_free_func((GDestroyNotify)rule_free);
 	ld.config->desk.timeout = 60;
+	ld.config->desk.concurrency = 4;
 	ld.config->state.path = g_strdup("/var/lib/mail2ticket/journal.db");
 	ld.config->state.busy_timeout_ms = 5000;
 	ld.config->parser.max_attachment_bytes = parse_defaults.max_attachment_bytes;

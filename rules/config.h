@@ -117,6 +117,7 @@ struct config {
 		char *ca_file;
 		int connect_timeout; /* seconds */
 		int timeout;	     /* seconds, whole request */
+		int concurrency;     /* desk calls in flight at once during an import */
 		enum cc_mode cc;
 		gboolean markdown;
 		gboolean noemail;

@@ -1048,12 +1048,13 @@ class SandboxServer(ThreadingHTTPServer):
 
     def serve_api_call(self, api, content_type, body):
         """One desk API request: parse, apply any fault, answer, record the call."""
+        started = time.monotonic()
         try:
             action, params = api.parse_call(content_type, body)
         except RequestError as exc:
             reply = Reply(exc.status, json.dumps({"result": "error", "message": exc.message})
                           .encode("utf-8"), result="error", note=exc.message)
-            self._record(api, "", {}, reply, None)
+            self._record(api, "", {}, reply, None, started)
             return reply
         fault = self.faults.take(action, params)
         mode = fault.mode if fault else None
@@ -1074,15 +1075,17 @@ class SandboxServer(ThreadingHTTPServer):
             reply = api.auth_failure()
         else:
             reply = api.handle(action, params)
-        self._record(api, action, api.redact(params), reply, mode)
+        self._record(api, action, api.redact(params), reply, mode, started)
         if mode == "slow_after_create":
             time.sleep(fault.delay)
         return reply
 
-    def _record(self, api, action, params, reply, mode):
+    def _record(self, api, action, params, reply, mode, started):
+        # started/finished (this process's monotonic clock) let a test see calls overlap.
         self.store.record_call({"api": api.name, "action": action, "params": params,
                                 "http_status": reply.status, "result": reply.result,
-                                "fault": mode})
+                                "fault": mode, "started": started,
+                                "finished": time.monotonic()})
         detail = f" ({reply.note})" if reply.note else ""
         fault = f" [fault {mode}]" if mode else ""
         self.log(f"{api.name} {action or '-'} -> {reply.status} {reply.result}{detail}{fault}")

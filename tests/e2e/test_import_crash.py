@@ -14,7 +14,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import BINARY, SOURCE_DIR, DeskTestCase  # noqa: E402
+from harness import BINARY, CONFIG_TEMPLATE, IDENTIFIER, SOURCE_DIR, DeskTestCase  # noqa: E402
 
 KILLS = 10
 
@@ -54,8 +54,8 @@ class ImportSurvivesKill(DeskTestCase):
 
         self.fresh_state()
         rng = random.Random(42)
-        # A desk slow enough that a kill often lands while a call is in flight.
-        self.desk.fault("slow", delay=0.03)
+        # A desk slow enough that a kill often lands while calls are in flight (four at a time).
+        self.desk.fault("slow", delay=0.12)
         cmd = [BINARY, "--config", self.config, "-q", "import", self.archive]
         env = dict(os.environ)
         env.pop("MAIL2TICKET_SECRET", None)
@@ -66,15 +66,47 @@ class ImportSurvivesKill(DeskTestCase):
             time.sleep(rng.uniform(0.05, 0.4))
             proc.send_signal(signal.SIGKILL)
             killed += proc.wait() == -signal.SIGKILL
+            # The desk goes on with the calls that were in flight (the slow fault sleeps before
+            # answering); a re-run asking before they are done could not see their tickets.
+            time.sleep(0.3)
         self.assertEqual(killed, KILLS, "every run should die mid-import")
         self.desk.fault("none")
         rc, _, err = self.import_archive()
         self.assertEqual(rc, 0, err)
-        self.assertEqual(desk_state(self.desk.tickets()), clean)
+        final = desk_state(self.desk.tickets())
+        self.assertEqual(final, clean, f"missing or different: {clean - final}\n"
+                                       f"extra or different: {final - clean}")
         db = sqlite3.connect(os.path.join(self.dir, "state", "journal.db"))
         adopted = db.execute("SELECT count(*) FROM mails WHERE action = 'adopted'").fetchone()
         print("%d tickets and replies; %d adopted after a kill" % (sum(clean.values()) + replies,
                                                                    adopted[0]))
+
+
+    def test_calls_overlap_and_the_tickets_equal_a_one_at_a_time_run(self):
+        text = CONFIG_TEMPLATE.format(url=self.desk.url, identifier=IDENTIFIER,
+                                      timeout=self.timeout)
+        self.config = self.write_config(
+            text.replace("connect_timeout = 5", "connect_timeout = 5\nconcurrency = 1"))
+        rc, _, err = self.import_archive()
+        self.assertEqual(rc, 0, err)
+        one_at_a_time = desk_state(self.desk.tickets())
+
+        self.fresh_state()
+        self.config = self.write_config(
+            text.replace("connect_timeout = 5", "connect_timeout = 5\nconcurrency = 4"))
+        self.desk.fault("slow", delay=0.02)
+        rc, _, err = self.import_archive()
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(desk_state(self.desk.tickets()), one_at_a_time)
+        calls = [c for c in self.desk.calls() if c["action"] in ("OpenTicket", "AddTicketReply")]
+        events = sorted([(c["started"], 1) for c in calls] + [(c["finished"], -1) for c in calls])
+        in_flight = peak = 0
+        for _, step in events:
+            in_flight += step
+            peak = max(peak, in_flight)
+        print(f"\nat most {peak} desk calls were in flight at once", file=sys.stderr)
+        self.assertGreaterEqual(peak, 2, "the calls never overlapped")
+        self.assertLessEqual(peak, 4, "more calls in flight than concurrency = 4")
 
 
 class ImportFiveThousand(DeskTestCase):

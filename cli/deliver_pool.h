@@ -1,0 +1,40 @@
+/* Several desk calls in flight: deliveries run on a few lanes, each a thread with its own desk
+ * connection and journal handle. The mails of one thread (linked by Message-ID, In-Reply-To and
+ * References) always share a lane while any of them is in flight, so a reply is delivered only
+ * after the mail that opened its ticket. */
+#ifndef M2T_CLI_DELIVER_POOL_H
+#define M2T_CLI_DELIVER_POOL_H
+
+#include "cli/deliver.h"
+#include "cli/parse_pool.h"
+
+/* A finished delivery, handed back to the thread that pushed it. */
+struct delivery {
+	struct parsed_message parsed;
+	guint64 seq; /* as pushed */
+	gboolean ok;
+	enum deliver_outcome outcome; /* when ok */
+	GError *error;		      /* when !ok */
+	char *reason;		      /* why it was dropped or quarantined, or NULL */
+};
+void delivery_clear(struct delivery *d);
+
+struct deliver_pool;
+
+/* lanes deliverers for config (borrowed; it must outlive the pool), each set up as
+ * deliver_open() does; original_dates as in struct deliver. NULL with error set when one cannot
+ * be opened. Free with deliver_pool_free(). */
+struct deliver_pool *deliver_pool_new(const struct config *config, gboolean dry_run,
+				      gboolean original_dates, int lanes, GError **error);
+/* Waits for the deliveries in flight (their results are dropped) and frees the pool. */
+void deliver_pool_free(struct deliver_pool *pool);
+
+/* Start delivering p (its contents are taken, p is cleared); seq comes back with the result. */
+void deliver_pool_push(struct deliver_pool *pool, struct parsed_message *p, guint64 seq);
+/* Deliveries pushed and not yet popped. */
+guint deliver_pool_in_flight(const struct deliver_pool *pool);
+/* A finished delivery (the first to finish, not the first pushed), waiting for one if need be;
+ * FALSE when none is in flight. Clear out with delivery_clear(). */
+gboolean deliver_pool_pop(struct deliver_pool *pool, struct delivery *out);
+
+#endif
