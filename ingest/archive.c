@@ -294,20 +294,20 @@ static gboolean index_mbox(struct archive *a, guint file, gint64 *last, GError *
 {
 	const char *path = g_ptr_array_index(a->paths, file);
 	FILE *f = fopen(path, "rb");
+	GByteArray *headers = g_byte_array_new();
 	struct mbox_reader *reader;
-	GBytes *msg;
 	goffset offset;
 	GError *err = NULL;
 
-	if (!f)
+	if (!f) {
+		g_byte_array_unref(headers);
 		return io_error(error, "cannot open", path);
-	reader = mbox_reader_new(f);
-	while (mbox_reader_next(reader, &msg, &offset, &err)) {
-		gsize len;
-		const char *data = g_bytes_get_data(msg, &len);
-		add_entry(a, file, offset, header_date(data ? data : "", len), last);
-		g_bytes_unref(msg);
 	}
+	reader = mbox_reader_new(f);
+	while (mbox_reader_next_headers(reader, headers, &offset, &err))
+		add_entry(a, file, offset, header_date((const char *)headers->data, headers->len),
+			  last);
+	g_byte_array_unref(headers);
 	mbox_reader_free(reader);
 	fclose(f);
 	if (err) {

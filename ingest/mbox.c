@@ -69,11 +69,13 @@ static gboolean is_quoted_from(const char *line, ssize_t len)
 	return i > 0 && len - i >= 5 && memcmp(line + i, "From ", 5) == 0;
 }
 
-gboolean mbox_reader_next(struct mbox_reader *r, GBytes **message, goffset *offset,
-			  GError **error)
+/* The next message into buf; with headers_only, only its header block is kept and the rest is
+ * read past. */
+static gboolean read_message(struct mbox_reader *r, GByteArray *buf, gboolean headers_only,
+			     goffset *offset, GError **error)
 {
-	GByteArray *buf;
 	gboolean prev_empty = FALSE;
+	gboolean keep = TRUE;
 
 	if (!r->started) {
 		r->started = TRUE;
@@ -84,26 +86,44 @@ gboolean mbox_reader_next(struct mbox_reader *r, GBytes **message, goffset *offs
 	if (r->len < 0)
 		return FALSE;
 	*offset = r->line_at;
-	buf = g_byte_array_new();
 	while (read_line(r, error)) {
 		if (prev_empty && is_separator(r->line, r->len))
 			break;
-		if (is_quoted_from(r->line, r->len))
+		if (keep && is_quoted_from(r->line, r->len))
 			g_byte_array_append(buf, (const guint8 *)r->line + 1, r->len - 1);
-		else
+		else if (keep)
 			g_byte_array_append(buf, (const guint8 *)r->line, r->len);
 		prev_empty = is_empty_line(r->line, r->len);
+		if (prev_empty && headers_only)
+			keep = FALSE;
 	}
-	if (error && *error) {
-		g_byte_array_unref(buf);
+	if (error && *error)
 		return FALSE;
-	}
 	/* The empty line before the next separator (or the end) belongs to the mbox. */
-	if (prev_empty && buf->len > 0 && buf->data[buf->len - 1] == '\n') {
+	if (keep && prev_empty && buf->len > 0 && buf->data[buf->len - 1] == '\n') {
 		g_byte_array_set_size(buf, buf->len - 1);
 		if (buf->len > 0 && buf->data[buf->len - 1] == '\r')
 			g_byte_array_set_size(buf, buf->len - 1);
 	}
+	return TRUE;
+}
+
+gboolean mbox_reader_next(struct mbox_reader *r, GBytes **message, goffset *offset,
+			  GError **error)
+{
+	GByteArray *buf = g_byte_array_new();
+
+	if (!read_message(r, buf, FALSE, offset, error)) {
+		g_byte_array_unref(buf);
+		return FALSE;
+	}
 	*message = g_byte_array_free_to_bytes(buf);
 	return TRUE;
+}
+
+gboolean mbox_reader_next_headers(struct mbox_reader *r, GByteArray *headers, goffset *offset,
+				  GError **error)
+{
+	g_byte_array_set_size(headers, 0);
+	return read_message(r, headers, TRUE, offset, error);
 }

@@ -19,4 +19,9 @@ void mbox_reader_free(struct mbox_reader *reader);
 gboolean mbox_reader_next(struct mbox_reader *reader, GBytes **message, goffset *offset,
 			  GError **error);
 
+/* The same, but only the message's header block is put in headers (emptied first); the body is
+ * read past without being kept. */
+gboolean mbox_reader_next_headers(struct mbox_reader *reader, GByteArray *headers,
+				  goffset *offset, GError **error);
+
 #endif
