@@ -4,6 +4,7 @@ ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 600
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+DESK ?= whmcs
 
 .PHONY: all deps build test test-asan fuzz demo bench install clean
 
@@ -38,7 +39,7 @@ fuzz: deps
 		-print_final_stats=1 $(FUZZ_BUILD)/corpus samples/mail
 
 demo: build
-	sh scripts/demo.sh $(BUILD)/mail2ticket
+	sh scripts/demo.sh $(BUILD)/mail2ticket $(DESK)
 
 # Benchmarks (bench/): not part of make test. BENCH_SIZES: the mbox sizes in MB for the parse
 # benchmark; BENCH_COUNTS: the mail counts for the import benchmark; the generated archives are

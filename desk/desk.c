@@ -2,6 +2,7 @@
 
 #include <string.h>
 
+#include "desk/keliweb.h"
 #include "desk/whmcs.h"
 
 G_DEFINE_QUARK(mail2ticket-desk-error-quark, desk_error)
@@ -71,6 +72,8 @@ struct desk *desk_new(const struct config *config, FILE *dry_run, GError **error
 	/* config_load() admits only kinds that have a backend here. */
 	if (g_strcmp0(config->desk.kind, "whmcs") == 0)
 		return whmcs_desk_new(config, dry_run, error);
+	if (g_strcmp0(config->desk.kind, "keliweb") == 0)
+		return keliweb_desk_new(config, dry_run, error);
 	g_set_error(error, DESK_ERROR, DESK_ERROR_REFUSED, "no backend for desk kind '%s'",
 		    config->desk.kind);
 	return NULL;

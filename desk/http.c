@@ -171,24 +171,17 @@ static char *form_encode(struct http_client *client, const struct http_form *for
 	return g_string_free(body, FALSE);
 }
 
-gboolean http_post_form(struct http_client *client, const char *url, const struct http_form *form,
-			struct http_response *out, GError **error)
+/* Run the request set up on the handle; FALSE when no HTTP answer came. */
+static gboolean perform(struct http_client *client, const char *url, struct http_response *out,
+			GError **error)
 {
-	char *body = form_encode(client, form);
 	CURLcode rc;
 
 	*out = (struct http_response){.body = g_string_new(NULL)};
 	client->errbuf[0] = '\0';
 	curl_easy_setopt(client->curl, CURLOPT_URL, url);
-	curl_easy_setopt(client->curl, CURLOPT_POST, 1L);
-	curl_easy_setopt(client->curl, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(client->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
 	curl_easy_setopt(client->curl, CURLOPT_WRITEDATA, out->body);
 	rc = curl_easy_perform(client->curl);
-	/* The body holds the secret; do not leave it in freed memory. */
-	memset(body, 0, strlen(body));
-	g_free(body);
-	curl_easy_setopt(client->curl, CURLOPT_POSTFIELDS, NULL);
 	if (rc != CURLE_OK) {
 		g_set_error(error, DESK_ERROR, DESK_ERROR_TEMPORARY, "no answer from %s: %s", url,
 			    client->errbuf[0] ? client->errbuf : curl_easy_strerror(rc));
@@ -197,4 +190,49 @@ gboolean http_post_form(struct http_client *client, const char *url, const struc
 	}
 	curl_easy_getinfo(client->curl, CURLINFO_RESPONSE_CODE, &out->status);
 	return TRUE;
+}
+
+gboolean http_post_form(struct http_client *client, const char *url, const struct http_form *form,
+			struct http_response *out, GError **error)
+{
+	char *body = form_encode(client, form);
+	gboolean ok;
+
+	curl_easy_setopt(client->curl, CURLOPT_POST, 1L);
+	curl_easy_setopt(client->curl, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(client->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
+	ok = perform(client, url, out, error);
+	/* The body holds the secret; do not leave it in freed memory. */
+	memset(body, 0, strlen(body));
+	g_free(body);
+	curl_easy_setopt(client->curl, CURLOPT_POSTFIELDS, NULL);
+	return ok;
+}
+
+gboolean http_post_multipart(struct http_client *client, const char *url,
+			     const struct http_form *form, const char *bearer_token,
+			     struct http_response *out, GError **error)
+{
+	curl_mime *mime = curl_mime_init(client->curl);
+	char *auth = g_strconcat("Authorization: Bearer ", bearer_token, NULL);
+	struct curl_slist *headers = curl_slist_append(NULL, auth);
+	gboolean ok;
+
+	for (guint i = 0; i < form->fields->len; i++) {
+		const struct form_field *f = g_ptr_array_index(form->fields, i);
+		curl_mimepart *part = curl_mime_addpart(mime);
+		curl_mime_name(part, f->name);
+		curl_mime_data(part, f->value, CURL_ZERO_TERMINATED);
+	}
+	curl_easy_setopt(client->curl, CURLOPT_MIMEPOST, mime);
+	curl_easy_setopt(client->curl, CURLOPT_HTTPHEADER, headers);
+	ok = perform(client, url, out, error);
+	curl_easy_setopt(client->curl, CURLOPT_MIMEPOST, NULL);
+	curl_easy_setopt(client->curl, CURLOPT_HTTPHEADER, NULL);
+	curl_slist_free_all(headers);
+	curl_mime_free(mime);
+	/* The header held the token; do not leave it in freed memory. */
+	memset(auth, 0, strlen(auth));
+	g_free(auth);
+	return ok;
 }

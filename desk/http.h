@@ -41,4 +41,10 @@ void http_response_clear(struct http_response *resp);
 gboolean http_post_form(struct http_client *client, const char *url, const struct http_form *form,
 			struct http_response *out, GError **error);
 
+/* POST form as multipart/form-data with "Authorization: Bearer token" (never shown anywhere).
+ * Results as for http_post_form(). */
+gboolean http_post_multipart(struct http_client *client, const char *url,
+			     const struct http_form *form, const char *bearer_token,
+			     struct http_response *out, GError **error);
+
 #endif

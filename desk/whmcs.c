@@ -13,6 +13,10 @@
 struct whmcs {
 	struct desk base;
 	struct http_client *http;
+	const char *kind; /* the config's kind, in dry-run lines */
+	const char *name; /* in messages: "WHMCS", "Keliweb" */
+	/* A REST front: WHMCS action -> endpoint under url; NULL for WHMCS's own api.php. */
+	GHashTable *endpoints;
 	char *url;
 	char *identifier;
 	char *secret;
@@ -27,6 +31,9 @@ static struct http_form *whmcs_form(const struct whmcs *w, const char *action)
 {
 	struct http_form *form = http_form_new();
 
+	/* A REST front names the action by its endpoint and takes the token as a header. */
+	if (w->endpoints)
+		return form;
 	http_form_add(form, "action", action);
 	http_form_add(form, "responsetype", "json");
 	http_form_add(form, "identifier", w->identifier);
@@ -67,7 +74,8 @@ static gboolean is_auth_message(const char *message)
 }
 
 /* Turn an HTTP answer into the API's JSON object, or the error that says what went wrong. */
-static json_t *whmcs_answer(const char *action, const struct http_response *resp, GError **error)
+static json_t *whmcs_answer(const struct whmcs *w, const char *action,
+			    const struct http_response *resp, GError **error)
 {
 	json_error_t jerr;
 	json_t *root = json_loadb(resp->body->str, resp->body->len, 0, &jerr);
@@ -76,12 +84,13 @@ static json_t *whmcs_answer(const char *action, const struct http_response *resp
 
 	if (root && result && g_strcmp0(result, "error") == 0 && message && is_auth_message(message)) {
 		g_set_error(error, DESK_ERROR, DESK_ERROR_AUTH,
-			    "WHMCS refused the API credentials (%s): check identifier and secret, "
+			    "%s refused the API credentials (%s): check identifier and secret, "
 			    "and the API IP allow-list",
-			    message);
+			    w->name, message);
 	} else if (resp->status == 401 || resp->status == 403) {
 		g_set_error(error, DESK_ERROR, DESK_ERROR_AUTH,
-			    "WHMCS refused the API credentials (HTTP %ld)", resp->status);
+			    "%s refused the API credentials (HTTP %ld)%s%s", w->name, resp->status,
+			    message ? ": " : "", message ? message : "");
 	} else if (resp->status >= 300 || resp->status < 200) {
 		g_set_error(error, DESK_ERROR, DESK_ERROR_TEMPORARY, "%s: desk answered HTTP %ld",
 			    action, resp->status);
@@ -95,7 +104,7 @@ static json_t *whmcs_answer(const char *action, const struct http_response *resp
 		const char *why = message ? message : "no message given";
 		gboolean missing = g_str_has_suffix(why, "Not Found") && strstr(why, "Ticket");
 		g_set_error(error, DESK_ERROR, missing ? DESK_ERROR_NOT_FOUND : DESK_ERROR_REFUSED,
-			    "%s refused by WHMCS: %s", action, why);
+			    "%s refused by %s: %s", action, w->name, why);
 	} else {
 		return root;
 	}
@@ -103,17 +112,31 @@ static json_t *whmcs_answer(const char *action, const struct http_response *resp
 	return NULL;
 }
 
+/* Where an action is sent. Newly allocated. */
+static char *action_url(const struct whmcs *w, const char *action)
+{
+	if (!w->endpoints)
+		return g_strdup(w->url);
+	return g_strconcat(w->url, "/", (const char *)g_hash_table_lookup(w->endpoints, action),
+			   NULL);
+}
+
 static json_t *whmcs_call(struct whmcs *w, const char *action, const struct http_form *form,
 			  GError **error)
 {
 	struct http_response resp;
+	char *url = action_url(w, action);
 	json_t *answer;
+	gboolean ok = w->endpoints
+			  ? http_post_multipart(w->http, url, form, w->secret, &resp, error)
+			  : http_post_form(w->http, url, form, &resp, error);
 
-	if (!http_post_form(w->http, w->url, form, &resp, error)) {
+	g_free(url);
+	if (!ok) {
 		g_prefix_error(error, "%s: ", action);
 		return NULL;
 	}
-	answer = whmcs_answer(action, &resp, error);
+	answer = whmcs_answer(w, action, &resp, error);
 	http_response_clear(&resp);
 	return answer;
 }
@@ -123,11 +146,14 @@ static json_t *whmcs_write(struct whmcs *w, const char *action, const struct htt
 			   GError **error)
 {
 	json_t *line;
+	char *url;
 
 	if (!w->dry_run)
 		return whmcs_call(w, action, form, error);
-	line = json_pack("{s:s, s:s, s:s, s:o}", "desk", "whmcs", "url", w->url, "action", action,
+	url = action_url(w, action);
+	line = json_pack("{s:s, s:s, s:s, s:o}", "desk", w->kind, "url", url, "action", action,
 			 "params", http_form_to_json(form));
+	g_free(url);
 	json_dumpf(line, w->dry_run, JSON_COMPACT);
 	fputc('\n', w->dry_run);
 	fflush(w->dry_run);
@@ -493,6 +519,8 @@ static void whmcs_destroy(struct desk *desk)
 		g_free(w->secret);
 	}
 	g_free(w->accesskey);
+	if (w->endpoints)
+		g_hash_table_unref(w->endpoints);
 	g_free(w);
 }
 
@@ -507,7 +535,18 @@ static const struct desk_ops whmcs_ops = {
     .destroy = whmcs_destroy,
 };
 
-struct desk *whmcs_desk_new(const struct config *config, FILE *dry_run, GError **error)
+static const struct desk_ops whmcs_rest_ops = {
+    .kind = "whmcs-rest",
+    .open_ticket = whmcs_open_ticket,
+    .add_reply = whmcs_add_reply,
+    .get_ticket = whmcs_get_ticket,
+    .find_opened_ticket = whmcs_find_opened_ticket,
+    .list_departments = whmcs_list_departments,
+    .is_client_contact = whmcs_is_client_contact,
+    .destroy = whmcs_destroy,
+};
+
+static struct whmcs *whmcs_new(const struct config *config, FILE *dry_run, GError **error)
 {
 	struct http_settings settings = {
 	    .ca_file = config->desk.ca_file,
@@ -521,6 +560,8 @@ struct desk *whmcs_desk_new(const struct config *config, FILE *dry_run, GError *
 		return NULL;
 	w = g_new0(struct whmcs, 1);
 	w->base.ops = &whmcs_ops;
+	w->kind = "whmcs";
+	w->name = "WHMCS";
 	w->http = http;
 	w->url = g_strdup(config->desk.url);
 	w->identifier = g_strdup(config->desk.identifier);
@@ -530,5 +571,31 @@ struct desk *whmcs_desk_new(const struct config *config, FILE *dry_run, GError *
 	w->markdown = config->desk.markdown;
 	w->noemail = config->desk.noemail;
 	w->dry_run = dry_run;
+	return w;
+}
+
+struct desk *whmcs_desk_new(const struct config *config, FILE *dry_run, GError **error)
+{
+	struct whmcs *w = whmcs_new(config, dry_run, error);
+
+	return w ? &w->base : NULL;
+}
+
+struct desk *whmcs_rest_desk_new(const struct config *config, FILE *dry_run,
+				 const struct whmcs_rest *rest, GError **error)
+{
+	struct whmcs *w = whmcs_new(config, dry_run, error);
+
+	if (!w)
+		return NULL;
+	w->base.ops = &whmcs_rest_ops;
+	w->kind = rest->kind;
+	w->name = rest->name;
+	w->endpoints = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	for (const char *const *e = rest->endpoints; e[0] && e[1]; e += 2)
+		g_hash_table_insert(w->endpoints, g_strdup(e[0]), g_strdup(e[1]));
+	/* The base URL is joined with "/" and an endpoint. */
+	while (g_str_has_suffix(w->url, "/"))
+		w->url[strlen(w->url) - 1] = '\0';
 	return &w->base;
 }

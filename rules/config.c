@@ -17,7 +17,20 @@ static const char *const desk_keys[] = {
     "kind",	 "url",	       "identifier",	  "secret",	     "secret_file",
     "accesskey", "department", "default_department", "priority",     "ca_file",
     "connect_timeout", "timeout", "cc",		  "markdown",	     "noemail",
-    "priority_from_headers", "concurrency", NULL};
+    "priority_from_headers", "concurrency", "open_ticket_endpoint", "add_reply_endpoint",
+    "get_ticket_endpoint", "get_tickets_endpoint", "departments_endpoint", "contacts_endpoint",
+    NULL};
+
+/* Keliweb's API v2 documents only get-ticket; the other endpoints are inferred siblings, so each
+ * is a key: config key, the WHMCS action it stands for, the default endpoint. */
+static const char *const rest_endpoints[][3] = {
+    {"open_ticket_endpoint", "OpenTicket", "open-ticket"},
+    {"add_reply_endpoint", "AddTicketReply", "add-ticket-reply"},
+    {"get_ticket_endpoint", "GetTicket", "get-ticket"},
+    {"get_tickets_endpoint", "GetTickets", "get-tickets"},
+    {"departments_endpoint", "GetSupportDepartments", "get-support-departments"},
+    {"contacts_endpoint", "GetContacts", "get-contacts"},
+};
 static const char *const state_keys[] = {"path", "quarantine", "busy_timeout_ms", NULL};
 static const char *const loop_keys[] = {"own_addresses", "banned", "rate_limit", "rate_window", NULL};
 static const char *const threading_keys[] = {"ticket_pattern", "stranger", "closed", "agents",
@@ -341,9 +354,31 @@ static gboolean load_secret(struct loader *ld)
 	return TRUE;
 }
 
+/* The endpoints of a REST front, as pairs of WHMCS action and endpoint. */
+static gboolean load_endpoints(struct loader *ld)
+{
+	struct config *c = ld->config;
+	GPtrArray *pairs = g_ptr_array_new();
+
+	for (gsize i = 0; i < G_N_ELEMENTS(rest_endpoints); i++) {
+		char *endpoint = g_strdup(rest_endpoints[i][2]);
+		if (!loader_get_string(ld, "desk", rest_endpoints[i][0], FALSE, &endpoint)) {
+			g_free(endpoint);
+			g_ptr_array_set_free_func(pairs, g_free);
+			g_ptr_array_unref(pairs);
+			return FALSE;
+		}
+		g_ptr_array_add(pairs, g_strdup(rest_endpoints[i][1]));
+		g_ptr_array_add(pairs, endpoint);
+	}
+	g_ptr_array_add(pairs, NULL);
+	c->desk.endpoints = (char **)g_ptr_array_free(pairs, FALSE);
+	return TRUE;
+}
+
 static gboolean load_desk(struct loader *ld)
 {
-	static const char *const kinds[] = {"whmcs", NULL};
+	static const char *const kinds[] = {"whmcs", "keliweb", NULL};
 	static const char *const priorities[] = {"Low", "Medium", "High", NULL};
 	static const char *const cc_modes[] = {"text", "param", "none", NULL};
 	struct config *c = ld->config;
@@ -356,7 +391,8 @@ static gboolean load_desk(struct loader *ld)
 	    !loader_get_string(ld, "desk", "kind", TRUE, &c->desk.kind) ||
 	    !loader_get_choice(ld, "desk", "kind", kinds, &kind) ||
 	    !loader_get_string(ld, "desk", "url", TRUE, &c->desk.url) ||
-	    !loader_get_string(ld, "desk", "identifier", TRUE, &c->desk.identifier) || !load_secret(ld) ||
+	    !loader_get_string(ld, "desk", "identifier", kind == 0, &c->desk.identifier) ||
+	    !load_secret(ld) || (kind == 1 && !load_endpoints(ld)) ||
 	    !loader_get_string(ld, "desk", "accesskey", FALSE, &c->desk.accesskey) ||
 	    !loader_get_choice(ld, "desk", "priority", priorities, &priority) ||
 	    !loader_get_path(ld, "desk", "ca_file", &c->desk.ca_file) ||
@@ -869,6 +905,7 @@ void config_free(struct config *config)
 		g_free(config->desk.secret);
 	}
 	g_free(config->desk.accesskey);
+	g_strfreev(config->desk.endpoints);
 	g_free(config->desk.priority);
 	g_free(config->desk.ca_file);
 	g_ptr_array_unref(config->departments);

@@ -1,8 +1,14 @@
 #!/bin/sh
-# make demo: start the sandbox desk, pipe every sample mail through mail2ticket as an MTA would,
-# and show the tickets the desk received.
+# make demo [DESK=whmcs|keliweb]: start the sandbox desk, pipe every sample mail through
+# mail2ticket as an MTA would, and show the tickets the desk received.
 set -eu
 binary=$(realpath "$1")
+kind=${2:-whmcs}
+case "$kind" in
+whmcs) path=/includes/api.php ;;
+keliweb) path=/api/v2/keliweb ;;
+*) echo "demo: DESK is whmcs or keliweb, not '$kind'" >&2; exit 64 ;;
+esac
 top=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d /tmp/mail2ticket-demo.XXXXXX)
 desk_pid=""
@@ -21,8 +27,10 @@ for _ in $(seq 50); do [ -s "$work/port" ] && break; sleep 0.1; done
 [ -s "$work/port" ] || { echo "demo: the sandbox desk did not start:"; cat "$work/desk.log"; exit 1; }
 url="http://127.0.0.1:$(cat "$work/port")"
 
-# The sample config as it is, but for the sandbox's port and a journal in the scratch folder.
-sed -e "s#^url = .*#url = $url/includes/api.php#" -e "s#^path = .*#path = $work/journal.db#" \
+# The sample config as it is, but for the desk kind, the sandbox's port and a journal in the
+# scratch folder.
+sed -e "s#^kind = .*#kind = $kind#" -e "s#^url = .*#url = $url$path#" \
+	-e "s#^path = .*#path = $work/journal.db#" \
 	"$top/samples/mail2ticket.conf" >"$work/mail2ticket.conf"
 export MAIL2TICKET_CONFIG="$work/mail2ticket.conf"
 export MAIL2TICKET_SECRET="sandbox-secret"

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Sandbox helpdesk: a fake WHMCS API server for mail2ticket's tests and demo.
+"""Sandbox helpdesk: a fake WHMCS and Keliweb v2 API server for mail2ticket's tests and demo.
 
 End-to-end tests start this server on a loopback port, point the real
 mail2ticket binary at it and then read back, through the /_sandbox/ control
@@ -15,7 +15,8 @@ Layout, so that more desks (Keliweb, Thulium) can be added next to WHMCS:
   * shared helpers and request-body parsing;
   * Store: tickets, clients and the call log, shared by every desk API;
   * FaultControl: the single active injected fault;
-  * WhmcsApi: everything WHMCS-specific (one class per desk API);
+  * WhmcsApi: everything WHMCS-specific (one class per desk API); KeliwebApi: Keliweb's REST
+    front over the same actions;
   * ControlApi: the /_sandbox/ test-control endpoints;
   * the HTTP server, which routes a path to its API and applies faults.
 
@@ -258,6 +259,9 @@ def _parse_multipart(content_type, body):
     parser finds the boundary; parser defects (such as a missing closing
     boundary, i.e. a truncated upload) are refused.
     """
+    boundary = re.search(r'boundary="?([^";]+)"?', content_type)
+    if boundary and body.strip() in (b"", b"--" + boundary.group(1).encode("latin-1") + b"--"):
+        return {}  # a call without fields, as libcurl sends it
     head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode("latin-1")
     message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + body)
     if not message.is_multipart() or message.defects:
@@ -554,7 +558,10 @@ class WhmcsApi:
 
     # -- protocol ----------------------------------------------------------
 
-    def parse_call(self, content_type, body):
+    def handles(self, path):
+        return path == self.path
+
+    def parse_call(self, content_type, body, path, authorization):
         """(canonical action name, form fields) of one API request."""
         params = parse_form(content_type, body)
         action = params.get("action", "")
@@ -961,6 +968,52 @@ class WhmcsApi:
 # Test control endpoints
 # ---------------------------------------------------------------------------
 
+class KeliwebApi(WhmcsApi):
+    """Keliweb's API v2 (seed 001): `POST /api/v2/keliweb/<endpoint>`, a bearer token,
+    multipart/form-data, WHMCS's answers. Only get-ticket is documented; the other endpoints
+    are the inferred siblings mail2ticket uses by default."""
+
+    name = "keliweb"
+    path = "/api/v2/keliweb/"
+    ENDPOINTS = {
+        "open-ticket": "OpenTicket",
+        "add-ticket-reply": "AddTicketReply",
+        "get-ticket": "GetTicket",
+        "get-tickets": "GetTickets",
+        "get-support-departments": "GetSupportDepartments",
+        "get-contacts": "GetContacts",
+    }
+
+    def handles(self, path):
+        return path.startswith(self.path)
+
+    def parse_call(self, content_type, body, path, authorization):
+        if content_type.split(";", 1)[0].strip().lower() != "multipart/form-data":
+            raise RequestError(400, "Keliweb takes multipart/form-data")
+        params = parse_form(content_type, body)
+        scheme, _, token = authorization.partition(" ")
+        params["_bearer"] = token.strip() if scheme.lower() == "bearer" else ""
+        return self.ENDPOINTS.get(path[len(self.path):], path[len(self.path):]), params
+
+    def handle(self, action, params):
+        if not hmac.compare_digest(params.get("_bearer", "").encode("utf-8"),
+                                   self.secret.encode("utf-8")):
+            return self.auth_failure()
+        known = self.actions.get(action.lower())
+        if known is None or action not in self.ENDPOINTS.values():
+            return self._json({"result": "error", "message": "Not Found"}, 404)
+        with self.store.lock:
+            return known[1](params)
+
+    def auth_failure(self):
+        return self._json({"result": "error", "message": "Unauthenticated."}, 401)
+
+    def redact(self, params):
+        shown = super().redact(params)
+        shown.pop("_bearer", None)
+        return shown
+
+
 class ControlApi:
     """/_sandbox/*: unauthenticated JSON endpoints for tests, loopback clients only."""
 
@@ -1035,7 +1088,7 @@ class SandboxServer(ThreadingHTTPServer):
     def __init__(self, address, store, apis, faults, quiet):
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         self.store = store
-        self.apis = {api.path: api for api in apis}
+        self.apis = apis
         self.faults = faults
         self.control = ControlApi(store, faults)
         self.quiet = quiet
@@ -1046,11 +1099,16 @@ class SandboxServer(ThreadingHTTPServer):
             sys.stderr.write(f"sandbox-desk: {line}\n")
             sys.stderr.flush()
 
-    def serve_api_call(self, api, content_type, body):
+    def api_for(self, path):
+        return next((api for api in self.apis if api.handles(path)), None)
+
+    def serve_api_call(self, api, request, body):
         """One desk API request: parse, apply any fault, answer, record the call."""
         started = time.monotonic()
         try:
-            action, params = api.parse_call(content_type, body)
+            action, params = api.parse_call(request.headers.get("Content-Type", ""), body,
+                                            urllib.parse.urlsplit(request.path).path,
+                                            request.headers.get("Authorization", ""))
         except RequestError as exc:
             reply = Reply(exc.status, json.dumps({"result": "error", "message": exc.message})
                           .encode("utf-8"), result="error", note=exc.message)
@@ -1120,11 +1178,11 @@ class SandboxHandler(BaseHTTPRequestHandler):
             self._send(control_reply({"ok": False, "error": exc.message}, exc.status))
             return
         path = urllib.parse.urlsplit(self.path).path
-        api = self.server.apis.get(path)
+        api = self.server.api_for(path)
         if path.startswith(ControlApi.prefix):
             reply = self.server.control.handle(method, path, body, self.client_address[0])
         elif api and method == "POST":
-            reply = self.server.serve_api_call(api, self.headers.get("Content-Type", ""), body)
+            reply = self.server.serve_api_call(api, self, body)
         else:
             self.server.log(f"{method} {path} -> 404")
             reply = Reply(404, b'{"result":"error","message":"Not Found"}', result="error")
@@ -1243,7 +1301,8 @@ def main(argv=None):
     faults = FaultControl()
     try:
         server = SandboxServer((args.host, args.port), store,
-                               [WhmcsApi(store, args.identifier, secret)], faults, args.quiet)
+                               [WhmcsApi(store, args.identifier, secret),
+                                KeliwebApi(store, args.identifier, secret)], faults, args.quiet)
     except OSError as exc:
         print(f"sandbox-desk: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return 1

@@ -78,11 +78,16 @@ class SandboxDesk:
         self.log.close()
 
 
+# The desk API the end-to-end tests speak: ctest runs them once per kind (M2T_DESK_KIND).
+DESK_KIND = os.environ.get("M2T_DESK_KIND", "whmcs")
+DESK_LINES = {
+    "whmcs": "kind = whmcs\nurl = {url}/includes/api.php\nidentifier = {identifier}",
+    "keliweb": "kind = keliweb\nurl = {url}/api/v2/keliweb",
+}[DESK_KIND]
+
 CONFIG_TEMPLATE = """\
 [desk]
-kind = whmcs
-url = {url}/includes/api.php
-identifier = {identifier}
+""" + DESK_LINES + """
 secret_file = secret
 department = auto
 default_department = 1

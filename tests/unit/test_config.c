@@ -242,6 +242,35 @@ static void test_loop_and_threading(void **state)
 	g_free(text);
 }
 
+static void test_keliweb(void **state)
+{
+	GString *t = g_string_new(good);
+	GError *err = NULL;
+	struct config *c;
+	char *path;
+	(void)state;
+
+	g_string_replace(t, "kind = whmcs ", "kind = keliweb ", 1);
+	g_string_replace(t, "identifier = abc\n", "get_tickets_endpoint = list-tickets\n", 1);
+	path = write_config(t->str);
+	c = config_load(path, &err);
+	assert_non_null(c);
+	assert_string_equal(c->desk.kind, "keliweb");
+	assert_null(c->desk.identifier);
+	for (int i = 0; c->desk.endpoints[i]; i += 2) {
+		if (strcmp(c->desk.endpoints[i], "GetTickets") == 0)
+			assert_string_equal(c->desk.endpoints[i + 1], "list-tickets");
+		if (strcmp(c->desk.endpoints[i], "GetTicket") == 0)
+			assert_string_equal(c->desk.endpoints[i + 1], "get-ticket");
+	}
+	config_free(c);
+	g_free(path);
+
+	g_string_replace(t, "kind = keliweb ", "kind = whmcs ", 1);
+	assert_fails(t->str, "[desk] identifier: missing (required)");
+	g_string_free(t, TRUE);
+}
+
 static void test_mailboxes(void **state)
 {
 	char *pass_path = g_build_filename(dir, "secret", NULL);
@@ -343,6 +372,7 @@ int main(void)
 	    cmocka_unit_test(test_department_auto_needs_default),
 	    cmocka_unit_test(test_loop_and_threading),
 	    cmocka_unit_test(test_mailboxes),
+	    cmocka_unit_test(test_keliweb),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
