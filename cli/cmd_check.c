@@ -112,7 +112,8 @@ int cmd_check(const struct global_options *g, int argc, char **argv)
 	if (!desk || !desk_list_departments(desk, &depts, &err))
 		goto fail;
 	printf("desk %s (%s): credentials accepted\n", config->desk.url, config->desk.kind);
-	printf("departments:\n");
+	/* Thulium files tickets in queues; the config still calls them departments. */
+	printf("%s:\n", g_strcmp0(config->desk.kind, "thulium") == 0 ? "queues" : "departments");
 	for (guint i = 0; i < depts->len; i++) {
 		const struct desk_department *d = g_ptr_array_index(depts, i);
 		printf("  %-6s %s\n", d->id, d->name ? d->name : "");

@@ -17,6 +17,22 @@ const char *deliver_outcome_name(enum deliver_outcome outcome)
 	return names[outcome];
 }
 
+/* Rule actions the desk's API cannot carry are named once, when the flow starts. */
+static void warn_unsupported_actions(const struct deliver *d)
+{
+	for (guint i = 0; i < d->config->rules->len; i++) {
+		const struct rule *r = g_ptr_array_index(d->config->rules, i);
+		if (r->priority && !desk_can(d->desk, DESK_CAN_PRIORITY))
+			log_event(LOG_WARN, "this desk's API takes no priority: the rule's is not sent",
+				  "rule", r->name, NULL);
+		if ((r->clientid > 0 || r->serviceid > 0) && !desk_can(d->desk, DESK_CAN_CLIENTS))
+			log_event(LOG_WARN,
+				  "this desk's API has no client or service ids: the rule's are not "
+				  "sent",
+				  "rule", r->name, NULL);
+	}
+}
+
 gboolean deliver_open(struct deliver *d, const struct config *config, gboolean dry_run,
 		      GError **error)
 {
@@ -24,6 +40,7 @@ gboolean deliver_open(struct deliver *d, const struct config *config, gboolean d
 	d->desk = desk_new(config, dry_run ? stdout : NULL, error);
 	if (!d->desk)
 		return FALSE;
+	warn_unsupported_actions(d);
 	if (dry_run && !g_file_test(config->state.path, G_FILE_TEST_EXISTS))
 		return TRUE;
 	d->journal = journal_open(config->state.path, dry_run, config->state.busy_timeout_ms, error);
@@ -85,6 +102,11 @@ static void ticket_request_init(struct ticket_request *tr, const struct deliver 
 		da.data = g_bytes_get_data(att->data, &da.len);
 		g_array_append_val(tr->attachments, da);
 	}
+	if (tr->attachments->len > 0 && !desk_can(d->desk, DESK_CAN_ATTACH))
+		log_event(LOG_INFO,
+			  "this desk's API takes no files: the attachments are named in the ticket "
+			  "text instead",
+			  "subject", mail->subject, NULL);
 	/* WHMCS requires a message; a mail of attachments alone still says what it is. */
 	tr->message = g_strdup(*mail->text ? mail->text : "(This e-mail has no text.)");
 	tr->created = d->original_dates && mail->date ? g_date_time_format_iso8601(mail->date)

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "desk/keliweb.h"
+#include "desk/thulium.h"
 #include "desk/whmcs.h"
 
 G_DEFINE_QUARK(mail2ticket-desk-error-quark, desk_error)
@@ -74,6 +75,8 @@ struct desk *desk_new(const struct config *config, FILE *dry_run, GError **error
 		return whmcs_desk_new(config, dry_run, error);
 	if (g_strcmp0(config->desk.kind, "keliweb") == 0)
 		return keliweb_desk_new(config, dry_run, error);
+	if (g_strcmp0(config->desk.kind, "thulium") == 0)
+		return thulium_desk_new(config, dry_run, error);
 	g_set_error(error, DESK_ERROR, DESK_ERROR_REFUSED, "no backend for desk kind '%s'",
 		    config->desk.kind);
 	return NULL;
@@ -83,6 +86,11 @@ void desk_free(struct desk *desk)
 {
 	if (desk)
 		desk->ops->destroy(desk);
+}
+
+gboolean desk_can(const struct desk *desk, enum desk_capability capability)
+{
+	return (desk->ops->capabilities & capability) != 0;
 }
 
 gboolean desk_open_ticket(struct desk *desk, const struct desk_ticket_request *req,
@@ -117,4 +125,27 @@ gboolean desk_is_client_contact(struct desk *desk, const char *userid, const cha
 				gboolean *yes, GError **error)
 {
 	return desk->ops->is_client_contact(desk, userid, email, yes, error);
+}
+
+static char *address_text(const struct desk_address *a)
+{
+	return a->name && *a->name ? g_strdup_printf("%s <%s>", a->name, a->email)
+				   : g_strdup(a->email);
+}
+
+char *desk_compose_message(const struct desk_ticket_request *req, enum cc_mode cc_mode)
+{
+	GString *text = g_string_new(NULL);
+
+	if (cc_mode == CC_MODE_TEXT && req->n_cc > 0) {
+		g_string_append(text, "Cc: ");
+		for (gsize i = 0; i < req->n_cc; i++) {
+			char *a = address_text(&req->cc[i]);
+			g_string_append_printf(text, "%s%s", i ? ", " : "", a);
+			g_free(a);
+		}
+		g_string_append(text, "\n\n");
+	}
+	g_string_append(text, req->message);
+	return g_string_free(text, FALSE);
 }

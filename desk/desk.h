@@ -83,6 +83,10 @@ struct desk_ticket {
 };
 void desk_ticket_clear(struct desk_ticket *ticket);
 
+/* The text sent as a ticket's message: the mail's text, with the cc addresses in a short block on
+ * top when cc_mode is CC_MODE_TEXT. Newly allocated. */
+char *desk_compose_message(const struct desk_ticket_request *req, enum cc_mode cc_mode);
+
 /* Whether two message texts are the same once line ends and runs of blanks are ignored: how a
  * message sent in an attempt whose answer was lost is recognized at the desk. */
 gboolean desk_same_text(const char *a, const char *b);
@@ -95,8 +99,18 @@ void desk_department_free(struct desk_department *dept);
 
 struct desk;
 
+/* What a backend's API can carry beyond a ticket's text. Where it cannot, the flow says so in a
+ * log line (and the backend names left-out files in the text) instead of failing. */
+enum desk_capability {
+	DESK_CAN_ATTACH = 1 << 0,   /* files with a ticket or reply */
+	DESK_CAN_PRIORITY = 1 << 1, /* a ticket's priority */
+	DESK_CAN_CC = 1 << 2,	    /* a ticket keeps its cc list (who else may reply) */
+	DESK_CAN_CLIENTS = 1 << 3,  /* client accounts with contacts, client and service ids */
+};
+
 struct desk_ops {
 	const char *kind;
+	unsigned capabilities; /* of enum desk_capability */
 	gboolean (*open_ticket)(struct desk *desk, const struct desk_ticket_request *req,
 				struct desk_ticket *out, GError **error);
 	gboolean (*add_reply)(struct desk *desk, const struct desk_reply_request *req,
@@ -123,6 +137,8 @@ struct desk {
  * desk_free(). */
 struct desk *desk_new(const struct config *config, FILE *dry_run, GError **error);
 void desk_free(struct desk *desk);
+
+gboolean desk_can(const struct desk *desk, enum desk_capability capability);
 
 gboolean desk_open_ticket(struct desk *desk, const struct desk_ticket_request *req,
 			  struct desk_ticket *out, GError **error);

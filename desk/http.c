@@ -148,6 +148,17 @@ struct http_client *http_client_new(const struct http_settings *s, GError **erro
 	return client;
 }
 
+struct http_client *http_client_for_desk(const struct config *config, GError **error)
+{
+	struct http_settings settings = {
+	    .ca_file = config->desk.ca_file,
+	    .connect_timeout = config->desk.connect_timeout,
+	    .timeout = config->desk.timeout,
+	};
+
+	return http_client_new(&settings, error);
+}
+
 void http_client_free(struct http_client *client)
 {
 	if (!client)
@@ -234,5 +245,35 @@ gboolean http_post_multipart(struct http_client *client, const char *url,
 	/* The header held the token; do not leave it in freed memory. */
 	memset(auth, 0, strlen(auth));
 	g_free(auth);
+	return ok;
+}
+
+gboolean http_request_basic(struct http_client *client, const char *url, const char *content_type,
+			    const char *body, const char *user, const char *password,
+			    struct http_response *out, GError **error)
+{
+	char *type = content_type ? g_strconcat("Content-Type: ", content_type, NULL) : NULL;
+	struct curl_slist *headers = type ? curl_slist_append(NULL, type) : NULL;
+	gboolean ok;
+
+	curl_easy_setopt(client->curl, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+	curl_easy_setopt(client->curl, CURLOPT_USERNAME, user);
+	curl_easy_setopt(client->curl, CURLOPT_PASSWORD, password);
+	if (body) {
+		curl_easy_setopt(client->curl, CURLOPT_POST, 1L);
+		curl_easy_setopt(client->curl, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(client->curl, CURLOPT_POSTFIELDSIZE_LARGE,
+				 (curl_off_t)strlen(body));
+		curl_easy_setopt(client->curl, CURLOPT_HTTPHEADER, headers);
+	} else {
+		curl_easy_setopt(client->curl, CURLOPT_HTTPGET, 1L);
+	}
+	ok = perform(client, url, out, error);
+	curl_easy_setopt(client->curl, CURLOPT_POSTFIELDS, NULL);
+	curl_easy_setopt(client->curl, CURLOPT_HTTPHEADER, NULL);
+	curl_easy_setopt(client->curl, CURLOPT_USERNAME, NULL);
+	curl_easy_setopt(client->curl, CURLOPT_PASSWORD, NULL);
+	curl_slist_free_all(headers);
+	g_free(type);
 	return ok;
 }

@@ -5,6 +5,8 @@
 #include <glib.h>
 #include <jansson.h>
 
+#include "rules/config.h"
+
 struct http_settings {
 	const char *ca_file; /* NULL: the system's trust store */
 	int connect_timeout; /* seconds */
@@ -16,6 +18,8 @@ struct http_client;
 /* Newly allocated; free with http_client_free(). NULL with DESK_ERROR set on failure. */
 struct http_client *http_client_new(const struct http_settings *settings, GError **error);
 void http_client_free(struct http_client *client);
+/* A client with the [desk] section's CA file and timeouts. */
+struct http_client *http_client_for_desk(const struct config *config, GError **error);
 
 /* Form fields in order. A secret field is never shown (dry run, logs); a field with a display
  * value shows that instead of its (long) value. */
@@ -40,6 +44,12 @@ void http_response_clear(struct http_response *resp);
  * answer came (connection, TLS, timeout); any answer, whatever its status, is TRUE. */
 gboolean http_post_form(struct http_client *client, const char *url, const struct http_form *form,
 			struct http_response *out, GError **error);
+
+/* A request with HTTP Basic authentication (user and password never shown anywhere): GET when
+ * body is NULL, else POST of body as content_type. Results as for http_post_form(). */
+gboolean http_request_basic(struct http_client *client, const char *url, const char *content_type,
+			    const char *body, const char *user, const char *password,
+			    struct http_response *out, GError **error);
 
 /* POST form as multipart/form-data with "Authorization: Bearer token" (never shown anywhere).
  * Results as for http_post_form(). */

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "desk/http.h"
+#include "desk/json_text.h"
 #include "desk/php_serialize.h"
 
 /* How many tickets of one requester and subject to read back when looking for the one an
@@ -41,21 +42,6 @@ static struct http_form *whmcs_form(const struct whmcs *w, const char *action)
 	if (w->accesskey)
 		http_form_add_secret(form, "accesskey", w->accesskey);
 	return form;
-}
-
-/* A string field of a WHMCS answer, which sends numbers as strings or numbers as it pleases.
- * Newly allocated, NULL when absent. */
-static char *json_field(const json_t *obj, const char *key)
-{
-	const json_t *v = json_object_get(obj, key);
-
-	if (json_is_string(v))
-		return g_strdup(json_string_value(v));
-	if (json_is_integer(v))
-		return g_strdup_printf("%" JSON_INTEGER_FORMAT, json_integer_value(v));
-	if (json_is_real(v))
-		return g_strdup_printf("%.0f", json_real_value(v));
-	return NULL;
 }
 
 /* WHMCS nests lists one level ("tickets": {"ticket": [...]}) and leaves them out when empty. */
@@ -236,33 +222,10 @@ static void add_message_options(const struct whmcs *w, struct http_form *form, i
 	add_attachments(w, form, atts, n_atts);
 }
 
-static char *address_text(const struct desk_address *a)
-{
-	return a->name && *a->name ? g_strdup_printf("%s <%s>", a->name, a->email)
-				   : g_strdup(a->email);
-}
-
-char *whmcs_compose_message(const struct desk_ticket_request *req, enum cc_mode cc_mode)
-{
-	GString *text = g_string_new(NULL);
-
-	if (cc_mode == CC_MODE_TEXT && req->n_cc > 0) {
-		g_string_append(text, "Cc: ");
-		for (gsize i = 0; i < req->n_cc; i++) {
-			char *a = address_text(&req->cc[i]);
-			g_string_append_printf(text, "%s%s", i ? ", " : "", a);
-			g_free(a);
-		}
-		g_string_append(text, "\n\n");
-	}
-	g_string_append(text, req->message);
-	return g_string_free(text, FALSE);
-}
-
 static struct http_form *open_ticket_form(struct whmcs *w, const struct desk_ticket_request *req)
 {
 	struct http_form *form = whmcs_form(w, "OpenTicket");
-	char *message = whmcs_compose_message(req, w->cc_mode);
+	char *message = desk_compose_message(req, w->cc_mode);
 
 	http_form_add_int(form, "deptid", req->deptid);
 	http_form_add(form, "subject", req->subject);
@@ -302,9 +265,9 @@ static gboolean whmcs_open_ticket(struct desk *desk, const struct desk_ticket_re
 	if (!answer)
 		return FALSE;
 	*out = (struct desk_ticket){0};
-	out->id = json_field(answer, "id");
-	out->tid = json_field(answer, "tid");
-	out->c = json_field(answer, "c");
+	out->id = json_text(answer, "id");
+	out->tid = json_text(answer, "tid");
+	out->c = json_text(answer, "c");
 	json_decref(answer);
 	if (!w->dry_run && (!out->id || !out->tid)) {
 		desk_ticket_clear(out);
@@ -349,24 +312,24 @@ static void ticket_from_json(const json_t *obj, struct desk_ticket *out)
 	const json_t *reply;
 
 	*out = (struct desk_ticket){0};
-	out->id = json_field(obj, "ticketid");
+	out->id = json_text(obj, "ticketid");
 	if (!out->id)
-		out->id = json_field(obj, "id");
-	out->tid = json_field(obj, "tid");
-	out->c = json_field(obj, "c");
-	out->deptid = json_field(obj, "deptid");
-	out->status = json_field(obj, "status");
-	out->name = json_field(obj, "name");
-	out->email = json_field(obj, "email");
-	out->cc = json_field(obj, "cc");
-	out->userid = json_field(obj, "userid");
-	out->subject = json_field(obj, "subject");
+		out->id = json_text(obj, "id");
+	out->tid = json_text(obj, "tid");
+	out->c = json_text(obj, "c");
+	out->deptid = json_text(obj, "deptid");
+	out->status = json_text(obj, "status");
+	out->name = json_text(obj, "name");
+	out->email = json_text(obj, "email");
+	out->cc = json_text(obj, "cc");
+	out->userid = json_text(obj, "userid");
+	out->subject = json_text(obj, "subject");
 	if (!replies)
 		return;
 	out->messages = g_ptr_array_new_with_free_func(g_free);
 	json_array_foreach(replies, i, reply)
 	{
-		char *m = json_field(reply, "message");
+		char *m = json_text(reply, "message");
 		g_ptr_array_add(out->messages, m ? m : g_strdup(""));
 	}
 }
@@ -399,7 +362,7 @@ static gboolean whmcs_find_opened_ticket(struct desk *desk, const struct desk_ti
 {
 	struct whmcs *w = (struct whmcs *)desk;
 	struct http_form *form = whmcs_form(w, "GetTickets");
-	char *message = whmcs_compose_message(req, w->cc_mode);
+	char *message = desk_compose_message(req, w->cc_mode);
 	const json_t *tickets;
 	json_t *answer;
 	int checked = 0;
@@ -431,7 +394,7 @@ static gboolean whmcs_find_opened_ticket(struct desk *desk, const struct desk_ti
 		if (checked >= ADOPT_CANDIDATES || g_strcmp0(subject, req->subject) != 0)
 			continue;
 		checked++;
-		id = json_field(t, "id");
+		id = json_text(t, "id");
 		if (!id)
 			continue;
 		if (!get_ticket_by(w, "ticketid", id, &candidate, error)) {
@@ -471,8 +434,8 @@ static gboolean whmcs_list_departments(struct desk *desk, GPtrArray **out, GErro
 	json_array_foreach(list, i, d)
 	{
 		struct desk_department *dept = g_new0(struct desk_department, 1);
-		dept->id = json_field(d, "id");
-		dept->name = json_field(d, "name");
+		dept->id = json_text(d, "id");
+		dept->name = json_text(d, "name");
 		g_ptr_array_add(*out, dept);
 	}
 	json_decref(answer);
@@ -526,6 +489,7 @@ static void whmcs_destroy(struct desk *desk)
 
 static const struct desk_ops whmcs_ops = {
     .kind = "whmcs",
+    .capabilities = DESK_CAN_ATTACH | DESK_CAN_PRIORITY | DESK_CAN_CC | DESK_CAN_CLIENTS,
     .open_ticket = whmcs_open_ticket,
     .add_reply = whmcs_add_reply,
     .get_ticket = whmcs_get_ticket,
@@ -537,6 +501,7 @@ static const struct desk_ops whmcs_ops = {
 
 static const struct desk_ops whmcs_rest_ops = {
     .kind = "whmcs-rest",
+    .capabilities = DESK_CAN_ATTACH | DESK_CAN_PRIORITY | DESK_CAN_CC | DESK_CAN_CLIENTS,
     .open_ticket = whmcs_open_ticket,
     .add_reply = whmcs_add_reply,
     .get_ticket = whmcs_get_ticket,
@@ -548,12 +513,7 @@ static const struct desk_ops whmcs_rest_ops = {
 
 static struct whmcs *whmcs_new(const struct config *config, FILE *dry_run, GError **error)
 {
-	struct http_settings settings = {
-	    .ca_file = config->desk.ca_file,
-	    .connect_timeout = config->desk.connect_timeout,
-	    .timeout = config->desk.timeout,
-	};
-	struct http_client *http = http_client_new(&settings, error);
+	struct http_client *http = http_client_for_desk(config, error);
 	struct whmcs *w;
 
 	if (!http)

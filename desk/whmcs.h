@@ -20,8 +20,4 @@ struct whmcs_rest {
 struct desk *whmcs_rest_desk_new(const struct config *config, FILE *dry_run,
 				 const struct whmcs_rest *rest, GError **error);
 
-/* The text sent as a ticket's message: the mail's text, with the cc addresses in a short block on
- * top when cc_mode is CC_MODE_TEXT. Newly allocated. */
-char *whmcs_compose_message(const struct desk_ticket_request *req, enum cc_mode cc_mode);
-
 #endif

@@ -19,17 +19,30 @@ static const char *const desk_keys[] = {
     "connect_timeout", "timeout", "cc",		  "markdown",	     "noemail",
     "priority_from_headers", "concurrency", "open_ticket_endpoint", "add_reply_endpoint",
     "get_ticket_endpoint", "get_tickets_endpoint", "departments_endpoint", "contacts_endpoint",
+    "create_ticket_path", "customer_message_path", "ticket_path", "tickets_path", "queues_path",
     NULL};
 
 /* Keliweb's API v2 documents only get-ticket; the other endpoints are inferred siblings, so each
  * is a key: config key, the WHMCS action it stands for, the default endpoint. */
-static const char *const rest_endpoints[][3] = {
+static const char *const keliweb_endpoints[][3] = {
     {"open_ticket_endpoint", "OpenTicket", "open-ticket"},
     {"add_reply_endpoint", "AddTicketReply", "add-ticket-reply"},
     {"get_ticket_endpoint", "GetTicket", "get-ticket"},
     {"get_tickets_endpoint", "GetTickets", "get-tickets"},
     {"departments_endpoint", "GetSupportDepartments", "get-support-departments"},
     {"contacts_endpoint", "GetContacts", "get-contacts"},
+    {NULL, NULL, NULL},
+};
+
+/* Thulium documents only GET tickets; the rest is inferred the same way: config key, the call it
+ * stands for, the default path ("{id}": the ticket's id). */
+static const char *const thulium_paths[][3] = {
+    {"create_ticket_path", "create_ticket", "tickets"},
+    {"customer_message_path", "customer_message", "tickets/{id}/customer_responses"},
+    {"ticket_path", "ticket", "tickets/{id}"},
+    {"tickets_path", "tickets", "tickets"},
+    {"queues_path", "queues", "ticket_queues"},
+    {NULL, NULL, NULL},
 };
 static const char *const state_keys[] = {"path", "quarantine", "busy_timeout_ms", NULL};
 static const char *const loop_keys[] = {"own_addresses", "banned", "rate_limit", "rate_window", NULL};
@@ -354,21 +367,21 @@ static gboolean load_secret(struct loader *ld)
 	return TRUE;
 }
 
-/* The endpoints of a REST front, as pairs of WHMCS action and endpoint. */
-static gboolean load_endpoints(struct loader *ld)
+/* The endpoints of a REST API, as pairs of the call and its path, from table. */
+static gboolean load_endpoints(struct loader *ld, const char *const (*table)[3])
 {
 	struct config *c = ld->config;
 	GPtrArray *pairs = g_ptr_array_new();
 
-	for (gsize i = 0; i < G_N_ELEMENTS(rest_endpoints); i++) {
-		char *endpoint = g_strdup(rest_endpoints[i][2]);
-		if (!loader_get_string(ld, "desk", rest_endpoints[i][0], FALSE, &endpoint)) {
+	for (gsize i = 0; table[i][0]; i++) {
+		char *endpoint = g_strdup(table[i][2]);
+		if (!loader_get_string(ld, "desk", table[i][0], FALSE, &endpoint)) {
 			g_free(endpoint);
 			g_ptr_array_set_free_func(pairs, g_free);
 			g_ptr_array_unref(pairs);
 			return FALSE;
 		}
-		g_ptr_array_add(pairs, g_strdup(rest_endpoints[i][1]));
+		g_ptr_array_add(pairs, g_strdup(table[i][1]));
 		g_ptr_array_add(pairs, endpoint);
 	}
 	g_ptr_array_add(pairs, NULL);
@@ -378,7 +391,7 @@ static gboolean load_endpoints(struct loader *ld)
 
 static gboolean load_desk(struct loader *ld)
 {
-	static const char *const kinds[] = {"whmcs", "keliweb", NULL};
+	static const char *const kinds[] = {"whmcs", "keliweb", "thulium", NULL};
 	static const char *const priorities[] = {"Low", "Medium", "High", NULL};
 	static const char *const cc_modes[] = {"text", "param", "none", NULL};
 	struct config *c = ld->config;
@@ -391,8 +404,9 @@ static gboolean load_desk(struct loader *ld)
 	    !loader_get_string(ld, "desk", "kind", TRUE, &c->desk.kind) ||
 	    !loader_get_choice(ld, "desk", "kind", kinds, &kind) ||
 	    !loader_get_string(ld, "desk", "url", TRUE, &c->desk.url) ||
-	    !loader_get_string(ld, "desk", "identifier", kind == 0, &c->desk.identifier) ||
-	    !load_secret(ld) || (kind == 1 && !load_endpoints(ld)) ||
+	    !loader_get_string(ld, "desk", "identifier", kind != 1, &c->desk.identifier) ||
+	    !load_secret(ld) || (kind == 1 && !load_endpoints(ld, keliweb_endpoints)) ||
+	    (kind == 2 && !load_endpoints(ld, thulium_paths)) ||
 	    !loader_get_string(ld, "desk", "accesskey", FALSE, &c->desk.accesskey) ||
 	    !loader_get_choice(ld, "desk", "priority", priorities, &priority) ||
 	    !loader_get_path(ld, "desk", "ca_file", &c->desk.ca_file) ||

@@ -118,7 +118,7 @@ struct config {
 		int connect_timeout; /* seconds */
 		int timeout;	     /* seconds, whole request */
 		int concurrency;     /* desk calls in flight at once during an import */
-		/* kind = keliweb: pairs of WHMCS action and endpoint, NULL-terminated */
+		/* keliweb and thulium: pairs of call and path under url, NULL-terminated */
 		char **endpoints;
 		enum cc_mode cc;
 		gboolean markdown;

@@ -1,5 +1,5 @@
 #!/bin/sh
-# make demo [DESK=whmcs|keliweb]: start the sandbox desk, pipe every sample mail through
+# make demo [DESK=whmcs|keliweb|thulium]: start the sandbox desk, pipe every sample mail through
 # mail2ticket as an MTA would, and show the tickets the desk received.
 set -eu
 binary=$(realpath "$1")
@@ -7,7 +7,8 @@ kind=${2:-whmcs}
 case "$kind" in
 whmcs) path=/includes/api.php ;;
 keliweb) path=/api/v2/keliweb ;;
-*) echo "demo: DESK is whmcs or keliweb, not '$kind'" >&2; exit 64 ;;
+thulium) path=/api ;;
+*) echo "demo: DESK is whmcs, keliweb or thulium, not '$kind'" >&2; exit 64 ;;
 esac
 top=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d /tmp/mail2ticket-demo.XXXXXX)

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Sandbox helpdesk: a fake WHMCS and Keliweb v2 API server for mail2ticket's tests and demo.
+"""Sandbox helpdesk: fake WHMCS, Keliweb v2 and Thulium APIs for mail2ticket's tests and demo.
 
 End-to-end tests start this server on a loopback port, point the real
 mail2ticket binary at it and then read back, through the /_sandbox/ control
@@ -16,7 +16,7 @@ Layout, so that more desks (Keliweb, Thulium) can be added next to WHMCS:
   * Store: tickets, clients and the call log, shared by every desk API;
   * FaultControl: the single active injected fault;
   * WhmcsApi: everything WHMCS-specific (one class per desk API); KeliwebApi: Keliweb's REST
-    front over the same actions;
+    front over the same actions; ThuliumApi: Thulium's REST API over the same store;
   * ControlApi: the /_sandbox/ test-control endpoints;
   * the HTTP server, which routes a path to its API and applies faults.
 
@@ -377,7 +377,7 @@ class Store:
     def ticket_by_tid(self, tid):
         return self.by_tid.get(tid)
 
-    def add_ticket(self, ticket):
+    def add_ticket(self, ticket, number_is_id=False):
         """Store a new ticket, giving it the next id, a unique `tid` and a `c` hash.
 
         The random numbers come from a generator seeded with (--seed, ticket
@@ -386,7 +386,7 @@ class Store:
         """
         ticket_id = self.next_ticket_id
         rng = random.Random(f"{self.seed}/{ticket_id}")
-        tid = str(rng.randint(100000, 999999))
+        tid = str(ticket_id) if number_is_id else str(rng.randint(100000, 999999))
         while self.ticket_by_tid(tid):
             tid = str(rng.randint(100000, 999999))
         ticket.update(id=ticket_id, tid=tid,
@@ -561,8 +561,10 @@ class WhmcsApi:
     def handles(self, path):
         return path == self.path
 
-    def parse_call(self, content_type, body, path, authorization):
+    def parse_call(self, content_type, body, path, authorization, method="POST"):
         """(canonical action name, form fields) of one API request."""
+        if method != "POST":
+            raise RequestError(405, f"{method} not allowed; the API takes POST")
         params = parse_form(content_type, body)
         action = params.get("action", "")
         known = self.actions.get(action.lower())
@@ -987,10 +989,13 @@ class KeliwebApi(WhmcsApi):
     def handles(self, path):
         return path.startswith(self.path)
 
-    def parse_call(self, content_type, body, path, authorization):
+    def parse_call(self, content_type, body, path, authorization, method="POST"):
+        if method != "POST":
+            raise RequestError(405, f"{method} not allowed; the API takes POST")
         if content_type.split(";", 1)[0].strip().lower() != "multipart/form-data":
             raise RequestError(400, "Keliweb takes multipart/form-data")
         params = parse_form(content_type, body)
+        path = urllib.parse.urlsplit(path).path
         scheme, _, token = authorization.partition(" ")
         params["_bearer"] = token.strip() if scheme.lower() == "bearer" else ""
         return self.ENDPOINTS.get(path[len(self.path):], path[len(self.path):]), params
@@ -1012,6 +1017,190 @@ class KeliwebApi(WhmcsApi):
         shown = super().redact(params)
         shown.pop("_bearer", None)
         return shown
+
+
+class ThuliumApi:
+    """Thulium's REST API (seed 002) under /api/: HTTP Basic auth, JSON. `GET tickets` follows
+    the documented filters and answer; creating a ticket (`POST tickets`), adding the customer's
+    message (`POST tickets/{id}/customer_responses`), reading one ticket (`GET tickets/{id}`)
+    and the queues (`GET ticket_queues`) are the inferred calls mail2ticket uses by default.
+    Queues are the store's departments; a ticket's number is its id."""
+
+    name = "thulium"
+    path = "/api/"
+
+    def __init__(self, store, identifier, secret):
+        self.store = store
+        self.identifier = identifier
+        self.secret = secret
+
+    def handles(self, path):
+        return path.startswith(self.path) and not path.startswith("/api/v2/")
+
+    def parse_call(self, content_type, body, path, authorization, method="POST"):
+        parts = urllib.parse.urlsplit(path)
+        route = parts.path[len(self.path):].strip("/")
+        params = {"_method": method, "_auth": authorization,
+                  "_query": urllib.parse.parse_qs(parts.query)}
+        if method == "POST":
+            if content_type.split(";", 1)[0].strip().lower() != "application/json":
+                raise RequestError(400, "Thulium takes application/json")
+            try:
+                data = json.loads(body or b"null")
+            except (ValueError, UnicodeDecodeError):
+                raise RequestError(400, "the body is not JSON") from None
+            if not isinstance(data, dict):
+                raise RequestError(400, "the body must be a JSON object")
+            params.update({k: v if isinstance(v, str) else json.dumps(v)
+                           for k, v in data.items()})
+            params["_json"] = data
+        params["_route"] = route
+        return self._action(method, route.split("/")), params
+
+    @staticmethod
+    def _action(method, parts):
+        """The call log names calls as WHMCS does, so tests read every desk's calls alike."""
+        if parts == ["tickets"]:
+            return "OpenTicket" if method == "POST" else "GetTickets"
+        if parts == ["ticket_queues"] and method == "GET":
+            return "GetSupportDepartments"
+        if len(parts) == 2 and parts[0] == "tickets" and method == "GET":
+            return "GetTicket"
+        if len(parts) == 3 and parts[0] == "tickets" and parts[2] == "customer_responses" \
+                and method == "POST":
+            return "AddTicketReply"
+        return f"{method} {'/'.join(parts)}"
+
+    def handle(self, action, params):
+        if not self._authenticated(params.get("_auth", "")):
+            return self.auth_failure()
+        parts = params["_route"].split("/")
+        with self.store.lock:
+            if action == "GetTickets":
+                return self.list_tickets(params["_query"])
+            if action == "GetSupportDepartments":
+                return self._json([{"id": i, "name": n}
+                                   for i, n in sorted(self.store.departments.items())])
+            if action == "OpenTicket":
+                return self.create_ticket(params["_json"])
+            if action == "GetTicket":
+                return self.get_ticket(parts[1])
+            if action == "AddTicketReply":
+                return self.add_customer_response(parts[1], params["_json"])
+        return self._json({"error": f"no route {action}"}, 404)
+
+    def _authenticated(self, authorization):
+        scheme, _, encoded = authorization.partition(" ")
+        if scheme.lower() != "basic":
+            return False
+        try:
+            user, _, password = base64.b64decode(encoded).decode("utf-8").partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            return False
+        return (hmac.compare_digest(user.encode(), self.identifier.encode())
+                and hmac.compare_digest(password.encode(), self.secret.encode()))
+
+    def auth_failure(self):
+        return self._json({"error": "Unauthorized"}, 401)
+
+    def error(self, message):
+        return self._json({"error": message}, 422)
+
+    def redact(self, params):
+        return {k: v for k, v in params.items() if not k.startswith("_")}
+
+    @staticmethod
+    def _json(obj, status=200):
+        note = obj.get("error", "") if isinstance(obj, dict) else ""
+        return Reply(status, json.dumps(obj).encode("utf-8"),
+                     result="error" if status >= 400 else "success", note=note)
+
+    @staticmethod
+    def _minute(date):
+        return (date or "")[:16]
+
+    def _view(self, ticket):
+        return {
+            "ticket_id": str(ticket["id"]), "user_login": None, "from": ticket["email"],
+            "ticket_queue_name": ticket["deptname"], "ticket_queue_id": ticket["deptid"],
+            "subject": ticket["subject"], "category_id": None, "source": "email",
+            "status_id": "3" if ticket["status"] == "Closed" else "1", "substatus_id": None,
+            "tags": [], "customer_id": None, "full_status_name": ticket["status"],
+            "created_at": self._minute(ticket["date"]),
+            "updated_at": self._minute(ticket["lastreply"]),
+            "closed_at": self._minute(ticket["lastreply"]) if ticket["status"] == "Closed"
+            else None,
+            "messages": [{"message_id": i + 1, "user_login": None,
+                          "type": "REPLY" if m["admin"] else "MAIL", "body": m["message"],
+                          "comment": None, "system_comment": None,
+                          "created_at": self._minute(m["date"]), "attachments": [],
+                          "ratings": []} for i, m in enumerate(ticket["messages"])],
+            "custom_fields": ticket["customfields"],
+        }
+
+    def list_tickets(self, query):
+        def first(name, default=None):
+            return query.get(name, [default])[0]
+
+        limit = min(parse_count(first("limit"), 100), 100)
+        offset = parse_count(first("offset"), 0) if first("offset") not in (None, "0") else 0
+        tickets = list(self.store.tickets)
+        if first("ticket_queue_id"):
+            tickets = [t for t in tickets if str(t["deptid"]) == first("ticket_queue_id")]
+        order = first("order", "-update_date")
+        key = "date" if order.lstrip("-") == "create_date" else "lastreply"
+        tickets.sort(key=lambda t: (t[key], t["id"]), reverse=order.startswith("-"))
+        return self._json({"count": len(tickets),
+                           "result": [self._view(t) for t in tickets[offset:offset + limit]]})
+
+    def get_ticket(self, ticket_id):
+        ticket = self.store.ticket(parse_id(ticket_id))
+        if ticket is None:
+            return self._json({"error": "Ticket not found"}, 404)
+        return self._json(self._view(ticket))
+
+    def create_ticket(self, data):
+        queue = parse_id(str(data.get("queue_id", "")))
+        if queue not in self.store.departments:
+            return self.error("Queue not found")
+        for field in ("subject", "body", "customer_email"):
+            if not str(data.get(field, "")).strip():
+                return self.error(f"{field} is required")
+        date = data.get("created_at") or now_string()
+        fields = data.get("custom_fields") or {}
+        ticket = self.store.add_ticket({
+            "deptid": queue, "deptname": self.store.departments[queue],
+            "subject": data["subject"], "status": "Open", "priority": "Medium",
+            "name": data.get("customer_name", ""), "email": data["customer_email"],
+            "clientid": 0, "contactid": 0, "cc": "", "date": date, "lastreply": date,
+            "serviceid": 0, "domainid": 0, "markdown": False, "noemail": False, "admin": False,
+            "customfields": {str(k): str(v) for k, v in fields.items()},
+            "created_param": data.get("created_at"), "flag": 0,
+            "messages": [{"replyid": 0, "userid": 0, "contactid": 0,
+                          "name": data.get("customer_name", ""),
+                          "email": data["customer_email"], "admin": "", "date": date,
+                          "message": data["body"], "markdown": False, "noemail": False,
+                          "created_param": data.get("created_at"), "attachments": []}],
+            "notes": [],
+        }, number_is_id=True)
+        return self._json({"ticket_id": str(ticket["id"])}, 201)
+
+    def add_customer_response(self, ticket_id, data):
+        ticket = self.store.ticket(parse_id(ticket_id))
+        if ticket is None:
+            return self._json({"error": "Ticket not found"}, 404)
+        if not str(data.get("body", "")).strip():
+            return self.error("body is required")
+        date = data.get("created_at") or now_string()
+        ticket["messages"].append({
+            "replyid": len(ticket["messages"]), "userid": 0, "contactid": 0, "name": "",
+            "email": data.get("customer_email", ""), "admin": "", "date": date,
+            "message": data["body"], "markdown": False, "noemail": False,
+            "created_param": data.get("created_at"), "attachments": []})
+        ticket["status"] = "Customer-Reply"
+        ticket["lastreply"] = date
+        self.store.save()
+        return self._json({"message_id": len(ticket["messages"])}, 201)
 
 
 class ControlApi:
@@ -1107,8 +1296,9 @@ class SandboxServer(ThreadingHTTPServer):
         started = time.monotonic()
         try:
             action, params = api.parse_call(request.headers.get("Content-Type", ""), body,
-                                            urllib.parse.urlsplit(request.path).path,
-                                            request.headers.get("Authorization", ""))
+                                            request.path,
+                                            request.headers.get("Authorization", ""),
+                                            request.command)
         except RequestError as exc:
             reply = Reply(exc.status, json.dumps({"result": "error", "message": exc.message})
                           .encode("utf-8"), result="error", note=exc.message)
@@ -1181,7 +1371,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
         api = self.server.api_for(path)
         if path.startswith(ControlApi.prefix):
             reply = self.server.control.handle(method, path, body, self.client_address[0])
-        elif api and method == "POST":
+        elif api:
             reply = self.server.serve_api_call(api, self, body)
         else:
             self.server.log(f"{method} {path} -> 404")
@@ -1302,7 +1492,8 @@ def main(argv=None):
     try:
         server = SandboxServer((args.host, args.port), store,
                                [WhmcsApi(store, args.identifier, secret),
-                                KeliwebApi(store, args.identifier, secret)], faults, args.quiet)
+                                KeliwebApi(store, args.identifier, secret),
+                                ThuliumApi(store, args.identifier, secret)], faults, args.quiet)
     except OSError as exc:
         print(f"sandbox-desk: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return 1

@@ -173,11 +173,12 @@ class SandboxDeskTest(unittest.TestCase):
                          f"sandbox desk listening on http://127.0.0.1:{self.desk.port}")
         self.assertEqual(self.control("GET", "health"), {"ok": True})
 
-    def test_get_and_unknown_paths_are_404(self):
-        for path in ("/includes/api.php", "/nowhere", "/_sandbox/nothing"):
+    def test_get_on_the_api_is_405_and_unknown_paths_are_404(self):
+        for path, want in (("/includes/api.php", 405), ("/api/v2/keliweb/get-ticket", 405),
+                           ("/nowhere", 404), ("/_sandbox/nothing", 404)):
             with self.subTest(path=path):
                 status, _, body = open_url(urllib.request.Request(self.desk.url + path))
-                self.assertEqual(status, 404)
+                self.assertEqual(status, want)
                 json.loads(body)
 
     def test_unsupported_content_type_is_400(self):

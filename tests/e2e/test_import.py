@@ -11,7 +11,7 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import DESK_KIND, SECRET, SOURCE_DIR, DeskTestCase  # noqa: E402
+from harness import DESK_KIND, OPEN_ACTION, SECRET, SOURCE_DIR, DeskTestCase  # noqa: E402
 
 INBOX = os.path.join(SOURCE_DIR, "samples", "inbox.mbox")
 
@@ -112,7 +112,7 @@ class Import(DeskTestCase):
         self.assertEqual(rc, 0, err)
         calls = [json.loads(line) for line in out.splitlines()]
         # Without a journal a dry run cannot know the thread: every mail would open a ticket.
-        self.assertEqual([c["action"] for c in calls], ["OpenTicket"] * 6)
+        self.assertEqual([c["action"] for c in calls], [OPEN_ACTION] * 6)
         self.assertNotIn(SECRET, out)
         self.assertTrue(all(c["desk"] == DESK_KIND for c in calls))
         self.assertEqual(self.desk.calls(), [])

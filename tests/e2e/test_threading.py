@@ -7,7 +7,7 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import DeskTestCase, sample  # noqa: E402
+from harness import DESK_CAN, DeskTestCase, sample  # noqa: E402
 
 
 def mail(sender, subject, body="Hello.\n", msgid=None, extra="", to="support@example.com"):
@@ -84,6 +84,8 @@ class Threading(DeskTestCase):
         self.assertEqual(len(t["messages"]), 2)
 
     def test_someone_in_the_cc_list_may_reply(self):
+        if "cc" not in DESK_CAN:
+            self.skipTest("this desk's tickets keep no cc list to check a reply against")
         # With cc = param the desk keeps the cc list, which the sender check then reads.
         with open(self.config) as f:
             text = f.read()

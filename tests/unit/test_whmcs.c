@@ -331,10 +331,10 @@ static void test_compose_message_cc_block(void **state)
 
 	req.cc = cc;
 	req.n_cc = 2;
-	text = whmcs_compose_message(&req, CC_MODE_TEXT);
+	text = desk_compose_message(&req, CC_MODE_TEXT);
 	assert_string_equal(text, "Cc: Bob <bob@example.org>, c@example.net\n\nIt is really on fire.");
 	g_free(text);
-	text = whmcs_compose_message(&req, CC_MODE_PARAM);
+	text = desk_compose_message(&req, CC_MODE_PARAM);
 	assert_string_equal(text, "It is really on fire.");
 	g_free(text);
 }
