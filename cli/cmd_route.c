@@ -64,10 +64,13 @@ static json_t *decision_to_json(const struct mail *mail, const struct decision *
 					      string_or_null(t->owner_email))
 				  : json_null(),
 			"recent_tickets_from_sender", (json_int_t)dec->facts.recent_tickets);
-	json_object_update_new(obj, json_pack("{s:o, s:o, s:o}", "clientid",
+	json_object_update_new(obj, json_pack("{s:o, s:o, s:o, s:o, s:o}", "clientid",
 					      a->clientid ? json_integer(a->clientid) : json_null(),
 					      "serviceid",
 					      a->serviceid ? json_integer(a->serviceid) : json_null(),
+					      "category",
+					      a->category ? json_integer(a->category) : json_null(),
+					      "status", a->status ? json_integer(a->status) : json_null(),
 					      "customfields", fields));
 	g_free(key);
 	return obj;

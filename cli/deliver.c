@@ -25,6 +25,11 @@ static void warn_unsupported_actions(const struct deliver *d)
 		if (r->priority && !desk_can(d->desk, DESK_CAN_PRIORITY))
 			log_event(LOG_WARN, "this desk's API takes no priority: the rule's is not sent",
 				  "rule", r->name, NULL);
+		if ((r->category > 0 || r->status > 0) && !desk_can(d->desk, DESK_CAN_CATEGORY))
+			log_event(LOG_WARN,
+				  "this desk's API has no ticket category or status: the rule's are "
+				  "not sent",
+				  "rule", r->name, NULL);
 		if ((r->clientid > 0 || r->serviceid > 0) && !desk_can(d->desk, DESK_CAN_CLIENTS))
 			log_event(LOG_WARN,
 				  "this desk's API has no client or service ids: the rule's are not "
@@ -119,6 +124,8 @@ static void ticket_request_init(struct ticket_request *tr, const struct deliver 
 	    .email = action->email,
 	    .clientid = action->clientid,
 	    .serviceid = action->serviceid,
+	    .category = action->category,
+	    .status = action->status,
 	    .markdown = action->markdown,
 	    .priority = action->priority,
 	    .cc = (const struct desk_address *)tr->cc->data,

@@ -45,6 +45,8 @@ struct desk_ticket_request {
 	const char *email;
 	int clientid; /* 0: a guest identified by name and email */
 	int serviceid; /* 0: none */
+	int category;  /* 0: none (DESK_CAN_CATEGORY) */
+	int status;    /* 0: the desk's default (DESK_CAN_CATEGORY) */
 	int markdown;  /* -1: as the config says */
 	const char *priority;
 	const struct desk_address *cc;
@@ -106,6 +108,7 @@ enum desk_capability {
 	DESK_CAN_PRIORITY = 1 << 1, /* a ticket's priority */
 	DESK_CAN_CC = 1 << 2,	    /* a ticket keeps its cc list (who else may reply) */
 	DESK_CAN_CLIENTS = 1 << 3,  /* client accounts with contacts, client and service ids */
+	DESK_CAN_CATEGORY = 1 << 4, /* a ticket's category and status (Thulium) */
 };
 
 struct desk_ops {

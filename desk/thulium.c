@@ -158,6 +158,10 @@ static gboolean thulium_open_ticket(struct desk *desk, const struct desk_ticket_
 		json_object_set_new(body, "customer_name", json_string(req->name));
 	if (req->created)
 		json_object_set_new(body, "created_at", json_string(req->created));
+	if (req->category > 0)
+		json_object_set_new(body, "category_id", json_integer(req->category));
+	if (req->status > 0)
+		json_object_set_new(body, "status_id", json_integer(req->status));
 	if (req->n_fields > 0) {
 		json_t *fields = json_object();
 		for (gsize i = 0; i < req->n_fields; i++) {
@@ -337,8 +341,9 @@ static void thulium_destroy(struct desk *desk)
 
 static const struct desk_ops thulium_ops = {
     .kind = "thulium",
-    /* Custom fields and original dates travel; files, priority, cc lists and clients do not. */
-    .capabilities = 0,
+    /* Custom fields, original dates, category and status travel; files, priority, cc lists and
+     * clients do not. */
+    .capabilities = DESK_CAN_CATEGORY,
     .open_ticket = thulium_open_ticket,
     .add_reply = thulium_add_reply,
     .get_ticket = thulium_get_ticket,

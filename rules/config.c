@@ -761,8 +761,13 @@ static gboolean load_action(struct loader *ld, const char *group, const char *ke
 	int priority = -1;
 	gboolean flag;
 
-	if (strcmp(key, "department") == 0)
+	/* Thulium's queues are what the other desks call departments. */
+	if (strcmp(key, "department") == 0 || strcmp(key, "queue") == 0)
 		return loader_get_int(ld, group, key, 1, G_MAXINT, &rule->department);
+	if (strcmp(key, "category") == 0)
+		return loader_get_int(ld, group, key, 1, G_MAXINT, &rule->category);
+	if (strcmp(key, "status") == 0)
+		return loader_get_int(ld, group, key, 1, G_MAXINT, &rule->status);
 	if (strcmp(key, "clientid") == 0)
 		return loader_get_int(ld, group, key, 1, G_MAXINT, &rule->clientid);
 	if (strcmp(key, "serviceid") == 0)

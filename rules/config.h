@@ -56,6 +56,8 @@ struct rule {
 	char *priority;
 	int clientid;
 	int serviceid;
+	int category; /* Thulium's ticket category */
+	int status;   /* Thulium's ticket status */
 	GArray *fields; /* of struct rule_field_value: customfield.ID = value */
 	int markdown;	/* -1, 0 or 1 */
 	char *drop;	/* a reason: the mail is dropped */

@@ -221,6 +221,8 @@ static void take_rules(struct action *action, const struct rules_outcome *r)
 	}
 	action->clientid = r->clientid;
 	action->serviceid = r->serviceid;
+	action->category = r->category;
+	action->status = r->status;
 	action->markdown = r->markdown;
 	for (guint i = 0; i < r->fields->len; i++) {
 		struct rule_field_value f = g_array_index(r->fields, struct rule_field_value, i);

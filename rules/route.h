@@ -38,6 +38,8 @@ struct action {
 	char *ticket_tid; /* ACTION_REPLY: the public number */
 	int clientid;	  /* 0: a guest ticket by name and email */
 	int serviceid;	  /* 0: none */
+	int category;	  /* 0: none (Thulium) */
+	int status;	  /* 0: the desk's default (Thulium) */
 	GArray *fields;	  /* of struct rule_field_value, values owned: custom fields */
 	int markdown;	  /* -1: as the config says */
 	GPtrArray *rules; /* of char *: the names of the rules that matched */

@@ -139,6 +139,10 @@ static void take_actions(const struct rule *rule, struct rules_outcome *out)
 		out->clientid = rule->clientid;
 	if (rule->serviceid)
 		out->serviceid = rule->serviceid;
+	if (rule->category)
+		out->category = rule->category;
+	if (rule->status)
+		out->status = rule->status;
 	if (rule->markdown >= 0)
 		out->markdown = rule->markdown;
 	for (guint i = 0; i < rule->fields->len; i++)

@@ -14,6 +14,8 @@ struct rules_outcome {
 	const char *priority;
 	int clientid;
 	int serviceid;
+	int category;
+	int status;
 	GArray *fields; /* of struct rule_field_value, values borrowed */
 	int markdown;	/* -1: not set */
 	const struct rule *drop; /* the rule that drops the mail, or NULL */

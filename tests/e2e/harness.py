@@ -89,7 +89,7 @@ DESK_LINES = {
 DESK_CAN = {
     "whmcs": {"attachments", "priority", "cc", "clients"},
     "keliweb": {"attachments", "priority", "cc", "clients"},
-    "thulium": set(),
+    "thulium": {"category"},
 }[DESK_KIND]
 OPEN_ACTION = {"whmcs": "OpenTicket", "keliweb": "OpenTicket", "thulium": "create_ticket"}[DESK_KIND]
 TICKET_NUMBER = {"whmcs": r"^\d{6}$", "keliweb": r"^\d{6}$", "thulium": r"^\d+$"}[DESK_KIND]

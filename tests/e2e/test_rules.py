@@ -13,6 +13,8 @@ RULES = """
 header.X-Customer-Tier = gold
 department = 3
 priority = High
+category = 4
+status = 2
 customfield.8 = Zürich office
 
 [rule newsletters]
@@ -41,6 +43,11 @@ class Rules(DeskTestCase):
         else:
             self.assertIn("this desk's API takes no priority: the rule's is not sent rule=vip",
                           err)
+        if "category" in DESK_CAN:
+            self.assertEqual((t["category_id"], t["status_id"]), (4, 2))
+        else:
+            self.assertIn("this desk's API has no ticket category or status: the rule's are not "
+                          "sent rule=vip", err)
 
     def test_drop_rule(self):
         mail = b"From: a@x.example\nTo: support@example.com\nSubject: [Newsletter] May\n\nx\n"

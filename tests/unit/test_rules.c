@@ -165,9 +165,9 @@ static void test_actions(void **state)
 {
 	static const struct envelope env = {.source = "pipe"};
 	static const struct route_facts none = {0};
-	struct config *c = load("[rule vip]\nheader.X-Customer-Tier = gold\ndepartment = 3\n"
-				"priority = High\nclientid = 12\nserviceid = 7\n"
-				"customfield.8 = gold customer\nmarkdown = true\n",
+	struct config *c = load("[rule vip]\nheader.X-Customer-Tier = gold\nqueue = 3\n"
+				"priority = High\nclientid = 12\nserviceid = 7\ncategory = 4\n"
+				"status = 2\ncustomfield.8 = gold customer\nmarkdown = true\n",
 				NULL);
 	struct action *a = route_decide(c, mail, &env, &none);
 	(void)state;
@@ -177,6 +177,8 @@ static void test_actions(void **state)
 	assert_string_equal(a->priority, "High");
 	assert_int_equal(a->clientid, 12);
 	assert_int_equal(a->serviceid, 7);
+	assert_int_equal(a->category, 4);
+	assert_int_equal(a->status, 2);
 	assert_int_equal(a->markdown, 1);
 	assert_int_equal(a->fields->len, 1);
 	assert_string_equal(g_array_index(a->fields, struct rule_field_value, 0).value,
