@@ -6,9 +6,10 @@
 #include "desk/http.h"
 #include "desk/json_text.h"
 
-/* How many of the newest tickets to read back when looking for the one an unanswered attempt
- * opened (the documented maximum page). */
-#define ADOPT_CANDIDATES 100
+/* After an attempt whose answer was lost, the ticket it may have opened is among the most
+ * recently changed: up to this many pages of the documented maximum of 100 are read. */
+#define ADOPT_PAGE 100
+#define ADOPT_PAGES 5
 
 struct thulium {
 	struct desk base;
@@ -204,6 +205,17 @@ static gboolean thulium_add_reply(struct desk *desk, const struct desk_reply_req
 	return answer != NULL;
 }
 
+/* A message's text without the note text_with_attachment_note() added, so that a message sent
+ * in an attempt whose answer was lost compares equal to the one about to be sent again. */
+static char *without_attachment_note(char *text)
+{
+	char *note = g_strrstr(text, "\n\n[mail2ticket: ");
+
+	if (note && g_str_has_suffix(note, "]"))
+		*note = '\0';
+	return text;
+}
+
 static void ticket_from_json(const json_t *obj, struct desk_ticket *out)
 {
 	const json_t *messages = json_object_get(obj, "messages");
@@ -225,7 +237,7 @@ static void ticket_from_json(const json_t *obj, struct desk_ticket *out)
 	json_array_foreach(messages, i, m)
 	{
 		char *text = json_text(m, "body");
-		g_ptr_array_add(out->messages, text ? text : g_strdup(""));
+		g_ptr_array_add(out->messages, text ? without_attachment_note(text) : g_strdup(""));
 	}
 }
 
@@ -249,47 +261,57 @@ static gboolean thulium_get_ticket(struct desk *desk, const char *tid, struct de
 	return TRUE;
 }
 
-/* The newest tickets (documented GET tickets, ordered by creation), matched by requester,
- * subject and the first message's text. */
-static gboolean thulium_find_opened_ticket(struct desk *desk, const struct desk_ticket_request *req,
-					   struct desk_ticket *out, gboolean *found, GError **error)
+/* The first ticket in list from the requester, with the subject and first message of req. */
+static gboolean match_ticket(const json_t *list, const struct desk_ticket_request *req,
+			     const char *text, struct desk_ticket *out)
 {
-	struct thulium *t = (struct thulium *)desk;
-	char *query = g_strdup_printf("limit=%d&offset=0&order=-create_date", ADOPT_CANDIDATES);
-	json_t *answer = thulium_call(t, "tickets", NULL, query, NULL, error);
-	char *message = desk_compose_message(req, CC_MODE_TEXT);
-	char *text = text_with_attachment_note(message, req->attachments, req->n_attachments);
-	const json_t *list;
 	size_t i;
 	const json_t *obj;
 
-	g_free(query);
-	g_free(message);
-	*found = FALSE;
-	if (!answer) {
-		g_free(text);
-		return FALSE;
-	}
-	list = json_object_get(answer, "result");
 	json_array_foreach(list, i, obj)
 	{
 		struct desk_ticket candidate;
-		if (*found)
-			break;
 		ticket_from_json(obj, &candidate);
 		if (candidate.email && g_ascii_strcasecmp(candidate.email, req->email) == 0 &&
 		    g_strcmp0(candidate.subject, req->subject) == 0 && candidate.messages &&
 		    candidate.messages->len > 0 &&
 		    desk_same_text(g_ptr_array_index(candidate.messages, 0), text)) {
 			*out = candidate;
-			*found = TRUE;
-		} else {
-			desk_ticket_clear(&candidate);
+			return TRUE;
 		}
+		desk_ticket_clear(&candidate);
 	}
-	json_decref(answer);
+	return FALSE;
+}
+
+/* The documented GET tickets, most recently changed first (a ticket just opened is), a page at a
+ * time until a match, the end of the list (its count), or ADOPT_PAGES. */
+static gboolean thulium_find_opened_ticket(struct desk *desk, const struct desk_ticket_request *req,
+					   struct desk_ticket *out, gboolean *found, GError **error)
+{
+	struct thulium *t = (struct thulium *)desk;
+	char *text = desk_compose_message(req, CC_MODE_TEXT);
+	gboolean ok = TRUE;
+
+	*found = FALSE;
+	for (int page = 0; ok && !*found && page < ADOPT_PAGES; page++) {
+		char *query = g_strdup_printf("limit=%d&offset=%d&order=-update_date", ADOPT_PAGE,
+					      page * ADOPT_PAGE);
+		json_t *answer = thulium_call(t, "tickets", NULL, query, NULL, error);
+		const json_t *list = json_object_get(answer, "result");
+		json_int_t count = json_integer_value(json_object_get(answer, "count"));
+		g_free(query);
+		if (!answer) {
+			ok = FALSE;
+			break;
+		}
+		*found = match_ticket(list, req, text, out);
+		json_decref(answer);
+		if ((page + 1) * (json_int_t)ADOPT_PAGE >= count)
+			break;
+	}
 	g_free(text);
-	return TRUE;
+	return ok;
 }
 
 static gboolean thulium_list_departments(struct desk *desk, GPtrArray **out, GError **error)

@@ -1150,8 +1150,13 @@ class ThuliumApi:
         if first("ticket_queue_id"):
             tickets = [t for t in tickets if str(t["deptid"]) == first("ticket_queue_id")]
         order = first("order", "-update_date")
-        key = "date" if order.lstrip("-") == "create_date" else "lastreply"
-        tickets.sort(key=lambda t: (t[key], t["id"]), reverse=order.startswith("-"))
+        # The desk's own clock: when a ticket was created and last changed through the API
+        # ("date" may be an imported mail's original date).
+        if order.lstrip("-") == "create_date":
+            tickets.sort(key=lambda t: t["id"], reverse=order.startswith("-"))
+        else:
+            tickets.sort(key=lambda t: (t.get("touched") or t["lastreply"], t["id"]),
+                         reverse=order.startswith("-"))
         return self._json({"count": len(tickets),
                            "result": [self._view(t) for t in tickets[offset:offset + limit]]})
 
@@ -1178,6 +1183,7 @@ class ThuliumApi:
             "serviceid": 0, "domainid": 0, "markdown": False, "noemail": False, "admin": False,
             "customfields": {str(k): str(v) for k, v in fields.items()},
             "category_id": data.get("category_id"), "status_id": data.get("status_id"),
+            "touched": now_string(),
             "created_param": data.get("created_at"), "flag": 0,
             "messages": [{"replyid": 0, "userid": 0, "contactid": 0,
                           "name": data.get("customer_name", ""),
@@ -1202,6 +1208,7 @@ class ThuliumApi:
             "created_param": data.get("created_at"), "attachments": []})
         ticket["status"] = "Customer-Reply"
         ticket["lastreply"] = date
+        ticket["touched"] = now_string()
         self.store.save()
         return self._json({"message_id": len(ticket["messages"])}, 201)
 
