@@ -284,8 +284,8 @@ static gboolean match_ticket(const json_t *list, const struct desk_ticket_reques
 	return FALSE;
 }
 
-/* The documented GET tickets, most recently changed first (a ticket just opened is), a page at a
- * time until a match, the end of the list (its count), or ADOPT_PAGES. */
+/* The documented GET tickets of the request's queue, most recently changed first (a ticket just
+ * opened is), a page at a time until a match, the end of the list (its count), or ADOPT_PAGES. */
 static gboolean thulium_find_opened_ticket(struct desk *desk, const struct desk_ticket_request *req,
 					   struct desk_ticket *out, gboolean *found, GError **error)
 {
@@ -295,8 +295,8 @@ static gboolean thulium_find_opened_ticket(struct desk *desk, const struct desk_
 
 	*found = FALSE;
 	for (int page = 0; ok && !*found && page < ADOPT_PAGES; page++) {
-		char *query = g_strdup_printf("limit=%d&offset=%d&order=-update_date", ADOPT_PAGE,
-					      page * ADOPT_PAGE);
+		char *query = g_strdup_printf("ticket_queue_id=%d&limit=%d&offset=%d&order=-update_date",
+					      req->deptid, ADOPT_PAGE, page * ADOPT_PAGE);
 		json_t *answer = thulium_call(t, "tickets", NULL, query, NULL, error);
 		const json_t *list = json_object_get(answer, "result");
 		json_int_t count = json_integer_value(json_object_get(answer, "count"));
