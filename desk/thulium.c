@@ -291,12 +291,19 @@ static gboolean thulium_find_opened_ticket(struct desk *desk, const struct desk_
 {
 	struct thulium *t = (struct thulium *)desk;
 	char *text = desk_compose_message(req, CC_MODE_TEXT);
+	/* A ticket the lost attempt opened was changed since yesterday, whatever its own date. */
+	GDateTime *now = g_date_time_new_now_local();
+	GDateTime *yesterday = g_date_time_add_days(now, -1);
+	char *since = g_date_time_format(yesterday, "%Y-%m-%d");
 	gboolean ok = TRUE;
 
+	g_date_time_unref(now);
+	g_date_time_unref(yesterday);
 	*found = FALSE;
 	for (int page = 0; ok && !*found && page < ADOPT_PAGES; page++) {
-		char *query = g_strdup_printf("ticket_queue_id=%d&limit=%d&offset=%d&order=-update_date",
-					      req->deptid, ADOPT_PAGE, page * ADOPT_PAGE);
+		char *query = g_strdup_printf(
+		    "ticket_queue_id=%d&date_from=%s&limit=%d&offset=%d&order=-update_date",
+		    req->deptid, since, ADOPT_PAGE, page * ADOPT_PAGE);
 		json_t *answer = thulium_call(t, "tickets", NULL, query, NULL, error);
 		const json_t *list = json_object_get(answer, "result");
 		json_int_t count = json_integer_value(json_object_get(answer, "count"));
@@ -310,6 +317,7 @@ static gboolean thulium_find_opened_ticket(struct desk *desk, const struct desk_
 		if ((page + 1) * (json_int_t)ADOPT_PAGE >= count)
 			break;
 	}
+	g_free(since);
 	g_free(text);
 	return ok;
 }

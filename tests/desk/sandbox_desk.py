@@ -1149,6 +1149,9 @@ class ThuliumApi:
         tickets = list(self.store.tickets)
         if first("ticket_queue_id"):
             tickets = [t for t in tickets if str(t["deptid"]) == first("ticket_queue_id")]
+        if first("date_from"):  # modification date, on the desk's own clock
+            tickets = [t for t in tickets
+                       if (t.get("touched") or t["lastreply"]) >= first("date_from")]
         order = first("order", "-update_date")
         # The desk's own clock: when a ticket was created and last changed through the API
         # ("date" may be an imported mail's original date).
