@@ -112,7 +112,6 @@ enum desk_capability {
 };
 
 struct desk_ops {
-	const char *kind;
 	unsigned capabilities; /* of enum desk_capability */
 	gboolean (*open_ticket)(struct desk *desk, const struct desk_ticket_request *req,
 				struct desk_ticket *out, GError **error);

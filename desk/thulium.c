@@ -370,7 +370,6 @@ static void thulium_destroy(struct desk *desk)
 }
 
 static const struct desk_ops thulium_ops = {
-    .kind = "thulium",
     /* Custom fields, original dates, category and status travel; files, priority, cc lists and
      * clients do not. */
     .capabilities = DESK_CAN_CATEGORY,

@@ -487,20 +487,8 @@ static void whmcs_destroy(struct desk *desk)
 	g_free(w);
 }
 
+/* WHMCS's api.php and its REST fronts: the same calls, answers and capabilities. */
 static const struct desk_ops whmcs_ops = {
-    .kind = "whmcs",
-    .capabilities = DESK_CAN_ATTACH | DESK_CAN_PRIORITY | DESK_CAN_CC | DESK_CAN_CLIENTS,
-    .open_ticket = whmcs_open_ticket,
-    .add_reply = whmcs_add_reply,
-    .get_ticket = whmcs_get_ticket,
-    .find_opened_ticket = whmcs_find_opened_ticket,
-    .list_departments = whmcs_list_departments,
-    .is_client_contact = whmcs_is_client_contact,
-    .destroy = whmcs_destroy,
-};
-
-static const struct desk_ops whmcs_rest_ops = {
-    .kind = "whmcs-rest",
     .capabilities = DESK_CAN_ATTACH | DESK_CAN_PRIORITY | DESK_CAN_CC | DESK_CAN_CLIENTS,
     .open_ticket = whmcs_open_ticket,
     .add_reply = whmcs_add_reply,
@@ -548,7 +536,6 @@ struct desk *whmcs_rest_desk_new(const struct config *config, FILE *dry_run,
 
 	if (!w)
 		return NULL;
-	w->base.ops = &whmcs_rest_ops;
 	w->kind = rest->kind;
 	w->name = rest->name;
 	w->endpoints = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);

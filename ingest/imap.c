@@ -435,7 +435,6 @@ static void imap_free(struct mailbox *mb)
 }
 
 static const struct mailbox_ops imap_ops = {
-    .kind = "imap",
     .open = imap_open,
     .list = imap_list,
     .fetch = imap_fetch,

@@ -30,7 +30,6 @@ struct mailbox_message {
 struct mailbox;
 
 struct mailbox_ops {
-	const char *kind;
 	/* Connect, check the certificate, log in, and select the folder. */
 	gboolean (*open)(struct mailbox *mb, GError **error);
 	/* The messages there (IMAP: with a UID above above_uid), oldest first, appended to out (a

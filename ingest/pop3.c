@@ -214,7 +214,6 @@ static void pop3_free(struct mailbox *mb)
 }
 
 static const struct mailbox_ops pop3_ops = {
-    .kind = "pop3",
     .open = pop3_open,
     .list = pop3_list,
     .fetch = pop3_fetch,
