@@ -203,12 +203,14 @@ static char **markers_in(const char *text, const char *const *markers)
 {
 	char **folded = fold_markers(markers);
 	char *folded_text = NULL;
+	/* Lowered once, the text is searched with strstr, many times faster than strcasestr. */
+	char *lower_text = g_ascii_strdown(text, -1);
 	gsize kept = 0;
 
 	for (gsize i = 0; folded[i]; i++) {
 		gboolean present;
 		if (is_ascii(folded[i])) {
-			present = strcasestr(text, folded[i]) != NULL;
+			present = strstr(lower_text, folded[i]) != NULL;
 		} else {
 			if (!folded_text)
 				folded_text = g_utf8_casefold(text, -1);
@@ -221,6 +223,7 @@ static char **markers_in(const char *text, const char *const *markers)
 	}
 	folded[kept] = NULL;
 	g_free(folded_text);
+	g_free(lower_text);
 	return folded;
 }
 
