@@ -5,7 +5,6 @@
 
 G_DEFINE_QUARK(mail2ticket-journal-error-quark, journal_error)
 
-#define SCHEMA_VERSION 1
 
 struct journal {
 	sqlite3 *db;
@@ -48,8 +47,11 @@ static gboolean exec(struct journal *j, const char *sql, GError **error)
 	return rc == SQLITE_OK ? TRUE : db_fail(j, rc, sql, error);
 }
 
-static const char schema[] =
-    "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);"
+/* The journal's schema, one step per version: step N brings a journal from version N to N + 1.
+ * A released step never changes; a new version is a new step, so every older journal is brought
+ * forward by running the steps it has not seen, in one transaction. */
+static const char *const migrations[] = {
+    /* 0 -> 1: mails, their attempts, and import checkpoints. */
     "CREATE TABLE IF NOT EXISTS mails ("
     "  key TEXT PRIMARY KEY,"
     "  state TEXT NOT NULL,"
@@ -71,7 +73,8 @@ static const char schema[] =
     "  archive TEXT PRIMARY KEY,"
     "  fingerprint TEXT NOT NULL,"
     "  handled INTEGER NOT NULL,"
-    "  updated INTEGER NOT NULL);"
+    "  updated INTEGER NOT NULL);",
+    /* 1 -> 2: where each polled mailbox stands, and its mails' failures. */
     "CREATE TABLE IF NOT EXISTS mailbox_marks ("
     "  mailbox TEXT PRIMARY KEY,"
     "  uidvalidity INTEGER NOT NULL,"
@@ -85,49 +88,64 @@ static const char schema[] =
     "  reason TEXT,"
     "  seen INTEGER NOT NULL DEFAULT 0,"
     "  updated INTEGER NOT NULL,"
-    "  PRIMARY KEY (mailbox, item));";
+    "  PRIMARY KEY (mailbox, item));",
+};
 
-static gboolean check_schema(struct journal *j, gboolean read_only, GError **error)
+#define SCHEMA_VERSION ((int)G_N_ELEMENTS(migrations))
+
+static gboolean read_version(struct journal *j, int *version, GError **error)
 {
 	sqlite3_stmt *st;
-	int version = 0;
-	int rc;
+	int rc = sqlite3_prepare_v2(j->db, "SELECT value FROM meta WHERE name = 'schema_version'", -1,
+				    &st, NULL);
 
-	if (!read_only) {
-		if (!exec(j, "BEGIN IMMEDIATE", error))
-			return FALSE;
-		if (!exec(j, schema, error)) {
-			sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
-			return FALSE;
-		}
-	}
-	rc = sqlite3_prepare_v2(j->db, "SELECT value FROM meta WHERE name = 'schema_version'", -1,
-				&st, NULL);
-	if (rc != SQLITE_OK) {
-		if (!read_only)
-			sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
+	*version = 0;
+	if (rc != SQLITE_OK)
 		return db_fail(j, rc, "reading the schema version", error);
-	}
 	if (sqlite3_step(st) == SQLITE_ROW)
-		version = sqlite3_column_int(st, 0);
+		*version = sqlite3_column_int(st, 0);
 	sqlite3_finalize(st);
+	return TRUE;
+}
+
+/* Bring the journal up to SCHEMA_VERSION; an older mail2ticket refuses a newer journal. A
+ * read-only journal is only checked. */
+static gboolean check_schema(struct journal *j, gboolean read_only, GError **error)
+{
+	int version;
+	char *set;
+	gboolean ok;
+
+	if (!read_only &&
+	    (!exec(j, "BEGIN IMMEDIATE", error) ||
+	     !exec(j, "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
+		   error)))
+		goto fail;
+	if (!read_version(j, &version, error))
+		goto fail;
 	if (version > SCHEMA_VERSION) {
-		if (!read_only)
-			sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
 		g_set_error(error, JOURNAL_ERROR, JOURNAL_ERROR_VERSION,
 			    "journal %s has schema version %d, newer than this mail2ticket knows "
 			    "(%d): use the newer mail2ticket",
 			    j->path, version, SCHEMA_VERSION);
-		return FALSE;
+		goto fail;
 	}
 	if (read_only)
 		return TRUE;
-	if (version == 0 &&
-	    !exec(j, "INSERT INTO meta (name, value) VALUES ('schema_version', '1')", error)) {
+	for (int v = version; v < SCHEMA_VERSION; v++)
+		if (!exec(j, migrations[v], error))
+			goto fail;
+	set = g_strdup_printf("INSERT INTO meta (name, value) VALUES ('schema_version', '%d') "
+			      "ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+			      SCHEMA_VERSION);
+	ok = exec(j, set, error);
+	g_free(set);
+	if (ok && exec(j, "COMMIT", error))
+		return TRUE;
+fail:
+	if (!read_only)
 		sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
-		return FALSE;
-	}
-	return exec(j, "COMMIT", error);
+	return FALSE;
 }
 
 struct journal *journal_open(const char *path, gboolean read_only, int busy_timeout_ms,

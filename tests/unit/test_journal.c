@@ -127,6 +127,55 @@ static void test_newer_schema_refused(void **state)
 	g_error_free(err);
 }
 
+/* A journal written by a mail2ticket of schema version 1 (before mailboxes were polled). */
+static void test_version_1_journal_is_brought_forward(void **state)
+{
+	struct journal_mailbox_mark got;
+	struct journal_entry e;
+	gboolean found;
+	struct journal *j;
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	(void)state;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_exec(db,
+			 "CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);"
+			 "INSERT INTO meta VALUES ('schema_version', '1');"
+			 "CREATE TABLE mails (key TEXT PRIMARY KEY, state TEXT NOT NULL, source TEXT,"
+			 " message_id TEXT, sender TEXT, subject TEXT, action TEXT, ticket_id TEXT,"
+			 " ticket_tid TEXT, attempts INTEGER NOT NULL DEFAULT 0, first_seen INTEGER"
+			 " NOT NULL, updated INTEGER NOT NULL, last_error TEXT, quarantine_path TEXT);"
+			 "INSERT INTO mails (key, state, ticket_id, ticket_tid, attempts, first_seen,"
+			 " updated) VALUES ('mid:old', 'delivered', '7', '123456', 1, 0, 0);"
+			 "CREATE TABLE attempts (id INTEGER PRIMARY KEY, key TEXT NOT NULL, at INTEGER"
+			 " NOT NULL, outcome TEXT NOT NULL, detail TEXT);"
+			 "CREATE TABLE checkpoints (archive TEXT PRIMARY KEY, fingerprint TEXT NOT"
+			 " NULL, handled INTEGER NOT NULL, updated INTEGER NOT NULL);",
+			 NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(db);
+
+	j = journal_open(path, FALSE, 1000, NULL);
+	assert_non_null(j);
+	assert_true(journal_lookup(j, "mid:old", &e, &found, NULL));
+	assert_true(found);
+	assert_string_equal(e.ticket_tid, "123456");
+	journal_entry_clear(&e);
+	assert_true(journal_mailbox_mark_get(j, "support", &got, &found, NULL));
+	assert_false(found);
+	journal_close(j);
+
+	sqlite3_open(path, &db);
+	sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE name = 'schema_version'", -1, &st,
+			   NULL);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(st, 0), "2");
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+}
+
 static void test_mailbox_marks_and_items(void **state)
 {
 	struct journal *j = journal_open(path, FALSE, 1000, NULL);
@@ -184,6 +233,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_busy_journal_is_reported_as_busy, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_mailbox_marks_and_items, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_version_1_journal_is_brought_forward, setup,
+					    teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
