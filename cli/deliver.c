@@ -220,6 +220,27 @@ static gboolean adopt_earlier_ticket(struct deliver *d, const char *key,
 	return TRUE;
 }
 
+/* An attempt that died without an answer may still be running at the desk until its own timeout
+ * has passed (a desk finishes a request whose client went away). Only after that does "not at
+ * the desk" mean the desk never took it, so this waits out the rest of that time; TRUE when it
+ * waited and the desk is worth asking again. */
+static gboolean wait_out_lost_attempt(const struct deliver *d, const char *key,
+				      const struct journal_entry *earlier)
+{
+	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
+	gint64 until = earlier->updated + d->config->desk.timeout;
+	char seconds[32];
+
+	if (earlier->state != JOURNAL_PENDING || until <= now)
+		return FALSE;
+	g_snprintf(seconds, sizeof(seconds), "%" G_GINT64_FORMAT, until - now);
+	log_event(LOG_INFO, "an attempt without an answer may still be running at the desk; "
+			    "looking again after its timeout",
+		  "key", key, "wait", seconds, NULL);
+	g_usleep((until - now) * G_USEC_PER_SEC);
+	return TRUE;
+}
+
 static gboolean open_ticket(struct deliver *d, const char *key, const struct mail *mail,
 			    const struct action *action, const struct journal_entry *earlier,
 			    const struct journal_mail_info *info, const char *raw, gsize len,
@@ -237,6 +258,9 @@ static gboolean open_ticket(struct deliver *d, const char *key, const struct mai
 	if (earlier && earlier->attempts > 0 && !d->dry_run) {
 		gboolean adopted;
 		if (!adopt_earlier_ticket(d, key, &tr.req, &adopted, error))
+			goto out;
+		if (!adopted && wait_out_lost_attempt(d, key, earlier) &&
+		    !adopt_earlier_ticket(d, key, &tr.req, &adopted, error))
 			goto out;
 		if (adopted) {
 			*outcome = DELIVER_ADOPTED;
@@ -314,6 +338,9 @@ static gboolean add_reply(struct deliver *d, const char *key, const struct mail 
 	if (earlier && earlier->attempts > 0 && !d->dry_run) {
 		gboolean found;
 		if (!reply_already_added(d, action->ticket_tid, req.message, &found, error))
+			goto out;
+		if (!found && wait_out_lost_attempt(d, key, earlier) &&
+		    !reply_already_added(d, action->ticket_tid, req.message, &found, error))
 			goto out;
 		if (found) {
 			ok = journal_mark_delivered(d->journal, key, "adopted", action->ticket_id,

@@ -210,7 +210,7 @@ gboolean journal_lookup(struct journal *j, const char *key, struct journal_entry
 {
 	sqlite3_stmt *st;
 	int rc = sqlite3_prepare_v2(j->db,
-				    "SELECT state, ticket_id, ticket_tid, attempts, last_error "
+				    "SELECT state, ticket_id, ticket_tid, attempts, last_error, updated "
 				    "FROM mails WHERE key = ?",
 				    -1, &st, NULL);
 
@@ -228,6 +228,7 @@ gboolean journal_lookup(struct journal *j, const char *key, struct journal_entry
 		out->ticket_tid = column_text(st, 2);
 		out->attempts = sqlite3_column_int(st, 3);
 		out->last_error = column_text(st, 4);
+		out->updated = sqlite3_column_int64(st, 5);
 	}
 	sqlite3_finalize(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)

@@ -28,6 +28,7 @@ struct journal_entry {
 	char *ticket_tid;
 	int attempts;
 	char *last_error;
+	gint64 updated; /* Unix time of the last change; for PENDING, when the attempt began */
 };
 void journal_entry_clear(struct journal_entry *entry);
 

@@ -66,9 +66,6 @@ class ImportSurvivesKill(DeskTestCase):
             time.sleep(rng.uniform(0.05, 0.4))
             proc.send_signal(signal.SIGKILL)
             killed += proc.wait() == -signal.SIGKILL
-            # The desk goes on with the calls that were in flight (the slow fault sleeps before
-            # answering); a re-run asking before they are done could not see their tickets.
-            time.sleep(0.3)
         self.assertEqual(killed, KILLS, "every run should die mid-import")
         self.desk.fault("none")
         rc, _, err = self.import_archive()

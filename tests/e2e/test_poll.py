@@ -244,9 +244,6 @@ class ImapPollTest(PollTestCase):
             time.sleep(rng.uniform(0.1, 0.6))
             proc.kill()
             proc.wait()
-            # The desk finishes a call that was in flight (the slow fault sleeps first); a
-            # restart asking before that could not see the ticket it opens.
-            time.sleep(0.2)
         self.desk.fault("none")
         rc, _, err = self.poll_once()
         self.assertEqual(rc, 0, err)
