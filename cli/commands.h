@@ -21,6 +21,7 @@ int cmd_import(const struct global_options *g, int argc, char **argv);
 int cmd_check(const struct global_options *g, int argc, char **argv);
 int cmd_route(const struct global_options *g, int argc, char **argv);
 int cmd_poll(const struct global_options *g, int argc, char **argv);
+int cmd_stats(const struct global_options *g, int argc, char **argv);
 
 /* Print "usage: ..." and the hint to stderr; returns EX_USAGE. */
 int usage_error(const char *usage, const char *fmt, ...) G_GNUC_PRINTF(2, 3);

@@ -26,7 +26,8 @@ static void main_help(void)
 	       "  import  PATH... : mbox files, Maildir folders, .eml files -> tickets\n"
 	       "  parse   FILE|- : the parsed mail as JSON\n"
 	       "  route   FILE|- : what would be done with the mail, and why, as JSON\n"
-	       "  check   validate the config and reach the desk\n\n"
+	       "  check   validate the config and reach the desk\n"
+	       "  stats   outcomes, latest errors and waiting mail, from the journal\n\n"
 	       "options:\n"
 	       "  -c, --config FILE        config file (else $MAIL2TICKET_CONFIG, else\n"
 	       "                           " DEFAULT_CONFIG ")\n"
@@ -86,6 +87,7 @@ static const struct command commands[] = {
     {"route", cmd_route},
     {"check", cmd_check},
     {"poll", cmd_poll},
+    {"stats", cmd_stats},
 };
 
 int main(int argc, char **argv)

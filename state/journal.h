@@ -111,6 +111,30 @@ gboolean journal_items_seen(struct journal *journal, const char *mailbox, GHashT
 gboolean journal_items_forget_absent(struct journal *journal, const char *mailbox,
 				     GHashTable *present, GError **error);
 
+/* What stats shows: mails by source and outcome, and mails that had trouble. */
+struct journal_count {
+	char *source;
+	char *outcome; /* "opened", "replied", "adopted", or a state other than delivered */
+	guint count;
+};
+struct journal_problem {
+	char *key;
+	char *source;
+	char *subject;
+	enum journal_state state;
+	char *error;
+	gint64 when; /* Unix time */
+};
+void journal_count_free(struct journal_count *count);
+void journal_problem_free(struct journal_problem *problem);
+
+/* The mails changed since the Unix time since: *counts (struct journal_count, by source and
+ * outcome) and *problems (struct journal_problem, the newest at most max_problems that failed
+ * or were quarantined, with the error); *waiting counts the mails, of any time, waiting for another attempt (failed or
+ * pending). The arrays are new; free with g_ptr_array_unref(). */
+gboolean journal_stats(struct journal *journal, gint64 since, guint max_problems,
+		       GPtrArray **counts, GPtrArray **problems, guint *waiting, GError **error);
+
 const char *journal_state_name(enum journal_state state);
 
 #endif

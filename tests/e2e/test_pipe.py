@@ -265,6 +265,28 @@ class PipeCommandLine(DeskTestCase):
         self.assertEqual(rc, 78, err)
         self.assertIn("the desk has no department 9", err)
 
+    def test_stats_counts_outcomes_errors_and_waiting_mail(self):
+        rc, out, err = self.run_m2t("stats")
+        self.assertEqual(rc, 0, err)
+        self.assertIn("(no mail)", out)
+        self.assertEqual(self.pipe(sample("01-plain.eml"))[0], 0)
+        self.desk.fault("http500")
+        self.assertEqual(self.pipe(sample("03-alternative.eml"))[0], 75)
+        self.desk.fault("none")
+        rc, out, err = self.run_m2t("stats", "--json")
+        self.assertEqual(rc, 0, err)
+        stats = json.loads(out)
+        outcomes = {(o["source"], o["outcome"]): o["count"] for o in stats["outcomes"]}
+        self.assertEqual(outcomes, {("pipe", "opened"): 1, ("pipe", "failed"): 1})
+        self.assertEqual(stats["waiting_for_retry"], 1)
+        [problem] = stats["latest_errors"]
+        self.assertEqual(problem["state"], "failed")
+        self.assertIn("HTTP 500", problem["error"])
+        rc, out, err = self.run_m2t("stats", "--days", "1")
+        self.assertEqual(rc, 0, err)
+        self.assertIn("waiting for another attempt: 1", out)
+        self.assertIn("HTTP 500", out)
+
     def test_json_logs(self):
         rc, _, err = self.run_m2t("--log-format", "json", "pipe", stdin=sample("01-plain.eml"))
         self.assertEqual(rc, 0, err)
