@@ -866,26 +866,24 @@ class WhmcsApi:
         clients = [c for c in self.store.clients
                    if not search or any(search in c[key].lower() for key in
                                         ("email", "firstname", "lastname", "companyname"))]
-        start = parse_count(params.get("limitstart"), 0)
-        page = clients[start:start + parse_count(params.get("limitnum"), 25)]
-        answer = {"result": "success", "totalresults": str(len(clients)),
-                  "startnumber": start, "numreturned": len(page)}
-        if page:
-            answer["clients"] = {"client": [
-                {key: str(value) for key, value in c.items()} for c in page]}
-        return self._json(answer)
+        return self._paged(clients, params, "clients", "client")
 
     def get_contacts(self, params):
         client_id = parse_id(params.get("userid"))
         contacts = [c for c in self.store.contacts
                     if client_id is None or c["userid"] == client_id]
+        return self._paged(contacts, params, "contacts", "contact")
+
+    def _paged(self, records, params, outer, inner):
+        """One page (limitstart, limitnum) of records the way WHMCS lists them: every value a
+        string, the list nested one level and left out when empty."""
         start = parse_count(params.get("limitstart"), 0)
-        page = contacts[start:start + parse_count(params.get("limitnum"), 25)]
-        answer = {"result": "success", "totalresults": str(len(contacts)),
+        page = records[start:start + parse_count(params.get("limitnum"), 25)]
+        answer = {"result": "success", "totalresults": str(len(records)),
                   "startnumber": start, "numreturned": len(page)}
         if page:
-            answer["contacts"] = {"contact": [
-                {key: str(value) for key, value in c.items()} for c in page]}
+            answer[outer] = {inner: [{key: str(value) for key, value in r.items()}
+                                     for r in page]}
         return self._json(answer)
 
     def add_ticket_note(self, params):
@@ -1145,7 +1143,7 @@ class ThuliumApi:
             return query.get(name, [default])[0]
 
         limit = min(parse_count(first("limit"), 100), 100)
-        offset = parse_count(first("offset"), 0) if first("offset") not in (None, "0") else 0
+        offset = parse_count(first("offset"), 0)
         tickets = list(self.store.tickets)
         if first("ticket_queue_id"):
             tickets = [t for t in tickets if str(t["deptid"]) == first("ticket_queue_id")]
