@@ -15,6 +15,7 @@
 struct entry {
 	guint file;	/* index into paths */
 	goffset offset; /* of its "From " line in an mbox; -1: the whole file */
+	goffset length; /* in an mbox, the bytes up to the next "From " line or the end */
 	gint64 date;	/* Unix time from its Date header (a missing one takes the last seen) */
 	guint seq;	/* place in the archive, so that equal dates keep their order */
 };
@@ -281,9 +282,10 @@ static gint64 header_date(const char *data, gsize len)
 	return when;
 }
 
-static void add_entry(struct archive *a, guint file, goffset offset, gint64 date, gint64 *last)
+static void add_entry(struct archive *a, guint file, goffset offset, goffset length, gint64 date,
+		      gint64 *last)
 {
-	struct entry e = {.file = file, .offset = offset, .seq = a->entries->len};
+	struct entry e = {.file = file, .offset = offset, .length = length, .seq = a->entries->len};
 
 	e.date = date != G_MININT64 ? date : *last;
 	*last = e.date;
@@ -296,7 +298,7 @@ static gboolean index_mbox(struct archive *a, guint file, gint64 *last, GError *
 	FILE *f = fopen(path, "rb");
 	GByteArray *headers = g_byte_array_new();
 	struct mbox_reader *reader;
-	goffset offset;
+	goffset offset, length;
 	GError *err = NULL;
 
 	if (!f) {
@@ -304,9 +306,9 @@ static gboolean index_mbox(struct archive *a, guint file, gint64 *last, GError *
 		return io_error(error, "cannot open", path);
 	}
 	reader = mbox_reader_new(f);
-	while (mbox_reader_next_headers(reader, headers, &offset, &err))
-		add_entry(a, file, offset, header_date((const char *)headers->data, headers->len),
-			  last);
+	while (mbox_reader_next_headers(reader, headers, &offset, &length, &err))
+		add_entry(a, file, offset, length,
+			  header_date((const char *)headers->data, headers->len), last);
 	g_byte_array_unref(headers);
 	mbox_reader_free(reader);
 	fclose(f);
@@ -328,7 +330,7 @@ static gboolean index_file(struct archive *a, guint file, gint64 *last, GError *
 		return io_error(error, "cannot open", path);
 	n = fread(head, 1, sizeof(head), f);
 	fclose(f);
-	add_entry(a, file, -1, header_date(head, n), last);
+	add_entry(a, file, -1, 0, header_date(head, n), last);
 	return TRUE;
 }
 
@@ -362,13 +364,13 @@ static gboolean build_index(struct archive *a, GError **error)
 	return TRUE;
 }
 
+/* An mbox entry is read whole at its offset, in one read and one buffer. */
 static gboolean read_entry(struct archive *a, const struct entry *e, struct source_message *out,
 			   GError **error)
 {
 	const char *path = g_ptr_array_index(a->paths, e->file);
-	struct mbox_reader *reader;
-	goffset offset;
-	gboolean ok;
+	GByteArray *entry;
+	gsize n;
 
 	if (e->offset < 0)
 		return read_whole_file(g_strdup(path), out, error);
@@ -382,16 +384,21 @@ static gboolean read_entry(struct archive *a, const struct entry *e, struct sour
 	}
 	if (fseeko(a->current, e->offset, SEEK_SET) != 0)
 		return io_error(error, "cannot read", path);
-	reader = mbox_reader_new(a->current);
-	ok = mbox_reader_next(reader, &out->raw, &offset, error);
-	mbox_reader_free(reader);
-	if (!ok) {
-		if (error && !*error)
-			g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED,
-				    "%s changed while it was read: no message at byte %" G_GOFFSET_FORMAT,
-				    path, e->offset);
+	entry = g_byte_array_sized_new(e->length);
+	g_byte_array_set_size(entry, e->length);
+	n = fread(entry->data, 1, e->length, a->current);
+	if (n < (gsize)e->length && ferror(a->current)) {
+		g_byte_array_unref(entry);
+		return io_error(error, "cannot read", path);
+	}
+	if (n < (gsize)e->length || n < 5 || memcmp(entry->data, "From ", 5) != 0) {
+		g_byte_array_unref(entry);
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED,
+			    "%s changed while it was read: no message at byte %" G_GOFFSET_FORMAT, path,
+			    e->offset);
 		return FALSE;
 	}
+	out->raw = mbox_message_from_entry(entry);
 	out->location = g_strdup_printf("%s@%" G_GOFFSET_FORMAT, path, e->offset);
 	return TRUE;
 }

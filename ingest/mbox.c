@@ -4,13 +4,20 @@
 #include <gio/gio.h>
 #include <string.h>
 
+/* Lines are found with memchr in blocks read whole: getline() locks the stream and copies each
+ * line once more, which made reading a large part of an import. */
+#define BLOCK_SIZE (256 * 1024)
+
 struct mbox_reader {
 	FILE *stream;
-	char *line; /* getline() buffer */
-	size_t cap;
-	ssize_t len;	 /* length of the line held in line, -1 when none is held */
-	goffset line_at; /* offset of that line */
-	goffset pos;	 /* offset after it */
+	char *buf;
+	gsize cap;
+	gsize start, end; /* the bytes read and not yet taken as lines */
+	gboolean at_eof;
+	const char *line; /* the line held, in buf; valid until the next read_line() */
+	gssize len;	  /* its length, -1 when none is held */
+	goffset line_at;  /* offset of that line */
+	goffset pos;	  /* offset after it */
 	gboolean started;
 };
 
@@ -19,6 +26,8 @@ struct mbox_reader *mbox_reader_new(FILE *stream)
 	struct mbox_reader *r = g_new0(struct mbox_reader, 1);
 
 	r->stream = stream;
+	r->cap = BLOCK_SIZE;
+	r->buf = g_malloc(r->cap);
 	r->len = -1;
 	return r;
 }
@@ -27,52 +36,98 @@ void mbox_reader_free(struct mbox_reader *r)
 {
 	if (!r)
 		return;
-	free(r->line);
+	g_free(r->buf);
 	g_free(r);
 }
 
-static gboolean read_line(struct mbox_reader *r, GError **error)
+/* Read more after the bytes held, moving them to the front; the buffer grows only for a line
+ * longer than it. FALSE at the end of the stream or on an error (then error is set). */
+static gboolean fill(struct mbox_reader *r, GError **error)
 {
-	errno = 0;
-	r->line_at = r->pos;
-	r->len = getline(&r->line, &r->cap, r->stream);
-	if (r->len < 0) {
+	gsize n;
+
+	if (r->at_eof)
+		return FALSE;
+	if (r->start > 0) {
+		memmove(r->buf, r->buf + r->start, r->end - r->start);
+		r->end -= r->start;
+		r->start = 0;
+	}
+	if (r->end == r->cap) {
+		r->cap *= 2;
+		r->buf = g_realloc(r->buf, r->cap);
+	}
+	n = fread(r->buf + r->end, 1, r->cap - r->end, r->stream);
+	if (n == 0) {
 		if (ferror(r->stream)) {
 			int e = errno;
 			g_set_error(error, G_IO_ERROR, g_io_error_from_errno(e),
 				    "cannot read the mbox: %s", g_strerror(e));
 		}
+		r->at_eof = TRUE;
 		return FALSE;
 	}
+	r->end += n;
+	return TRUE;
+}
+
+static gboolean read_line(struct mbox_reader *r, GError **error)
+{
+	const char *nl;
+
+	r->line_at = r->pos;
+	r->len = -1;
+	while (!(nl = memchr(r->buf + r->start, '\n', r->end - r->start))) {
+		if (!fill(r, error)) {
+			if ((error && *error) || r->start == r->end)
+				return FALSE;
+			/* The last line, without a line end. */
+			nl = r->buf + r->end - 1;
+			break;
+		}
+	}
+	r->line = r->buf + r->start;
+	r->len = nl + 1 - r->line;
+	r->start += r->len;
 	r->pos += r->len;
 	return TRUE;
 }
 
-static gboolean is_separator(const char *line, ssize_t len)
+static gboolean is_separator(const char *line, gssize len)
 {
 	return len >= 5 && memcmp(line, "From ", 5) == 0;
 }
 
-static gboolean is_empty_line(const char *line, ssize_t len)
+static gboolean is_empty_line(const char *line, gssize len)
 {
 	return (len == 1 && line[0] == '\n') || (len == 2 && line[0] == '\r' && line[1] == '\n');
 }
 
 /* mboxrd quotes ">From ", ">>From " ... by adding one '>'; mboxo quotes only "From ". Removing
  * one '>' from a line of '>'s followed by "From " undoes both. */
-static gboolean is_quoted_from(const char *line, ssize_t len)
+static gboolean is_quoted_from(const char *line, gssize len)
 {
-	ssize_t i = 0;
+	gssize i = 0;
 
 	while (i < len && line[i] == '>')
 		i++;
 	return i > 0 && len - i >= 5 && memcmp(line + i, "From ", 5) == 0;
 }
 
+/* The empty line before the next separator (or the end) belongs to the mbox. */
+static void drop_closing_empty_line(GByteArray *buf)
+{
+	if (buf->len > 0 && buf->data[buf->len - 1] == '\n') {
+		g_byte_array_set_size(buf, buf->len - 1);
+		if (buf->len > 0 && buf->data[buf->len - 1] == '\r')
+			g_byte_array_set_size(buf, buf->len - 1);
+	}
+}
+
 /* The next message into buf; with headers_only, only its header block is kept and the rest is
- * read past. */
+ * read past. *length is the bytes from its "From " line to the next one (or the end). */
 static gboolean read_message(struct mbox_reader *r, GByteArray *buf, gboolean headers_only,
-			     goffset *offset, GError **error)
+			     goffset *offset, goffset *length, GError **error)
 {
 	gboolean prev_empty = FALSE;
 	gboolean keep = TRUE;
@@ -99,12 +154,9 @@ static gboolean read_message(struct mbox_reader *r, GByteArray *buf, gboolean he
 	}
 	if (error && *error)
 		return FALSE;
-	/* The empty line before the next separator (or the end) belongs to the mbox. */
-	if (keep && prev_empty && buf->len > 0 && buf->data[buf->len - 1] == '\n') {
-		g_byte_array_set_size(buf, buf->len - 1);
-		if (buf->len > 0 && buf->data[buf->len - 1] == '\r')
-			g_byte_array_set_size(buf, buf->len - 1);
-	}
+	*length = (r->len >= 0 ? r->line_at : r->pos) - *offset;
+	if (keep && prev_empty)
+		drop_closing_empty_line(buf);
 	return TRUE;
 }
 
@@ -112,8 +164,9 @@ gboolean mbox_reader_next(struct mbox_reader *r, GBytes **message, goffset *offs
 			  GError **error)
 {
 	GByteArray *buf = g_byte_array_new();
+	goffset length;
 
-	if (!read_message(r, buf, FALSE, offset, error)) {
+	if (!read_message(r, buf, FALSE, offset, &length, error)) {
 		g_byte_array_unref(buf);
 		return FALSE;
 	}
@@ -122,8 +175,43 @@ gboolean mbox_reader_next(struct mbox_reader *r, GBytes **message, goffset *offs
 }
 
 gboolean mbox_reader_next_headers(struct mbox_reader *r, GByteArray *headers, goffset *offset,
-				  GError **error)
+				  goffset *length, GError **error)
 {
 	g_byte_array_set_size(headers, 0);
-	return read_message(r, headers, TRUE, offset, error);
+	return read_message(r, headers, TRUE, offset, length, error);
+}
+
+GBytes *mbox_message_from_entry(GByteArray *entry)
+{
+	guint8 *end = entry->data + entry->len;
+	guint8 *first = memchr(entry->data, '\n', entry->len);
+	guint8 *line = first ? first + 1 : end;
+	guint8 *out = line;
+	gsize last_len = 0;
+	GBytes *whole, *message;
+	gsize skip = line - entry->data;
+	gsize size;
+
+	/* Lines move back only after a quoted one; mostly this loop is memchr's. */
+	while (line < end) {
+		guint8 *nl = memchr(line, '\n', end - line);
+		gsize len = (nl ? nl + 1 : end) - line;
+		const guint8 *from = line;
+		if (is_quoted_from((const char *)line, len)) {
+			from++;
+			len--;
+		}
+		if (out != from)
+			memmove(out, from, len);
+		last_len = len;
+		out += len;
+		line = nl ? nl + 1 : end;
+	}
+	size = out - (entry->data + skip);
+	if (size > 0 && is_empty_line((const char *)out - last_len, last_len))
+		size -= last_len;
+	whole = g_byte_array_free_to_bytes(entry);
+	message = g_bytes_new_from_bytes(whole, skip, size);
+	g_bytes_unref(whole);
+	return message;
 }

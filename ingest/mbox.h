@@ -20,8 +20,14 @@ gboolean mbox_reader_next(struct mbox_reader *reader, GBytes **message, goffset 
 			  GError **error);
 
 /* The same, but only the message's header block is put in headers (emptied first); the body is
- * read past without being kept. */
+ * read past without being kept. *length is the size of its entry in the file: from its "From "
+ * line to the next message's (or the end). */
 gboolean mbox_reader_next_headers(struct mbox_reader *reader, GByteArray *headers,
-				  goffset *offset, GError **error);
+				  goffset *offset, goffset *length, GError **error);
+
+/* The message in one entry read whole from the file (its "From " line, the message, the empty
+ * line before the next), in the form mbox_reader_next() gives. Takes entry; the unquoting is done
+ * in its buffer, so the message costs no second copy. */
+GBytes *mbox_message_from_entry(GByteArray *entry);
 
 #endif

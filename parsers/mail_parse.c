@@ -35,10 +35,13 @@ static GBytes *part_content_bytes(GMimePart *part)
 	GMimeDataWrapper *wrapper = g_mime_part_get_content(part);
 	GByteArray *array;
 	GMimeStream *stream;
+	gint64 encoded;
 
 	if (!wrapper)
 		return g_bytes_new(NULL, 0);
-	array = g_byte_array_new();
+	/* Decoding (base64, QP, uuencode) only shortens: mostly one allocation, no growing. */
+	encoded = g_mime_stream_length(g_mime_data_wrapper_get_stream(wrapper));
+	array = g_byte_array_sized_new(encoded > 0 ? MIN(encoded, G_MAXUINT) : 0);
 	stream = g_mime_stream_mem_new_with_byte_array(array);
 	g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(stream), FALSE);
 	g_mime_data_wrapper_write_to_stream(wrapper, stream);

@@ -9,9 +9,40 @@
 
 #include "ingest/mbox.h"
 
-/* All messages of an mbox held in memory, as strings. */
+/* The entries the index pass finds, each read whole the way an import reads it. */
+static GPtrArray *split_by_entries(const char *data, gsize len)
+{
+	FILE *f = fmemopen((void *)data, len, "r");
+	struct mbox_reader *r = mbox_reader_new(f);
+	GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
+	GByteArray *headers = g_byte_array_new();
+	goffset offset, length;
+	GError *err = NULL;
+
+	while (mbox_reader_next_headers(r, headers, &offset, &length, &err)) {
+		GByteArray *entry = g_byte_array_new();
+		GBytes *msg;
+		gsize n;
+		const char *bytes;
+		assert_true(offset >= 0 && (gsize)(offset + length) <= len);
+		g_byte_array_append(entry, (const guint8 *)data + offset, length);
+		msg = mbox_message_from_entry(entry);
+		bytes = g_bytes_get_data(msg, &n);
+		g_ptr_array_add(out, g_strndup(bytes ? bytes : "", n));
+		g_bytes_unref(msg);
+	}
+	assert_null(err);
+	g_byte_array_unref(headers);
+	mbox_reader_free(r);
+	fclose(f);
+	return out;
+}
+
+/* All messages of an mbox held in memory, as strings; reading it by index entries gives the
+ * same. */
 static GPtrArray *split(const char *data, gsize len)
 {
+	GPtrArray *by_entries = split_by_entries(data, len);
 	FILE *f = fmemopen((void *)data, len, "r");
 	struct mbox_reader *r = mbox_reader_new(f);
 	GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
@@ -28,6 +59,10 @@ static GPtrArray *split(const char *data, gsize len)
 	assert_null(err);
 	mbox_reader_free(r);
 	fclose(f);
+	assert_int_equal(out->len, by_entries->len);
+	for (guint i = 0; i < out->len; i++)
+		assert_string_equal(g_ptr_array_index(out, i), g_ptr_array_index(by_entries, i));
+	g_ptr_array_unref(by_entries);
 	return out;
 }
 
@@ -113,6 +148,24 @@ static void test_crlf_mbox(void **state)
 	g_ptr_array_unref(msgs);
 }
 
+/* Lines longer than the reader's block, and a last line without a line end. */
+static void test_long_lines_and_no_final_line_end(void **state)
+{
+	GString *mbox = g_string_new("From x Mon Jan  2 00:00:00 2023\nSubject: long\n\n");
+	GPtrArray *msgs;
+	(void)state;
+
+	for (int i = 0; i < 3 * 256 * 1024; i++)
+		g_string_append_c(mbox, 'a' + i % 26);
+	g_string_append(mbox, "\n\nFrom y Mon Jan  2 00:00:00 2023\nSubject: last\n\nno end");
+	msgs = split(mbox->str, mbox->len);
+	assert_int_equal(msgs->len, 2);
+	assert_int_equal(strlen(text_of(msgs, 0)), strlen("Subject: long\n\n") + 3 * 256 * 1024 + 1);
+	assert_string_equal(text_of(msgs, 1), "Subject: last\n\nno end");
+	g_ptr_array_unref(msgs);
+	g_string_free(mbox, TRUE);
+}
+
 /* The bundled sample: six messages, one with a long line holding "From here". */
 static void test_sample_inbox(void **state)
 {
@@ -149,6 +202,7 @@ int main(void)
 	    cmocka_unit_test(test_quoted_from_lines_are_unquoted),
 	    cmocka_unit_test(test_from_without_empty_line_before_is_body),
 	    cmocka_unit_test(test_crlf_mbox),
+	    cmocka_unit_test(test_long_lines_and_no_final_line_end),
 	    cmocka_unit_test(test_sample_inbox),
 	    cmocka_unit_test(test_empty_file),
 	};
