@@ -100,7 +100,7 @@ int cmd_check(const struct global_options *g, int argc, char **argv)
 	}
 	if (optind != argc)
 		return usage_error(check_usage, "check takes no arguments");
-	config = config_load(global_config_path(g), &err);
+	config = cli_config_load(global_config_path(g), &err);
 	if (!config)
 		goto fail;
 	printf("config %s: ok\n", config->path);

@@ -380,7 +380,7 @@ int cmd_import(const struct global_options *g, int argc, char **argv)
 
 	if (rc != EX_OK)
 		goto out;
-	config = config_load(global_config_path(g), &err);
+	config = cli_config_load(global_config_path(g), &err);
 	if (!config || !deliver_open(&r.d, config, dry_run, &err))
 		goto fail;
 	/* One lane in a dry run keeps the printed calls in the archive's order. */

@@ -37,7 +37,7 @@ static gboolean parse_config(const struct global_options *g, struct config **con
 	if (!g->config_path && !g_getenv("MAIL2TICKET_CONFIG") &&
 	    !g_file_test(path, G_FILE_TEST_EXISTS))
 		return TRUE;
-	*config = config_load(path, error);
+	*config = cli_config_load(path, error);
 	return *config != NULL;
 }
 

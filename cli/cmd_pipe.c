@@ -6,6 +6,8 @@
 #include "cli/deliver.h"
 #include "cli/log.h"
 #include "ingest/pipe.h"
+#include "ingest/spool.h"
+#include "state/maildir.h"
 
 static const char pipe_usage[] =
     "mail2ticket pipe [--dry-run] [--mailbox NAME] [-f SENDER] [-r RECIPIENT]";
@@ -15,7 +17,9 @@ static void pipe_help(void)
 	printf("usage: %s\n\n"
 	       "Read one message on standard input (as an MTA delivers it) and open a ticket.\n"
 	       "Exit 0 when the desk has it (or it was dropped or quarantined with a reason),\n"
-	       "75 when the MTA should try again later, 78 for a configuration error.\n\n"
+	       "75 when the MTA should try again later, 78 for a configuration error.\n"
+	       "With [pipe] spool = DIR in the config, the message is only stored there (exit 0\n"
+	       "once it is on disk) and `mail2ticket poll` delivers it.\n\n"
 	       "  --dry-run               print the API call as JSON (secrets redacted); change\n"
 	       "                          nothing\n"
 	       "  --mailbox NAME          the name this delivery is logged under\n"
@@ -24,6 +28,29 @@ static void pipe_help(void)
 	       "                          used first for department routing\n"
 	       "  -h, --help              this text\n",
 	       pipe_usage);
+}
+
+/* Accept the mail into the spool, durably, with its envelope; poll delivers it later. */
+static gboolean spool_message(const char *spool, GBytes *raw, const struct envelope *envelope,
+			      GError **error)
+{
+	char *head = spool_envelope_head(envelope);
+	gsize len;
+	const char *data = g_bytes_get_data(raw, &len);
+	char *file = maildir_store(spool, head, data ? data : "", len, error);
+	char ms[32];
+
+	g_free(head);
+	if (!file) {
+		g_prefix_error(error, "spool: ");
+		return FALSE;
+	}
+	g_snprintf(ms, sizeof(ms), "%" G_GINT64_FORMAT,
+		   (g_get_monotonic_time() - envelope->started) / 1000);
+	log_event(LOG_INFO, "mail spooled", "source", envelope->source, "file", file, "ms", ms,
+		  NULL);
+	g_free(file);
+	return TRUE;
 }
 
 int cmd_pipe(const struct global_options *g, int argc, char **argv)
@@ -79,11 +106,17 @@ int cmd_pipe(const struct global_options *g, int argc, char **argv)
 	if (source)
 		envelope.source = source;
 
-	config = config_load(global_config_path(g), &err);
+	config = cli_config_load(global_config_path(g), &err);
 	if (!config)
 		goto fail;
+	envelope.started = g_get_monotonic_time();
 	if (!pipe_read_message(STDIN_FILENO, 0, &raw, &err))
 		goto fail;
+	if (config->pipe.spool && !dry_run) {
+		if (!spool_message(config->pipe.spool, raw, &envelope, &err))
+			goto fail;
+		goto out;
+	}
 	if (!deliver_open(&d, config, dry_run, &err))
 		goto fail;
 	data = g_bytes_get_data(raw, &len);

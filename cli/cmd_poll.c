@@ -16,6 +16,7 @@
 #include "cli/deliver.h"
 #include "cli/log.h"
 #include "cli/poll_pass.h"
+#include "cli/service_notify.h"
 
 static const char poll_usage[] = "mail2ticket poll [--once] [--dry-run] [--mailbox NAME]";
 
@@ -127,7 +128,8 @@ static GPtrArray *watches_new(const struct config *config, const char *only, GEr
 	}
 	if (watches->len == 0) {
 		g_set_error(error, CONFIG_ERROR, CONFIG_ERROR_INVALID,
-			    only ? "%s: no [mailbox %s] section" : "%s: no [mailbox NAME] section",
+			    only ? "%s: no [mailbox %s] section"
+				 : "%s: nothing to watch: no [mailbox NAME] section and no [pipe] spool",
 			    config->path, only);
 		g_ptr_array_unref(watches);
 		return NULL;
@@ -256,6 +258,8 @@ static void wait_for_work(GPtrArray *watches)
 		if (w->fd >= 0)
 			fds[n++] = (struct pollfd){.fd = w->fd, .events = POLLIN};
 	}
+	if (service_watchdog_every() > 0)
+		next = MIN(next, now + service_watchdog_every());
 	timeout_ms = next <= now ? 0 : (int)MIN((next - now + 999) / 1000, G_MAXINT);
 	if (timeout_ms > 0 && poll(fds, n, timeout_ms) > 0) {
 		for (nfds_t k = 1; k < n; k++) {
@@ -320,19 +324,22 @@ static void service_stop(struct service *s)
 static void service_reload(struct service *s)
 {
 	GError *err = NULL;
-	struct config *config = config_load(global_config_path(s->g), &err);
+	struct config *config = cli_config_load(global_config_path(s->g), &err);
 	struct service fresh = {.g = s->g, .only = s->only, .dry_run = s->dry_run};
 
+	service_notify_reloading();
 	if (!config || !service_start(&fresh, config, &err)) {
 		log_event(LOG_ERROR, "the config was not reloaded; the old one stays", "error",
 			  err->message, NULL);
 		g_error_free(err);
 		config_free(config);
+		service_notify_ready("the config was not reloaded; the old one stays");
 		return;
 	}
 	service_stop(s);
 	*s = fresh;
 	log_event(LOG_INFO, "config reloaded", "config", s->config->path, NULL);
+	service_notify_ready("config reloaded; watching the mailboxes");
 }
 
 int cmd_poll(const struct global_options *g, int argc, char **argv)
@@ -372,7 +379,7 @@ int cmd_poll(const struct global_options *g, int argc, char **argv)
 	if (optind != argc)
 		return usage_error(poll_usage, "poll takes no arguments");
 
-	config = config_load(global_config_path(g), &err);
+	config = cli_config_load(global_config_path(g), &err);
 	if (!config || !install_signals(&err) || !service_start(&s, config, &err)) {
 		rc = exit_code_for_error(err);
 		log_event(LOG_ERROR, err->message, NULL);
@@ -382,8 +389,10 @@ int cmd_poll(const struct global_options *g, int argc, char **argv)
 		service_stop(&s);
 		return rc;
 	}
+	service_notify_ready("watching the mailboxes");
 	while (!stop_requested) {
 		gint64 now = g_get_monotonic_time();
+		service_watchdog_ping();
 		gboolean go_on = TRUE;
 		for (guint i = 0; go_on && i < s.watches->len && !stop_requested; i++) {
 			struct watch *w = g_ptr_array_index(s.watches, i);
@@ -399,6 +408,7 @@ int cmd_poll(const struct global_options *g, int argc, char **argv)
 		}
 		wait_for_work(s.watches);
 	}
+	service_notify_stopping();
 	if (stop_requested)
 		log_event(LOG_INFO, "stopped by a signal", NULL);
 	service_stop(&s);

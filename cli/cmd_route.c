@@ -118,7 +118,7 @@ int cmd_route(const struct global_options *g, int argc, char **argv)
 	}
 	if (argc - optind != 1)
 		return usage_error(route_usage, "route takes one FILE, or - for standard input");
-	config = config_load(global_config_path(g), &err);
+	config = cli_config_load(global_config_path(g), &err);
 	if (!config)
 		goto fail;
 	if (g_strcmp0(argv[optind], "-") == 0) {

@@ -127,7 +127,7 @@ int cmd_stats(const struct global_options *g, int argc, char **argv)
 	}
 	if (optind != argc)
 		return usage_error(stats_usage, "stats takes no arguments");
-	config = config_load(global_config_path(g), &err);
+	config = cli_config_load(global_config_path(g), &err);
 	if (!config)
 		goto fail;
 	/* Before the first delivery there is no journal: nothing to count, which is no error. */

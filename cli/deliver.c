@@ -4,7 +4,7 @@
 #include "parsers/mail_parse.h"
 #include "rules/loop_guard.h"
 #include "rules/route.h"
-#include "state/quarantine.h"
+#include "state/maildir.h"
 
 const char *deliver_outcome_name(enum deliver_outcome outcome)
 {
@@ -156,14 +156,16 @@ static gboolean quarantine(struct deliver *d, const char *key, const struct jour
 		log_event(LOG_WARN, "would quarantine", "key", key, "reason", reason, NULL);
 		return TRUE;
 	}
-	where = quarantine_store(d->config->state.quarantine, raw, len, error);
-	if (!where)
+	where = maildir_store(d->config->state.quarantine, NULL, raw, len, error);
+	if (!where) {
+		g_prefix_error(error, "quarantine: ");
 		return FALSE;
+	}
 	if (!journal_mark_quarantined(d->journal, key, info, where, reason, error)) {
 		g_free(where);
 		return FALSE;
 	}
-	log_event(LOG_ERROR, "mail quarantined", "key", key, "reason", reason, "file", where, NULL);
+	log_event(LOG_DEBUG, "mail quarantined", "key", key, "reason", reason, "file", where, NULL);
 	g_free(where);
 	return TRUE;
 }
@@ -185,6 +187,8 @@ static gboolean desk_failed(struct deliver *d, const char *key, const struct jou
 	}
 	ok = quarantine(d, key, info, raw, len, err->message, error);
 	*outcome = DELIVER_QUARANTINED;
+	g_free(d->last_reason);
+	d->last_reason = g_strdup(err->message);
 	g_error_free(err);
 	return ok;
 }
@@ -212,7 +216,7 @@ static gboolean adopt_earlier_ticket(struct deliver *d, const char *key,
 		desk_ticket_clear(&ticket);
 		return FALSE;
 	}
-	log_event(LOG_INFO, "adopted the ticket an earlier attempt opened", "key", key, "ticket",
+	log_event(LOG_DEBUG, "adopted the ticket an earlier attempt opened", "key", key, "ticket",
 		  ticket.tid, "id", ticket.id, NULL);
 	set_last_ticket(d, ticket.tid);
 	desk_ticket_clear(&ticket);
@@ -283,7 +287,7 @@ static gboolean open_ticket(struct deliver *d, const char *key, const struct mai
 		goto out;
 	set_last_ticket(d, ticket.tid);
 	why = action_explain(action);
-	log_event(LOG_INFO, "ticket opened", "key", key, "ticket", ticket.tid, "id", ticket.id,
+	log_event(LOG_DEBUG, "ticket opened", "key", key, "ticket", ticket.tid, "id", ticket.id,
 		  "department", deptid, "priority", action->priority, "from", action->email, "why",
 		  why, NULL);
 	g_free(why);
@@ -366,7 +370,7 @@ static gboolean add_reply(struct deliver *d, const char *key, const struct mail 
 		goto out;
 	set_last_ticket(d, action->ticket_tid);
 	why = action_explain(action);
-	log_event(LOG_INFO, "reply added", "key", key, "ticket", action->ticket_tid, "id",
+	log_event(LOG_DEBUG, "reply added", "key", key, "ticket", action->ticket_tid, "id",
 		  action->ticket_id, "from", action->email, "why", why, NULL);
 	g_free(why);
 	*outcome = DELIVER_REPLIED;
@@ -488,10 +492,10 @@ gboolean deliver_decide(struct deliver *d, const struct mail *mail,
 	return TRUE;
 }
 
-static gboolean already_handled(const struct journal_entry *e)
+static gboolean already_handled(const struct deliver *d, const struct journal_entry *e)
 {
 	return e->state == JOURNAL_DELIVERED || e->state == JOURNAL_DROPPED ||
-	       e->state == JOURNAL_QUARANTINED;
+	       (e->state == JOURNAL_QUARANTINED && !d->retry_quarantined);
 }
 
 /* One ticket in each department, each under its own journal key ("KEY#dept:ID"), so a retry
@@ -512,7 +516,7 @@ static gboolean open_per_department(struct deliver *d, const char *key, const st
 		enum deliver_outcome one;
 
 		ok = !d->journal || journal_lookup(d->journal, sub, &earlier, &known, error);
-		if (ok && !(known && already_handled(&earlier))) {
+		if (ok && !(known && already_handled(d, &earlier))) {
 			action->deptid = g_array_index(ids, int, i);
 			ok = open_ticket(d, sub, mail, action, known ? &earlier : NULL, info, raw,
 					 len, &one, error);
@@ -526,10 +530,32 @@ static gboolean open_per_department(struct deliver *d, const char *key, const st
 	return ok;
 }
 
+/* The one line each mail gets: where it came from, what became of it, and how long it took. */
+static void log_mail_line(const struct deliver *d, const struct envelope *envelope, const char *key,
+			  gboolean ok, const enum deliver_outcome *outcome, const char *why,
+			  const GError *error, gint64 started)
+{
+	char ms[32];
+
+	g_snprintf(ms, sizeof(ms), "%" G_GINT64_FORMAT,
+		   (g_get_monotonic_time() - (envelope->started ? envelope->started : started)) /
+		       1000);
+	if (ok)
+		log_event(*outcome == DELIVER_QUARANTINED ? LOG_WARN : LOG_INFO, "mail handled",
+			  "source", envelope->source, "mail", envelope->item, "key", key, "action",
+			  deliver_outcome_name(*outcome), "ticket", d->last_ticket, "why", why,
+			  "reason", d->last_reason, "ms", ms, NULL);
+	else
+		log_event(LOG_WARN, "mail not handled", "source", envelope->source, "mail",
+			  envelope->item, "key", key, "error", error ? error->message : NULL, "ms",
+			  ms, NULL);
+}
+
 gboolean deliver_parsed_message(struct deliver *d, const struct mail *mail, const char *raw,
 				gsize len, const struct envelope *envelope,
 				enum deliver_outcome *outcome, GError **error)
 {
+	gint64 started = g_get_monotonic_time();
 	char *key = mail_key(mail);
 	struct decision dec = {0};
 	struct journal_mail_info info = {
@@ -549,9 +575,10 @@ gboolean deliver_parsed_message(struct deliver *d, const struct mail *mail, cons
 	if (d->journal && !journal_lookup(d->journal, key, &earlier, &known, error))
 		goto out;
 	g_clear_pointer(&d->last_ticket, g_free);
-	if (known && already_handled(&earlier)) {
+	g_clear_pointer(&d->last_reason, g_free);
+	if (known && already_handled(d, &earlier)) {
 		set_last_ticket(d, earlier.ticket_tid);
-		log_event(LOG_INFO, "already handled, not sent again", "key", key, "state",
+		log_event(LOG_DEBUG, "already handled, not sent again", "key", key, "state",
 			  journal_state_name(earlier.state), "ticket", earlier.ticket_tid, NULL);
 		*outcome = DELIVER_ALREADY;
 		ok = TRUE;
@@ -569,7 +596,7 @@ gboolean deliver_parsed_message(struct deliver *d, const struct mail *mail, cons
 	case ACTION_DROP:
 		if (!d->dry_run && !journal_mark_dropped(d->journal, key, &info, why, error))
 			goto out;
-		log_event(LOG_INFO, "mail dropped", "key", key, "reason", why, NULL);
+		log_event(LOG_DEBUG, "mail dropped", "key", key, "reason", why, NULL);
 		*outcome = DELIVER_DROPPED;
 		ok = TRUE;
 		break;
@@ -591,6 +618,7 @@ gboolean deliver_parsed_message(struct deliver *d, const struct mail *mail, cons
 		break;
 	}
 out:
+	log_mail_line(d, envelope, key, ok, outcome, why, error ? *error : NULL, started);
 	g_free(why);
 	journal_entry_clear(&earlier);
 	decision_clear(&dec);

@@ -24,6 +24,9 @@ struct deliver {
 	 * instead of quarantined at once: a mailbox retries a refused mail a few times, since the
 	 * cause may be a setting an admin fixes, before it sets the mail aside. */
 	gboolean keep_refused;
+	/* reprocess: a mail the journal has as quarantined is tried again rather than taken as
+	 * handled. */
+	gboolean retry_quarantined;
 	/* Why the last mail was dropped or quarantined, for reports; replaced by each delivery. */
 	char *last_reason;
 	/* The ticket number the last mail went to, or NULL; replaced by each delivery. */

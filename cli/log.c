@@ -3,16 +3,54 @@
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli/log_syslog.h"
 
 static enum log_level max_level = LOG_INFO;
 static gboolean as_json;
+static enum log_target target = LOG_TO_STDERR;
+static gboolean to_journal;
 
 static const char *const level_names[] = {"error", "warning", "info", "debug"};
 
-void log_setup(enum log_level level, gboolean json)
+/* $JOURNAL_STREAM is "device:inode" of the journal's socket; it is inherited, so it counts only
+ * while standard error is still that socket. */
+static gboolean stderr_is_journal(void)
+{
+	const char *stream = g_getenv("JOURNAL_STREAM");
+	struct stat st;
+	unsigned long long dev, ino;
+
+	if (!stream || sscanf(stream, "%llu:%llu", &dev, &ino) != 2 ||
+	    fstat(STDERR_FILENO, &st) != 0)
+		return FALSE;
+	return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
+
+void log_setup(enum log_level level, gboolean json, enum log_target where)
 {
 	max_level = level;
 	as_json = json;
+	target = where;
+	if (target == LOG_TO_SYSLOG)
+		log_syslog_open();
+	else
+		to_journal = stderr_is_journal();
+}
+
+static void emit(enum log_level level, const char *text)
+{
+	if (target == LOG_TO_SYSLOG)
+		log_syslog_write(level, text);
+	else if (to_journal)
+		fprintf(stderr, "<%d>%s\n", log_syslog_priority(level), text);
+	else if (as_json)
+		fprintf(stderr, "%s\n", text);
+	else
+		fprintf(stderr, "mail2ticket: %s\n", text);
+	fflush(stderr);
 }
 
 /* Quoted when it has blanks, with quotes and line breaks escaped, so one event stays one line. */
@@ -47,19 +85,21 @@ static void log_write(enum log_level level, const char *message, va_list fields)
 		char *time = g_date_time_format_iso8601(now);
 		json_t *obj = json_pack("{s:s, s:s, s:s}", "time", time, "level",
 					level_names[level], "msg", message);
+		char *text;
 		while ((name = va_arg(fields, const char *))) {
 			const char *value = va_arg(fields, const char *);
 			if (value)
 				json_object_set_new(obj, name, json_string(value));
 		}
-		json_dumpf(obj, stderr, JSON_COMPACT);
-		fputc('\n', stderr);
+		text = json_dumps(obj, JSON_COMPACT);
+		emit(level, text);
+		free(text);
 		json_decref(obj);
 		g_free(time);
 		g_date_time_unref(now);
 	} else {
 		GString *line = g_string_new(NULL);
-		g_string_append_printf(line, "mail2ticket: %s: %s", level_names[level], message);
+		g_string_append_printf(line, "%s: %s", level_names[level], message);
 		while ((name = va_arg(fields, const char *))) {
 			const char *value = va_arg(fields, const char *);
 			if (!value)
@@ -67,10 +107,9 @@ static void log_write(enum log_level level, const char *message, va_list fields)
 			g_string_append_printf(line, " %s=", name);
 			append_text_value(line, value);
 		}
-		fprintf(stderr, "%s\n", line->str);
+		emit(level, line->str);
 		g_string_free(line, TRUE);
 	}
-	fflush(stderr);
 }
 
 void log_event(enum log_level level, const char *message, ...)

@@ -1,5 +1,5 @@
 /* Log lines on standard error: "mail2ticket: LEVEL: message key=value ..." or one JSON object per
- * line. Secrets are never passed here. */
+ * line; or to syslog. Secrets are never passed here. */
 #ifndef M2T_CLI_LOG_H
 #define M2T_CLI_LOG_H
 
@@ -7,7 +7,11 @@
 
 enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
 
-void log_setup(enum log_level max_level, gboolean json);
+enum log_target { LOG_TO_STDERR, LOG_TO_SYSLOG };
+
+/* Where standard error is systemd's journal (it says so in $JOURNAL_STREAM), each line starts
+ * with the journal's level prefix instead of the program's name. */
+void log_setup(enum log_level max_level, gboolean json, enum log_target target);
 
 /* A message and then name/value string pairs ending with NULL; a NULL value is left out. */
 void log_event(enum log_level level, const char *message, ...) G_GNUC_NULL_TERMINATED;

@@ -14,7 +14,7 @@
 #define DEFAULT_CONFIG "/etc/mail2ticket/mail2ticket.conf"
 
 static const char main_usage[] =
-    "mail2ticket [--config FILE] [-v|-q] [--log-format text|json] COMMAND ...";
+    "mail2ticket [--config FILE] [-v|-q] [--log-format text|json] [--syslog] COMMAND ...";
 
 static void main_help(void)
 {
@@ -27,17 +27,23 @@ static void main_help(void)
 	       "  parse   FILE|- : the parsed mail as JSON\n"
 	       "  route   FILE|- : what would be done with the mail, and why, as JSON\n"
 	       "  check   validate the config and reach the desk\n"
-	       "  stats   outcomes, latest errors and waiting mail, from the journal\n\n"
+	       "  stats   outcomes, latest errors and waiting mail, from the journal\n"
+	       "  reprocess  send quarantined (or failed) mail again once the cause is fixed\n\n"
 	       "options:\n"
 	       "  -c, --config FILE        config file (else $MAIL2TICKET_CONFIG, else\n"
 	       "                           " DEFAULT_CONFIG ")\n"
 	       "  -v, --verbose            log debug lines too\n"
 	       "  -q, --quiet              log errors only\n"
 	       "      --log-format FORMAT  text (default) or json, one object per line\n"
+	       "      --syslog             log to syslog (facility mail) instead of standard\n"
+	       "                           error; under systemd standard error goes to the\n"
+	       "                           journal with each line's level\n"
 	       "  -V, --version            print the version\n"
 	       "  -h, --help               this text\n\n"
 	       "'mail2ticket COMMAND --help' describes a command. Exit codes: 0 done, 64 wrong\n"
-	       "command line, 75 temporary failure (try again later), 78 configuration error.\n",
+	       "command line, 65 mail refused again (reprocess), 66 no such input file, 70 a\n"
+	       "parser hung (poll), 75 temporary failure (try again later), 78 configuration\n"
+	       "error.\n",
 	       main_usage);
 }
 
@@ -64,6 +70,15 @@ const char *global_config_path(const struct global_options *g)
 	return env && *env ? env : DEFAULT_CONFIG;
 }
 
+struct config *cli_config_load(const char *path, GError **error)
+{
+	struct config *config = config_load(path, error);
+
+	for (guint i = 0; config && i < config->warnings->len; i++)
+		log_event(LOG_WARN, g_ptr_array_index(config->warnings, i), NULL);
+	return config;
+}
+
 int exit_code_for_error(const GError *error)
 {
 	if (error->domain == CONFIG_ERROR)
@@ -88,6 +103,7 @@ static const struct command commands[] = {
     {"check", cmd_check},
     {"poll", cmd_poll},
     {"stats", cmd_stats},
+    {"reprocess", cmd_reprocess},
 };
 
 int main(int argc, char **argv)
@@ -96,12 +112,14 @@ int main(int argc, char **argv)
 						{"verbose", no_argument, NULL, 'v'},
 						{"quiet", no_argument, NULL, 'q'},
 						{"log-format", required_argument, NULL, 'L'},
+						{"syslog", no_argument, NULL, 'S'},
 						{"version", no_argument, NULL, 'V'},
 						{"help", no_argument, NULL, 'h'},
 						{NULL, 0, NULL, 0}};
 	struct global_options g = {0};
 	enum log_level level = LOG_INFO;
 	gboolean json = FALSE;
+	enum log_target target = LOG_TO_STDERR;
 	int c, rc;
 
 	setlocale(LC_ALL, "");
@@ -122,6 +140,9 @@ int main(int argc, char **argv)
 						   optarg);
 			json = strcmp(optarg, "json") == 0;
 			break;
+		case 'S':
+			target = LOG_TO_SYSLOG;
+			break;
 		case 'V':
 			printf("mail2ticket %s\n", M2T_VERSION);
 			return EX_OK;
@@ -134,7 +155,7 @@ int main(int argc, char **argv)
 	}
 	if (optind >= argc)
 		return usage_error(main_usage, "no command given (try --help)");
-	log_setup(level, json);
+	log_setup(level, json, target);
 	for (gsize i = 0; i < G_N_ELEMENTS(commands); i++) {
 		if (strcmp(argv[optind], commands[i].name) != 0)
 			continue;

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli/log.h"
+#include "cli/service_notify.h"
 #include "desk/desk.h"
 #include "parsers/mail.h"
 
@@ -26,6 +27,20 @@ struct pass {
 	GError *waiting;     /* the last failure that left a mail waiting */
 	char *where;	     /* "UID 12" or "UIDL abc": for logs */
 };
+
+/* The pass's envelope, with what the message itself carries (the spool keeps pipe's). */
+static struct envelope envelope_of(const struct pass *p, const struct mailbox_message *msg)
+{
+	struct envelope e = p->envelope;
+
+	e.item = p->where;
+	if (msg->has_envelope) {
+		e.sender = msg->envelope_sender;
+		e.recipient = msg->envelope_recipient;
+		e.mailbox = msg->envelope_mailbox;
+	}
+	return e;
+}
 
 static void note_waiting(struct pass *p, GError *err)
 {
@@ -115,11 +130,12 @@ static void finish_item(struct pass *p, const struct mailbox_message *msg)
 
 /* The mail failed for good: into the failed folder, else into the local quarantine and then
  * acknowledged like any handled mail. raw may be NULL when it was not fetched. */
-static enum item_result set_aside(struct pass *p, const struct mailbox_message *msg, GBytes *raw,
+static enum item_result set_aside(struct pass *p, struct mailbox_message *msg, GBytes *raw,
 				  const char *reason, GError **error)
 {
 	GError *err = NULL;
 	GBytes *fetched = NULL;
+	struct envelope envelope;
 	gboolean kept;
 	gsize len;
 	const char *data;
@@ -145,7 +161,8 @@ static enum item_result set_aside(struct pass *p, const struct mailbox_message *
 		raw = fetched;
 	}
 	data = g_bytes_get_data(raw, &len);
-	kept = deliver_quarantine_unparsed(p->d, data ? data : "", len, &p->envelope, reason, &err);
+	envelope = envelope_of(p, msg);
+	kept = deliver_quarantine_unparsed(p->d, data ? data : "", len, &envelope, reason, &err);
 	if (fetched)
 		g_bytes_unref(fetched);
 	if (!kept) {
@@ -160,7 +177,7 @@ static enum item_result set_aside(struct pass *p, const struct mailbox_message *
 }
 
 /* The desk or the journal failed on this mail. */
-static enum item_result delivery_failed(struct pass *p, const struct mailbox_message *msg,
+static enum item_result delivery_failed(struct pass *p, struct mailbox_message *msg,
 					GBytes *raw, GError *err, GError **error)
 {
 	int failures = 0;
@@ -199,17 +216,12 @@ static enum item_result delivery_failed(struct pass *p, const struct mailbox_mes
 	return ITEM_LEFT;
 }
 
-static void log_handled(struct pass *p, const struct mail *mail, enum deliver_outcome outcome)
-{
-	log_event(LOG_INFO, "mail handled", "mailbox", p->c->name, "mail", p->where, "message-id",
-		  mail->message_id, "action", deliver_outcome_name(outcome), "ticket",
-		  p->d->last_ticket, NULL);
-}
-
-static enum item_result deliver_fetched(struct pass *p, const struct mailbox_message *msg,
+static enum item_result deliver_fetched(struct pass *p, struct mailbox_message *msg,
 					GBytes *raw, GError **error)
 {
 	static const char parser_died[] = "the parser crashed or was stopped while reading it";
+	gint64 started = g_get_monotonic_time();
+	struct envelope envelope;
 	enum deliver_outcome outcome;
 	struct mail *mail;
 	GError *err = NULL;
@@ -241,8 +253,9 @@ static enum item_result deliver_fetched(struct pass *p, const struct mailbox_mes
 		note_waiting(p, err);
 		return ITEM_LEFT;
 	}
-	ok = deliver_parsed_message(p->d, mail, data ? data : "", len, &p->envelope, &outcome,
-				    &err);
+	envelope = envelope_of(p, msg);
+	envelope.started = started;
+	ok = deliver_parsed_message(p->d, mail, data ? data : "", len, &envelope, &outcome, &err);
 	if (!ok) {
 		mail_free(mail);
 		return delivery_failed(p, msg, raw, err, error);
@@ -256,12 +269,11 @@ static enum item_result deliver_fetched(struct pass *p, const struct mailbox_mes
 							  : (note_waiting(p, err), ITEM_LEFT);
 	}
 	finish_item(p, msg);
-	log_handled(p, mail, outcome);
 	mail_free(mail);
 	return ITEM_DONE;
 }
 
-static enum item_result handle(struct pass *p, const struct mailbox_message *msg, GError **error)
+static enum item_result handle(struct pass *p, struct mailbox_message *msg, GError **error)
 {
 	int failures = 0;
 	char *reason = NULL;
@@ -397,9 +409,12 @@ static enum poll_result run(struct pass *p, const volatile sig_atomic_t *stop, G
 	for (guint i = 0; i < list->len && !*stop; i++) {
 		struct mailbox_message *msg = &g_array_index(list, struct mailbox_message, i);
 		enum item_result r = ITEM_DONE;
+		/* A long pass is not a hang. */
+		service_watchdog_ping();
 		g_free(p->where);
-		p->where = imap ? g_strdup_printf("UID %u", msg->uid)
-				: g_strdup_printf("UIDL %s", msg->id);
+		p->where = imap			       ? g_strdup_printf("UID %u", msg->uid)
+			   : p->c->protocol == MAILBOX_POP3 ? g_strdup_printf("UIDL %s", msg->id)
+							    : g_strdup_printf("file %s", msg->id);
 		if (!imap || msg->uid >= mark.unseen_below || !msg->seen)
 			r = handle(p, msg, &err);
 		if (r == ITEM_CONNECTION)
@@ -426,7 +441,8 @@ static enum poll_result run(struct pass *p, const volatile sig_atomic_t *stop, G
 	}
 	if (result == POLL_OK && p->waiting)
 		result = POLL_RETRY;
-	if (!imap && !p->mb->ops->close(p->mb, &err))
+	/* POP3 deletes at QUIT; the spool stays open for its inotify watch. */
+	if (p->c->protocol == MAILBOX_POP3 && !p->mb->ops->close(p->mb, &err))
 		goto connection;
 	goto out;
 connection:

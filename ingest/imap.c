@@ -268,7 +268,7 @@ static gboolean imap_list(struct mailbox *mb, guint32 above_uid, GArray *out, GE
 	return TRUE;
 }
 
-static gboolean imap_fetch(struct mailbox *mb, const struct mailbox_message *msg, GBytes **raw,
+static gboolean imap_fetch(struct mailbox *mb, struct mailbox_message *msg, GBytes **raw,
 			   GError **error)
 {
 	struct imap_mailbox *m = (struct imap_mailbox *)mb;

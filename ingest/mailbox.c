@@ -11,8 +11,15 @@ G_DEFINE_QUARK(mail2ticket-mailbox-error-quark, mailbox_error)
 
 struct mailbox *mailbox_new(const struct mailbox_config *config)
 {
-	return config->protocol == MAILBOX_IMAP ? imap_mailbox_new(config)
-						: pop3_mailbox_new(config);
+	switch (config->protocol) {
+	case MAILBOX_IMAP:
+		return imap_mailbox_new(config);
+	case MAILBOX_POP3:
+		return pop3_mailbox_new(config);
+	case MAILBOX_SPOOL:
+		break;
+	}
+	return spool_mailbox_new(config);
 }
 
 void mailbox_free(struct mailbox *mb)
@@ -24,7 +31,10 @@ void mailbox_free(struct mailbox *mb)
 void mailbox_message_clear(struct mailbox_message *msg)
 {
 	g_free(msg->id);
-	msg->id = NULL;
+	g_free(msg->envelope_sender);
+	g_free(msg->envelope_recipient);
+	g_free(msg->envelope_mailbox);
+	*msg = (struct mailbox_message){0};
 }
 
 GArray *mailbox_message_array_new(void)

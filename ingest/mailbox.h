@@ -1,4 +1,4 @@
-/* A mail server's mailbox (IMAP or POP3): list what is there, fetch a message whole, and
+/* A mail server's mailbox (IMAP or POP3, or pipe's local spool): list what is there, fetch a message whole, and
  * acknowledge it once the caller has recorded the desk's answer. The poll command sees only these
  * operations, never which protocol it reads. */
 #ifndef M2T_INGEST_MAILBOX_H
@@ -25,6 +25,11 @@ struct mailbox_message {
 	guint index;   /* POP3 message number in this session */
 	gsize size;    /* as the server counts it */
 	gboolean seen; /* IMAP \Seen */
+	/* The spool: the envelope pipe kept with the mail, set by fetch. */
+	gboolean has_envelope;
+	char *envelope_sender;
+	char *envelope_recipient;
+	char *envelope_mailbox;
 };
 
 struct mailbox;
@@ -35,8 +40,9 @@ struct mailbox_ops {
 	/* The messages there (IMAP: with a UID above above_uid), oldest first, appended to out (a
 	 * GArray of struct mailbox_message with mailbox_message_clear as its clear function). */
 	gboolean (*list)(struct mailbox *mb, guint32 above_uid, GArray *out, GError **error);
-	/* The whole message, without marking it read. *raw is a new reference. */
-	gboolean (*fetch)(struct mailbox *mb, const struct mailbox_message *msg, GBytes **raw,
+	/* The whole message, without marking it read. *raw is a new reference. The spool also sets
+	 * msg's envelope. */
+	gboolean (*fetch)(struct mailbox *mb, struct mailbox_message *msg, GBytes **raw,
 			  GError **error);
 	/* The config's "after": moved, flagged or deleted (POP3: at the end of the session). */
 	gboolean (*acknowledge)(struct mailbox *mb, const struct mailbox_message *msg,
@@ -80,5 +86,6 @@ void mailbox_secret_free(char *secret);
 
 struct mailbox *imap_mailbox_new(const struct mailbox_config *config);
 struct mailbox *pop3_mailbox_new(const struct mailbox_config *config);
+struct mailbox *spool_mailbox_new(const struct mailbox_config *config);
 
 #endif

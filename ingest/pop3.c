@@ -162,7 +162,7 @@ static gboolean pop3_list(struct mailbox *mb, guint32 above_uid, GArray *out, GE
 	return TRUE;
 }
 
-static gboolean pop3_fetch(struct mailbox *mb, const struct mailbox_message *msg, GBytes **raw,
+static gboolean pop3_fetch(struct mailbox *mb, struct mailbox_message *msg, GBytes **raw,
 			   GError **error)
 {
 	struct pop3_mailbox *m = (struct pop3_mailbox *)mb;

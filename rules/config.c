@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "parsers/mail_parse.h"
 #include "rules/config_loader.h"
@@ -45,6 +46,7 @@ static const char *const thulium_paths[][3] = {
     {NULL, NULL, NULL},
 };
 static const char *const state_keys[] = {"path", "quarantine", "busy_timeout_ms", NULL};
+static const char *const pipe_keys[] = {"spool", NULL};
 static const char *const loop_keys[] = {"own_addresses", "banned", "rate_limit", "rate_window", NULL};
 static const char *const threading_keys[] = {"ticket_pattern", "stranger", "closed", "agents",
 					     "per_department", NULL};
@@ -316,6 +318,21 @@ gboolean loader_get_path(struct loader *ld, const char *section, const char *key
 	return TRUE;
 }
 
+/* A file holding the config or a secret should be the service user's alone. */
+static void check_private(struct loader *ld, const char *path, const char *what)
+{
+	struct stat st;
+
+	if (stat(path, &st) != 0 || !(st.st_mode & (S_IRWXG | S_IRWXO)))
+		return;
+	g_ptr_array_add(ld->config->warnings,
+			g_strdup_printf("%s %s can be %s by %s (mode %04o): make it the service "
+					"user's alone, e.g. chmod 600 %s",
+					what, path, st.st_mode & (S_IWGRP | S_IWOTH) ? "changed" : "read",
+					st.st_mode & S_IRWXO ? "other users" : "its group",
+					(unsigned)(st.st_mode & 07777), path));
+}
+
 gboolean loader_read_secret_file(struct loader *ld, const char *section, const char *key,
 				 char **out)
 {
@@ -333,6 +350,7 @@ gboolean loader_read_secret_file(struct loader *ld, const char *section, const c
 		g_free(path);
 		return FALSE;
 	}
+	check_private(ld, path, "the secret file");
 	g_free(path);
 	g_strchomp(contents);
 	if (!*contents) {
@@ -497,6 +515,12 @@ static gboolean load_state(struct loader *ld)
 	return TRUE;
 }
 
+static gboolean load_pipe(struct loader *ld)
+{
+	return loader_check_known_keys(ld, "pipe", pipe_keys) &&
+	       loader_get_path(ld, "pipe", "spool", &ld->config->pipe.spool);
+}
+
 /* "a@x, @y.example  b@z" -> lower-case entries. Newly allocated, NULL-terminated. */
 static char **address_list(const char *value)
 {
@@ -598,8 +622,8 @@ static gboolean load_parser(struct loader *ld)
 
 static gboolean check_sections(struct loader *ld)
 {
-	static const char *const known[] = {"desk", "departments", "state", "parser", "loop",
-					    "threading", NULL};
+	static const char *const known[] = {"desk", "departments", "state", "pipe", "parser",
+					    "loop", "threading", NULL};
 	char **groups = g_key_file_get_groups(ld->kf, NULL);
 	gboolean ok = TRUE;
 
@@ -880,6 +904,8 @@ struct config *config_load(const char *path, GError **error)
 
 	ld.config = g_new0(struct config, 1);
 	ld.config->path = g_strdup(path);
+	ld.config->warnings = g_ptr_array_new_with_free_func(g_free);
+	check_private(&ld, path, "the config file");
 	ld.config->departments =
 	    g_ptr_array_new_with_free_func((GDestroyNotify)department_route_free);
 	ld.config->desk.connect_timeout = 10;
@@ -899,7 +925,7 @@ struct config *config_load(const char *path, GError **error)
 	    g_ptr_array_new_with_free_func((GDestroyNotify)g_regex_unref);
 
 	ok = check_sections(&ld) && load_desk(&ld) && load_departments(&ld) && load_state(&ld) &&
-	     load_parser(&ld) && load_loop(&ld) && load_threading(&ld) && load_rules(&ld) &&
+	     load_pipe(&ld) && load_parser(&ld) && load_loop(&ld) && load_threading(&ld) && load_rules(&ld) &&
 	     config_load_mailboxes(&ld);
 	g_key_file_free(ld.kf);
 	g_strfreev(ld.lines);
@@ -930,6 +956,9 @@ void config_free(struct config *config)
 	g_ptr_array_unref(config->departments);
 	g_free(config->state.path);
 	g_free(config->state.quarantine);
+	g_free(config->pipe.spool);
+	if (config->warnings)
+		g_ptr_array_unref(config->warnings);
 	g_strfreev(config->parser.reply_markers);
 	g_strfreev(config->loop.own_addresses);
 	g_strfreev(config->loop.banned);

@@ -64,7 +64,8 @@ struct rule {
 	gboolean reply_only;
 };
 
-enum mailbox_protocol { MAILBOX_IMAP, MAILBOX_POP3 };
+/* MAILBOX_SPOOL: pipe's spool, made from [pipe] spool, never written as a [mailbox]. */
+enum mailbox_protocol { MAILBOX_IMAP, MAILBOX_POP3, MAILBOX_SPOOL };
 enum mailbox_tls {
 	MAILBOX_TLS_IMPLICIT, /* imaps://, pop3s:// */
 	MAILBOX_TLS_STARTTLS, /* imap://, pop3://: the server must offer it */
@@ -130,11 +131,15 @@ struct config {
 	GPtrArray *departments; /* of struct department_route, in file order */
 	GPtrArray *rules;	/* of struct rule, in file order */
 	GPtrArray *mailboxes;	/* of struct mailbox_config, in file order */
+	GPtrArray *warnings;	/* of char *: what loaded but should be changed */
 	struct {
 		char *path;
 		char *quarantine;
 		int busy_timeout_ms;
 	} state;
+	struct {
+		char *spool; /* NULL: pipe delivers at once */
+	} pipe;
 	struct {
 		char **own_addresses; /* lower case; mail from these is never a ticket */
 		char **banned;	      /* lower-case addresses, or "@domain" */

@@ -258,6 +258,30 @@ static gboolean load_mailbox(struct loader *ld, const char *group, struct mailbo
 	return TRUE;
 }
 
+/* [pipe] spool is watched by poll like a mailbox named "spool": its files are deleted once
+ * delivered, and mail that keeps failing goes to the quarantine. */
+static struct mailbox_config *spool_mailbox(const char *dir)
+{
+	struct mailbox_config *mb = g_new0(struct mailbox_config, 1);
+
+	mb->name = g_strdup("spool");
+	mb->url = g_strdup(dir);
+	mb->protocol = MAILBOX_SPOOL;
+	mb->folder = g_strdup(dir);
+	mb->host = g_strdup("");
+	mb->user = g_strdup("");
+	mb->tls = MAILBOX_TLS_NONE;
+	mb->after = MAILBOX_AFTER_DELETE;
+	mb->start = MAILBOX_START_ALL;
+	mb->max_failures = 3;
+	mb->interval = 60;
+	mb->idle = TRUE;
+	mb->idle_restart = 25 * 60;
+	mb->timeout = 60;
+	mb->parse_timeout = 60;
+	return mb;
+}
+
 gboolean config_load_mailboxes(struct loader *ld)
 {
 	char **groups = g_key_file_get_groups(ld->kf, NULL);
@@ -283,8 +307,13 @@ gboolean config_load_mailboxes(struct loader *ld)
 				   mb->name) == 0)
 				ok = loader_fail(ld, groups[i], NULL, "a second mailbox named %s",
 						 mb->name);
+		if (ok && ld->config->pipe.spool && strcmp(mb->name, "spool") == 0)
+			ok = loader_fail(ld, groups[i], NULL,
+					 "the name spool is taken by [pipe] spool; choose another");
 		ok = ok && load_mailbox(ld, groups[i], mb);
 	}
 	g_strfreev(groups);
+	if (ok && ld->config->pipe.spool)
+		g_ptr_array_add(ld->config->mailboxes, spool_mailbox(ld->config->pipe.spool));
 	return ok;
 }

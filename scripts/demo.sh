@@ -33,6 +33,7 @@ url="http://127.0.0.1:$(cat "$work/port")"
 sed -e "s#^kind = .*#kind = $kind#" -e "s#^url = .*#url = $url$path#" \
 	-e "s#^path = .*#path = $work/journal.db#" \
 	"$top/samples/mail2ticket.conf" >"$work/mail2ticket.conf"
+chmod 600 "$work/mail2ticket.conf"
 export MAIL2TICKET_CONFIG="$work/mail2ticket.conf"
 export MAIL2TICKET_SECRET="sandbox-secret"
 
@@ -44,7 +45,7 @@ for mail in "$top"/samples/mail/*.eml; do
 	rc=0
 	out=$("$binary" pipe <"$mail" 2>&1) || rc=$?
 	printf '  %-42s exit %s  %s\n' "$(basename "$mail")" "$rc" \
-		"$(echo "$out" | grep -o 'ticket opened\|reply added\|mail dropped\|quarantined' | head -1)"
+		"$(echo "$out" | grep -o 'action=[a-z-]* \(ticket=[0-9]*\)\?' | head -1)"
 done
 echo
 echo "== piping them all again: the journal knows them, no ticket is doubled"

@@ -31,7 +31,8 @@ class PipeOpensTickets(DeskTestCase):
             "Cc: Bob Builder <bob@example.org>, carol@example.net, "
             "Jürgen Müller <juergen@example.net>\n\n"), first[:200])
         self.assertIn("Bob, Carol and Juergen (all in Cc) start on our team", first)
-        self.assertIn("ticket opened", err)
+        self.assertRegex(err, r'mail handled source=pipe key=mid:\S+ action=opened ticket=\S+ '
+                              r'why=.* ms=\d+')
 
     def test_attachments_arrive_with_names_and_bytes(self):
         rc, _, err = self.pipe(sample("05-two-attachments.eml"))
@@ -84,7 +85,7 @@ class PipeOpensTickets(DeskTestCase):
         self.assertEqual(self.pipe(mail)[0], 0)
         rc, _, err = self.pipe(mail)
         self.assertEqual(rc, 0, err)
-        self.assertIn("already handled", err)
+        self.assertIn("action=already-handled", err)
         self.assertEqual(len(self.desk.tickets()), 1)
         self.assertEqual([c["action"] for c in self.desk.calls()], ["OpenTicket"])
 
@@ -291,8 +292,11 @@ class PipeCommandLine(DeskTestCase):
         rc, _, err = self.run_m2t("--log-format", "json", "pipe", stdin=sample("01-plain.eml"))
         self.assertEqual(rc, 0, err)
         lines = [json.loads(line) for line in err.splitlines()]
-        opened = [line for line in lines if line["msg"] == "ticket opened"]
+        opened = [line for line in lines if line["msg"] == "mail handled"]
         self.assertEqual(len(opened), 1)
+        self.assertEqual(opened[0]["action"], "opened")
+        self.assertEqual(opened[0]["source"], "pipe")
+        self.assertRegex(opened[0]["ms"], r"^\d+$")
         self.assertRegex(opened[0]["ticket"], TICKET_NUMBER)
         self.assertTrue(opened[0]["key"].startswith("mid:"))
 

@@ -135,8 +135,8 @@ class ImapPollTest(PollTestCase):
         self.assert_one_ticket_each([f"Poll test {i}" for i in range(50)])
         self.assertEqual(self.dovecot.count("INBOX"), 0)
         self.assertEqual(self.dovecot.count("Processed"), 50)
-        self.assertIn('mail handled mailbox=support mail="UID 1" message-id=poll-0@example.org '
-                      'action=opened ticket=', err)
+        self.assertIn('mail handled source="mailbox support" mail="UID 1" '
+                      'key=mid:poll-0@example.org action=opened ticket=', err)
         calls = len(self.desk.calls())
         rc, _, err = self.poll_once()
         self.assertEqual(rc, 0, err)
@@ -333,7 +333,7 @@ class ImapPollTest(PollTestCase):
         self.assert_one_ticket_each([f"Poll test {i}" for i in range(5)])
         self.assertEqual(self.dovecot.count("Processed"), 3)
         self.assertEqual(self.dovecot.count("Billing-done"), 2)
-        self.assertIn("mail handled mailbox=billing", err)
+        self.assertIn('mail handled source="mailbox billing"', err)
 
 
 class TlsTest(PollTestCase):

@@ -30,7 +30,7 @@ class Threading(DeskTestCase):
                      "wrote:\n> What model?\n", msgid="second@example.org")
         rc, _, err = self.pipe(reply)
         self.assertEqual(rc, 0, err)
-        self.assertIn("reply added", err)
+        self.assertIn("action=replied", err)
         [t] = self.desk.tickets()
         self.assertEqual(len(t["messages"]), 2)
         # The reply carries the new words, not the quoted history.
@@ -70,7 +70,7 @@ class Threading(DeskTestCase):
         rc, _, err = self.pipe(mail("mallory@example.net",
                                     "Re: [Ticket ID: %s] x" % ticket["tid"]))
         self.assertEqual(rc, 0, err)
-        self.assertIn("mail dropped", err)
+        self.assertIn("action=dropped", err)
         self.assertEqual(len(self.desk.tickets()), 1)
 
     def test_in_reply_to_alone_threads(self):
@@ -79,7 +79,7 @@ class Threading(DeskTestCase):
                                     msgid="answer@example.org",
                                     extra="In-Reply-To: <first@example.org>\n"))
         self.assertEqual(rc, 0, err)
-        self.assertIn("reply added", err)
+        self.assertIn("action=replied", err)
         [t] = self.desk.tickets()
         self.assertEqual(len(t["messages"]), 2)
 
@@ -97,7 +97,7 @@ class Threading(DeskTestCase):
         rc, _, err = self.pipe(mail("helper@example.org", "Re: [Ticket ID: %s]" % tid,
                                     msgid="cc2@x"))
         self.assertEqual(rc, 0, err)
-        self.assertIn("reply added", err)
+        self.assertIn("action=replied", err)
 
     def test_unknown_ticket_number_opens_a_ticket(self):
         rc, _, err = self.pipe(mail("a@example.org", "Re: [Ticket ID: 999999] old"))
@@ -178,7 +178,7 @@ class LoopGuard(DeskTestCase):
         for name in ("39-out-of-office-exchange.eml", "38-postfix-bounce.eml"):
             rc, _, err = self.pipe(sample(name))
             self.assertEqual(rc, 0, err)
-            self.assertIn("mail dropped", err)
+            self.assertIn("action=dropped", err)
             self.assertIn("loop guard", err)
         self.assertEqual(self.desk.tickets(), [])
 

@@ -1,4 +1,4 @@
-#include "state/quarantine.h"
+#include "state/maildir.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -10,8 +10,8 @@ static gboolean file_error(const char *what, const char *path, GError **error)
 {
 	int e = errno;
 
-	g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e), "quarantine: %s %s: %s", what,
-		    path, g_strerror(e));
+	g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e), "%s %s: %s", what, path,
+		    g_strerror(e));
 	return FALSE;
 }
 
@@ -41,7 +41,8 @@ static gboolean sync_dir(const char *dir)
 	return ok;
 }
 
-char *quarantine_store(const char *dir, const char *raw, gsize len, GError **error)
+char *maildir_store(const char *dir, const char *head, const char *raw, gsize len,
+		    GError **error)
 {
 	static const char *const subdirs[] = {"tmp", "new", "cur"};
 	char *name = g_strdup_printf("%" G_GINT64_FORMAT ".P%dR%08x.%s",
@@ -67,7 +68,8 @@ char *quarantine_store(const char *dir, const char *raw, gsize len, GError **err
 		file_error("cannot create", tmp, error);
 		goto out;
 	}
-	if (!write_all(fd, raw, len) || fsync(fd) != 0) {
+	if ((head && !write_all(fd, head, strlen(head))) || !write_all(fd, raw, len) ||
+	    fsync(fd) != 0) {
 		file_error("cannot write", tmp, error);
 		goto out;
 	}

@@ -1,0 +1,13 @@
+/* Mail kept on local disk, whole, in a Maildir: the quarantine, and pipe's spool. */
+#ifndef M2T_STATE_MAILDIR_H
+#define M2T_STATE_MAILDIR_H
+
+#include <glib.h>
+
+/* Store head (may be NULL) then raw as one new file in the Maildir at dir (created when
+ * missing), durably: written to tmp/, fsync'ed, renamed into new/, and the folder fsync'ed.
+ * Returns the new file's path (newly allocated), or NULL with G_FILE_ERROR set. */
+char *maildir_store(const char *dir, const char *head, const char *raw, gsize len,
+		    GError **error);
+
+#endif
