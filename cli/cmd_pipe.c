@@ -6,7 +6,6 @@
 #include "cli/deliver.h"
 #include "cli/log.h"
 #include "ingest/pipe.h"
-#include "ingest/spool.h"
 #include "state/maildir.h"
 
 static const char pipe_usage[] =
@@ -34,7 +33,7 @@ static void pipe_help(void)
 static gboolean spool_message(const char *spool, GBytes *raw, const struct envelope *envelope,
 			      GError **error)
 {
-	char *head = spool_envelope_head(envelope);
+	char *head = envelope_to_head(envelope);
 	gsize len;
 	const char *data = g_bytes_get_data(raw, &len);
 	char *file = maildir_store(spool, head, data ? data : "", len, error);

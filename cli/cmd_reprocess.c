@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -26,8 +27,9 @@ static void reprocess_help(void)
 	       "drops it); mail refused again stays, with the new reason.\n"
 	       "With --mailbox, the mail in that IMAP mailbox's failed folder is moved back into\n"
 	       "the folder it watches, where the next poll reads it as new mail.\n\n"
-	       "Exit 0 when every mail went, 65 when some were refused again, 75 when the desk or\n"
-	       "the server failed (the rest is left as it was).\n\n"
+	       "Exit 0 when every mail went, 65 when some were refused again, 66 when a FILE is\n"
+	       "not in the quarantine, 75 when the desk or the server failed (the rest is left\n"
+	       "as it was).\n\n"
 	       "  --dry-run        print the API calls as JSON (secrets redacted); change nothing\n"
 	       "  --mailbox NAME   the failed folder of [mailbox NAME], not the quarantine\n"
 	       "  -h, --help       this text\n",
@@ -88,29 +90,66 @@ static gboolean remove_file(const char *path, GError **error)
 	return TRUE;
 }
 
-/* One quarantined file through the flow; FALSE (error set) when the run must stop. */
+/* One quarantined file through the flow, with the envelope kept at its head; FALSE (error set)
+ * when the run must stop. */
 static gboolean reprocess_file(struct deliver *d, const char *path, guint *refused,
 			       GError **error)
 {
 	struct envelope envelope = {.source = "reprocess", .item = path,
 				    .started = g_get_monotonic_time()};
+	struct envelope_kept kept = {0};
 	enum deliver_outcome outcome;
+	gboolean ok;
 	char *raw;
-	gsize len;
+	gsize len, head;
 
 	if (!g_file_get_contents(path, &raw, &len, error))
 		return FALSE;
-	if (!deliver_message(d, raw, len, &envelope, &outcome, error)) {
-		g_free(raw);
-		return FALSE;
-	}
+	head = envelope_from_head(raw, len, &kept);
+	envelope.sender = kept.sender;
+	envelope.recipient = kept.recipient;
+	envelope.mailbox = kept.mailbox;
+	ok = deliver_message(d, raw + head, len - head, &envelope, &outcome, error);
+	envelope_kept_clear(&kept);
 	g_free(raw);
+	if (!ok)
+		return FALSE;
 	if (outcome == DELIVER_QUARANTINED)
 		(*refused)++;
 	/* Refused again, the mail is already back in the quarantine with the new reason. */
 	if (d->dry_run)
 		return TRUE;
 	return remove_file(path, error);
+}
+
+/* FILE arguments name mail in the quarantine: reprocess removes what the desk took, and must
+ * not remove a file of the admin's elsewhere. The absolute path (newly allocated), or NULL
+ * when the file is elsewhere or unreadable (the reason is logged). */
+static char *quarantined_path(const char *quarantine, const char *file)
+{
+	char *dir = realpath(quarantine, NULL);
+	char *path = realpath(file, NULL);
+	char *parent = path ? g_path_get_dirname(path) : NULL;
+	char *sub = parent ? g_path_get_dirname(parent) : NULL;
+	char *base = parent ? g_path_get_basename(parent) : NULL;
+	gboolean inside = dir && sub && strcmp(sub, dir) == 0 &&
+			  (strcmp(base, "new") == 0 || strcmp(base, "cur") == 0);
+	char *inside_path = NULL;
+
+	if (!path)
+		log_event(LOG_ERROR, "cannot read the file", "file", file, "error",
+			  g_strerror(errno), NULL);
+	else if (!inside)
+		log_event(LOG_ERROR, "not a file of the quarantine (its new/ or cur/): left alone",
+			  "file", file, "quarantine", quarantine, NULL);
+	free(dir);
+	g_free(parent);
+	g_free(sub);
+	g_free(base);
+	if (inside)
+		inside_path = g_strdup(path);
+	free(path);
+	return inside_path;
 }
 
 static int reprocess_quarantine(const struct config *config, gboolean dry_run, char **files,
@@ -122,8 +161,13 @@ static int reprocess_quarantine(const struct config *config, gboolean dry_run, c
 	guint refused = 0;
 	int rc = EX_OK;
 
-	for (int i = 0; i < n; i++)
-		g_ptr_array_add(paths, g_strdup(files[i]));
+	for (int i = 0; i < n; i++) {
+		char *path = quarantined_path(config->state.quarantine, files[i]);
+		if (path)
+			g_ptr_array_add(paths, path);
+		else
+			rc = EX_NOINPUT;
+	}
 	if (n == 0) {
 		g_ptr_array_unref(paths);
 		paths = quarantine_files(config->state.quarantine);
@@ -138,7 +182,7 @@ static int reprocess_quarantine(const struct config *config, gboolean dry_run, c
 	if (refused) {
 		log_event(LOG_WARN, "some mail was refused again and stays in the quarantine",
 			  "quarantine", config->state.quarantine, NULL);
-		rc = EX_DATAERR;
+		rc = rc == EX_OK ? EX_DATAERR : rc;
 	}
 	goto out;
 fail:

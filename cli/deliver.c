@@ -151,12 +151,15 @@ static gboolean quarantine(struct deliver *d, const char *key, const struct jour
 			   const char *raw, gsize len, const char *reason, GError **error)
 {
 	char *where;
+	char *head;
 
 	if (d->dry_run) {
 		log_event(LOG_WARN, "would quarantine", "key", key, "reason", reason, NULL);
 		return TRUE;
 	}
-	where = maildir_store(d->config->state.quarantine, NULL, raw, len, error);
+	head = d->envelope ? envelope_to_head(d->envelope) : NULL;
+	where = maildir_store(d->config->state.quarantine, head, raw, len, error);
+	g_free(head);
 	if (!where) {
 		g_prefix_error(error, "quarantine: ");
 		return FALSE;
@@ -224,6 +227,13 @@ static gboolean adopt_earlier_ticket(struct deliver *d, const char *key,
 	return TRUE;
 }
 
+/* Whether an earlier attempt may have opened a ticket or added the reply: not when the desk
+ * refused it (the mail was then quarantined), so a reprocess costs no look-up. */
+static gboolean may_have_reached_desk(const struct journal_entry *earlier)
+{
+	return earlier->attempts > 0 && earlier->state != JOURNAL_QUARANTINED;
+}
+
 /* An attempt that died without an answer may still be running at the desk until its own timeout
  * has passed (a desk finishes a request whose client went away). Only after that does "not at
  * the desk" mean the desk never took it, so this waits out the rest of that time; TRUE when it
@@ -259,7 +269,7 @@ static gboolean open_ticket(struct deliver *d, const char *key, const struct mai
 
 	ticket_request_init(&tr, d, mail, action);
 	g_snprintf(deptid, sizeof(deptid), "%d", action->deptid);
-	if (earlier && earlier->attempts > 0 && !d->dry_run) {
+	if (earlier && may_have_reached_desk(earlier) && !d->dry_run) {
 		gboolean adopted;
 		if (!adopt_earlier_ticket(d, key, &tr.req, &adopted, error))
 			goto out;
@@ -339,7 +349,7 @@ static gboolean add_reply(struct deliver *d, const char *key, const struct mail 
 	    .n_attachments = tr.req.n_attachments,
 	    .created = tr.created,
 	};
-	if (earlier && earlier->attempts > 0 && !d->dry_run) {
+	if (earlier && may_have_reached_desk(earlier) && !d->dry_run) {
 		gboolean found;
 		if (!reply_already_added(d, action->ticket_tid, req.message, &found, error))
 			goto out;
@@ -557,6 +567,7 @@ gboolean deliver_parsed_message(struct deliver *d, const struct mail *mail, cons
 {
 	gint64 started = g_get_monotonic_time();
 	char *key = mail_key(mail);
+	d->envelope = envelope;
 	struct decision dec = {0};
 	struct journal_mail_info info = {
 	    .source = envelope->source,
@@ -619,6 +630,7 @@ gboolean deliver_parsed_message(struct deliver *d, const struct mail *mail, cons
 	}
 out:
 	log_mail_line(d, envelope, key, ok, outcome, why, error ? *error : NULL, started);
+	d->envelope = NULL;
 	g_free(why);
 	journal_entry_clear(&earlier);
 	decision_clear(&dec);
@@ -633,7 +645,11 @@ gboolean deliver_quarantine_unparsed(struct deliver *d, const char *raw, gsize l
 	char *digest = g_compute_checksum_for_data(G_CHECKSUM_SHA256, (const guchar *)raw, len);
 	char *key = g_strconcat("sha256:", digest, NULL);
 	struct journal_mail_info info = {.source = envelope->source, .sender = envelope->sender};
-	gboolean ok = quarantine(d, key, &info, raw, len, reason, error);
+	gboolean ok;
+
+	d->envelope = envelope;
+	ok = quarantine(d, key, &info, raw, len, reason, error);
+	d->envelope = NULL;
 
 	g_free(key);
 	g_free(digest);

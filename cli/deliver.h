@@ -24,6 +24,9 @@ struct deliver {
 	 * instead of quarantined at once: a mailbox retries a refused mail a few times, since the
 	 * cause may be a setting an admin fixes, before it sets the mail aside. */
 	gboolean keep_refused;
+	/* The envelope of the mail being delivered (borrowed, for the call only): kept with it
+	 * when it goes to the quarantine, so that reprocess routes it the same way. */
+	const struct envelope *envelope;
 	/* reprocess: a mail the journal has as quarantined is tried again rather than taken as
 	 * handled. */
 	gboolean retry_quarantined;

@@ -35,9 +35,9 @@ static struct envelope envelope_of(const struct pass *p, const struct mailbox_me
 
 	e.item = p->where;
 	if (msg->has_envelope) {
-		e.sender = msg->envelope_sender;
-		e.recipient = msg->envelope_recipient;
-		e.mailbox = msg->envelope_mailbox;
+		e.sender = msg->envelope.sender;
+		e.recipient = msg->envelope.recipient;
+		e.mailbox = msg->envelope.mailbox;
 	}
 	return e;
 }

@@ -13,4 +13,19 @@ struct envelope {
 	gint64 started;	       /* monotonic time the source handed it over; 0: unknown */
 };
 
+/* The envelope kept with a mail on local disk (pipe's spool, the quarantine), as one header line
+ * put before the mail: "X-Mail2ticket-Envelope: sender=... recipient=... mailbox=...". */
+struct envelope_kept {
+	char *sender;
+	char *recipient;
+	char *mailbox;
+};
+void envelope_kept_clear(struct envelope_kept *kept);
+
+/* The line for e, newly allocated; NULL when e has no sender, recipient or mailbox to keep. */
+char *envelope_to_head(const struct envelope *e);
+/* Read a line made by envelope_to_head() at the start of data into out (fields newly allocated);
+ * returns its length, 0 when data does not start with one. */
+gsize envelope_from_head(const char *data, gsize len, struct envelope_kept *out);
+
 #endif

@@ -31,9 +31,7 @@ void mailbox_free(struct mailbox *mb)
 void mailbox_message_clear(struct mailbox_message *msg)
 {
 	g_free(msg->id);
-	g_free(msg->envelope_sender);
-	g_free(msg->envelope_recipient);
-	g_free(msg->envelope_mailbox);
+	envelope_kept_clear(&msg->envelope);
 	*msg = (struct mailbox_message){0};
 }
 

@@ -6,6 +6,7 @@
 
 #include <glib.h>
 
+#include "ingest/envelope.h"
 #include "rules/config.h"
 
 #define MAILBOX_ERROR (mailbox_error_quark())
@@ -25,11 +26,10 @@ struct mailbox_message {
 	guint index;   /* POP3 message number in this session */
 	gsize size;    /* as the server counts it */
 	gboolean seen; /* IMAP \Seen */
-	/* The spool: the envelope pipe kept with the mail, set by fetch. */
+	/* The spool: the envelope pipe kept with the mail (all NULL when it had none), set by
+	 * fetch. */
 	gboolean has_envelope;
-	char *envelope_sender;
-	char *envelope_recipient;
-	char *envelope_mailbox;
+	struct envelope_kept envelope;
 };
 
 struct mailbox;

@@ -8,9 +8,6 @@
 #include <unistd.h>
 
 #include "ingest/mailbox.h"
-#include "ingest/spool.h"
-
-#define ENVELOPE_HEADER "X-Mail2ticket-Envelope:"
 
 struct spool_mailbox {
 	struct mailbox base;
@@ -18,61 +15,6 @@ struct spool_mailbox {
 	GHashTable *listed; /* the names the last list() saw */
 	int inotify;
 };
-
-char *spool_envelope_head(const struct envelope *e)
-{
-	const char *names[] = {"sender", "recipient", "mailbox"};
-	const char *values[] = {e->sender, e->recipient, e->mailbox};
-	GString *head = g_string_new(ENVELOPE_HEADER);
-
-	/* Escaped so that any address stays one word on one line. */
-	for (gsize i = 0; i < G_N_ELEMENTS(names); i++) {
-		char *escaped;
-		if (!values[i])
-			continue;
-		escaped = g_uri_escape_string(values[i], "@+", FALSE);
-		g_string_append_printf(head, " %s=%s", names[i], escaped);
-		g_free(escaped);
-	}
-	g_string_append_c(head, '\n');
-	return g_string_free(head, FALSE);
-}
-
-/* Fill msg's envelope from a head line; the rest of the file is the mail. The length of the head
- * (0 when the file has none). */
-static gsize read_envelope_head(const char *data, gsize len, struct mailbox_message *msg)
-{
-	const char *end = memchr(data, '\n', len);
-	char *line;
-	char **words;
-
-	if (len < strlen(ENVELOPE_HEADER) || !end ||
-	    memcmp(data, ENVELOPE_HEADER, strlen(ENVELOPE_HEADER)) != 0)
-		return 0;
-	line = g_strndup(data + strlen(ENVELOPE_HEADER), end - data - strlen(ENVELOPE_HEADER));
-	words = g_strsplit(g_strstrip(line), " ", -1);
-	for (char **w = words; *w; w++) {
-		char *eq = strchr(*w, '=');
-		char **slot = NULL;
-		if (!eq)
-			continue;
-		*eq = '\0';
-		if (strcmp(*w, "sender") == 0)
-			slot = &msg->envelope_sender;
-		else if (strcmp(*w, "recipient") == 0)
-			slot = &msg->envelope_recipient;
-		else if (strcmp(*w, "mailbox") == 0)
-			slot = &msg->envelope_mailbox;
-		if (slot) {
-			g_free(*slot);
-			*slot = g_uri_unescape_string(eq + 1, NULL);
-		}
-	}
-	g_strfreev(words);
-	g_free(line);
-	msg->has_envelope = TRUE;
-	return end + 1 - data;
-}
 
 static gboolean spool_fail(struct spool_mailbox *m, const char *what, const char *path,
 			   GError **error)
@@ -82,6 +24,27 @@ static gboolean spool_fail(struct spool_mailbox *m, const char *what, const char
 	g_set_error(error, MAILBOX_ERROR, MAILBOX_ERROR_CONNECT, "spool %s: %s %s: %s",
 		    m->base.config->folder, what, path, g_strerror(e));
 	return FALSE;
+}
+
+/* A file in tmp/ is a pipe that died before it said "delivered" to the MTA, which delivers the
+ * mail again; Maildir's rule is to remove such files after 36 hours. */
+static void remove_stale_tmp(const char *folder)
+{
+	char *tmp = g_build_filename(folder, "tmp", NULL);
+	GDir *dir = g_dir_open(tmp, 0, NULL);
+	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
+	const char *name;
+
+	while (dir && (name = g_dir_read_name(dir))) {
+		char *path = g_build_filename(tmp, name, NULL);
+		struct stat st;
+		if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && now - st.st_mtime > 36 * 3600)
+			unlink(path);
+		g_free(path);
+	}
+	if (dir)
+		g_dir_close(dir);
+	g_free(tmp);
 }
 
 static gboolean spool_open(struct mailbox *mb, GError **error)
@@ -98,6 +61,7 @@ static gboolean spool_open(struct mailbox *mb, GError **error)
 		if (!ok)
 			return FALSE;
 	}
+	remove_stale_tmp(mb->config->folder);
 	mb->connected = TRUE;
 	return TRUE;
 }
@@ -164,14 +128,21 @@ static gboolean spool_fetch(struct mailbox *mb, struct mailbox_message *msg, GBy
 	gsize len, head;
 
 	if (!g_file_get_contents(path, &data, &len, &err)) {
-		/* Gone since it was listed, or unreadable: not a lost connection. */
-		g_set_error(error, MAILBOX_ERROR, MAILBOX_ERROR_REFUSED, "spool: %s", err->message);
+		/* Gone since it was listed: taken by another poll. Unreadable (permissions, I/O): the
+		 * spool cannot be read, so it backs off like a lost server and says why. */
+		g_set_error(error, MAILBOX_ERROR,
+			    g_error_matches(err, G_FILE_ERROR, G_FILE_ERROR_NOENT)
+				? MAILBOX_ERROR_REFUSED
+				: MAILBOX_ERROR_CONNECT,
+			    "spool %s: %s", mb->config->folder, err->message);
 		g_error_free(err);
 		g_free(path);
 		return FALSE;
 	}
 	g_free(path);
-	head = read_envelope_head(data, len, msg);
+	head = envelope_from_head(data, len, &msg->envelope);
+	/* Without a head line pipe had no envelope: not the spool's own name as its mailbox. */
+	msg->has_envelope = TRUE;
 	*raw = g_bytes_new_with_free_func(data + head, len - head, g_free, data);
 	return TRUE;
 }

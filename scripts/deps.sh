@@ -5,14 +5,16 @@ set -eu
 
 packages="gcc make libc6-dev cmake pkg-config ca-certificates openssl python3 valgrind
 libgmime-3.0-dev libetpan-dev libcurl4-gnutls-dev libjansson-dev libsqlite3-dev libxml2-dev
-libytnef0-dev zlib1g-dev libgnutls28-dev libjemalloc-dev libsystemd-dev libsasl2-modules libcmocka-dev clang libclang-rt-14-dev
-dovecot-imapd dovecot-pop3d postfix"
+libytnef0-dev zlib1g-dev libgnutls28-dev libjemalloc-dev libsystemd-dev libsasl2-modules
+libcmocka-dev clang libclang-rt-14-dev dovecot-imapd dovecot-pop3d postfix systemd man-db"
 # libjemalloc-dev: the program's allocator; glibc's malloc makes the parser threads wait.
 # libsystemd-dev: sd_notify, so that `poll` runs as a Type=notify service with a watchdog.
 # libgnutls28-dev: the mail servers' certificates are checked with GnuTLS (libetpan does not).
 # libsasl2-modules: the SASL PLAIN mechanism behind `auth = plain`.
 # dovecot-imapd and dovecot-pop3d: the end-to-end tests run their own private Dovecot on
 # loopback ports (tests/e2e/dovecot.py); a system instance the install may start is not used.
+# systemd and man-db: the install test runs `systemd-analyze verify` on the unit and renders the
+# man pages.
 # postfix: the MTA end-to-end test runs its own private Postfix (tests/e2e/postfix.py) with a pipe
 # transport to `mail2ticket pipe`; the system instance the install may start is not used.
 

@@ -45,9 +45,12 @@ char *maildir_store(const char *dir, const char *head, const char *raw, gsize le
 		    GError **error)
 {
 	static const char *const subdirs[] = {"tmp", "new", "cur"};
-	char *name = g_strdup_printf("%" G_GINT64_FORMAT ".P%dR%08x.%s",
-				     g_get_real_time() / G_USEC_PER_SEC, (int)getpid(),
-				     g_random_int(), g_get_host_name());
+	gint64 now = g_get_real_time();
+	/* Seconds and zero-padded microseconds first, so that sorting the names sorts by arrival
+	 * (the spool is delivered in that order). */
+	char *name = g_strdup_printf("%" G_GINT64_FORMAT ".M%06dP%dR%08x.%s", now / G_USEC_PER_SEC,
+				     (int)(now % G_USEC_PER_SEC), (int)getpid(), g_random_int(),
+				     g_get_host_name());
 	char *tmp = g_build_filename(dir, "tmp", name, NULL);
 	char *final = g_build_filename(dir, "new", name, NULL);
 	char *newdir = g_build_filename(dir, "new", NULL);

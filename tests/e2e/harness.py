@@ -17,6 +17,13 @@ BINARY = os.environ.get("M2T_BINARY", os.path.join(SOURCE_DIR, "build", "mail2ti
 SAMPLES = os.path.join(SOURCE_DIR, "samples", "mail")
 IDENTIFIER = "e2e-identifier"
 SECRET = "e2e-secret-7f3a9c"  # the tests check that it never appears in any output
+# Every secret any end-to-end test hands mail2ticket: the desk's secret, the Dovecot password, the
+# OAuth2 tokens, the install test's example secrets. check_secrets_in_logs.py looks for each in
+# the logs of the whole run.
+SECRETS = [SECRET, "pass123", "tok-good-123", "tok-bad-456", "example-desk-secret",
+           "example-mailbox-password"]
+# With M2T_LOG_DIR set (ctest sets it), each test case's mail2ticket output is kept there.
+LOG_DIR = os.environ.get("M2T_LOG_DIR")
 
 
 def read_file(path):
@@ -133,9 +140,31 @@ class DeskTestCase(unittest.TestCase):
     def setUp(self):
         self.desk.reset()
         self.dir = tempfile.mkdtemp(prefix="case-", dir=self.classdir)
-        with open(os.path.join(self.dir, "secret"), "w") as f:
+        self.kept_output = []
+        # Registered first, so it runs last: after the processes of the case have ended.
+        self.addCleanup(self.keep_logs)
+        secret = os.path.join(self.dir, "secret")
+        with open(secret, "w") as f:
             f.write(SECRET + "\n")
+        os.chmod(secret, 0o600)
         self.config = self.write_config()
+
+    def keep_logs(self):
+        """The case's mail2ticket output (run_m2t's, and the *.log files of its background
+        processes) appended to LOG_DIR, for the check over the whole run."""
+        if not LOG_DIR:
+            return
+        texts = list(self.kept_output)
+        for root, _, names in os.walk(self.dir):
+            for name in sorted(names):
+                if name.endswith(".log"):
+                    with open(os.path.join(root, name), errors="replace") as f:
+                        texts.append(f.read())
+        os.makedirs(LOG_DIR, exist_ok=True)
+        path = os.path.join(LOG_DIR, "%s-%s-%d.log" % (
+            os.path.basename(sys.argv[0]).removesuffix(".py"), DESK_KIND, os.getpid()))
+        with open(path, "a") as f:
+            f.write("== %s\n%s\n" % (self.id(), "\n".join(texts)))
 
     def write_config(self, text=None, **kw):
         params = dict(url=self.desk.url, identifier=IDENTIFIER, timeout=self.timeout)
@@ -143,6 +172,8 @@ class DeskTestCase(unittest.TestCase):
         path = os.path.join(self.dir, "mail2ticket.conf")
         with open(path, "w") as f:
             f.write(text if text is not None else CONFIG_TEMPLATE.format(**params))
+        # As an admin keeps it: others reading it would get a warning line in every run.
+        os.chmod(path, 0o600)
         return path
 
     def run_m2t(self, *args, stdin=b"", env=None, config=True):
@@ -154,6 +185,7 @@ class DeskTestCase(unittest.TestCase):
             run_env.update(env)
         proc = subprocess.run(cmd, input=stdin, capture_output=True, env=run_env, timeout=60)
         out, err = proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace")
+        self.kept_output.append("$ mail2ticket %s\n%s%s" % (" ".join(args), err, out))
         self.assertNotIn(SECRET, out + err, "the secret appeared in mail2ticket's output")
         return proc.returncode, out, err
 

@@ -59,6 +59,7 @@ class PollTestCase(DeskTestCase):
         self.addCleanup(self.dovecot.stop)
         with open(os.path.join(self.dir, "mailbox.pass"), "w") as f:
             f.write(self.dovecot.password + "\n")
+        os.chmod(os.path.join(self.dir, "mailbox.pass"), 0o600)
         self.procs = []
         self.addCleanup(self.kill_procs)
 
