@@ -67,7 +67,11 @@ static int check_mailboxes(const struct config *config)
 		struct mailbox *mb = mailbox_new(mc);
 		GError *err = NULL;
 		if (mb->ops->open(mb, &err) && mb->ops->close(mb, &err)) {
-			printf("mailbox %s (%s): logged in as %s\n", mc->name, mc->url, mc->user);
+			if (mc->protocol == MAILBOX_SPOOL)
+				printf("spool %s: ready\n", mc->url);
+			else
+				printf("mailbox %s (%s): logged in as %s\n", mc->name, mc->url,
+				       mc->user);
 		} else {
 			log_msg(LOG_ERROR, "%s", err->message);
 			g_error_free(err);

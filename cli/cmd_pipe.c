@@ -16,7 +16,8 @@ static void pipe_help(void)
 	printf("usage: %s\n\n"
 	       "Read one message on standard input (as an MTA delivers it) and open a ticket.\n"
 	       "Exit 0 when the desk has it (or it was dropped or quarantined with a reason),\n"
-	       "75 when the MTA should try again later, 78 for a configuration error.\n"
+	       "75 when the MTA should keep it and try again later: also for a configuration\n"
+	       "error, so that no mail bounces while the config is being fixed.\n"
 	       "With [pipe] spool = DIR in the config, the message is only stored there (exit 0\n"
 	       "once it is on disk) and `mail2ticket poll` delivers it.\n\n"
 	       "  --dry-run               print the API call as JSON (secrets redacted); change\n"
@@ -124,7 +125,12 @@ int cmd_pipe(const struct global_options *g, int argc, char **argv)
 	goto out;
 fail:
 	rc = exit_code_for_error(err);
-	log_event(LOG_ERROR, err->message, "exit", rc == EX_TEMPFAIL ? "75 (try again later)" : NULL,
+	/* An MTA bounces mail on 78 (Postfix: 5.3.5), to the customer, with the config's path in
+	 * the bounce. A config error is the admin's to fix: the mail waits in the queue meanwhile. */
+	if (rc == EX_CONFIG)
+		rc = EX_TEMPFAIL;
+	log_event(LOG_ERROR, err->message, "exit",
+		  rc == EX_TEMPFAIL ? "75 (the MTA keeps the mail and tries again later)" : NULL,
 		  NULL);
 	g_error_free(err);
 out:

@@ -324,10 +324,11 @@ static void service_stop(struct service *s)
 static void service_reload(struct service *s)
 {
 	GError *err = NULL;
-	struct config *config = cli_config_load(global_config_path(s->g), &err);
+	struct config *config;
 	struct service fresh = {.g = s->g, .only = s->only, .dry_run = s->dry_run};
 
 	service_notify_reloading();
+	config = cli_config_load(global_config_path(s->g), &err);
 	if (!config || !service_start(&fresh, config, &err)) {
 		log_event(LOG_ERROR, "the config was not reloaded; the old one stays", "error",
 			  err->message, NULL);

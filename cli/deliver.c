@@ -508,8 +508,9 @@ static gboolean already_handled(const struct deliver *d, const struct journal_en
 	       (e->state == JOURNAL_QUARANTINED && !d->retry_quarantined);
 }
 
-/* One ticket in each department, each under its own journal key ("KEY#dept:ID"), so a retry
- * opens only the ones missing. */
+/* With [threading] per_department, one ticket in each department, each under its own journal key
+ * ("KEY#dept:ID"), so a retry, or another recipient's copy of the mail, opens only the ones
+ * missing. */
 static gboolean open_per_department(struct deliver *d, const char *key, const struct mail *mail,
 				    struct action *action, const struct journal_mail_info *info,
 				    const char *raw, gsize len, enum deliver_outcome *outcome,
@@ -577,12 +578,16 @@ gboolean deliver_parsed_message(struct deliver *d, const struct mail *mail, cons
 	};
 	struct journal_entry earlier = {0};
 	gboolean known = FALSE;
+	gboolean locked = FALSE;
 	gboolean ok = FALSE;
 	const struct action *action;
 	char *why = NULL;
 
 	for (guint i = 0; i < mail->warnings->len; i++)
 		log_event(LOG_WARN, g_ptr_array_index(mail->warnings, i), "key", key, NULL);
+	if (d->journal && !journal_lock_mail(d->journal, key, error))
+		goto out;
+	locked = d->journal != NULL;
 	if (d->journal && !journal_lookup(d->journal, key, &earlier, &known, error))
 		goto out;
 	g_clear_pointer(&d->last_ticket, g_free);
@@ -616,7 +621,9 @@ gboolean deliver_parsed_message(struct deliver *d, const struct mail *mail, cons
 		*outcome = DELIVER_QUARANTINED;
 		break;
 	case ACTION_OPEN:
-		if (action->departments->len > 1)
+		/* Also for one department: the copy of the mail that reaches another department's
+		 * address (its own MTA delivery) then finds this one's ticket under the same key. */
+		if (action->departments->len > 0)
 			ok = open_per_department(d, key, mail, dec.action, &info, raw, len, outcome,
 						 error);
 		else
@@ -629,6 +636,8 @@ gboolean deliver_parsed_message(struct deliver *d, const struct mail *mail, cons
 		break;
 	}
 out:
+	if (locked)
+		journal_unlock_mail(d->journal, key);
 	log_mail_line(d, envelope, key, ok, outcome, why, error ? *error : NULL, started);
 	d->envelope = NULL;
 	g_free(why);
@@ -647,8 +656,15 @@ gboolean deliver_quarantine_unparsed(struct deliver *d, const char *raw, gsize l
 	struct journal_mail_info info = {.source = envelope->source, .sender = envelope->sender};
 	gboolean ok;
 
+	enum deliver_outcome outcome = DELIVER_QUARANTINED;
+	gint64 started = g_get_monotonic_time();
+
 	d->envelope = envelope;
+	g_clear_pointer(&d->last_ticket, g_free);
+	g_free(d->last_reason);
+	d->last_reason = g_strdup(reason);
 	ok = quarantine(d, key, &info, raw, len, reason, error);
+	log_mail_line(d, envelope, key, ok, &outcome, NULL, error ? *error : NULL, started);
 	d->envelope = NULL;
 
 	g_free(key);

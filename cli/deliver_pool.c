@@ -39,7 +39,7 @@ void delivery_clear(struct delivery *d)
 static void run_job(struct lane *lane, struct job *job)
 {
 	struct delivery *d = &job->d;
-	struct envelope envelope = {.source = d->parsed.msg.location};
+	struct envelope envelope = {.source = "import", .item = d->parsed.msg.location};
 	gsize len;
 	const char *raw = g_bytes_get_data(d->parsed.msg.raw, &len);
 

@@ -99,7 +99,7 @@ char *mail_key(const struct mail *mail)
 {
 	if (mail->message_id && *mail->message_id)
 		return g_strconcat("mid:", mail->message_id, NULL);
-	return g_strconcat("sha256:", mail->raw_sha256, NULL);
+	return g_strconcat("sha256:", mail->content_sha256, NULL);
 }
 
 void mail_add_warning(struct mail *mail, const char *fmt, ...)

@@ -61,6 +61,10 @@ struct mail {
 	/* Hex SHA-256 of the raw bytes; "" unless the mail has no Message-ID (then it is the key) or
 	 * it was asked for: hashing costs more than parsing. */
 	char raw_sha256[65];
+	/* Hex SHA-256 from where the mail's own bytes begin, past the lines its last hop adds anew
+	 * to each delivery (see mail_parse.c); the key of a mail without a Message-ID, so that an
+	 * MTA's retry, or another recipient's copy, finds the first. "" when the mail has one. */
+	char content_sha256[65];
 };
 
 struct mail *mail_new(void); /* empty mail, free with mail_free() */

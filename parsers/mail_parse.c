@@ -709,6 +709,37 @@ static GByteArray *without_bare_cr(const char *raw, gsize len)
 	return copy;
 }
 
+/* Where a mail's own bytes begin: past the lines the last hop writes anew for each delivery
+ * attempt or recipient: an mbox "From " line (Postfix's local(8), Exim's message_prefix) and
+ * Return-Path, Delivered-To and X-Original-To (Postfix's pipe flags R, D, O), with their folded
+ * continuations. */
+static gsize own_bytes_start(const char *raw, gsize len)
+{
+	static const char *const added[] = {"Return-Path:", "Delivered-To:", "X-Original-To:"};
+	gsize at = 0;
+	gboolean in_added = FALSE;
+
+	for (;;) {
+		const char *line = raw + at;
+		const char *nl = memchr(line, '\n', len - at);
+		gboolean skip = FALSE;
+		if (!nl)
+			break;
+		if (at == 0 && len >= 5 && memcmp(raw, "From ", 5) == 0)
+			skip = TRUE;
+		else if (in_added && (*line == ' ' || *line == '\t'))
+			skip = TRUE;
+		for (gsize i = 0; !skip && i < G_N_ELEMENTS(added); i++)
+			skip = (gsize)(nl - line) >= strlen(added[i]) &&
+			       g_ascii_strncasecmp(line, added[i], strlen(added[i])) == 0;
+		if (!skip)
+			break;
+		in_added = TRUE;
+		at = nl + 1 - raw;
+	}
+	return at;
+}
+
 void mail_parse_init(void)
 {
 	xmlInitParser();
@@ -760,6 +791,15 @@ struct mail *mail_parse(const char *raw, gsize len, const struct parse_options *
 	if (opts->raw_digest || !w.mail->message_id) {
 		char *digest = g_compute_checksum_for_data(G_CHECKSUM_SHA256, (const guchar *)raw, len);
 		g_strlcpy(w.mail->raw_sha256, digest, sizeof(w.mail->raw_sha256));
+		g_free(digest);
+	}
+	if (!w.mail->message_id) {
+		gsize own = own_bytes_start(raw, len);
+		char *digest = own == 0 ? g_strdup(w.mail->raw_sha256)
+					: g_compute_checksum_for_data(G_CHECKSUM_SHA256,
+								      (const guchar *)raw + own,
+								      len - own);
+		g_strlcpy(w.mail->content_sha256, digest, sizeof(w.mail->content_sha256));
 		g_free(digest);
 	}
 	apply_limits(&w, opts);

@@ -328,7 +328,10 @@ static void check_private(struct loader *ld, const char *path, const char *what)
 	g_ptr_array_add(ld->config->warnings,
 			g_strdup_printf("%s %s can be %s by %s (mode %04o): make it the service "
 					"user's alone, e.g. chmod 600 %s",
-					what, path, st.st_mode & (S_IWGRP | S_IWOTH) ? "changed" : "read",
+					what, path,
+					st.st_mode & (S_IWGRP | S_IWOTH)   ? "changed"
+					: st.st_mode & (S_IRGRP | S_IROTH) ? "read"
+									   : "opened",
 					st.st_mode & S_IRWXO ? "other users" : "its group",
 					(unsigned)(st.st_mode & 07777), path));
 }

@@ -1,7 +1,10 @@
 #include "state/journal.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <string.h>
+#include <unistd.h>
 
 G_DEFINE_QUARK(mail2ticket-journal-error-quark, journal_error)
 
@@ -9,7 +12,12 @@ G_DEFINE_QUARK(mail2ticket-journal-error-quark, journal_error)
 struct journal {
 	sqlite3 *db;
 	char *path;
+	int lock_fd; /* <path>.lock, for journal_lock_mail(); -1 when read-only */
 };
+
+/* Mail locks are bytes of the lock file chosen by the key's hash: 65536 of them make two keys
+ * sharing one rare, and sharing only makes one wait. */
+#define MAIL_LOCK_SLOTS 65536
 
 static const char *const state_names[] = {
     [JOURNAL_PENDING] = "pending",	   [JOURNAL_DELIVERED] = "delivered",
@@ -148,6 +156,21 @@ fail:
 	return FALSE;
 }
 
+/* WAL is a property of the file, set once. Two processes creating the journal at once (an MTA
+ * delivering to two recipients) race for it, and SQLite answers that race with SQLITE_BUSY at
+ * once instead of waiting, so the wait is done here. */
+static gboolean use_wal(struct journal *j, int busy_timeout_ms, GError **error)
+{
+	gint64 until = g_get_monotonic_time() + (gint64)busy_timeout_ms * 1000;
+	int rc;
+
+	while ((rc = sqlite3_exec(j->db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL)) ==
+		   SQLITE_BUSY &&
+	       g_get_monotonic_time() < until)
+		g_usleep(10 * 1000);
+	return rc == SQLITE_OK ? TRUE : db_fail(j, rc, "PRAGMA journal_mode=WAL", error);
+}
+
 struct journal *journal_open(const char *path, gboolean read_only, int busy_timeout_ms,
 			     GError **error)
 {
@@ -156,10 +179,22 @@ struct journal *journal_open(const char *path, gboolean read_only, int busy_time
 	int rc;
 
 	j->path = g_strdup(path);
+	j->lock_fd = -1;
 	if (!read_only) {
 		char *dir = g_path_get_dirname(path);
+		char *lock = g_strconcat(path, ".lock", NULL);
 		g_mkdir_with_parents(dir, 0750);
 		g_free(dir);
+		j->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		if (j->lock_fd < 0) {
+			int e = errno;
+			g_set_error(error, JOURNAL_ERROR, JOURNAL_ERROR_IO,
+				    "journal %s: cannot open %s: %s", path, lock, g_strerror(e));
+			g_free(lock);
+			journal_close(j);
+			return NULL;
+		}
+		g_free(lock);
 	}
 	rc = sqlite3_open_v2(path, &j->db, flags | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
@@ -171,7 +206,7 @@ struct journal *journal_open(const char *path, gboolean read_only, int busy_time
 	sqlite3_busy_timeout(j->db, busy_timeout_ms);
 	/* WAL lets readers (stats, route) run beside a writer; FULL makes a commit durable before
 	 * we acknowledge the source on the strength of it. */
-	if ((!read_only && (!exec(j, "PRAGMA journal_mode=WAL", error) ||
+	if ((!read_only && (!use_wal(j, busy_timeout_ms, error) ||
 			    !exec(j, "PRAGMA synchronous=FULL", error))) ||
 	    !check_schema(j, read_only, error)) {
 		journal_close(j);
@@ -185,8 +220,36 @@ void journal_close(struct journal *j)
 	if (!j)
 		return;
 	sqlite3_close(j->db);
+	if (j->lock_fd >= 0)
+		close(j->lock_fd);
 	g_free(j->path);
 	g_free(j);
+}
+
+static gboolean lock_slot(struct journal *j, const char *key, short type)
+{
+	struct flock fl = {.l_type = type, .l_whence = SEEK_SET, .l_len = 1};
+	int rc;
+
+	fl.l_start = g_str_hash(key) % MAIL_LOCK_SLOTS;
+	while ((rc = fcntl(j->lock_fd, F_SETLKW, &fl)) != 0 && errno == EINTR)
+		;
+	return rc == 0;
+}
+
+gboolean journal_lock_mail(struct journal *j, const char *key, GError **error)
+{
+	if (j->lock_fd < 0 || lock_slot(j, key, F_WRLCK))
+		return TRUE;
+	g_set_error(error, JOURNAL_ERROR, JOURNAL_ERROR_IO, "journal %s: cannot lock a mail: %s",
+		    j->path, g_strerror(errno));
+	return FALSE;
+}
+
+void journal_unlock_mail(struct journal *j, const char *key)
+{
+	if (j->lock_fd >= 0)
+		lock_slot(j, key, F_UNLCK);
 }
 
 void journal_entry_clear(struct journal_entry *e)

@@ -48,6 +48,15 @@ struct journal *journal_open(const char *path, gboolean read_only, int busy_time
 			     GError **error);
 void journal_close(struct journal *journal);
 
+/* One mail is delivered by one process at a time: an MTA may hand the copies of one mail (one
+ * per recipient) to several processes at once, and each must see what the other recorded. Held
+ * from the journal lookup to the last write of a delivery; waits while another process holds
+ * it. A record lock on <path>.lock, which the kernel drops when the process dies. Threads of
+ * one process do not exclude each other (import keeps a mail's thread on one lane). No-ops on
+ * a read-only journal. */
+gboolean journal_lock_mail(struct journal *journal, const char *key, GError **error);
+void journal_unlock_mail(struct journal *journal, const char *key);
+
 /* *found is FALSE when the key is unknown; else out is filled (clear it after). */
 gboolean journal_lookup(struct journal *journal, const char *key, struct journal_entry *out,
 			gboolean *found, GError **error);

@@ -153,14 +153,14 @@ mail2ticket_destination_recipient_limit = 1
 recipient_delimiter = +
 """
 
-# What an admin adds to master.cf.  maxproc (7th column) 1: one delivery at a time, because
-# mail2ticket does not yet coordinate two runs that deliver the same mail at once (Postfix
-# delivers a mail to support@ and billing@ as two parallel runs; both can open a ticket).
-# R: a Return-Path header with the envelope sender; X: final delivery ("delivered", not
+# What an admin adds to master.cf.  maxproc (7th column) "-": Postfix's default; two runs that
+# deliver one mail at once (its copies for support@ and billing@) take turns on the journal's
+# lock for that mail.  R: a Return-Path header with the envelope sender; X: final delivery ("delivered", not
 # "relayed", in success notices); q: quote unusual local parts in ${sender} and
 # ${original_recipient}; null_sender=: a bounce's empty sender is passed as an empty argument
 # (-f "") instead of "MAILER-DAEMON".  Not D or O: they prepend a header that differs per
-# recipient, and a mail without Message-ID is known to mail2ticket by its bytes.
+# recipient (mail2ticket skips them when it keys a mail without Message-ID, but they add
+# nothing).
 MASTER_CF_MAIL2TICKET = """\
 mail2ticket unix  -       n       n       -       {maxproc:<7} pipe
   flags={flags} user={user} null_sender=
@@ -257,7 +257,7 @@ class Postfix:
     """One private Postfix; start() it, stop() it (also done at exit)."""
 
     def __init__(self, workdir, argv, domains=("example.com",), recipients=(), aliases=None,
-                 virtual=None, flags="RXq", maxproc=1, name="postfix"):
+                 virtual=None, flags="RXq", maxproc=None, name="postfix"):
         """argv: the mail2ticket service's command (see mail2ticket_argv); domains: the
         domains delivered to it; recipients: the addresses (or @domain) of those domains
         accepted, everything else refused at RCPT time; aliases: {local part: destination} of

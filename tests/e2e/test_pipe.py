@@ -216,18 +216,23 @@ class PipeCommandLine(DeskTestCase):
         self.assertEqual(self.desk.calls(), [])
         self.assertFalse(os.path.exists(os.path.join(self.dir, "state")))
 
-    def test_broken_config_exits_78_naming_the_key(self):
+    def test_broken_config_exits_75_naming_the_key(self):
+        # pipe answers a config error with 75, so the MTA keeps the mail instead of bouncing
+        # it; the other commands exit 78.
         with open(self.config, "a") as f:
             f.write("colour = blue\n")
         rc, _, err = self.pipe(sample("01-plain.eml"))
-        self.assertEqual(rc, 78, err)
+        self.assertEqual(rc, 75, err)
         self.assertIn("mail2ticket.conf:", err)
         self.assertIn("[state] colour: unknown key", err)
+        self.assertIn("the MTA keeps the mail", err)
+        rc, _, err = self.run_m2t("route", "-", stdin=sample("01-plain.eml"))
+        self.assertEqual(rc, 78, err)
 
-    def test_missing_config_exits_78(self):
+    def test_missing_config_exits_75_for_pipe(self):
         self.config = os.path.join(self.dir, "nope.conf")
         rc, _, err = self.pipe(sample("01-plain.eml"))
-        self.assertEqual(rc, 78, err)
+        self.assertEqual(rc, 75, err)
         self.assertIn("nope.conf", err)
 
     def test_usage_errors_exit_64(self):

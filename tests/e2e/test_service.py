@@ -115,9 +115,10 @@ class LogLines(ServiceTestCase):
         self.assertEqual(rc, 0, err)
         lines = handled_lines(err)
         self.assertEqual(len(lines), 3, err)
-        self.assertEqual(sorted(f["source"] for _, _, f in lines), sorted(paths))
+        # The source is the import; the mail names the file (or mbox@offset) it came from.
+        self.assertEqual(sorted(f["mail"] for _, _, f in lines), sorted(paths))
         for level, message, fields in lines:
-            self.assert_handled_fields(fields, fields["source"], "dry-run", ticket=False)
+            self.assert_handled_fields(fields, "import", "dry-run", ticket=False)
         self.assertEqual(self.desk.calls(), [])
 
         rc, _, err = self.run_m2t("import", *paths)
@@ -128,7 +129,7 @@ class LogLines(ServiceTestCase):
         self.assertEqual(sorted(f["ticket"] for _, _, f in lines), tids)
         for level, message, fields in lines:
             self.assertEqual((level, message), ("info", "mail handled"))
-            self.assert_handled_fields(fields, fields["source"], "opened")
+            self.assert_handled_fields(fields, "import", "opened")
 
     def test_poll_one_line_per_spooled_mail(self):
         self.use_spool()
@@ -162,7 +163,7 @@ class LogLines(ServiceTestCase):
             rc, _, err = self.run_m2t("--log-format", "json", *args)
             self.assertEqual(rc, 0, err)
             [handled] = [o for o in json_lines(err) if o["msg"] == "mail handled"]
-            self.assertEqual(handled["source"], path)
+            self.assertEqual((handled["source"], handled["mail"]), ("import", path))
             self.assertEqual(handled["action"], "dry-run" if "--dry-run" in args else "opened")
 
         self.use_spool()
@@ -265,7 +266,7 @@ class JournalStream(ServiceTestCase):
         rc, _, err = self.run_journal("pipe", stdin=mail(3))
         self.assertEqual(rc, 75, err)
         self.assertRegex(err, r"(?m)^<4>warning: mail not handled source=pipe ")
-        self.assertRegex(err, r"(?m)^<3>error: .*exit=\"75 \(try again later\)\"")
+        self.assertRegex(err, r"(?m)^<3>error: .*exit=\"75 \(the MTA keeps the mail")
 
     def test_matching_stream_with_json_prefixes_each_object(self):
         rc, _, err = self.run_journal("--log-format", "json", "pipe", stdin=mail(1))
