@@ -393,8 +393,9 @@ int cmd_poll(const struct global_options *g, int argc, char **argv)
 	service_notify_ready("watching the mailboxes");
 	while (!stop_requested) {
 		gint64 now = g_get_monotonic_time();
-		service_watchdog_ping();
 		gboolean go_on = TRUE;
+
+		service_watchdog_ping();
 		for (guint i = 0; go_on && i < s.watches->len && !stop_requested; i++) {
 			struct watch *w = g_ptr_array_index(s.watches, i);
 			if (once || w->due <= now)

@@ -568,7 +568,6 @@ gboolean deliver_parsed_message(struct deliver *d, const struct mail *mail, cons
 {
 	gint64 started = g_get_monotonic_time();
 	char *key = mail_key(mail);
-	d->envelope = envelope;
 	struct decision dec = {0};
 	struct journal_mail_info info = {
 	    .source = envelope->source,
@@ -583,6 +582,7 @@ gboolean deliver_parsed_message(struct deliver *d, const struct mail *mail, cons
 	const struct action *action;
 	char *why = NULL;
 
+	d->envelope = envelope;
 	for (guint i = 0; i < mail->warnings->len; i++)
 		log_event(LOG_WARN, g_ptr_array_index(mail->warnings, i), "key", key, NULL);
 	if (d->journal && !journal_lock_mail(d->journal, key, error))
@@ -654,10 +654,9 @@ gboolean deliver_quarantine_unparsed(struct deliver *d, const char *raw, gsize l
 	char *digest = g_compute_checksum_for_data(G_CHECKSUM_SHA256, (const guchar *)raw, len);
 	char *key = g_strconcat("sha256:", digest, NULL);
 	struct journal_mail_info info = {.source = envelope->source, .sender = envelope->sender};
-	gboolean ok;
-
 	enum deliver_outcome outcome = DELIVER_QUARANTINED;
 	gint64 started = g_get_monotonic_time();
+	gboolean ok;
 
 	d->envelope = envelope;
 	g_clear_pointer(&d->last_ticket, g_free);

@@ -25,7 +25,7 @@ struct pass {
 	gboolean write;	     /* not a dry run: acknowledge and journal */
 	guint temp_in_row;   /* temporary failures since the last success */
 	GError *waiting;     /* the last failure that left a mail waiting */
-	char *where;	     /* "UID 12" or "UIDL abc": for logs */
+	char *where;	     /* "UID 12", "UIDL abc" or "file NAME": for logs */
 };
 
 /* The pass's envelope, with what the message itself carries (the spool keeps pipe's). */
