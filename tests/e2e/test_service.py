@@ -7,10 +7,12 @@ socket of our own as $NOTIFY_SOCKET; warnings for config and secret files others
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import unittest
@@ -285,6 +287,50 @@ class JournalStream(ServiceTestCase):
             self.assertEqual(rc, 0, err)
             self.assertNotRegex(err, r"(?m)^<\d>", stream)
             self.assertRegex(err, r"(?m)^mail2ticket: info: mail handled source=pipe ", stream)
+
+
+@unittest.skipUnless(os.geteuid() == 0 and shutil.which("unshare"),
+                     "needs root and unshare(1) for a private /dev/log")
+class Syslog(ServiceTestCase):
+    """--syslog, against a /dev/log of the test's own (tests/e2e/syslog_capture.py) in a private
+    mount namespace: the machine's syslog is not touched."""
+
+    def syslog_run(self, *args, stdin=b""):
+        cmd = ["unshare", "--mount", "--propagation", "private", sys.executable,
+               os.path.join(os.path.dirname(os.path.abspath(__file__)), "syslog_capture.py"),
+               BINARY, "--config", self.config, *args]
+        env = dict(os.environ)
+        env.pop("MAIL2TICKET_SECRET", None)
+        env.pop("JOURNAL_STREAM", None)
+        with tempfile.TemporaryFile() as f:
+            f.write(stdin)
+            f.seek(0)
+            proc = subprocess.run(cmd, stdin=f, capture_output=True, env=env, timeout=60)
+        out, err = proc.stdout.decode(errors="replace"), proc.stderr.decode(errors="replace")
+        self.kept_output.append("$ mail2ticket --syslog\n" + out + err)
+        self.assertNotIn(SECRET, out + err)
+        return proc.returncode, out, err
+
+    def test_lines_go_to_syslog_as_mail_facility_with_their_level(self):
+        rc, out, err = self.syslog_run("--syslog", "pipe", stdin=mail(1))
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(err, "")  # nothing on standard error
+        # <PRI>: facility mail (2) * 8 + level; info 6 -> 22, warning 4 -> 20.
+        self.assertRegex(out, r"(?m)^<22>.*mail2ticket\[\d+\]: info: mail handled source=pipe "
+                              r"key=mid:spool-1@example.org action=opened ticket=")
+        self.use_direct(url=DEAD_DESK)
+        rc, out, err = self.syslog_run("--syslog", "pipe", stdin=mail(2))
+        self.assertEqual(rc, 75, err)
+        self.assertRegex(out, r"(?m)^<20>.*mail2ticket\[\d+\]: warning: mail not handled ")
+        self.assertRegex(out, r"(?m)^<19>.*mail2ticket\[\d+\]: error: ")
+
+    def test_json_lines_too(self):
+        rc, out, err = self.syslog_run("--syslog", "--log-format", "json", "pipe",
+                                       stdin=mail(3))
+        self.assertEqual(rc, 0, err)
+        [line] = [l for l in out.splitlines() if "mail handled" in l]
+        handled = json.loads(line[line.index("{"):])
+        self.assertEqual((handled["level"], handled["action"]), ("info", "opened"))
 
 
 class SdNotify(ServiceTestCase):
