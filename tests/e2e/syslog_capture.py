@@ -1,20 +1,21 @@
 #!/usr/bin/env python3
 """Run a command with a /dev/log of our own and print what it sent to syslog.
 
-Usage (as root): unshare --mount --propagation private python3 syslog_capture.py CMD...
+Usage (as root): unshare --mount --propagation unchanged python3 syslog_capture.py CMD...
 
-In the private mount namespace unshare gives, a tmpfs replaces /dev (the machine's own /dev and
-syslog daemon are untouched), with the device nodes a program needs bound back and /dev/log a
-datagram socket read here. Prints each message received, one per line, to standard output; the
-command's standard error is passed through; exits with the command's status."""
+In the mount namespace unshare gives, /dev is made private (so nothing done to it reaches the
+machine's own, also where / is not a mount point to make private, as in a chroot), then a tmpfs
+replaces it, with the device nodes a program needs made anew and /dev/log a datagram socket read
+here. Prints each message received, one per line, to standard output; the command's standard
+error is passed through; exits with the command's status."""
 
 import os
 import socket
+import stat
 import subprocess
 import sys
-import tempfile
 
-DEVICES = ["null", "zero", "random", "urandom"]
+DEVICES = {"null": (1, 3), "zero": (1, 5), "random": (1, 8), "urandom": (1, 9)}
 
 
 def mount(*args):
@@ -23,12 +24,11 @@ def mount(*args):
 
 def main():
     cmd = sys.argv[1:]
-    real = tempfile.mkdtemp(prefix="realdev-")
-    mount("--bind", "/dev", real)
+    mount("--make-rprivate", "/dev")
     mount("-t", "tmpfs", "tmpfs", "/dev")
-    for name in DEVICES:
-        open(os.path.join("/dev", name), "w").close()
-        mount("--bind", os.path.join(real, name), os.path.join("/dev", name))
+    for name, (major, minor) in DEVICES.items():
+        os.mknod(os.path.join("/dev", name), 0o666 | stat.S_IFCHR, os.makedev(major, minor))
+        os.chmod(os.path.join("/dev", name), 0o666)
     log = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     log.bind("/dev/log")
     rc = subprocess.run(cmd).returncode

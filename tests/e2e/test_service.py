@@ -296,7 +296,7 @@ class Syslog(ServiceTestCase):
     mount namespace: the machine's syslog is not touched."""
 
     def syslog_run(self, *args, stdin=b""):
-        cmd = ["unshare", "--mount", "--propagation", "private", sys.executable,
+        cmd = ["unshare", "--mount", "--propagation", "unchanged", sys.executable,
                os.path.join(os.path.dirname(os.path.abspath(__file__)), "syslog_capture.py"),
                BINARY, "--config", self.config, *args]
         env = dict(os.environ)
