@@ -258,13 +258,28 @@ static gboolean load_mailbox(struct loader *ld, const char *group, struct mailbo
 	return TRUE;
 }
 
+/* A mailbox with the defaults of every [mailbox] key; free with mailbox_config_free(). */
+static struct mailbox_config *mailbox_config_new(const char *name)
+{
+	struct mailbox_config *mb = g_new0(struct mailbox_config, 1);
+
+	mb->name = g_strstrip(g_strdup(name));
+	mb->max_failures = 3;
+	mb->interval = 60;
+	mb->idle = TRUE;
+	mb->idle_restart = 25 * 60;
+	mb->timeout = 60;
+	mb->parse_timeout = 60;
+	mb->max_message_bytes = 50 * 1024 * 1024;
+	return mb;
+}
+
 /* [pipe] spool is watched by poll like a mailbox named "spool": its files are deleted once
  * delivered, and mail that keeps failing goes to the quarantine. */
 static struct mailbox_config *spool_mailbox(const char *dir)
 {
-	struct mailbox_config *mb = g_new0(struct mailbox_config, 1);
+	struct mailbox_config *mb = mailbox_config_new("spool");
 
-	mb->name = g_strdup("spool");
 	mb->url = g_strdup(dir);
 	mb->protocol = MAILBOX_SPOOL;
 	mb->folder = g_strdup(dir);
@@ -273,12 +288,8 @@ static struct mailbox_config *spool_mailbox(const char *dir)
 	mb->tls = MAILBOX_TLS_NONE;
 	mb->after = MAILBOX_AFTER_DELETE;
 	mb->start = MAILBOX_START_ALL;
-	mb->max_failures = 3;
-	mb->interval = 60;
-	mb->idle = TRUE;
-	mb->idle_restart = 25 * 60;
-	mb->timeout = 60;
-	mb->parse_timeout = 60;
+	/* The MTA has applied its own size limit already. */
+	mb->max_message_bytes = 0;
 	return mb;
 }
 
@@ -292,15 +303,7 @@ gboolean config_load_mailboxes(struct loader *ld)
 		struct mailbox_config *mb;
 		if (!g_str_has_prefix(groups[i], "mailbox "))
 			continue;
-		mb = g_new0(struct mailbox_config, 1);
-		mb->name = g_strstrip(g_strdup(groups[i] + 8));
-		mb->max_failures = 3;
-		mb->interval = 60;
-		mb->idle = TRUE;
-		mb->idle_restart = 25 * 60;
-		mb->timeout = 60;
-		mb->parse_timeout = 60;
-		mb->max_message_bytes = 50 * 1024 * 1024;
+		mb = mailbox_config_new(groups[i] + 8);
 		g_ptr_array_add(ld->config->mailboxes, mb);
 		for (guint k = 0; ok && k + 1 < ld->config->mailboxes->len; k++)
 			if (strcmp(((struct mailbox_config *)ld->config->mailboxes->pdata[k])->name,
