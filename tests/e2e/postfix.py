@@ -485,15 +485,17 @@ class Postfix:
             if wanted is None and qid in queue:
                 wanted = [r["address"] for r in queue[qid]["recipients"]]
             outcome = {}
+            submitted = {}  # one entry per delivery, by the address as submitted
             for _, d in self.deliveries(qid, since):
                 outcome[d.to] = d
                 if d.orig_to:
                     outcome[d.orig_to] = d
+                submitted[d.orig_to or d.to] = d
             settled = qid not in queue or queue[qid]["queue_name"] == "deferred"
             if wanted is not None and settled and all(r in outcome for r in wanted):
                 return {r: outcome[r] for r in wanted}
-            if wanted is None and qid not in queue and outcome:
-                return outcome
+            if wanted is None and qid not in queue and submitted:
+                return submitted
             if time.monotonic() > deadline:
                 raise AssertionError(f"no outcome for mail {qid} to {wanted} within {timeout} s;"
                                      f" queue: {queue.get(qid)}; log:\n" + self.log(since))

@@ -93,7 +93,7 @@ class PostfixTestCase(DeskTestCase):
     def deliver(self, raw, recipients, sender=SENDER):
         """Submit over SMTP and wait for the first attempt; returns (queue id, outcomes)."""
         qid = self.mta.submit(raw, sender, recipients)
-        return qid, self.mta.wait_attempt(qid)
+        return qid, self.mta.wait_attempt(qid, recipients)
 
     def assertSent(self, outcomes, relay="mail2ticket"):
         for rcpt, d in outcomes.items():
