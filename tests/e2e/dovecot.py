@@ -26,7 +26,6 @@ Standard library only.  Run this file as a script for a smoke test of the server
 import atexit
 import base64
 import contextlib
-import ctypes
 import grp
 import imaplib
 import os
@@ -38,6 +37,8 @@ import socket
 import subprocess
 import tempfile
 import time
+
+from harness import die_with_parent
 
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
 DOVEADM = shutil.which("doveadm") or "/usr/bin/doveadm"
@@ -55,16 +56,6 @@ _running = set()  # started instances, stopped at interpreter exit whatever the 
 def _stop_all():
     for server in list(_running):
         server.stop()
-
-
-def _die_with_parent():
-    """In the child before exec: SIGTERM Dovecot's master when the test process dies, even by
-    SIGKILL (a ctest timeout), so that no orphan keeps the ports and the workdir.  Linux only;
-    note that the signal comes when the *thread* that started Dovecot ends."""
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
 
 
 def free_ports(count):
@@ -513,7 +504,7 @@ class Dovecot:
         # -F: the master stays our child, so we always know its pid and process group.
         self.proc = subprocess.Popen([DOVECOT, "-F", "-c", self.config], stdin=subprocess.DEVNULL,
                                      stdout=self._stderr, stderr=subprocess.STDOUT,
-                                     start_new_session=True, preexec_fn=_die_with_parent)
+                                     start_new_session=True, preexec_fn=die_with_parent)
         _running.add(self)
         deadline = time.monotonic() + START_TIMEOUT
         while True:

@@ -1,9 +1,11 @@
 """Shared parts of the end-to-end tests: the real mail2ticket binary, a sandbox desk on a loopback
 port, and a config written per test. Standard library only."""
 
+import ctypes
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -35,6 +37,16 @@ def read_file(path):
         return ""
 
 
+def die_with_parent():
+    """As a subprocess's preexec_fn: SIGTERM the child when the test process dies, even by
+    SIGKILL (a ctest timeout), so that no orphan keeps its port and scratch folder.  Linux only;
+    the signal comes when the *thread* that started the child ends."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def sample(name):
     with open(os.path.join(SAMPLES, name), "rb") as f:
         return f.read()
@@ -51,7 +63,7 @@ class SandboxDesk:
         self.proc = subprocess.Popen(
             [sys.executable, os.path.join(SOURCE_DIR, "tests", "desk", "sandbox_desk.py"),
              "--port", "0", "--port-file", port_file, "--identifier", IDENTIFIER],
-            stdout=self.log, stderr=subprocess.STDOUT, env=env)
+            stdout=self.log, stderr=subprocess.STDOUT, env=env, preexec_fn=die_with_parent)
         deadline = time.monotonic() + 15
         while not read_file(port_file):
             if self.proc.poll() is not None or time.monotonic() > deadline:
