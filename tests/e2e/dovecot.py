@@ -38,7 +38,7 @@ import subprocess
 import tempfile
 import time
 
-from harness import die_with_parent
+from harness import die_with_parent, open_path
 
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
 DOVEADM = shutil.which("doveadm") or "/usr/bin/doveadm"
@@ -428,7 +428,7 @@ class Dovecot:
             os.makedirs(d, exist_ok=True)
         if root:
             # auth (user dovecot) reads the users file, imap (65534) its home: let them through.
-            self._open_path(os.path.dirname(self.home))
+            open_path(os.path.dirname(self.home), "Dovecot's unprivileged processes")
             os.chown(self.home, uid, gid)
         if self.ssl:
             make_self_signed(self.cert_file, self.key_file)
@@ -455,27 +455,6 @@ class Dovecot:
             login_chroot="" if root else "  chroot =\n",
             extra_services="" if root else ROOTLESS_SERVICES)
         self._prepared = True
-
-    @staticmethod
-    def _open_path(path):
-        """Give other users passage (o+x, g+x) through path and the folders above it, as far as
-        they are ours and in the temporary directory (tempfile.mkdtemp makes them 0700);
-        refuse a path that stays closed elsewhere."""
-        path = os.path.abspath(path)
-        tmp = os.path.realpath(tempfile.gettempdir())
-        while True:
-            st = os.stat(path)
-            if not st.st_mode & 0o001:
-                inside_tmp = os.path.commonpath([os.path.realpath(path), tmp]) == tmp
-                if not inside_tmp or st.st_uid != os.geteuid():
-                    raise RuntimeError(f"dovecot: {path} is not searchable by other users, so "
-                                       "Dovecot's unprivileged processes cannot reach their files; "
-                                       "use a workdir under " + tmp)
-                os.chmod(path, st.st_mode | 0o011)
-            parent = os.path.dirname(path)
-            if parent == path:
-                return
-            path = parent
 
     def _pick_ports(self):
         ports = free_ports(4 if self.ssl else 2) + [None, None]

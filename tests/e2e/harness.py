@@ -47,6 +47,40 @@ def die_with_parent():
         pass
 
 
+def open_path(path, who):
+    """Give other users passage (o+x, g+x) through path and the folders above it, as far as they
+    are ours and in the temporary directory (tempfile.mkdtemp makes them 0700), so that a test
+    server's unprivileged processes (who: for the error) reach their files; refuse a path that
+    stays closed elsewhere."""
+    path = os.path.abspath(path)
+    tmp = os.path.realpath(tempfile.gettempdir())
+    while True:
+        st = os.stat(path)
+        if not st.st_mode & 0o001:
+            inside_tmp = os.path.commonpath([os.path.realpath(path), tmp]) == tmp
+            if not inside_tmp or st.st_uid != os.geteuid():
+                raise RuntimeError(f"{path} is not searchable by other users, so {who} cannot "
+                                   "reach their files; use a workdir under " + tmp)
+            os.chmod(path, st.st_mode | 0o011)
+        parent = os.path.dirname(path)
+        if parent == path:
+            return
+        path = parent
+
+
+def wait_until(predicate, timeout, failure, interval=0.1):
+    """Poll predicate() until it returns something true, and return that; after timeout seconds
+    raise AssertionError(failure()). An upper bound only, never a timing assertion."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(failure())
+        time.sleep(interval)
+
+
 def sample(name):
     with open(os.path.join(SAMPLES, name), "rb") as f:
         return f.read()

@@ -44,6 +44,8 @@ import sys
 import tempfile
 import time
 
+import harness
+
 SBIN = "/usr/sbin"
 POSTFIX = shutil.which("postfix") or os.path.join(SBIN, "postfix")
 POSTQUEUE = shutil.which("postqueue") or os.path.join(SBIN, "postqueue")
@@ -98,24 +100,8 @@ def port_open(port, timeout=0.2):
 
 
 def open_path(path):
-    """Give other users passage (o+x, g+x) through path and the folders above it, as far as they
-    are ours and in the temporary directory (tempfile.mkdtemp makes them 0700); refuse a path that
-    stays closed elsewhere."""
-    path = os.path.abspath(path)
-    tmp = os.path.realpath(tempfile.gettempdir())
-    while True:
-        st = os.stat(path)
-        if not st.st_mode & 0o001:
-            inside_tmp = os.path.commonpath([os.path.realpath(path), tmp]) == tmp
-            if not inside_tmp or st.st_uid != os.geteuid():
-                raise RuntimeError(f"postfix: {path} is not searchable by other users, so "
-                                   f"Postfix and {PIPE_USER} cannot reach their files; use a "
-                                   "workdir under " + tmp)
-            os.chmod(path, st.st_mode | 0o011)
-        parent = os.path.dirname(path)
-        if parent == path:
-            return
-        path = parent
+    """harness.open_path() for Postfix and the pipe's user."""
+    harness.open_path(path, f"Postfix and {PIPE_USER}")
 
 
 def give_to_pipe_user(path, mode):
@@ -503,14 +489,8 @@ class Postfix:
 
     def wait_for(self, predicate, what, timeout=DEFAULT_WAIT):
         """Poll predicate() until it returns something true (returned); an upper bound only."""
-        deadline = time.monotonic() + timeout
-        while True:
-            value = predicate()
-            if value:
-                return value
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{what}: not within {timeout} s; log:\n" + self.log())
-            time.sleep(0.1)
+        return harness.wait_until(
+            predicate, timeout, lambda: f"{what}: not within {timeout} s; log:\n" + self.log())
 
     def log(self, since=0):
         try:

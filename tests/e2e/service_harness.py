@@ -12,7 +12,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import BINARY, CONFIG_TEMPLATE, IDENTIFIER, SECRET, DeskTestCase  # noqa: E402
+from harness import (BINARY, CONFIG_TEMPLATE, IDENTIFIER, SECRET, DeskTestCase,  # noqa: E402
+                     wait_until)
 
 ENVELOPE_HEADER = b"X-Mail2ticket-Envelope:"
 DEAD_DESK = "http://127.0.0.1:9"  # nothing listens there: connection refused, a desk that is down
@@ -144,14 +145,8 @@ class ServiceTestCase(DeskTestCase):
 
     def wait_for(self, predicate, timeout, what):
         """Poll predicate() until true (returns its value) or fail after timeout seconds."""
-        deadline = time.monotonic() + timeout
-        while True:
-            value = predicate()
-            if value:
-                return value
-            if time.monotonic() > deadline:
-                self.fail(f"{what}: not after {timeout} s\n" + self.proc_log())
-            time.sleep(0.05)
+        return wait_until(predicate, timeout,
+                          lambda: f"{what}: not after {timeout} s\n" + self.proc_log(), 0.05)
 
     def wait_for_tickets(self, n, timeout=60):
         return self.wait_for(lambda: len(self.desk.tickets()) >= n and self.desk.tickets(),
