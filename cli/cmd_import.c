@@ -37,7 +37,6 @@ struct import_run {
 	struct deliver d; /* this thread's journal, for the checkpoints */
 	struct parse_pool *parsers;
 	struct deliver_pool *deliveries;
-	guint window;
 	guint in_flight_max;
 	GDateTime *since, *until;
 	FILE *report;
@@ -234,7 +233,7 @@ static gboolean dispatch(struct import_run *r, struct source *src, gboolean *mor
 
 	while (deliver_pool_in_flight(r->deliveries) < r->in_flight_max) {
 		gsize len;
-		while (*more && parse_pool_pending(r->parsers) < r->window) {
+		while (*more && parse_pool_has_room(r->parsers)) {
 			struct source_message msg = {0};
 			*more = source_next(src, &msg, read_error);
 			if (*more)
@@ -369,7 +368,7 @@ int cmd_import(const struct global_options *g, int argc, char **argv)
 {
 	/* Parsing is most of an import's work; one parser per core, a few messages read ahead. */
 	int threads = CLAMP(g_get_num_processors(), 1, 8);
-	struct import_run r = {.window = 2 * threads + 2};
+	struct import_run r = {0};
 	struct parse_options parse_options;
 	struct config *config = NULL;
 	const char *report = NULL;
