@@ -292,31 +292,106 @@ static void add_entry(struct archive *a, guint file, goffset offset, goffset len
 	g_array_append_val(a->entries, e);
 }
 
-static gboolean index_mbox(struct archive *a, guint file, gint64 *last, GError **error)
+/* A large mbox is indexed in parts, one thread each: alone, the index pass was a tenth of an
+ * import's time with the other cores idle. */
+#define INDEX_PART_BYTES (8 * 1024 * 1024)
+#define INDEX_PARTS_MAX 4
+
+/* The messages of an mbox whose "From " line lies in [start, end). */
+struct index_part {
+	const char *path;
+	goffset start, end;
+	GArray *found; /* of struct entry, their dates as found (G_MININT64: none) */
+	GError *error;
+};
+
+static gpointer index_part_run(gpointer data)
 {
-	const char *path = g_ptr_array_index(a->paths, file);
-	FILE *f = fopen(path, "rb");
-	GByteArray *headers = g_byte_array_new();
+	struct index_part *part = data;
+	FILE *f = fopen(part->path, "rb");
+	GByteArray *headers;
 	struct mbox_reader *reader;
-	goffset offset, length;
-	GError *err = NULL;
+	struct entry e = {0};
 
 	if (!f) {
-		g_byte_array_unref(headers);
-		return io_error(error, "cannot open", path);
+		io_error(&part->error, "cannot open", part->path);
+		return NULL;
 	}
-	reader = mbox_reader_new(f);
-	while (mbox_reader_next_headers(reader, headers, &offset, &length, &err))
-		add_entry(a, file, offset, length,
-			  header_date((const char *)headers->data, headers->len), last);
+	if (part->start > 0 && fseeko(f, part->start, SEEK_SET) != 0) {
+		io_error(&part->error, "cannot read", part->path);
+		fclose(f);
+		return NULL;
+	}
+	headers = g_byte_array_new();
+	reader = mbox_reader_new_range(f, part->start, part->end);
+	while (mbox_reader_next_headers(reader, headers, &e.offset, &e.length, &part->error)) {
+		e.date = header_date((const char *)headers->data, headers->len);
+		g_array_append_val(part->found, e);
+	}
 	g_byte_array_unref(headers);
 	mbox_reader_free(reader);
 	fclose(f);
-	if (err) {
-		g_propagate_error(error, err);
+	return NULL;
+}
+
+/* Where each part begins: [0] is 0, the others at a message found near an equal share of size. */
+static gboolean split_mbox(const char *path, goffset size, goffset *starts, guint parts,
+			   GError **error)
+{
+	FILE *f = parts > 1 ? fopen(path, "rb") : NULL;
+	gboolean ok = TRUE;
+
+	starts[0] = 0;
+	if (parts > 1 && !f)
+		return io_error(error, "cannot open", path);
+	for (guint i = 1; ok && i < parts; i++)
+		ok = mbox_find_separator(f, size / parts * i, &starts[i], error);
+	if (f)
+		fclose(f);
+	if (!ok)
+		g_prefix_error(error, "%s: ", path);
+	return ok;
+}
+
+static gboolean index_mbox(struct archive *a, guint file, gint64 *last, GError **error)
+{
+	const char *path = g_ptr_array_index(a->paths, file);
+	GStatBuf st;
+	struct index_part parts[INDEX_PARTS_MAX] = {0};
+	goffset starts[INDEX_PARTS_MAX];
+	GThread *threads[INDEX_PARTS_MAX] = {0};
+	guint n;
+	gboolean ok = TRUE;
+
+	if (g_stat(path, &st) != 0)
+		return io_error(error, "cannot read", path);
+	n = CLAMP(st.st_size / INDEX_PART_BYTES, 1,
+		  MIN((guint)g_get_num_processors(), INDEX_PARTS_MAX));
+	if (!split_mbox(path, st.st_size, starts, n, error))
 		return FALSE;
+	for (guint i = 0; i < n; i++) {
+		parts[i] = (struct index_part){.path = path, .start = starts[i],
+					       .end = i + 1 < n ? starts[i + 1] : -1};
+		parts[i].found = g_array_new(FALSE, FALSE, sizeof(struct entry));
+		if (i > 0)
+			threads[i] = g_thread_new("index", index_part_run, &parts[i]);
 	}
-	return TRUE;
+	index_part_run(&parts[0]);
+	for (guint i = 0; i < n; i++) {
+		if (threads[i])
+			g_thread_join(threads[i]);
+		for (guint j = 0; ok && !parts[i].error && j < parts[i].found->len; j++) {
+			const struct entry *e = &g_array_index(parts[i].found, struct entry, j);
+			add_entry(a, file, e->offset, e->length, e->date, last);
+		}
+		if (ok && parts[i].error) {
+			g_propagate_error(error, g_steal_pointer(&parts[i].error));
+			ok = FALSE;
+		}
+		g_clear_error(&parts[i].error);
+		g_array_unref(parts[i].found);
+	}
+	return ok;
 }
 
 static gboolean index_file(struct archive *a, guint file, gint64 *last, GError **error)

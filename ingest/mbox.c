@@ -18,10 +18,11 @@ struct mbox_reader {
 	gssize len;	  /* its length, -1 when none is held */
 	goffset line_at;  /* offset of that line */
 	goffset pos;	  /* offset after it */
+	goffset stop;	  /* no message begins at or after it; -1: none */
 	gboolean started;
 };
 
-struct mbox_reader *mbox_reader_new(FILE *stream)
+struct mbox_reader *mbox_reader_new_range(FILE *stream, goffset start, goffset end)
 {
 	struct mbox_reader *r = g_new0(struct mbox_reader, 1);
 
@@ -29,7 +30,14 @@ struct mbox_reader *mbox_reader_new(FILE *stream)
 	r->cap = BLOCK_SIZE;
 	r->buf = g_malloc(r->cap);
 	r->len = -1;
+	r->pos = start;
+	r->stop = end;
 	return r;
+}
+
+struct mbox_reader *mbox_reader_new(FILE *stream)
+{
+	return mbox_reader_new_range(stream, 0, -1);
 }
 
 void mbox_reader_free(struct mbox_reader *r)
@@ -138,7 +146,7 @@ static gboolean read_message(struct mbox_reader *r, GByteArray *buf, gboolean he
 		while (read_line(r, error) && !is_separator(r->line, r->len))
 			;
 	}
-	if (r->len < 0)
+	if (r->len < 0 || (r->stop >= 0 && r->line_at >= r->stop))
 		return FALSE;
 	*offset = r->line_at;
 	while (read_line(r, error)) {
@@ -179,6 +187,67 @@ gboolean mbox_reader_next_headers(struct mbox_reader *r, GByteArray *headers, go
 {
 	g_byte_array_set_size(headers, 0);
 	return read_message(r, headers, TRUE, offset, length, error);
+}
+
+/* Whether the line ending at buf[i] (a '\n' at offset q) is empty: "\n" or "\r\n" right after
+ * another line end or the start of the stream. Needs the two bytes before buf[i] held, where
+ * they exist. */
+static gboolean line_ending_at_is_empty(const char *buf, gsize i, goffset q)
+{
+	if (q == 0 || buf[i - 1] == '\n')
+		return TRUE;
+	return buf[i - 1] == '\r' && (q == 1 || buf[i - 2] == '\n');
+}
+
+gboolean mbox_find_separator(FILE *stream, goffset from, goffset *found, GError **error)
+{
+	/* buf holds the stream from base on: from 3 bytes before from, so that a "From " line at
+	 * from can be told to follow an empty line ("\r\n" after the end of another). */
+	goffset base = MAX(from - 3, 0);
+	char *buf = g_malloc(BLOCK_SIZE);
+	gsize have = 0, scan = 0;
+	gboolean ok = TRUE;
+
+	if (fseeko(stream, base, SEEK_SET) != 0)
+		ok = FALSE;
+	while (ok) {
+		gsize n = fread(buf + have, 1, BLOCK_SIZE - have, stream);
+		const char *nl;
+		gsize drop;
+		if (n == 0) {
+			ok = !ferror(stream);
+			*found = base + have;
+			break;
+		}
+		have += n;
+		/* A line end is looked at once the 5 bytes after it are here. */
+		while ((nl = memchr(buf + scan, '\n', have - scan)) && (gsize)(nl - buf) + 6 <= have) {
+			gsize i = nl - buf;
+			goffset q = base + i;
+			scan = i + 1;
+			if (q + 1 >= from && memcmp(nl + 1, "From ", 5) == 0 &&
+			    line_ending_at_is_empty(buf, i, q)) {
+				*found = q + 1;
+				g_free(buf);
+				return TRUE;
+			}
+		}
+		/* Keep from the first line end not looked at (or the end) on, and the two bytes
+		 * before it. */
+		scan = nl ? (gsize)(nl - buf) : have;
+		drop = scan >= 2 ? scan - 2 : 0;
+		memmove(buf, buf + drop, have - drop);
+		have -= drop;
+		scan -= drop;
+		base += drop;
+	}
+	g_free(buf);
+	if (!ok) {
+		int e = errno;
+		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(e), "cannot read the mbox: %s",
+			    g_strerror(e));
+	}
+	return ok;
 }
 
 GBytes *mbox_message_from_entry(GByteArray *entry)

@@ -11,6 +11,10 @@ struct mbox_reader;
 
 /* Read from an open stream (not closed by the reader). Free with mbox_reader_free(). */
 struct mbox_reader *mbox_reader_new(FILE *stream);
+/* The same for the messages whose "From " line lies in [start, end) (end < 0: to the end), from a
+ * stream positioned at start, which is 0 or an offset mbox_find_separator() gave. Readers of
+ * adjacent ranges together find exactly the messages one reader of the whole file finds. */
+struct mbox_reader *mbox_reader_new_range(FILE *stream, goffset start, goffset end);
 void mbox_reader_free(struct mbox_reader *reader);
 
 /* The next message: its bytes with the "From " line removed and mboxrd/mboxo quoting (">From ")
@@ -24,6 +28,11 @@ gboolean mbox_reader_next(struct mbox_reader *reader, GBytes **message, goffset 
  * line to the next message's (or the end). */
 gboolean mbox_reader_next_headers(struct mbox_reader *reader, GByteArray *headers,
 				  goffset *offset, goffset *length, GError **error);
+
+/* The offset of the first message that begins at or after from (> 0): a "From " line after an
+ * empty line. Seeks in stream, which must be a file. *found is the end of the file when none
+ * begins there. FALSE on a read error (error set). */
+gboolean mbox_find_separator(FILE *stream, goffset from, goffset *found, GError **error);
 
 /* The message in one entry read whole from the file (its "From " line, the message, the empty
  * line before the next), in the form mbox_reader_next() gives. Takes entry; the unquoting is done

@@ -38,8 +38,56 @@ static GPtrArray *split_by_entries(const char *data, gsize len)
 	return out;
 }
 
-/* All messages of an mbox held in memory, as strings; reading it by index entries gives the
- * same. */
+/* The (offset, length) of the index entries whose "From " line lies in [start, end). */
+static GArray *entries_in_range(const char *data, gsize len, goffset start, goffset end)
+{
+	FILE *f = fmemopen((void *)data, len, "r");
+	GArray *out = g_array_new(FALSE, FALSE, sizeof(goffset));
+	GByteArray *headers = g_byte_array_new();
+	struct mbox_reader *r;
+	goffset entry[2];
+	GError *err = NULL;
+
+	assert_int_equal(fseeko(f, start, SEEK_SET), 0);
+	r = mbox_reader_new_range(f, start, end);
+	while (mbox_reader_next_headers(r, headers, &entry[0], &entry[1], &err))
+		g_array_append_vals(out, entry, 2);
+	assert_null(err);
+	g_byte_array_unref(headers);
+	mbox_reader_free(r);
+	fclose(f);
+	return out;
+}
+
+/* An mbox indexed in two parts, split at the message mbox_find_separator() finds after any
+ * byte, has the entries of the whole (all bytes of small mboxes, 97 places in large ones). */
+static void check_split_indexing(const char *data, gsize len)
+{
+	GArray *whole = entries_in_range(data, len, 0, -1);
+	gsize step = len <= 8192 ? 1 : len / 97;
+
+	for (gsize from = 1; from < len; from += step) {
+		FILE *f = fmemopen((void *)data, len, "r");
+		goffset at = -1;
+		GError *err = NULL;
+		GArray *parts;
+		GArray *second;
+		assert_true(mbox_find_separator(f, from, &at, &err));
+		fclose(f);
+		assert_true(at >= (goffset)from && at <= (goffset)len);
+		parts = entries_in_range(data, len, 0, at);
+		second = entries_in_range(data, len, at, -1);
+		g_array_append_vals(parts, second->data, second->len);
+		assert_int_equal(parts->len, whole->len);
+		assert_memory_equal(parts->data, whole->data, whole->len * sizeof(goffset));
+		g_array_unref(parts);
+		g_array_unref(second);
+	}
+	g_array_unref(whole);
+}
+
+/* All messages of an mbox held in memory, as strings; reading it by index entries, also in two
+ * parts, gives the same. */
 static GPtrArray *split(const char *data, gsize len)
 {
 	GPtrArray *by_entries = split_by_entries(data, len);
@@ -63,6 +111,7 @@ static GPtrArray *split(const char *data, gsize len)
 	for (guint i = 0; i < out->len; i++)
 		assert_string_equal(g_ptr_array_index(out, i), g_ptr_array_index(by_entries, i));
 	g_ptr_array_unref(by_entries);
+	check_split_indexing(data, len);
 	return out;
 }
 
@@ -186,6 +235,29 @@ static void test_sample_inbox(void **state)
 	g_free(path);
 }
 
+/* Separators right after the start, "\r\n" empty lines, and "From " lines that do not follow an
+ * empty one, for the split indexing to find or pass over at every byte. */
+static void test_separators_near_the_start_and_crlf(void **state)
+{
+	static const char mbox[] = "From a Mon Jan  2 00:00:00 2023\n\n"
+				   "From b Mon Jan  2 00:00:00 2023\r\n"
+				   "Subject: b\r\n\r\nx\r\nFrom not a separator\r\n\r\n"
+				   "From c Mon Jan  2 00:00:00 2023\n"
+				   "Subject: c\n\nx\n\r\nFrom d Mon Jan  2 00:00:00 2023\n\nd\n";
+	static const char starts_empty[] = "\nFrom a Mon Jan  2 00:00:00 2023\n\nbody\n";
+	GPtrArray *msgs = split(mbox, strlen(mbox));
+	(void)state;
+
+	assert_int_equal(msgs->len, 4);
+	assert_string_equal(text_of(msgs, 0), "");
+	assert_string_equal(text_of(msgs, 3), "\nd\n");
+	g_ptr_array_unref(msgs);
+	msgs = split(starts_empty, strlen(starts_empty));
+	assert_int_equal(msgs->len, 1);
+	assert_string_equal(text_of(msgs, 0), "\nbody\n");
+	g_ptr_array_unref(msgs);
+}
+
 static void test_empty_file(void **state)
 {
 	GPtrArray *msgs = split("", 0);
@@ -204,6 +276,7 @@ int main(void)
 	    cmocka_unit_test(test_crlf_mbox),
 	    cmocka_unit_test(test_long_lines_and_no_final_line_end),
 	    cmocka_unit_test(test_sample_inbox),
+	    cmocka_unit_test(test_separators_near_the_start_and_crlf),
 	    cmocka_unit_test(test_empty_file),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
