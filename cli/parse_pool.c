@@ -6,6 +6,9 @@
  * the workers need the rest of the window to go on with. */
 #define WAKE_BATCH 8
 #define WINDOW(workers) (2 * WAKE_BATCH + 2 * (workers))
+/* Beyond one message per worker and one more, big mails are not read ahead past this: 20 mails
+ * with 20 MB attachments would otherwise be 400 MB before they are parsed. */
+#define WINDOW_BYTES (32 * 1024 * 1024)
 
 struct job {
 	struct parsed_message result;
@@ -16,7 +19,8 @@ struct parse_pool {
 	const struct parse_options *options;
 	GThread **workers;
 	int n_workers;
-	guint pending; /* pushed and not popped; only the caller's thread touches it */
+	guint pending;	     /* pushed and not popped; only the caller's thread touches it */
+	gsize pending_bytes; /* their size, the same */
 	GMutex lock;   /* guards everything below */
 	GCond work;    /* a job to take, or closing */
 	GCond parsed;  /* the caller may go on */
@@ -99,6 +103,7 @@ void parse_pool_push(struct parse_pool *pool, struct source_message *msg)
 	job->result.msg = *msg;
 	*msg = (struct source_message){0};
 	pool->pending++;
+	pool->pending_bytes += job->result.msg.raw ? g_bytes_get_size(job->result.msg.raw) : 0;
 	g_mutex_lock(&pool->lock);
 	g_queue_push_tail(&pool->jobs, job);
 	if (!pool->next)
@@ -110,7 +115,9 @@ void parse_pool_push(struct parse_pool *pool, struct source_message *msg)
 
 gboolean parse_pool_has_room(const struct parse_pool *pool)
 {
-	return pool->pending < (guint)WINDOW(pool->n_workers);
+	if (pool->pending <= (guint)pool->n_workers)
+		return TRUE;
+	return pool->pending < (guint)WINDOW(pool->n_workers) && pool->pending_bytes < WINDOW_BYTES;
 }
 
 gboolean parse_pool_pop(struct parse_pool *pool, struct parsed_message *out)
@@ -130,6 +137,7 @@ gboolean parse_pool_pop(struct parse_pool *pool, struct parsed_message *out)
 	g_queue_pop_head(&pool->jobs);
 	g_mutex_unlock(&pool->lock);
 	pool->pending--;
+	pool->pending_bytes -= job->result.msg.raw ? g_bytes_get_size(job->result.msg.raw) : 0;
 	*out = job->result;
 	g_free(job);
 	return TRUE;

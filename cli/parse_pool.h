@@ -20,8 +20,8 @@ void parse_pool_free(struct parse_pool *pool);
 
 /* Hand a message to the workers (takes msg's contents, clearing msg). */
 void parse_pool_push(struct parse_pool *pool, struct source_message *msg);
-/* Whether to push more: the messages pushed and not yet popped are kept to a few per worker, so
- * memory stays bounded. */
+/* Whether to push more: the messages pushed and not yet popped are kept to a few per worker and,
+ * past one per worker, to 32 MB, so memory stays bounded. */
 gboolean parse_pool_has_room(const struct parse_pool *pool);
 /* The oldest pushed message, parsed, waiting for it if need be; FALSE when none is pending. */
 gboolean parse_pool_pop(struct parse_pool *pool, struct parsed_message *out);
