@@ -19,14 +19,14 @@ struct parse_pool {
 	const struct parse_options *options;
 	GThread **workers;
 	int n_workers;
-	guint pending;	     /* pushed and not popped; only the caller's thread touches it */
-	gsize pending_bytes; /* their size, the same */
-	GMutex lock;   /* guards everything below */
-	GCond work;    /* a job to take, or closing */
-	GCond parsed;  /* the caller may go on */
-	GQueue jobs;   /* of struct job *, pushed and not popped, in push order */
-	GList *next;   /* the first link of jobs not taken by a worker, or NULL */
-	guint idle;    /* workers waiting on work */
+	guint pending;		/* pushed and not popped; only the caller's thread touches it */
+	gsize pending_bytes;	/* their size, the same */
+	GMutex lock;		/* guards everything below */
+	GCond work;		/* a job to take, or closing */
+	GCond parsed;		/* the caller may go on */
+	GQueue jobs;		/* of struct job *, pushed and not popped, in push order */
+	GList *next;		/* the first link of jobs not taken by a worker, or NULL */
+	guint idle;		/* workers waiting on work */
 	gboolean caller_waits;
 	gboolean closing;
 };
