@@ -59,6 +59,17 @@ static gboolean imap_fail(struct imap_mailbox *m, int rc, const char *what, GErr
 	return FALSE;
 }
 
+/* A folder name as IMAP writes it: non-ASCII text and '&' in modified UTF-7 (RFC 3501, 5.1.3),
+ * which glibc's iconv knows as UTF-7-IMAP. The config holds names as the user reads them
+ * ("Archiv/Entwürfe"), the server takes "Archiv/Entw&APw-rfe". Newly allocated. */
+static char *wire_folder_name(const char *name)
+{
+	/* Names in the config are UTF-8 (GKeyFile and GUri check), which always converts. */
+	char *wire = g_convert(name, -1, "UTF-7-IMAP", "UTF-8", NULL, NULL, NULL);
+
+	return wire ? wire : g_strdup(name);
+}
+
 static void refresh_capabilities(struct imap_mailbox *m)
 {
 	struct mailimap_capability_data *cap = NULL;
@@ -124,19 +135,22 @@ static gboolean log_in(struct imap_mailbox *m, GError **error)
 /* The folders mail is moved to exist before the first mail needs them. */
 static gboolean ensure_folder(struct imap_mailbox *m, const char *folder, GError **error)
 {
+	char *wire = wire_folder_name(folder);
 	clist *found = NULL;
-	int rc = mailimap_list(m->imap, "", folder, &found);
+	int rc = mailimap_list(m->imap, "", wire, &found);
 	gboolean exists = rc == MAILIMAP_NO_ERROR && found && clist_count(found) > 0;
 	char *what;
 
 	if (found)
 		mailimap_list_result_free(found);
-	if (rc != MAILIMAP_NO_ERROR && is_connection_error(rc))
+	if (rc != MAILIMAP_NO_ERROR && is_connection_error(rc)) {
+		g_free(wire);
 		return imap_fail(m, rc, "LIST", error);
-	if (exists)
-		return TRUE;
-	rc = mailimap_create(m->imap, folder);
-	if (rc == MAILIMAP_NO_ERROR)
+	}
+	if (!exists)
+		rc = mailimap_create(m->imap, wire);
+	g_free(wire);
+	if (exists || rc == MAILIMAP_NO_ERROR)
 		return TRUE;
 	what = g_strdup_printf("creating folder %s", folder);
 	imap_fail(m, rc, what, error);
@@ -148,6 +162,7 @@ static gboolean imap_open(struct mailbox *mb, GError **error)
 {
 	struct imap_mailbox *m = (struct imap_mailbox *)mb;
 	const struct mailbox_config *c = mb->config;
+	char *wire;
 	int rc;
 
 	drop_connection(m);
@@ -178,7 +193,9 @@ static gboolean imap_open(struct mailbox *mb, GError **error)
 	if ((c->after == MAILBOX_AFTER_MOVE && !ensure_folder(m, c->after_folder, error)) ||
 	    (c->failed_folder && !ensure_folder(m, c->failed_folder, error)))
 		return FALSE;
-	rc = mailimap_select(m->imap, c->folder);
+	wire = wire_folder_name(c->folder);
+	rc = mailimap_select(m->imap, wire);
+	g_free(wire);
 	if (rc != MAILIMAP_NO_ERROR) {
 		char *what = g_strdup_printf("selecting folder %s", c->folder);
 		imap_fail(m, rc, what, error);
@@ -347,12 +364,14 @@ static gboolean imap_move_to(struct mailbox *mb, const struct mailbox_message *m
 	struct imap_mailbox *m = (struct imap_mailbox *)mb;
 	struct mailimap_set *set = mailimap_set_new_single(msg->uid);
 	char *what = g_strdup_printf("moving UID %u to %s", msg->uid, folder);
+	char *wire = wire_folder_name(folder);
 	gboolean ok = TRUE;
 	int rc;
 
-	rc = m->has_move ? mailimap_uid_move(m->imap, set, folder)
-			 : mailimap_uid_copy(m->imap, set, folder);
+	rc = m->has_move ? mailimap_uid_move(m->imap, set, wire)
+			 : mailimap_uid_copy(m->imap, set, wire);
 	mailimap_set_free(set);
+	g_free(wire);
 	if (rc != MAILIMAP_NO_ERROR)
 		ok = imap_fail(m, rc, what, error);
 	else if (!m->has_move)

@@ -321,6 +321,23 @@ class ImapPollTest(PollTestCase):
         self.assertEqual(self.dovecot.count("Failed"), 1)
         self.assertIn("failed 3 times, last: the parser crashed", err)
 
+    def test_folder_names_are_written_as_read(self):
+        # Non-ASCII and '&' go over IMAP in modified UTF-7; the config has them as people read
+        # them, the watched one percent-encoded in the URL.
+        watched = "Eingang/Kunden & Partner/Prüfung"
+        self.dovecot.append_many([mail(0), mail(1, size=30000), mail(2)], folder=watched)
+        self.use_mailbox(
+            url=f"imaps://127.0.0.1:{self.dovecot.imaps_port}/{urllib.parse.quote(watched)}",
+            after="move:Archiv/Entwürfe",
+            extra="max_message_bytes = 20K\nfailed = move:Größe überschritten")
+        rc, _, err = self.poll_once()
+        self.assertEqual(rc, 0, err)
+        self.assert_one_ticket_each(["Poll test 0", "Poll test 2"])
+        self.assertEqual(self.dovecot.count(watched), 0)
+        self.assertEqual(self.dovecot.count("Archiv/Entwürfe"), 2)
+        self.assertEqual(self.dovecot.count("Größe überschritten"), 1)
+        self.assertIn('folder="Größe überschritten"', err)
+
     def test_two_mailboxes_in_one_process(self):
         self.dovecot.append_many([mail(i) for i in range(3)])
         self.dovecot.append_many([mail(i) for i in range(3, 5)], folder="Billing")
