@@ -38,7 +38,7 @@ import subprocess
 import tempfile
 import time
 
-from harness import die_with_parent, open_path
+from harness import die_with_parent, free_ports, open_path, port_open
 
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
 DOVEADM = shutil.which("doveadm") or "/usr/bin/doveadm"
@@ -56,28 +56,6 @@ _running = set()  # started instances, stopped at interpreter exit whatever the 
 def _stop_all():
     for server in list(_running):
         server.stop()
-
-
-def free_ports(count):
-    """count distinct loopback TCP ports that were free a moment ago."""
-    sockets = []
-    try:
-        for _ in range(count):
-            s = socket.socket()
-            s.bind((HOST, 0))
-            sockets.append(s)
-        return [s.getsockname()[1] for s in sockets]
-    finally:
-        for s in sockets:
-            s.close()
-
-
-def port_open(port, timeout=0.2):
-    try:
-        with socket.create_connection((HOST, port), timeout=timeout):
-            return True
-    except OSError:
-        return False
 
 
 def make_self_signed(cert_path, key_path, cn="127.0.0.1"):

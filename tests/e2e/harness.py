@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -79,6 +80,28 @@ def wait_until(predicate, timeout, failure, interval=0.1):
         if time.monotonic() > deadline:
             raise AssertionError(failure())
         time.sleep(interval)
+
+
+def free_ports(count, host="127.0.0.1"):
+    """count distinct loopback TCP ports that were free a moment ago."""
+    sockets = []
+    try:
+        for _ in range(count):
+            s = socket.socket()
+            s.bind((host, 0))
+            sockets.append(s)
+        return [s.getsockname()[1] for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
+
+
+def port_open(port, timeout=0.2, host="127.0.0.1"):
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
 
 
 def sample(name):

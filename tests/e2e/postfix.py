@@ -85,20 +85,6 @@ def unavailable():
     return None
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
-
-
-def port_open(port, timeout=0.2):
-    try:
-        with socket.create_connection((HOST, port), timeout=timeout):
-            return True
-    except OSError:
-        return False
-
-
 def open_path(path):
     """harness.open_path() for Postfix and the pipe's user."""
     harness.open_path(path, f"Postfix and {PIPE_USER}")
@@ -287,7 +273,7 @@ class Postfix:
         if why:
             raise RuntimeError(why)
         for attempt in range(3):  # another test may take the port between pick and bind
-            self.port = free_port()
+            self.port = harness.free_ports(1)[0]
             self._write()
             self._run(POSTFIX, "-c", self.config_dir, "check", what="postfix check",
                       quiet=True)
@@ -620,7 +606,8 @@ def _smoke():
                     print(name, f.read())
     finally:
         mta.stop()
-        print("stopped; processes left:", mta.processes(), "port open:", port_open(mta.port))
+        print("stopped; processes left:", mta.processes(),
+              "port open:", harness.port_open(mta.port))
         mta.stop()  # idempotent
     shutil.rmtree(workdir, ignore_errors=True)
     print("smoke test OK")
