@@ -39,6 +39,15 @@ class QuarantineTestCase(ServiceTestCase):
     def reprocess(self, *args):
         return self.run_m2t("reprocess", *args)
 
+    def assert_healed_desk_takes_all(self, subjects):
+        """With the desk working again, reprocess opens one ticket each and empties the
+        quarantine."""
+        self.desk.fault("none")
+        rc, _, err = self.reprocess()
+        self.assertEqual(rc, 0, err)
+        self.assert_one_ticket_each(subjects)
+        self.assertEqual(self.quarantine_files(), {})
+
 
 class Reprocess(QuarantineTestCase):
     def test_fixed_cause_gives_one_ticket_each_and_an_empty_quarantine(self):
@@ -83,11 +92,7 @@ class Reprocess(QuarantineTestCase):
         self.assertEqual(self.desk.tickets(), [])
 
         # Once fixed: one ticket each.
-        self.desk.fault("none")
-        rc, _, err = self.reprocess()
-        self.assertEqual(rc, 0, err)
-        self.assert_one_ticket_each([f"Spool test {i}" for i in range(3)])
-        self.assertEqual(self.quarantine_files(), {})
+        self.assert_healed_desk_takes_all([f"Spool test {i}" for i in range(3)])
 
     def test_desk_down_exits_75_and_leaves_the_files(self):
         before = self.quarantine_refused([mail(i) for i in range(3)])
@@ -102,11 +107,7 @@ class Reprocess(QuarantineTestCase):
         self.assertEqual(rc, 75, err)
         self.assertEqual(self.quarantine_files(), before)
         self.assertEqual(self.desk.tickets(), [])
-        self.desk.fault("none")
-        rc, _, err = self.reprocess()
-        self.assertEqual(rc, 0, err)
-        self.assert_one_ticket_each([f"Spool test {i}" for i in range(3)])
-        self.assertEqual(self.quarantine_files(), {})
+        self.assert_healed_desk_takes_all([f"Spool test {i}" for i in range(3)])
 
     def test_dry_run_prints_the_calls_and_changes_nothing(self):
         before = self.quarantine_refused([mail(i) for i in range(2)])
@@ -223,11 +224,7 @@ class Reprocess(QuarantineTestCase):
             self.assertEqual(rc, expected, err)
         self.assertEqual(self.spool_files(), {})
         self.assertEqual(len(self.quarantine_files()), 1)
-        self.desk.fault("none")
-        rc, _, err = self.reprocess()
-        self.assertEqual(rc, 0, err)
-        self.assert_one_ticket_each(["Spool test 5"])
-        self.assertEqual(self.quarantine_files(), {})
+        self.assert_healed_desk_takes_all(["Spool test 5"])
 
     def test_an_empty_or_missing_quarantine_is_nothing_to_do(self):
         rc, _, err = self.reprocess()
