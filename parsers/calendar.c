@@ -75,24 +75,40 @@ static char *unescape_text(const char *value)
 	return g_string_free(out, FALSE);
 }
 
-/* A parameter's value (quotes removed) or NULL. Newly allocated. */
+/* A parameter's value (quotes removed) or NULL. Newly allocated. Parameters are separated by ';'
+ * outside quotes (RFC 5545 3.2: a quoted value may hold ';', ':' and ','); an unclosed quote runs
+ * to the end. */
 static char *param(const char *params, const char *name)
 {
-	char **parts = g_strsplit(params, ";", -1);
-	char *found = NULL;
+	gsize name_len = strlen(name);
 
-	for (char **p = parts; *p && !found; p++) {
-		const char *eq = strchr(*p, '=');
-		if (eq && (gsize)(eq - *p) == strlen(name) && g_ascii_strncasecmp(*p, name, eq - *p) == 0)
-			found = g_strdup(eq + 1);
+	for (const char *p = params; *p;) {
+		const char *start = p, *value, *value_end;
+		gboolean match;
+
+		p += strcspn(p, ";=");
+		match = *p == '=' && (gsize)(p - start) == name_len &&
+			g_ascii_strncasecmp(start, name, name_len) == 0;
+		if (*p == '=')
+			p++;
+		if (*p == '"') {
+			value = ++p;
+			p += strcspn(p, "\"");
+			value_end = p;
+			if (*p == '"')
+				p++;
+			p += strcspn(p, ";");
+		} else {
+			value = p;
+			p += strcspn(p, ";");
+			value_end = p;
+		}
+		if (match)
+			return g_strndup(value, value_end - value);
+		if (*p == ';')
+			p++;
 	}
-	g_strfreev(parts);
-	if (found && found[0] == '"') {
-		char *unquoted = g_strndup(found + 1, strlen(found + 1) - (g_str_has_suffix(found, "\"")));
-		g_free(found);
-		found = unquoted;
-	}
-	return found;
+	return NULL;
 }
 
 /* 20260310T140000Z -> "2026-03-10 14:00 UTC"; 20260310 -> "2026-03-10"; with a TZID, the zone
@@ -124,7 +140,7 @@ static char *format_person(const struct ics_line *l)
 {
 	char *cn = param(l->params, "CN");
 	const char *addr = g_ascii_strncasecmp(l->value, "mailto:", 7) == 0 ? l->value + 7 : l->value;
-	char *shown = cn ? g_strdup_printf("%s <%s>", cn, addr) : g_strdup(addr);
+	char *shown = cn && *cn ? g_strdup_printf("%s <%s>", cn, addr) : g_strdup(addr);
 
 	g_free(cn);
 	return shown;

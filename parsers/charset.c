@@ -6,6 +6,14 @@
 
 #define REPLACEMENT "\xEF\xBF\xBD"
 
+gboolean charset_label_is_valid(const char *label)
+{
+	gsize n =
+	    strspn(label, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:-");
+
+	return n > 0 && n <= 64 && label[n] == '\0';
+}
+
 static gboolean is_utf8_label(const char *charset)
 {
 	return g_ascii_strcasecmp(charset, "utf-8") == 0 || g_ascii_strcasecmp(charset, "utf8") == 0;
@@ -138,7 +146,7 @@ char *charset_to_utf8(const char *data, gsize len, const char *charset, gboolean
 
 	if (lossy)
 		*lossy = FALSE;
-	if (!charset || !*charset || is_ascii_label(charset))
+	if (!charset || !charset_label_is_valid(charset) || is_ascii_label(charset))
 		return guess_to_utf8(data, len);
 	if (is_utf8_label(charset)) {
 		/* NULs are stripped first: g_utf8_make_valid() would stop at one. */

@@ -4,7 +4,12 @@
 
 #include <glib.h>
 
-/* Convert len bytes of text labelled charset (NULL when undeclared) to valid UTF-8. Never fails:
+/* Whether label may name a charset: only [A-Za-z0-9._:-], at most 64 of them. Anything else is
+ * never handed to iconv (a label is mail text, and iconv parses more than names out of it). */
+gboolean charset_label_is_valid(const char *label);
+
+/* Convert len bytes of text labelled charset (NULL when undeclared; a label that is
+ * not valid counts as undeclared) to valid UTF-8. Never fails:
  * bytes that cannot be decoded become U+FFFD and the rest of the text is kept. Sets *lossy (when
  * not NULL) if any byte had to be replaced. Newly allocated. */
 char *charset_to_utf8(const char *data, gsize len, const char *charset, gboolean *lossy);

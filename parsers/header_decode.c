@@ -2,45 +2,54 @@
 
 #include <string.h>
 
+#include "parsers/charset.h"
+
 struct encoded_word {
 	const char *start, *end; /* the whole "=?cs?e?text?=" */
 	char *charset;
 	char encoding; /* 'B' or 'Q' */
 	const char *text;
 	gsize text_len;
+	gboolean relabelled; /* charset was not a valid label and is UNKNOWN_CHARSET instead */
 };
 
-/* Parse an encoded word starting at p; FALSE if p does not start one. */
+/* A label iconv does not know (RFC 1428's "unknown-8bit" is registered for such text). */
+#define UNKNOWN_CHARSET "unknown-8bit"
+
+/* Parse an encoded word starting at p; FALSE if p does not start one. Neither the charset nor the
+ * encoded text may hold '?' or white space (RFC 2047 2), so each scan ends at the next '?' and a
+ * header full of openers without a closing "?=" is still read in linear time. */
 static gboolean encoded_word_scan(const char *p, struct encoded_word *word)
 {
-	const char *cs, *q, *text;
+	const char *cs, *q, *text, *end;
 
 	if (p[0] != '=' || p[1] != '?')
 		return FALSE;
 	cs = p + 2;
-	q = strchr(cs, '?');
-	if (!q || q == cs || q[1] == '\0' || q[2] != '?')
+	q = cs + strcspn(cs, "? \t\r\n");
+	if (*q != '?' || q == cs || q[1] == '\0' || q[2] != '?')
 		return FALSE;
-	for (const char *c = cs; c < q; c++)
-		if (g_ascii_isspace(*c))
-			return FALSE;
 	if (g_ascii_toupper(q[1]) != 'B' && g_ascii_toupper(q[1]) != 'Q')
 		return FALSE;
 	text = q + 3;
-	for (const char *c = text; *c; c++) {
-		if (g_ascii_isspace(*c))
-			return FALSE;
-		if (c[0] == '?' && c[1] == '=') {
-			word->start = p;
-			word->end = c + 2;
-			word->charset = g_strndup(cs, q - cs);
-			word->encoding = g_ascii_toupper(q[1]);
-			word->text = text;
-			word->text_len = c - text;
-			return TRUE;
-		}
+	end = text + strcspn(text, "? \t\r\n");
+	if (end[0] != '?' || end[1] != '=')
+		return FALSE;
+	word->start = p;
+	word->end = end + 2;
+	word->charset = g_strndup(cs, q - cs);
+	/* RFC 2231 5 lets a language follow the charset: "=?utf-8*de?Q?...?=". */
+	word->charset[strcspn(word->charset, "*")] = '\0';
+	word->relabelled = !charset_label_is_valid(word->charset);
+	if (word->relabelled) {
+		/* GMime decodes it with the fallback charsets; the label never reaches iconv. */
+		g_free(word->charset);
+		word->charset = g_strdup(UNKNOWN_CHARSET);
 	}
-	return FALSE;
+	word->encoding = g_ascii_toupper(q[1]);
+	word->text = text;
+	word->text_len = end - text;
+	return TRUE;
 }
 
 static void encoded_word_append_bytes(const struct encoded_word *word, GByteArray *out)
@@ -111,8 +120,12 @@ char *header_merge_encoded_words(const char *value)
 			if (!same)
 				break;
 		}
-		if (n_words == 1) {
+		if (n_words == 1 && !first.relabelled) {
 			g_string_append_len(out, first.start, first.end - first.start);
+		} else if (n_words == 1) {
+			g_string_append_printf(out, "=?%s?%c?", first.charset, first.encoding);
+			g_string_append_len(out, first.text, first.text_len);
+			g_string_append(out, "?=");
 		} else {
 			char *b64 = g_base64_encode(bytes->data, bytes->len);
 			g_string_append_printf(out, "=?%s?B?%s?=", first.charset, b64);
@@ -125,34 +138,109 @@ char *header_merge_encoded_words(const char *value)
 	return g_string_free(out, FALSE);
 }
 
-static char *unfold_and_merge(const char *raw)
+static gboolean only_blanks(const char *start, const char *end)
 {
-	char *unfolded = g_mime_utils_header_unfold(raw ? raw : "");
-	char *merged = header_merge_encoded_words(g_strstrip(unfolded));
-
-	g_free(unfolded);
-	return merged;
+	for (const char *p = start; p < end; p++)
+		if (*p != ' ' && *p != '\t' && *p != '\r' && *p != '\n')
+			return FALSE;
+	return TRUE;
 }
 
-char *header_decode_text(GMimeParserOptions *options, const char *raw)
+/* The bytes of a run of encoded words in one charset, as UTF-8, onto out; the run is emptied. */
+static void flush_run(GString *out, GByteArray *run, char **charset)
 {
-	char *merged = unfold_and_merge(raw);
-	char *text = g_mime_utils_header_decode_text(options, merged);
+	char *text;
 
-	g_free(merged);
+	if (!*charset)
+		return;
+	text = charset_to_utf8((const char *)run->data, run->len, *charset, NULL);
+	g_string_append(out, text);
+	g_free(text);
+	g_byte_array_set_size(run, 0);
+	g_clear_pointer(charset, g_free);
+}
+
+/* RFC 2047 decoding of valid UTF-8 text, in one pass: blanks between two encoded words are
+ * dropped (6.2), and the bytes of adjacent words in one charset are joined before they are
+ * converted, so that a character split across two words stays whole. Words glued to other text
+ * ("Re:=?utf-8?Q?...?=") are decoded as mail clients do. */
+static char *decode_words(const char *value)
+{
+	GString *out = g_string_sized_new(strlen(value));
+	GByteArray *run = g_byte_array_new();
+	char *run_charset = NULL;  /* set while the last thing read was an encoded word */
+	const char *plain = value; /* text read but not yet copied to out */
+	const char *p = value;
+
+	while (*p) {
+		struct encoded_word word;
+
+		if (!encoded_word_scan(p, &word)) {
+			p++;
+			continue;
+		}
+		if (p > plain && !(run_charset && only_blanks(plain, p))) {
+			flush_run(out, run, &run_charset);
+			g_string_append_len(out, plain, p - plain);
+		}
+		if (run_charset && g_ascii_strcasecmp(run_charset, word.charset) != 0)
+			flush_run(out, run, &run_charset);
+		if (!run_charset)
+			run_charset = g_strdup(word.charset);
+		encoded_word_append_bytes(&word, run);
+		g_free(word.charset);
+		p = plain = word.end;
+	}
+	flush_run(out, run, &run_charset);
+	g_string_append_len(out, plain, p - plain);
+	g_byte_array_unref(run);
+	return g_string_free(out, FALSE);
+}
+
+char *header_decode_text(const char *raw)
+{
+	char *text = g_strstrip(g_mime_utils_header_unfold(raw ? raw : ""));
+	char *decoded;
+
+	/* Raw 8-bit text is made UTF-8 first; encoded words are ASCII and come through unchanged.
+	 */
 	if (!g_utf8_validate(text, -1, NULL)) {
-		char *valid = g_utf8_make_valid(text, -1);
+		char *valid = charset_to_utf8(text, strlen(text), NULL, NULL);
 		g_free(text);
 		text = valid;
 	}
-	return text;
+	decoded = decode_words(text);
+	g_free(text);
+	return decoded;
+}
+
+void header_decode_names(InternetAddressList *list)
+{
+	int n = list ? internet_address_list_length(list) : 0;
+
+	for (int i = 0; i < n; i++) {
+		InternetAddress *ia = internet_address_list_get_address(list, i);
+		const char *name = internet_address_get_name(ia);
+
+		if (name && strstr(name, "=?")) {
+			char *decoded = decode_words(name);
+			internet_address_set_name(ia, decoded);
+			g_free(decoded);
+		}
+		if (INTERNET_ADDRESS_IS_GROUP(ia))
+			header_decode_names(
+			    internet_address_group_get_members(INTERNET_ADDRESS_GROUP(ia)));
+	}
 }
 
 InternetAddressList *header_parse_addresses(GMimeParserOptions *options, const char *raw)
 {
-	char *merged = unfold_and_merge(raw);
+	char *unfolded = g_mime_utils_header_unfold(raw ? raw : "");
+	char *merged = header_merge_encoded_words(g_strstrip(unfolded));
 	InternetAddressList *list = internet_address_list_parse(options, merged);
 
+	header_decode_names(list);
 	g_free(merged);
+	g_free(unfolded);
 	return list;
 }

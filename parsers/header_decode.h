@@ -1,4 +1,6 @@
-/* Header values decoded to UTF-8 with GMime, around GMime 3.2.13's encoded-word bug. */
+/* Header values decoded to UTF-8: RFC 2047 text by mail2ticket itself, in linear time (GMime
+ * 3.2.13's lenient decoder rescans the rest of a header from every "=?" and loses text after a
+ * padded encoded word), address lists by GMime around that bug. */
 #ifndef M2T_PARSERS_HEADER_DECODE_H
 #define M2T_PARSERS_HEADER_DECODE_H
 
@@ -12,9 +14,15 @@
 char *header_merge_encoded_words(const char *value);
 
 /* A raw (folded, possibly encoded or 8-bit) header value as valid UTF-8 text. Newly allocated. */
-char *header_decode_text(GMimeParserOptions *options, const char *raw);
+char *header_decode_text(const char *raw);
 
-/* A raw address header parsed into a list; NULL when nothing could be read. Caller unrefs. */
+/* A raw address header parsed into a list; NULL when nothing could be read. Caller unrefs. Use
+ * options with strict RFC 2047 compliance: GMime's lenient mode is quadratic; names it leaves
+ * encoded (a word glued to other text) are decoded here. */
 InternetAddressList *header_parse_addresses(GMimeParserOptions *options, const char *raw);
+
+/* Decode the names in list (its groups' members too) that GMime left encoded: in strict mode it
+ * decodes only encoded words that stand alone, as RFC 2047 5 asks. */
+void header_decode_names(InternetAddressList *list);
 
 #endif

@@ -11,6 +11,11 @@ struct render {
 	gboolean space;	    /* a space is owed before the next text */
 	int pre;	    /* inside <pre>: keep white space */
 	int list_depth;
+	/* Set by render_children() for the element it renders next, so that no element has to
+	 * count its earlier siblings (which made long lists and tables quadratic). */
+	int item_number;     /* the <li>'s place among the <li>s of its parent, from 1 */
+	gboolean first_cell; /* the <td>/<th> has no cell before it in its row */
+	gsize low_water;     /* the shortest out has been since render_link() last set it */
 };
 
 static void want_break(struct render *r, int n)
@@ -26,6 +31,7 @@ static void flush_breaks(struct render *r)
 {
 	while (r->out->len && r->out->str[r->out->len - 1] == ' ')
 		g_string_truncate(r->out, r->out->len - 1);
+	r->low_water = MIN(r->low_water, r->out->len);
 	for (int i = 0; i < r->pending_breaks; i++)
 		g_string_append_c(r->out, '\n');
 	r->pending_breaks = 0;
@@ -105,8 +111,14 @@ static void render_link(struct render *r, const xmlNode *node)
 {
 	char *href = attr(node, "href");
 	gsize before = r->out->len;
+	gsize outer_low_water = r->low_water;
 
+	/* A break inside the link trims the blanks before it, which lie before the link: its text
+	 * then starts where the trimming stopped. */
+	r->low_water = before;
 	render_children(r, node);
+	before = r->low_water;
+	r->low_water = MIN(outer_low_water, r->low_water);
 	if (href && (g_str_has_prefix(href, "http:") || g_str_has_prefix(href, "https:") ||
 		     g_str_has_prefix(href, "mailto:") || g_str_has_prefix(href, "ftp:"))) {
 		const char *shown = g_str_has_prefix(href, "mailto:") ? href + 7 : href;
@@ -175,11 +187,8 @@ static void render_node(struct render *r, const xmlNode *node)
 		if (r->pending_breaks || r->out->len == 0)
 			flush_breaks(r);
 		if (node->parent && name_is(node->parent, "ol")) {
-			int n = 1;
-			for (const xmlNode *s = node->prev; s; s = s->prev)
-				if (s->type == XML_ELEMENT_NODE && name_is(s, "li"))
-					n++;
-			g_string_append_printf(r->out, "%*s%d. ", 2 * (r->list_depth - 1), "", n);
+			g_string_append_printf(r->out, "%*s%d. ", 2 * (r->list_depth - 1), "",
+					       r->item_number);
 		} else {
 			g_string_append_printf(r->out, "%*s- ", 2 * (r->list_depth - 1), "");
 		}
@@ -188,11 +197,7 @@ static void render_node(struct render *r, const xmlNode *node)
 		return;
 	}
 	if (name_is(node, "td") || name_is(node, "th")) {
-		gboolean first = TRUE;
-		for (const xmlNode *s = node->prev; s; s = s->prev)
-			if (s->type == XML_ELEMENT_NODE && (name_is(s, "td") || name_is(s, "th")))
-				first = FALSE;
-		if (!first) {
+		if (!r->first_cell) {
 			r->space = TRUE;
 			emit_text(r, "|");
 			r->space = TRUE;
@@ -226,8 +231,16 @@ static void render_node(struct render *r, const xmlNode *node)
 
 static void render_children(struct render *r, const xmlNode *node)
 {
-	for (const xmlNode *child = node->children; child; child = child->next)
+	int items = 0, cells = 0;
+
+	for (const xmlNode *child = node->children; child; child = child->next) {
+		if (child->type == XML_ELEMENT_NODE && name_is(child, "li"))
+			r->item_number = ++items;
+		if (child->type == XML_ELEMENT_NODE &&
+		    (name_is(child, "td") || name_is(child, "th")))
+			r->first_cell = cells++ == 0;
 		render_node(r, child);
+	}
 }
 
 /* No trailing blanks on a line, at most one empty line in a row, none at the ends. Takes text. */

@@ -105,8 +105,12 @@ char *mail_key(const struct mail *mail)
 void mail_add_warning(struct mail *mail, const char *fmt, ...)
 {
 	va_list ap;
+	char *text;
 
 	va_start(ap, fmt);
-	g_ptr_array_add(mail->warnings, g_strdup_vprintf(fmt, ap));
+	text = g_strdup_vprintf(fmt, ap);
 	va_end(ap);
+	/* Warnings quote mail text (a charset label, a GMime item), which need not be UTF-8. */
+	g_ptr_array_add(mail->warnings, g_utf8_make_valid(text, -1));
+	g_free(text);
 }

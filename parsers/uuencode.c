@@ -43,32 +43,49 @@ static GBytes *decode_block(char **first, char **end)
 	return g_bytes_new_take(buf, n);
 }
 
+/* "end", maybe with trailing blanks. */
+static gboolean is_end_line(const char *line)
+{
+	const char *p = line;
+
+	if (!g_str_has_prefix(p, "end"))
+		return FALSE;
+	for (p += 3; *p; p++)
+		if (!g_ascii_isspace(*p))
+			return FALSE;
+	return TRUE;
+}
+
 char *uuencode_extract(const char *text, GPtrArray *files)
 {
 	char **lines = g_strsplit(text, "\n", -1);
+	guint n = g_strv_length(lines);
+	/* next_end[i]: the first "end" line at or after line i (n: none). Found in one pass from
+	 * the back, so that many "begin" lines without an "end" do not each search the rest. */
+	guint *next_end = g_new(guint, n + 1);
 	GString *out = g_string_sized_new(strlen(text));
 
-	for (char **l = lines; *l; l++) {
-		char *name = begin_line_name(*l);
-		char **end = NULL;
+	next_end[n] = n;
+	for (guint i = n; i > 0; i--)
+		next_end[i - 1] = is_end_line(lines[i - 1]) ? i - 1 : next_end[i];
+	for (guint i = 0; i < n; i++) {
+		char *name = begin_line_name(lines[i]);
+		guint end = i + 1 < n ? next_end[i + 1] : n;
 
-		if (name)
-			for (char **e = l + 1; *e && !end; e++)
-				if (strcmp(g_strchomp(*e), "end") == 0)
-					end = e;
-		if (name && end) {
+		if (name && end < n) {
 			struct uu_file *f = g_new0(struct uu_file, 1);
 			f->name = name;
-			f->data = decode_block(l + 1, end);
+			f->data = decode_block(lines + i + 1, lines + end);
 			g_ptr_array_add(files, f);
-			l = end;
+			i = end;
 			continue;
 		}
 		g_free(name);
-		g_string_append(out, *l);
-		if (l[1])
+		g_string_append(out, lines[i]);
+		if (i + 1 < n)
 			g_string_append_c(out, '\n');
 	}
+	g_free(next_end);
 	g_strfreev(lines);
 	return g_string_free(out, FALSE);
 }

@@ -51,12 +51,28 @@ static void test_cancel_and_nothing(void **state)
 	assert_summary("garbage without colons", NULL);
 }
 
+/* A parameter value that is one lone quote once made an unquoted length wrap below zero. */
+static void test_lone_quote_in_a_parameter(void **state)
+{
+	(void)state;
+	assert_summary("BEGIN:VEVENT\nDTSTART;TZID=\";X=\":20260310T140000Z\nEND:VEVENT\n",
+		       "Invitation: (no title)\nWhen: 2026-03-10 14:00 UTC (;X=)\n");
+	assert_summary("BEGIN:VEVENT\nDTSTART;TZID=\":20260310T140000Z\nEND:VEVENT\n",
+		       "Invitation: (no title)\n");
+	assert_summary("BEGIN:VEVENT\nORGANIZER;CN=\"Lopez; Ana\";ROLE=CHAIR:mailto:a@x.org\n"
+		       "END:VEVENT\n",
+		       "Invitation: (no title)\nOrganizer: Lopez; Ana <a@x.org>\n");
+	assert_summary("BEGIN:VEVENT\nORGANIZER;CN=\"\";X=\"\":mailto:a@x.org\nEND:VEVENT\n",
+		       "Invitation: (no title)\nOrganizer: a@x.org\n");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_invitation),
 	    cmocka_unit_test(test_folded_lines_and_all_day),
 	    cmocka_unit_test(test_cancel_and_nothing),
+	    cmocka_unit_test(test_lone_quote_in_a_parameter),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -71,6 +71,22 @@ static void test_nul_bytes_removed(void **state)
 	assert_converts("a\0b", 3, "utf-8", "ab", FALSE);
 }
 
+static void test_charset_labels(void **state)
+{
+	(void)state;
+	assert_true(charset_label_is_valid("UTF-8"));
+	assert_true(charset_label_is_valid("ISO_8859-1:1987"));
+	assert_true(charset_label_is_valid("x-mac.roman"));
+	assert_false(charset_label_is_valid(""));
+	assert_false(charset_label_is_valid("utf-8\nmail2ticket: info: forged"));
+	assert_false(charset_label_is_valid("../../tmp/x"));
+	assert_false(charset_label_is_valid("utf-8//TRANSLIT"));
+	assert_false(charset_label_is_valid("utf 8"));
+	assert_false(charset_label_is_valid("\xc3\xa9"));
+	/* Such a label counts as none: UTF-8 if valid, else windows-1252. */
+	assert_converts("caf\xE9", 4, "latin1//TRANSLIT", "café", FALSE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -81,6 +97,7 @@ int main(void)
 	    cmocka_unit_test(test_bad_bytes_are_replaced_not_truncated),
 	    cmocka_unit_test(test_unknown_charset_falls_back),
 	    cmocka_unit_test(test_nul_bytes_removed),
+	    cmocka_unit_test(test_charset_labels),
 	};
 	int rc;
 

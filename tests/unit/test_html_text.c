@@ -74,6 +74,42 @@ static void test_broken_html(void **state)
 	assert_renders("<p>1 < 2 &lt; 3</p>", "1 < 2 < 3");
 }
 
+/* A break inside a link trims the blanks before the link: the output once became shorter than
+ * where the link began, and the length of the link's text wrapped below zero. */
+static void test_break_inside_a_link_after_blanks(void **state)
+{
+	(void)state;
+	assert_renders("<pre>abc          <a href=\"http://x.org/\"><br>y</a></pre>",
+		       "abc\ny (http://x.org/)");
+	assert_renders("<pre>a <a href=\"http://x.org/\"><br></a></pre>", "a\nhttp://x.org/");
+	assert_renders("x   <a href=\"http://o.org/\"> <a href=\"http://i.org/\"><br>y</a></a>",
+		       "x http://o.org/\ny (http://i.org/)");
+}
+
+/* Numbers and cell separators come from the renderer's own count, not from walking back over
+ * the siblings (quadratic in long lists and rows). */
+static void test_long_lists_and_rows(void **state)
+{
+	GString *html = g_string_new("<ol>");
+	GString *want = g_string_new(NULL);
+	char *got;
+	(void)state;
+
+	for (int i = 1; i <= 3000; i++) {
+		g_string_append_printf(html, "<li>item</li>%s", i % 7 ? "" : "<p>x</p>");
+		g_string_append_printf(want, "%s%d. item%s", i > 1 ? "\n" : "", i,
+				       i % 7 ? "" : "\n\nx\n");
+	}
+	g_string_append(html, "</ol>");
+	got = html_to_text(html->str, html->len);
+	assert_string_equal(got, want->str);
+	g_free(got);
+	assert_renders("<table><tr><td>a</td><th>b</th><td>c</td></tr><tr><td>d</td></tr></table>",
+		       "a | b | c\nd");
+	g_string_free(html, TRUE);
+	g_string_free(want, TRUE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -81,6 +117,8 @@ int main(void)
 	    cmocka_unit_test(test_links),		  cmocka_unit_test(test_entities_and_nbsp),
 	    cmocka_unit_test(test_removed_parts),	  cmocka_unit_test(test_tables),
 	    cmocka_unit_test(test_broken_html),
+	    cmocka_unit_test(test_break_inside_a_link_after_blanks),
+	    cmocka_unit_test(test_long_lists_and_rows),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -44,11 +44,32 @@ static void test_unfinished_block_stays_text(void **state)
 	g_ptr_array_unref(files);
 }
 
+/* Each "begin" line used to search the rest of the text for its "end" (quadratic); and the lines
+ * it searched lost their trailing blanks. */
+static void test_many_begins_without_end(void **state)
+{
+	GPtrArray *files = g_ptr_array_new_with_free_func((GDestroyNotify)uu_file_free);
+	GString *in = g_string_new(NULL);
+	char *text;
+	(void)state;
+
+	for (int i = 0; i < 20000; i++)
+		g_string_append(in, "begin 644 x \n");
+	g_string_append(in, "last line  ");
+	text = uuencode_extract(in->str, files);
+	assert_string_equal(text, in->str);
+	assert_int_equal(files->len, 0);
+	g_free(text);
+	g_string_free(in, TRUE);
+	g_ptr_array_unref(files);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_block_becomes_a_file),
 	    cmocka_unit_test(test_unfinished_block_stays_text),
+	    cmocka_unit_test(test_many_begins_without_end),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
