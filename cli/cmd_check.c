@@ -120,7 +120,11 @@ int cmd_check(const struct global_options *g, int argc, char **argv)
 	printf("%s:\n", g_strcmp0(config->desk.kind, "thulium") == 0 ? "queues" : "departments");
 	for (guint i = 0; i < depts->len; i++) {
 		const struct desk_department *d = g_ptr_array_index(depts, i);
-		printf("  %-6s %s\n", d->id, d->name ? d->name : "");
+		char *id = log_escape(d->id);
+		char *name = log_escape(d->name ? d->name : "");
+		printf("  %-6s %s\n", id, name);
+		g_free(id);
+		g_free(name);
 	}
 	if (warn_unknown_departments(config, depts) > 0)
 		rc = EX_CONFIG;

@@ -34,13 +34,11 @@ static void pipe_help(void)
 static gboolean spool_message(const char *spool, GBytes *raw, const struct envelope *envelope,
 			      GError **error)
 {
-	char *head = envelope_to_head(envelope);
 	gsize len;
 	const char *data = g_bytes_get_data(raw, &len);
-	char *file = maildir_store(spool, head, data ? data : "", len, error);
+	char *file = maildir_store(spool, envelope, data ? data : "", len, error);
 	char ms[32];
 
-	g_free(head);
 	if (!file) {
 		g_prefix_error(error, "spool: ");
 		return FALSE;

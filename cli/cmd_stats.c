@@ -73,8 +73,9 @@ static void print_text(int days, const GPtrArray *counts, const GPtrArray *probl
 		printf("  (no mail)\n");
 	for (guint i = 0; i < counts->len; i++) {
 		const struct journal_count *c = g_ptr_array_index(counts, i);
-		printf("  %-40s %-16s %6u\n", *c->source ? c->source : "(unknown)", c->outcome,
-		       c->count);
+		char *source = log_escape(*c->source ? c->source : "(unknown)");
+		printf("  %-40s %-16s %6u\n", source, c->outcome, c->count);
+		g_free(source);
 	}
 	printf("waiting for another attempt: %u\n", waiting);
 	if (problems->len)
@@ -82,9 +83,16 @@ static void print_text(int days, const GPtrArray *counts, const GPtrArray *probl
 	for (guint i = 0; i < problems->len; i++) {
 		const struct journal_problem *p = g_ptr_array_index(problems, i);
 		char *when = time_text(p->when);
-		printf("  %s  %-11s %s  %s\n      %s\n", when, journal_state_name(p->state),
-		       p->source ? p->source : "", p->key, p->error);
+		/* The key and the error quote mail and desk text. */
+		char *source = log_escape(p->source ? p->source : "");
+		char *key = log_escape(p->key);
+		char *error = log_escape(p->error ? p->error : "");
+		printf("  %s  %-11s %s  %s\n      %s\n", when, journal_state_name(p->state), source,
+		       key, error);
 		g_free(when);
+		g_free(source);
+		g_free(key);
+		g_free(error);
 	}
 }
 

@@ -151,15 +151,12 @@ static gboolean quarantine(struct deliver *d, const char *key, const struct jour
 			   const char *raw, gsize len, const char *reason, GError **error)
 {
 	char *where;
-	char *head;
 
 	if (d->dry_run) {
 		log_event(LOG_WARN, "would quarantine", "key", key, "reason", reason, NULL);
 		return TRUE;
 	}
-	head = d->envelope ? envelope_to_head(d->envelope) : NULL;
-	where = maildir_store(d->config->state.quarantine, head, raw, len, error);
-	g_free(head);
+	where = maildir_store(d->config->state.quarantine, d->envelope, raw, len, error);
 	if (!where) {
 		g_prefix_error(error, "quarantine: ");
 		return FALSE;

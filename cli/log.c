@@ -53,25 +53,91 @@ static void emit(enum log_level level, const char *text)
 	fflush(stderr);
 }
 
-/* Quoted when it has blanks, with quotes and line breaks escaped, so one event stays one line. */
+void log_escape_append(GString *out, const char *text, const char *also)
+{
+	const char *p = text;
+
+	while (*p) {
+		const char *next = g_utf8_find_next_char(p, NULL);
+		gunichar c = g_utf8_get_char_validated(p, next ? next - p : -1);
+
+		if (c == (gunichar)-1 || c == (gunichar)-2) {
+			g_string_append_printf(out, "\\x%02x", (guchar)*p++);
+			continue;
+		}
+		if (c == '\\' || (c < 0x80 && also && strchr(also, (int)c)))
+			g_string_append_printf(out, "\\%c", (char)c);
+		else if (c == '\n')
+			g_string_append(out, "\\n");
+		else if (c == '\r')
+			g_string_append(out, "\\r");
+		else if (c == '\t')
+			g_string_append(out, "\\t");
+		else if (c < 0x20 || c == 0x7f)
+			g_string_append_printf(out, "\\x%02x", c);
+		else if (c == 0x85 || c == 0x2028 || c == 0x2029)
+			g_string_append_printf(out, "\\u%04x", c);
+		else
+			g_string_append_len(out, p, next - p);
+		p = next;
+	}
+}
+
+char *log_escape(const char *text)
+{
+	GString *out = g_string_sized_new(strlen(text));
+
+	log_escape_append(out, text, NULL);
+	return g_string_free(out, FALSE);
+}
+
+/* Quoted when it has blanks or anything escaped, so that one value stays one word. */
 static void append_text_value(GString *line, const char *value)
 {
-	if (!*value || strpbrk(value, " \"=\t\r\n\\")) {
-		g_string_append_c(line, '"');
-		for (const char *p = value; *p; p++) {
-			if (*p == '"' || *p == '\\')
-				g_string_append_printf(line, "\\%c", *p);
-			else if (*p == '\n')
-				g_string_append(line, "\\n");
-			else if (*p == '\r' || *p == '\t')
-				g_string_append_c(line, ' ');
-			else
-				g_string_append_c(line, *p);
+	gsize start = line->len;
+
+	log_escape_append(line, value, NULL);
+	if (*value && line->len - start == strlen(value) && !strpbrk(value, " \"="))
+		return;
+	g_string_truncate(line, start);
+	g_string_append_c(line, '"');
+	log_escape_append(line, value, "\"");
+	g_string_append_c(line, '"');
+}
+
+/* A JSON text with the characters some readers take for line ends (U+0085, U+2028, U+2029) and
+ * DEL escaped; jansson escapes the C0 controls itself. They occur only inside strings, where an
+ * escape means the same character. Takes text. */
+static char *json_line_safe(char *text)
+{
+	GString *out = g_string_sized_new(strlen(text));
+
+	for (const char *p = text; *p; p++) {
+		if ((guchar)p[0] == 0xc2 && (guchar)p[1] == 0x85) {
+			g_string_append(out, "\\u0085");
+			p++;
+		} else if ((guchar)p[0] == 0xe2 && (guchar)p[1] == 0x80 &&
+			   ((guchar)p[2] == 0xa8 || (guchar)p[2] == 0xa9)) {
+			g_string_append_printf(out, "\\u%04x", (guchar)p[2] == 0xa8 ? 0x2028 : 0x2029);
+			p += 2;
+		} else if (*p == 0x7f) {
+			g_string_append(out, "\\u007f");
+		} else {
+			g_string_append_c(out, *p);
 		}
-		g_string_append_c(line, '"');
-	} else {
-		g_string_append(line, value);
 	}
+	free(text);
+	return g_string_free(out, FALSE);
+}
+
+/* jansson refuses strings that are not UTF-8: such bytes become U+FFFD. */
+static json_t *json_text_value(const char *text)
+{
+	char *valid = g_utf8_make_valid(text, -1);
+	json_t *value = json_string(valid);
+
+	g_free(valid);
+	return value;
 }
 
 static void log_write(enum log_level level, const char *message, va_list fields)
@@ -83,23 +149,24 @@ static void log_write(enum log_level level, const char *message, va_list fields)
 	if (as_json) {
 		GDateTime *now = g_date_time_new_now_utc();
 		char *time = g_date_time_format_iso8601(now);
-		json_t *obj = json_pack("{s:s, s:s, s:s}", "time", time, "level",
-					level_names[level], "msg", message);
+		json_t *obj = json_pack("{s:s, s:s, s:o}", "time", time, "level",
+					level_names[level], "msg", json_text_value(message));
 		char *text;
 		while ((name = va_arg(fields, const char *))) {
 			const char *value = va_arg(fields, const char *);
 			if (value)
-				json_object_set_new(obj, name, json_string(value));
+				json_object_set_new(obj, name, json_text_value(value));
 		}
-		text = json_dumps(obj, JSON_COMPACT);
+		text = json_line_safe(json_dumps(obj, JSON_COMPACT));
 		emit(level, text);
-		free(text);
+		g_free(text);
 		json_decref(obj);
 		g_free(time);
 		g_date_time_unref(now);
 	} else {
 		GString *line = g_string_new(NULL);
-		g_string_append_printf(line, "%s: %s", level_names[level], message);
+		g_string_append_printf(line, "%s: ", level_names[level]);
+		log_escape_append(line, message, NULL);
 		while ((name = va_arg(fields, const char *))) {
 			const char *value = va_arg(fields, const char *);
 			if (!value)

@@ -1,5 +1,6 @@
 /* Log lines on standard error: "mail2ticket: LEVEL: message key=value ..." or one JSON object per
- * line; or to syslog. Secrets are never passed here. */
+ * line; or to syslog. Secrets are never passed here; everything else is escaped, so that one
+ * event is one line whatever a mail holds. */
 #ifndef M2T_CLI_LOG_H
 #define M2T_CLI_LOG_H
 
@@ -17,5 +18,13 @@ void log_setup(enum log_level max_level, gboolean json, enum log_target target);
 void log_event(enum log_level level, const char *message, ...) G_GNUC_NULL_TERMINATED;
 
 void log_msg(enum log_level level, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+
+/* Mail text in a log line must not end the line or fake another: every message and value is
+ * passed through this. Appends text to out with the C0 controls, DEL, U+0085, U+2028, U+2029
+ * and bytes that are not UTF-8 written as \n, \xNN or \uNNNN, and a backslash (and each ASCII
+ * character in also, when not NULL) preceded by a backslash. */
+void log_escape_append(GString *out, const char *text, const char *also);
+/* The same, newly allocated: for text shown on a terminal (stats, check). */
+char *log_escape(const char *text);
 
 #endif

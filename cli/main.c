@@ -4,6 +4,7 @@
 #include <locale.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 
 #include "cli/commands.h"
 #include "cli/log.h"
@@ -122,6 +123,9 @@ int main(int argc, char **argv)
 	enum log_target target = LOG_TO_STDERR;
 	int c, rc;
 
+	/* No core file and no ptrace by other processes of the user: memory holds the desk's
+	 * secret, mailbox passwords and tokens. */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	setlocale(LC_ALL, "");
 	while ((c = getopt_long(argc, argv, "+c:vqVh", options, NULL)) != -1) {
 		switch (c) {

@@ -5,9 +5,15 @@
 
 #include "desk/desk.h"
 
+/* A desk's answer is JSON about one ticket or a page of them; a larger one is refused rather than
+ * read into memory without end (a broken or hostile server). */
+#define ANSWER_MAX_BYTES (32 * 1024 * 1024)
+
 struct http_client {
 	CURL *curl;
 	char errbuf[CURL_ERROR_SIZE];
+	GString *body;	     /* the answer being read */
+	gboolean too_large; /* it passed ANSWER_MAX_BYTES and was cut off */
 };
 
 struct form_field {
@@ -112,7 +118,13 @@ void http_response_clear(struct http_response *resp)
 
 static size_t collect_body(char *data, size_t size, size_t n, void *user)
 {
-	g_string_append_len(user, data, size * n);
+	struct http_client *client = user;
+
+	if (size * n > ANSWER_MAX_BYTES - client->body->len) {
+		client->too_large = TRUE;
+		return 0; /* less than was given: libcurl stops the transfer */
+	}
+	g_string_append_len(client->body, data, size * n);
 	return size * n;
 }
 
@@ -190,9 +202,19 @@ static gboolean perform(struct http_client *client, const char *url, struct http
 
 	*out = (struct http_response){.body = g_string_new(NULL)};
 	client->errbuf[0] = '\0';
+	client->body = out->body;
+	client->too_large = FALSE;
 	curl_easy_setopt(client->curl, CURLOPT_URL, url);
-	curl_easy_setopt(client->curl, CURLOPT_WRITEDATA, out->body);
+	curl_easy_setopt(client->curl, CURLOPT_WRITEDATA, client);
 	rc = curl_easy_perform(client->curl);
+	client->body = NULL;
+	if (rc != CURLE_OK && client->too_large) {
+		g_set_error(error, DESK_ERROR, DESK_ERROR_TEMPORARY,
+			    "the answer from %s is larger than %d MB: not read", url,
+			    ANSWER_MAX_BYTES >> 20);
+		http_response_clear(out);
+		return FALSE;
+	}
 	if (rc != CURLE_OK) {
 		g_set_error(error, DESK_ERROR, DESK_ERROR_TEMPORARY, "no answer from %s: %s", url,
 			    client->errbuf[0] ? client->errbuf : curl_easy_strerror(rc));

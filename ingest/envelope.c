@@ -7,12 +7,10 @@
 char *envelope_to_head(const struct envelope *e)
 {
 	const char *names[] = {"sender", "recipient", "mailbox"};
-	const char *values[] = {e->sender, e->recipient, e->mailbox};
-	GString *head;
+	const char *values[] = {e ? e->sender : NULL, e ? e->recipient : NULL,
+				e ? e->mailbox : NULL};
+	GString *head = g_string_new(ENVELOPE_HEADER);
 
-	if (!e->sender && !e->recipient && !e->mailbox)
-		return NULL;
-	head = g_string_new(ENVELOPE_HEADER);
 	/* Escaped so that any address stays one word on one line. */
 	for (gsize i = 0; i < G_N_ELEMENTS(names); i++) {
 		char *escaped;
@@ -24,6 +22,43 @@ char *envelope_to_head(const struct envelope *e)
 	}
 	g_string_append_c(head, '\n');
 	return g_string_free(head, FALSE);
+}
+
+/* Whether the header line at line (up to end) is named ENVELOPE_HEADER. */
+static gboolean is_envelope_line(const char *line, const char *end)
+{
+	gsize n = strlen(ENVELOPE_HEADER);
+
+	return (gsize)(end - line) >= n && g_ascii_strncasecmp(line, ENVELOPE_HEADER, n) == 0;
+}
+
+GBytes *envelope_remove_forged(const char *raw, gsize len)
+{
+	const char *end = raw + len;
+	GByteArray *kept = NULL;
+	gboolean dropping = FALSE;
+	const char *copied = raw; /* bytes before this are in kept, or not to be kept */
+
+	for (const char *line = raw; line < end;) {
+		const char *nl = memchr(line, '\n', end - line);
+		const char *next = nl ? nl + 1 : end;
+
+		if (line[0] == '\n' || (line[0] == '\r' && line + 1 < end && line[1] == '\n'))
+			break; /* the empty line: the body follows */
+		if (!(dropping && (line[0] == ' ' || line[0] == '\t')))
+			dropping = is_envelope_line(line, next);
+		if (dropping) {
+			if (!kept)
+				kept = g_byte_array_sized_new(len);
+			g_byte_array_append(kept, (const guint8 *)copied, line - copied);
+			copied = next;
+		}
+		line = next;
+	}
+	if (!kept)
+		return NULL;
+	g_byte_array_append(kept, (const guint8 *)copied, end - copied);
+	return g_byte_array_free_to_bytes(kept);
 }
 
 gsize envelope_from_head(const char *data, gsize len, struct envelope_kept *out)

@@ -14,7 +14,10 @@ struct envelope {
 };
 
 /* The envelope kept with a mail on local disk (pipe's spool, the quarantine), as one header line
- * put before the mail: "X-Mail2ticket-Envelope: sender=... recipient=... mailbox=...". */
+ * put before the mail: "X-Mail2ticket-Envelope: sender=... recipient=... mailbox=...". Every
+ * file mail2ticket keeps starts with one (with no fields when there was no envelope), and the
+ * mail's own header lines of that name are removed first, so that the first line of such a file
+ * is always mail2ticket's and a sender cannot choose the envelope his mail is reprocessed with. */
 struct envelope_kept {
 	char *sender;
 	char *recipient;
@@ -22,8 +25,11 @@ struct envelope_kept {
 };
 void envelope_kept_clear(struct envelope_kept *kept);
 
-/* The line for e, newly allocated; NULL when e has no sender, recipient or mailbox to keep. */
+/* The line for e (NULL: no envelope), newly allocated. */
 char *envelope_to_head(const struct envelope *e);
+/* raw without the header lines named X-Mail2ticket-Envelope (with their continuations); NULL
+ * when it has none. */
+GBytes *envelope_remove_forged(const char *raw, gsize len);
 /* Read a line made by envelope_to_head() at the start of data into out (fields newly allocated);
  * returns its length, 0 when data does not start with one. */
 gsize envelope_from_head(const char *data, gsize len, struct envelope_kept *out);

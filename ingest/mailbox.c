@@ -54,6 +54,33 @@ void mailbox_secret_free(char *secret)
 /* How long the token command may take: an identity provider that hangs must not stall the
  * mailbox for ever. */
 #define TOKEN_COMMAND_SECONDS 30
+/* An access token is a few kilobytes; what the command prints past these is not kept. */
+#define TOKEN_OUTPUT_MAX (64 * 1024)
+#define TOKEN_ERROR_MAX 2048
+
+/* Output past max is read (so the command does not block on a full pipe) and dropped. */
+static void append_capped(GString *into, const char *buf, gsize n, gsize max)
+{
+	if (into->len < max)
+		g_string_append_len(into, buf, MIN(n, max - into->len));
+}
+
+/* The token command's environment: PATH, HOME, LANG and the variables the config names, nothing
+ * else (mail2ticket's own environment holds the desk's secret and mailbox passwords). Newly
+ * allocated. */
+static char **token_command_env(const struct mailbox_config *config)
+{
+	static const char *const always[] = {"PATH", "HOME", "LANG", NULL};
+	char **env = NULL;
+
+	for (const char *const *name = always; *name; name++)
+		if (g_getenv(*name))
+			env = g_environ_setenv(env, *name, g_getenv(*name), TRUE);
+	for (char **name = config->oauth2_token_env; name && *name; name++)
+		if (g_getenv(*name))
+			env = g_environ_setenv(env, *name, g_getenv(*name), TRUE);
+	return env ? env : g_new0(char *, 1);
+}
 
 /* Read out_fd and err_fd to their ends, or until the deadline; FALSE on timeout. */
 static gboolean read_outputs(int out_fd, int err_fd, GString *out, GString *err, gint64 deadline)
@@ -71,7 +98,8 @@ static gboolean read_outputs(int out_fd, int err_fd, GString *out, GString *err,
 				continue;
 			n = read(fds[i].fd, buf, sizeof(buf));
 			if (n > 0)
-				g_string_append_len(i == 0 ? out : err, buf, n);
+				append_capped(i == 0 ? out : err, buf, n,
+					      i == 0 ? TOKEN_OUTPUT_MAX + 1 : TOKEN_ERROR_MAX);
 			else if (n == 0 || errno != EINTR)
 				fds[i].fd = -1;
 		}
@@ -85,6 +113,7 @@ static gboolean read_outputs(int out_fd, int err_fd, GString *out, GString *err,
 static char *run_token_command(const struct mailbox_config *config, GError **error)
 {
 	char **argv = NULL;
+	char **env = token_command_env(config);
 	GString *out = g_string_new(NULL);
 	GString *err_text = g_string_new(NULL);
 	GError *err = NULL;
@@ -95,7 +124,7 @@ static char *run_token_command(const struct mailbox_config *config, GError **err
 	GPid pid;
 
 	if (!g_shell_parse_argv(config->oauth2_token_command, NULL, &argv, &err) ||
-	    !g_spawn_async_with_pipes(NULL, argv, NULL,
+	    !g_spawn_async_with_pipes(NULL, argv, env,
 				      G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD |
 					  G_SPAWN_STDIN_FROM_DEV_NULL,
 				      NULL, NULL, &pid, NULL, &out_fd, &err_fd, &err)) {
@@ -104,11 +133,13 @@ static char *run_token_command(const struct mailbox_config *config, GError **err
 			    err->message);
 		g_error_free(err);
 		g_strfreev(argv);
+		g_strfreev(env);
 		g_string_free(out, TRUE);
 		g_string_free(err_text, TRUE);
 		return NULL;
 	}
 	g_strfreev(argv);
+	g_strfreev(env);
 	finished = read_outputs(out_fd, err_fd, out, err_text,
 				g_get_monotonic_time() + TOKEN_COMMAND_SECONDS * G_USEC_PER_SEC);
 	if (!finished)
@@ -124,6 +155,11 @@ static char *run_token_command(const struct mailbox_config *config, GError **err
 		g_set_error(&failed, MAILBOX_ERROR, MAILBOX_ERROR_AUTH,
 			    "mailbox %s: oauth2_token_command did not finish within %d s",
 			    config->name, TOKEN_COMMAND_SECONDS);
+	else if (out->len > TOKEN_OUTPUT_MAX)
+		g_set_error(&failed, MAILBOX_ERROR, MAILBOX_ERROR_AUTH,
+			    "mailbox %s: oauth2_token_command printed more than %d bytes, which is "
+			    "no access token",
+			    config->name, TOKEN_OUTPUT_MAX);
 	else if (!g_spawn_check_wait_status(status, &err) || !*out->str)
 		g_set_error(&failed, MAILBOX_ERROR, MAILBOX_ERROR_AUTH,
 			    "mailbox %s: oauth2_token_command printed no token (%s)%s%s",

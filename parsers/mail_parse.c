@@ -70,7 +70,9 @@ static const char *extension_for(const char *mime_type)
 }
 
 /* A file name safe to hand to a desk and to a file system: no directories, control characters or
- * leading dots. Newly allocated; NULL when nothing usable is left. */
+ * leading dots, and no format characters (U+202E turns "invoice_\u202Efdp.exe" into what reads
+ * as "invoice_exe.pdf"; zero-width ones hide parts of a name). Newly allocated; NULL when nothing
+ * usable is left. */
 static char *safe_filename(const char *name)
 {
 	const char *base = name;
@@ -84,6 +86,8 @@ static char *safe_filename(const char *name)
 		gunichar c = g_utf8_get_char(p);
 		if (g_unichar_iscntrl(c))
 			g_string_append_c(out, '_');
+		else if (g_unichar_type(c) == G_UNICODE_FORMAT)
+			continue;
 		else
 			g_string_append_unichar(out, c);
 	}

@@ -1,5 +1,6 @@
 #include "rules/config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +22,7 @@ static const char *const desk_keys[] = {
     "priority_from_headers", "concurrency", "open_ticket_endpoint", "add_reply_endpoint",
     "get_ticket_endpoint", "get_tickets_endpoint", "departments_endpoint", "contacts_endpoint",
     "create_ticket_path", "customer_message_path", "ticket_path", "tickets_path", "queues_path",
-    NULL};
+    "allow_plain_http", NULL};
 
 /* Keliweb's API v2 documents only get-ticket; the other endpoints are inferred siblings, so each
  * is a key: config key, the WHMCS action it stands for, the default endpoint. */
@@ -410,6 +411,52 @@ static gboolean load_endpoints(struct loader *ld, const char *const (*table)[3])
 	return TRUE;
 }
 
+/* localhost, 127.0.0.0/8 or ::1. */
+static gboolean is_loopback(const char *host)
+{
+	struct in_addr v4;
+	struct in6_addr v6;
+
+	if (g_ascii_strcasecmp(host, "localhost") == 0)
+		return TRUE;
+	if (inet_pton(AF_INET, host, &v4) == 1)
+		return (ntohl(v4.s_addr) >> 24) == 127;
+	return inet_pton(AF_INET6, host, &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
+}
+
+/* http:// sends the API secret in clear text: only to this machine, or when the admin says so,
+ * and with a warning either way. */
+static gboolean check_plain_http(struct loader *ld)
+{
+	const struct config *c = ld->config;
+	GUri *uri = g_uri_parse(c->desk.url, G_URI_FLAGS_NONE, NULL);
+	const char *host = uri ? g_uri_get_host(uri) : NULL;
+	gboolean allowed = FALSE;
+	gboolean ok = TRUE;
+
+	if (!loader_get_bool(ld, "desk", "allow_plain_http", &allowed)) {
+		ok = FALSE;
+	} else if (host && is_loopback(host)) {
+		g_ptr_array_add(ld->config->warnings,
+				g_strdup_printf("[desk] url %s is plain http: the API secret goes to "
+						"%s unencrypted (this machine only)",
+						c->desk.url, host));
+	} else if (allowed) {
+		g_ptr_array_add(ld->config->warnings,
+				g_strdup_printf("[desk] url %s is plain http (allow_plain_http = true): "
+						"the API secret crosses the network unencrypted",
+						c->desk.url));
+	} else {
+		ok = loader_fail(ld, "desk", "url",
+				 "%s would send the API secret unencrypted to %s: use https://, or "
+				 "set allow_plain_http = true",
+				 c->desk.url, host ? host : "the desk");
+	}
+	if (uri)
+		g_uri_unref(uri);
+	return ok;
+}
+
 static gboolean load_desk(struct loader *ld)
 {
 	static const char *const kinds[] = {"whmcs", "keliweb", "thulium", NULL};
@@ -450,6 +497,8 @@ static gboolean load_desk(struct loader *ld)
 		loader_fail(ld, "desk", "url", "'%s' is not an http:// or https:// address", c->desk.url);
 		goto fail;
 	}
+	if (g_str_has_prefix(c->desk.url, "http://") && !check_plain_http(ld))
+		goto fail;
 	if (c->desk.ca_file && !g_file_test(c->desk.ca_file, G_FILE_TEST_IS_REGULAR)) {
 		loader_fail(ld, "desk", "ca_file", "no such file: %s", c->desk.ca_file);
 		goto fail;

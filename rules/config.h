@@ -91,6 +91,9 @@ struct mailbox_config {
 	char *password; /* never printed or logged; NULL with XOAUTH2 */
 	enum mailbox_auth auth;
 	char *oauth2_token_command; /* prints an access token on its standard output */
+	/* Variables the token command gets besides PATH, HOME and LANG: nothing else of
+	 * mail2ticket's environment (its secrets) reaches it. NULL-terminated, or NULL. */
+	char **oauth2_token_env;
 	enum mailbox_after after;
 	char *after_folder; /* MAILBOX_AFTER_MOVE */
 	char *after_flag;   /* MAILBOX_AFTER_FLAG: "\\Seen" or a keyword */

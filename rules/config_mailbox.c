@@ -5,9 +5,10 @@
 #include "rules/config_loader.h"
 
 static const char *const mailbox_keys[] = {
-    "url",	    "user",	    "password_file", "tls",	     "ca_file",	      "auth",
-    "oauth2_token_command", "after", "failed",	     "max_failures", "start",	      "interval",
-    "idle",	    "idle_restart", "timeout",	     "parse_timeout", "max_message_bytes", NULL};
+    "url",	   "user",	   "password_file",	"tls",		"ca_file",
+    "auth",	   "oauth2_token_command", "oauth2_token_env", "after", "failed",
+    "max_failures", "start",	   "interval",		"idle",		"idle_restart",
+    "timeout",	   "parse_timeout", "max_message_bytes", NULL};
 
 #define ENV_PASSWORD_PREFIX "MAIL2TICKET_PASSWORD_"
 
@@ -25,6 +26,7 @@ static void mailbox_config_free(struct mailbox_config *mb)
 		g_free(mb->password);
 	}
 	g_free(mb->oauth2_token_command);
+	g_strfreev(mb->oauth2_token_env);
 	g_free(mb->after_folder);
 	g_free(mb->after_flag);
 	g_free(mb->failed_folder);
@@ -173,6 +175,40 @@ static gboolean load_failed(struct loader *ld, const char *group, struct mailbox
 	return TRUE;
 }
 
+/* "NAME, NAME": variables handed on to the token command. */
+static gboolean load_token_env(struct loader *ld, const char *group, struct mailbox_config *mb)
+{
+	char *value = NULL;
+	GPtrArray *names;
+	char **words;
+
+	if (!loader_get_string(ld, group, "oauth2_token_env", FALSE, &value))
+		return FALSE;
+	if (!value)
+		return TRUE;
+	names = g_ptr_array_new_with_free_func(g_free);
+	words = g_strsplit_set(value, ", \t", -1);
+	for (char **w = words; *w; w++) {
+		if (!**w)
+			continue;
+		if (strspn(*w, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") !=
+		    strlen(*w)) {
+			loader_fail(ld, group, "oauth2_token_env", "'%s' is not a variable name", *w);
+			g_ptr_array_free(names, TRUE);
+			g_strfreev(words);
+			g_free(value);
+			return FALSE;
+		}
+		g_ptr_array_add(names, g_strdup(*w));
+	}
+	g_ptr_array_add(names, NULL);
+	g_strfreev(mb->oauth2_token_env);
+	mb->oauth2_token_env = (char **)g_ptr_array_free(names, FALSE);
+	g_strfreev(words);
+	g_free(value);
+	return TRUE;
+}
+
 static gboolean load_credentials(struct loader *ld, const char *group, struct mailbox_config *mb)
 {
 	static const char *const auths[] = {"login", "plain", "xoauth2", NULL};
@@ -185,6 +221,7 @@ static gboolean load_credentials(struct loader *ld, const char *group, struct ma
 	    !loader_get_choice(ld, group, "auth", auths, &auth) ||
 	    !loader_get_string(ld, group, "oauth2_token_command", FALSE,
 			       &mb->oauth2_token_command) ||
+	    !load_token_env(ld, group, mb) ||
 	    !loader_read_secret_file(ld, group, "password_file", &mb->password))
 		goto out;
 	if (env && *env) {

@@ -176,7 +176,7 @@ struct journal *journal_open(const char *path, gboolean read_only, int busy_time
 {
 	struct journal *j = g_new0(struct journal, 1);
 	int flags = read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
-	int rc;
+	int rc, fd;
 
 	j->path = g_strdup(path);
 	j->lock_fd = -1;
@@ -195,6 +195,12 @@ struct journal *journal_open(const char *path, gboolean read_only, int busy_time
 			return NULL;
 		}
 		g_free(lock);
+		/* SQLite would create the file 0644 (less the umask), and its -wal and -shm files
+		 * like it: the journal holds senders, subjects and ticket numbers, for this user
+		 * only. An empty file is an empty database to SQLite. */
+		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		if (fd >= 0)
+			close(fd);
 	}
 	rc = sqlite3_open_v2(path, &j->db, flags | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {

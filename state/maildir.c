@@ -41,7 +41,7 @@ static gboolean sync_dir(const char *dir)
 	return ok;
 }
 
-char *maildir_store(const char *dir, const char *head, const char *raw, gsize len,
+char *maildir_store(const char *dir, const struct envelope *envelope, const char *raw, gsize len,
 		    GError **error)
 {
 	static const char *const subdirs[] = {"tmp", "new", "cur"};
@@ -54,6 +54,8 @@ char *maildir_store(const char *dir, const char *head, const char *raw, gsize le
 	char *tmp = g_build_filename(dir, "tmp", name, NULL);
 	char *final = g_build_filename(dir, "new", name, NULL);
 	char *newdir = g_build_filename(dir, "new", NULL);
+	char *head = envelope_to_head(envelope);
+	GBytes *cleaned = envelope_remove_forged(raw, len);
 	int fd = -1;
 	gboolean ok = FALSE;
 
@@ -71,7 +73,9 @@ char *maildir_store(const char *dir, const char *head, const char *raw, gsize le
 		file_error("cannot create", tmp, error);
 		goto out;
 	}
-	if ((head && !write_all(fd, head, strlen(head))) || !write_all(fd, raw, len) ||
+	if (cleaned)
+		raw = g_bytes_get_data(cleaned, &len);
+	if (!write_all(fd, head, strlen(head)) || !write_all(fd, raw, len) ||
 	    fsync(fd) != 0) {
 		file_error("cannot write", tmp, error);
 		goto out;
@@ -95,6 +99,9 @@ out:
 	g_free(tmp);
 	g_free(newdir);
 	g_free(name);
+	g_free(head);
+	if (cleaned)
+		g_bytes_unref(cleaned);
 	if (!ok) {
 		g_free(final);
 		return NULL;

@@ -4,10 +4,13 @@
 
 #include <glib.h>
 
-/* Store head (may be NULL) then raw as one new file in the Maildir at dir (created when
- * missing), durably: written to tmp/, fsync'ed, renamed into new/, and the folder fsync'ed.
+#include "ingest/envelope.h"
+
+/* Store raw with its envelope (NULL: none) as one new file in the Maildir at dir (created when
+ * missing), durably: written to tmp/, fsync'ed, renamed into new/, and the folder fsync'ed. The
+ * file starts with envelope_to_head()'s line; header lines of that name in raw are left out.
  * Returns the new file's path (newly allocated), or NULL with G_FILE_ERROR set. */
-char *maildir_store(const char *dir, const char *head, const char *raw, gsize len,
+char *maildir_store(const char *dir, const struct envelope *envelope, const char *raw, gsize len,
 		    GError **error);
 
 #endif

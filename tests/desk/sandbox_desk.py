@@ -417,7 +417,7 @@ def client_display_name(client):
 # Fault injection
 # ---------------------------------------------------------------------------
 
-FAULT_MODES = {"http500", "http503", "error", "badjson", "auth", "slow",
+FAULT_MODES = {"http500", "http503", "error", "badjson", "huge", "auth", "slow",
                "slow_after_create"}
 
 
@@ -1275,6 +1275,8 @@ HTTP_ERROR_PAGE = ("<!DOCTYPE html>\n<html><head><title>{status} {reason}</title
                    "request.</p></body></html>\n")
 # What a PHP desk prints when a warning leaks into the output and the process
 # dies mid-answer: valid-looking JSON that no parser accepts.
+# The "huge" answer: JSON of this many bytes, more than a client should read into memory.
+HUGE_BODY_BYTES = 40 << 20
 GARBLED_BODY = (b'<br />\n<b>Warning</b>:  Undefined array key "deptid" in '
                 b"<b>/var/www/whmcs/includes/api/openticket.php</b> on line <b>42</b><br />\n"
                 b'{"result":"success","id":"')
@@ -1328,6 +1330,9 @@ class SandboxServer(ThreadingHTTPServer):
                 reply.headers["Retry-After"] = "30"
         elif mode == "badjson":
             reply = Reply(200, GARBLED_BODY, "text/html; charset=utf-8", result=mode)
+        elif mode == "huge":
+            reply = Reply(200, b'{"result":"success","message":"' + b"x" * HUGE_BODY_BYTES
+                          + b'"}', "application/json", result=mode)
         elif mode == "error":
             reply = api.error(fault.message)
         elif mode == "auth":

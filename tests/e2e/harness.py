@@ -7,6 +7,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -112,14 +113,18 @@ def sample(name):
 class SandboxDesk:
     """The sandbox desk (tests/desk/sandbox_desk.py) as a subprocess."""
 
-    def __init__(self, workdir):
+    def __init__(self, workdir, tls=False):
+        """tls: serve HTTPS with a self-signed certificate for 127.0.0.1, kept in ca_file for
+        the config (plain http to loopback gets a warning at every start)."""
         self.workdir = workdir
         port_file = os.path.join(workdir, "desk.port")
         env = dict(os.environ, SANDBOX_DESK_SECRET=SECRET)
         self.log = open(os.path.join(workdir, "desk.log"), "wb")
+        self.ca_file = os.path.join(workdir, "desk-cert.pem") if tls else None
         self.proc = subprocess.Popen(
             [sys.executable, os.path.join(SOURCE_DIR, "tests", "desk", "sandbox_desk.py"),
-             "--port", "0", "--port-file", port_file, "--identifier", IDENTIFIER],
+             "--port", "0", "--port-file", port_file, "--identifier", IDENTIFIER]
+            + (["--tls-self-signed", self.ca_file] if tls else []),
             stdout=self.log, stderr=subprocess.STDOUT, env=env, preexec_fn=die_with_parent)
         deadline = time.monotonic() + 15
         while not read_file(port_file):
@@ -127,13 +132,14 @@ class SandboxDesk:
                 raise RuntimeError("sandbox desk did not start: "
                                    + read_file(os.path.join(workdir, "desk.log")))
             time.sleep(0.05)
-        self.url = "http://127.0.0.1:%s" % read_file(port_file)
+        self.url = "%s://127.0.0.1:%s" % ("https" if tls else "http", read_file(port_file))
 
     def _request(self, path, body=None):
         data = json.dumps(body).encode() if body is not None else None
         req = urllib.request.Request(self.url + path, data=data, method="POST" if data else "GET",
                                      headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(req, timeout=10) as resp:
+        context = ssl.create_default_context(cafile=self.ca_file) if self.ca_file else None
+        with urllib.request.urlopen(req, timeout=10, context=context) as resp:
             return json.load(resp)
 
     def tickets(self):
@@ -194,11 +200,12 @@ class DeskTestCase(unittest.TestCase):
     """One sandbox desk per test class; a fresh scratch folder, config and journal per test."""
 
     timeout = 3
+    desk_tls = False  # the sandbox desk over HTTPS, trusted through [desk] ca_file
 
     @classmethod
     def setUpClass(cls):
         cls.classdir = tempfile.mkdtemp(prefix="m2t-e2e-")
-        cls.desk = SandboxDesk(cls.classdir)
+        cls.desk = SandboxDesk(cls.classdir, tls=cls.desk_tls)
         cls.outputs = []
 
     @classmethod
@@ -239,8 +246,11 @@ class DeskTestCase(unittest.TestCase):
         params = dict(url=self.desk.url, identifier=IDENTIFIER, timeout=self.timeout)
         params.update(kw)
         path = os.path.join(self.dir, "mail2ticket.conf")
+        text = text if text is not None else CONFIG_TEMPLATE.format(**params)
+        if self.desk.ca_file and "\nca_file" not in text.split("\n[", 2)[1]:
+            text = text.replace("[desk]\n", f"[desk]\nca_file = {self.desk.ca_file}\n", 1)
         with open(path, "w") as f:
-            f.write(text if text is not None else CONFIG_TEMPLATE.format(**params))
+            f.write(text)
         # As an admin keeps it: others reading it would get a warning line in every run.
         os.chmod(path, 0o600)
         return path

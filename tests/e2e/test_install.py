@@ -60,7 +60,7 @@ class Install(unittest.TestCase):
         with open(self.installed("lib/systemd/system/mail2ticket.service")) as f:
             unit = f.read()
         for line in ["Type=notify", "ProtectSystem=strict", "NoNewPrivileges=yes",
-                     "ExecReload=/bin/kill -HUP $MAINPID"]:
+                     "ExecReload=/bin/kill -HUP $MAINPID", "LimitCORE=0"]:
             self.assertIn(line, unit.splitlines())
         self.assertRegex(unit, r"(?m)^WatchdogSec=\S+")
         self.assertRegex(unit, r"(?m)^ExecStart=/\S+/bin/mail2ticket --config "

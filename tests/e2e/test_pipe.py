@@ -149,6 +149,13 @@ class PipeFailures(DeskTestCase):
         self.assertEqual(rc, 75, err)
         self.assertIn("not JSON", err)
 
+    def test_a_huge_answer_is_not_read(self):
+        """An answer past 32 MB is cut off, not read into memory; the mail waits (exit 75)."""
+        self.desk.fault("huge", count=1)
+        rc, _, err = self.pipe(sample("01-plain.eml"))
+        self.assertEqual(rc, 75, err)
+        self.assertIn("is larger than 32 MB: not read", err)
+
     def test_desk_down_is_temporary(self):
         self.write_config(url="http://127.0.0.1:9")
         rc, _, err = self.pipe(sample("01-plain.eml"))

@@ -18,7 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dovecot import Dovecot, untrusted_ca_file  # noqa: E402
-from harness import BINARY, CONFIG_TEMPLATE, SECRET, DeskTestCase  # noqa: E402
+from harness import BINARY, CONFIG_TEMPLATE, SECRET, DeskTestCase, read_file  # noqa: E402
 
 MAILBOX_TEMPLATE = """
 [mailbox support]
@@ -527,6 +527,34 @@ class Oauth2Test(PollTestCase):
         self.assertEqual(self.introspection.tokens, [], "a login was tried without a token")
         self.assertEqual(self.desk.tickets(), [])
         self.assertEqual(self.dovecot.count("INBOX"), 1)
+
+    def test_the_token_command_sees_none_of_the_secrets(self):
+        """It runs with PATH, HOME, LANG and the variables oauth2_token_env names, nothing else:
+        not the desk's secret, not the mailbox passwords."""
+        self.dovecot.append(mail(1))
+        seen = os.path.join(self.dir, "token-env")
+        command = self.token_command(f"env > {seen}\necho {GOOD_TOKEN}\n")
+        self.use_mailbox(extra=f"auth = xoauth2\noauth2_token_command = {command}\n"
+                               "oauth2_token_env = TOKEN_CACHE")
+        rc, _, err = self.run_m2t("poll", "--once", env={
+            "MAIL2TICKET_SECRET": SECRET, "MAIL2TICKET_PASSWORD_OTHER": "pass123",
+            "TOKEN_CACHE": "/var/cache/tokens", "UNRELATED": "x"})
+        self.assertEqual(rc, 0, err)
+        names = {line.split("=", 1)[0] for line in read_file(seen).splitlines()}
+        self.assertNotIn("MAIL2TICKET_SECRET", names)
+        self.assertNotIn("MAIL2TICKET_PASSWORD_OTHER", names)
+        self.assertNotIn("UNRELATED", names)
+        self.assertIn("TOKEN_CACHE=/var/cache/tokens", read_file(seen).splitlines())
+        self.assertTrue(names <= {"PATH", "HOME", "LANG", "TOKEN_CACHE", "PWD", "SHLVL", "_"},
+                        names)
+
+    def test_a_token_command_that_prints_too_much_is_refused(self):
+        self.dovecot.append(mail(1))
+        self.use_oauth2("head -c 200000 /dev/zero | tr '\\0' x\n")
+        rc, _, err = self.poll_once()
+        self.assertEqual(rc, 75, err)
+        self.assertIn("oauth2_token_command printed more than 65536 bytes", err)
+        self.assertEqual(self.introspection.tokens, [], "a login was tried with the output")
 
 
 if __name__ == "__main__":

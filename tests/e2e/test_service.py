@@ -295,6 +295,7 @@ class Syslog(ServiceTestCase):
     """--syslog, against a /dev/log of the test's own (tests/e2e/syslog_capture.py) in a private
     mount namespace: the machine's syslog is not touched."""
 
+    desk_tls = True  # no warning about plain http in the lines checked
     def syslog_run(self, *args, stdin=b""):
         cmd = ["unshare", "--mount", "--propagation", "unchanged", sys.executable,
                os.path.join(os.path.dirname(os.path.abspath(__file__)), "syslog_capture.py"),
@@ -453,6 +454,8 @@ class SdNotify(ServiceTestCase):
 
 
 class PermissionWarnings(ServiceTestCase):
+    desk_tls = True  # the only warnings are the ones these tests cause
+
     def setUp(self):
         super().setUp()
         self.secret = os.path.join(self.dir, "secret")

@@ -360,6 +360,52 @@ static void test_mailboxes(void **state)
 	g_free(pass_path);
 }
 
+/* Load text; expect success, and a warning containing want when want_it, none otherwise. */
+static void assert_loads_with_warning(const char *text, const char *want, gboolean want_it)
+{
+	char *path = write_config(text);
+	GError *err = NULL;
+	struct config *c = config_load(path, &err);
+	gboolean found = FALSE;
+
+	if (!c)
+		fail_msg("%s", err->message);
+	for (guint i = 0; i < c->warnings->len; i++)
+		found = found || strstr(g_ptr_array_index(c->warnings, i), want);
+	assert_int_equal(found, want_it);
+	config_free(c);
+	g_free(path);
+}
+
+/* Plain http sends the API secret in clear text. */
+static void test_plain_http_desk(void **state)
+{
+	static const char *const urls[][2] = {
+	    {"http://desk.example.com/includes/api.php", NULL},
+	    {"http://127.0.0.1:8089/includes/api.php", "unencrypted (this machine only)"},
+	    {"http://[::1]/includes/api.php", "unencrypted (this machine only)"},
+	    {"http://localhost/includes/api.php", "unencrypted (this machine only)"},
+	    {"https://desk.example.com/includes/api.php", "plain http"},
+	};
+	(void)state;
+
+	for (gsize i = 0; i < G_N_ELEMENTS(urls); i++) {
+		char *text = g_strdup_printf("[desk]\nkind = whmcs\nurl = %s\nidentifier = a\n"
+					     "secret = s\ndefault_department = 1\n",
+					     urls[i][0]);
+		if (!urls[i][1])
+			assert_fails(text, "would send the API secret unencrypted to desk.example.com: "
+					   "use https://, or set allow_plain_http = true");
+		else
+			assert_loads_with_warning(text, urls[i][1], !g_str_has_prefix(urls[i][0], "https"));
+		g_free(text);
+	}
+	assert_loads_with_warning("[desk]\nkind = whmcs\nurl = http://desk.example.com/api.php\n"
+				  "identifier = a\nsecret = s\ndefault_department = 1\n"
+				  "allow_plain_http = true\n",
+				  "the API secret crosses the network unencrypted", TRUE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -373,6 +419,7 @@ int main(void)
 	    cmocka_unit_test(test_loop_and_threading),
 	    cmocka_unit_test(test_mailboxes),
 	    cmocka_unit_test(test_keliweb),
+	    cmocka_unit_test(test_plain_http_desk),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -7,6 +7,7 @@
 #include <glib/gstdio.h>
 #include <sqlite3.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "state/journal.h"
 
@@ -23,7 +24,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	static const char *const suffixes[] = {"", "-wal", "-shm"};
+	static const char *const suffixes[] = {"", "-wal", "-shm", ".lock"};
 	(void)state;
 	for (gsize i = 0; i < G_N_ELEMENTS(suffixes); i++) {
 		char *f = g_strconcat(path, suffixes[i], NULL);
@@ -225,10 +226,27 @@ static void test_mailbox_marks_and_items(void **state)
 	journal_close(j);
 }
 
+/* The journal holds senders and subjects: under the usual umask 022 SQLite would make it 0644. */
+static void test_created_for_its_user_only(void **state)
+{
+	mode_t old = umask(022);
+	struct journal *j = journal_open(path, FALSE, 1000, NULL);
+	GStatBuf st;
+	(void)state;
+
+	umask(old);
+	assert_non_null(j);
+	assert_true(journal_begin_attempt(j, "mid:1", &info, NULL));
+	assert_int_equal(g_stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	journal_close(j);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_attempt_then_delivered, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_created_for_its_user_only, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_quarantined_and_dropped, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_busy_journal_is_reported_as_busy, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),

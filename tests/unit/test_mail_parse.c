@@ -98,6 +98,29 @@ static void test_unsafe_attachment_names(void **state)
 	mail_free(m);
 }
 
+/* Bidi and zero-width characters make a name read as something else: they are removed. */
+static void test_format_characters_leave_names(void **state)
+{
+	struct mail *m = parse("From: a@example.org\nMIME-Version: 1.0\n"
+			       "Content-Type: multipart/mixed; boundary=\"x\"\n\n"
+			       "--x\nContent-Type: text/plain\n\nbody\n"
+			       "--x\nContent-Type: application/octet-stream\n"
+			       "Content-Disposition: attachment; "
+			       "filename*=utf-8''invoice_%E2%80%AEfdp.exe\n\nA\n"
+			       "--x\nContent-Type: application/octet-stream\n"
+			       "Content-Disposition: attachment; "
+			       "filename=\"=?utf-8?Q?re=E2=80=8Bport=E2=81=A6.pdf=EF=BB=BF?=\"\n\nB\n"
+			       "--x\nContent-Type: application/octet-stream\n"
+			       "Content-Disposition: attachment; filename*=utf-8''%E2%80%8F%E2%80%8E\n"
+			       "\nC\n--x--\n");
+	(void)state;
+
+	assert_string_equal(attachment(m, 0)->filename, "invoice_fdp.exe");
+	assert_string_equal(attachment(m, 1)->filename, "report.pdf");
+	assert_string_equal(attachment(m, 2)->filename, "attachment-3.bin");
+	mail_free(m);
+}
+
 static void test_signature_parts_are_not_text_or_attachments(void **state)
 {
 	struct mail *m = parse("From: a@example.org\nMIME-Version: 1.0\n"
@@ -225,6 +248,7 @@ int main(void)
 	    cmocka_unit_test(test_crlf_text_becomes_lf),
 	    cmocka_unit_test(test_too_deep_keeps_the_original),
 	    cmocka_unit_test(test_unsafe_attachment_names),
+	    cmocka_unit_test(test_format_characters_leave_names),
 	    cmocka_unit_test(test_signature_parts_are_not_text_or_attachments),
 	    cmocka_unit_test(test_forwarded_message_is_an_eml_attachment),
 	    cmocka_unit_test(test_bounce_report),
