@@ -20,6 +20,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import BINARY, SAMPLES, SECRET, TICKET_NUMBER, sample  # noqa: E402
 from service_harness import DEAD_DESK, ServiceTestCase, mail  # noqa: E402
+from test_forgery import FORGED_LINE, LOG_FORGERY  # noqa: E402
 
 TEXT_LINE = re.compile(r"^mail2ticket: (error|warning|info|debug): (.*)$")
 FIELD = re.compile(r' ([A-Za-z][\w-]*)=("(?:[^"\\]|\\.)*"|\S+)')
@@ -324,6 +325,18 @@ class Syslog(ServiceTestCase):
         self.assertEqual(rc, 75, err)
         self.assertRegex(out, r"(?m)^<20>.*mail2ticket\[\d+\]: warning: mail not handled ")
         self.assertRegex(out, r"(?m)^<19>.*mail2ticket\[\d+\]: error: ")
+
+    def test_mail_text_cannot_forge_a_syslog_line(self):
+        rc, out, err = self.syslog_run("--syslog", "pipe", stdin=LOG_FORGERY)
+        self.assertEqual(rc, 0, err)
+        self.assertNotIn("\u2028", out)
+        self.assertNotIn("\u0085", out)
+        forged = [line for line in out.splitlines() if FORGED_LINE in line]
+        self.assertEqual(len(forged), 1, out)
+        self.assertIn("charset label", forged[0])
+        self.assertIn("\\n" + FORGED_LINE + "\\u2028\\u0085x", forged[0])
+        self.assertEqual([line for line in out.splitlines() if "mail handled" in line
+                          and "key=mid:forge-log@example.org" not in line], [])
 
     def test_json_lines_too(self):
         rc, out, err = self.syslog_run("--syslog", "--log-format", "json", "pipe",
