@@ -137,10 +137,18 @@ static void report_line(const struct import_run *r, const struct parsed_message 
 
 	if (!r->report)
 		return;
-	key = mail_key(p->mail);
-	line = json_pack("{s:s, s:s, s:s?, s:s, s:s, s:s?}", "location", p->msg.location, "key",
-			 key, "message_id", p->mail->message_id, "subject", p->mail->subject,
-			 "outcome", outcome, "reason", reason);
+	if (p->mail) {
+		key = mail_key(p->mail);
+	} else {
+		gsize len;
+		const guchar *raw = g_bytes_get_data(p->msg.raw, &len);
+		char *digest = g_compute_checksum_for_data(G_CHECKSUM_SHA256, raw ? raw : NULL, len);
+		key = g_strconcat("sha256:", digest, NULL);
+		g_free(digest);
+	}
+	line = json_pack("{s:s, s:s, s:s?, s:s?, s:s, s:s?}", "location", p->msg.location, "key",
+			 key, "message_id", p->mail ? p->mail->message_id : NULL, "subject",
+			 p->mail ? p->mail->subject : NULL, "outcome", outcome, "reason", reason);
 	json_dumpf(line, r->report, JSON_COMPACT);
 	fputc('\n', r->report);
 	json_decref(line);
@@ -223,11 +231,32 @@ static void mark_handled(GHashTable *finished, guint64 seq, struct checkpoint *c
 		cp->handled++;
 }
 
+/* A mail the parser did not finish in time goes into the quarantine from this thread: there is no
+ * parsed mail to hand to a lane. FALSE when it could not be kept (the first failure in *stop). */
+static gboolean quarantine_unparsed(struct import_run *r, struct parsed_message *p, GError **stop)
+{
+	struct envelope envelope = {.source = "import", .item = p->msg.location,
+				    .started = g_get_monotonic_time()};
+	struct delivery done = {.parsed = *p};
+	gsize len;
+	const char *raw = g_bytes_get_data(p->msg.raw, &len);
+	gboolean ok;
+
+	*p = (struct parsed_message){0};
+	done.reason = deliver_parse_timeout_reason(r->d.config->parser.parse_timeout);
+	done.ok = deliver_quarantine_unparsed(&r->d, raw ? raw : "", len, &envelope, done.reason,
+					      &done.outcome, &done.error);
+	ok = take_delivery(r, &done, stop);
+	delivery_clear(&done);
+	return ok;
+}
+
 /* Hand parsed messages to the delivery lanes until enough are in flight; FALSE when none is left.
- * Mail outside --since/--until is counted and passed over here. */
+ * Mail outside --since/--until is counted and passed over here; mail the parser did not finish in
+ * time is quarantined here. */
 static gboolean dispatch(struct import_run *r, struct source *src, gboolean *more,
 			 GError **read_error, guint64 *next_seq, GHashTable *finished,
-			 struct checkpoint *cp)
+			 struct checkpoint *cp, GError **stop)
 {
 	struct parsed_message parsed;
 
@@ -243,6 +272,12 @@ static gboolean dispatch(struct import_run *r, struct source *src, gboolean *mor
 			return FALSE;
 		g_bytes_get_data(parsed.msg.raw, &len);
 		r->bytes += len;
+		if (parsed.timed_out) {
+			if (!quarantine_unparsed(r, &parsed, stop))
+				return TRUE;
+			mark_handled(finished, (*next_seq)++, cp);
+			continue;
+		}
 		if (within_dates(r, parsed.mail)) {
 			deliver_pool_push(r->deliveries, &parsed, (*next_seq)++);
 			continue;
@@ -277,7 +312,7 @@ static gboolean import_path(struct import_run *r, const char *path, GError **err
 	noted = next_seq = cp.handled;
 	while (ok) {
 		if (!stop)
-			dispatch(r, src, &more, &read_error, &next_seq, finished, &cp);
+			dispatch(r, src, &more, &read_error, &next_seq, finished, &cp, &stop);
 		if (!deliver_pool_pop(r->deliveries, &done))
 			break;
 		if (take_delivery(r, &done, &stop))
@@ -398,7 +433,7 @@ int cmd_import(const struct global_options *g, int argc, char **argv)
 		r.total_bytes += size_of(argv[i]);
 	r.started = r.last_progress = g_get_monotonic_time();
 	parse_options_from_config(config, &parse_options);
-	r.parsers = parse_pool_new(&parse_options, threads);
+	r.parsers = parse_pool_new(&parse_options, threads, config->parser.parse_timeout);
 	for (int i = optind; i < argc; i++)
 		if (!import_path(&r, argv[i], &err))
 			goto fail;

@@ -7,6 +7,7 @@
 #include "cli/commands.h"
 #include "cli/deliver.h"
 #include "cli/log.h"
+#include "cli/parse_pool.h"
 #include "ingest/pipe.h"
 #include "parsers/mail_json.h"
 #include "parsers/mail_parse.h"
@@ -21,7 +22,8 @@ static void parse_help(void)
 	       "attachments (name, type, size, SHA-256), attachments left out by the size\n"
 	       "limits, a bounce's report, and warnings of what could not be read as the\n"
 	       "sender meant. Uses the [parser] section of the config when one is given or\n"
-	       "exists; needs none.\n\n"
+	       "exists; needs none. Exit 65 when the parser does not finish within\n"
+	       "parse_timeout.\n\n"
 	       "  --attachment-data   include each attachment's bytes as base64\n"
 	       "  -h, --help          this text\n",
 	       parse_usage);
@@ -53,8 +55,7 @@ int cmd_parse(const struct global_options *g, int argc, char **argv)
 	GError *err = NULL;
 	struct mail *mail;
 	json_t *json;
-	gsize len;
-	const char *data;
+	int timeout;
 	int c;
 
 	optind = 0;
@@ -98,8 +99,17 @@ int cmd_parse(const struct global_options *g, int argc, char **argv)
 	if (config)
 		parse_options_from_config(config, &parse_options);
 	parse_options.raw_digest = TRUE;
-	data = g_bytes_get_data(raw, &len);
-	mail = mail_parse(data ? data : "", len, &parse_options);
+	timeout = config ? config->parser.parse_timeout : PARSE_TIMEOUT_DEFAULT;
+	mail = parse_within(raw, &parse_options, timeout);
+	if (!mail) {
+		char *reason = deliver_parse_timeout_reason(timeout);
+		log_event(LOG_ERROR, reason, "file", argv[optind], NULL);
+		g_free(reason);
+		config_free(config);
+		g_bytes_unref(raw);
+		/* The thread still parsing is ended with the process. */
+		return EX_DATAERR;
+	}
 	json = mail_to_json(mail, with_data);
 	json_dumpf(json, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	putchar('\n');

@@ -68,8 +68,6 @@ int cmd_pipe(const struct global_options *g, int argc, char **argv)
 	GBytes *raw = NULL;
 	GError *err = NULL;
 	int rc = EX_OK;
-	const char *data;
-	gsize len;
 	int c;
 
 	optind = 0;
@@ -117,8 +115,7 @@ int cmd_pipe(const struct global_options *g, int argc, char **argv)
 	}
 	if (!deliver_open(&d, config, dry_run, &err))
 		goto fail;
-	data = g_bytes_get_data(raw, &len);
-	if (!deliver_message(&d, data ? data : "", len, &envelope, &outcome, &err))
+	if (!deliver_message(&d, raw, &envelope, &outcome, &err))
 		goto fail;
 	goto out;
 fail:

@@ -100,18 +100,22 @@ static gboolean reprocess_file(struct deliver *d, const char *path, guint *refus
 	struct envelope_kept kept = {0};
 	enum deliver_outcome outcome;
 	gboolean ok;
+	GBytes *file, *mail;
 	char *raw;
 	gsize len, head;
 
 	if (!g_file_get_contents(path, &raw, &len, error))
 		return FALSE;
+	file = g_bytes_new_take(raw, len);
 	head = envelope_from_head(raw, len, &kept);
+	mail = g_bytes_new_from_bytes(file, head, len - head);
 	envelope.sender = kept.sender;
 	envelope.recipient = kept.recipient;
 	envelope.mailbox = kept.mailbox;
-	ok = deliver_message(d, raw + head, len - head, &envelope, &outcome, error);
+	ok = deliver_message(d, mail, &envelope, &outcome, error);
 	envelope_kept_clear(&kept);
-	g_free(raw);
+	g_bytes_unref(mail);
+	g_bytes_unref(file);
 	if (!ok)
 		return FALSE;
 	if (outcome == DELIVER_QUARANTINED)

@@ -6,6 +6,7 @@
 #include "cli/commands.h"
 #include "cli/deliver.h"
 #include "cli/log.h"
+#include "cli/parse_pool.h"
 #include "ingest/pipe.h"
 
 static const char route_usage[] = "mail2ticket route [--offline] [-f SENDER] [-r RECIPIENT] FILE|-";
@@ -76,6 +77,26 @@ static json_t *decision_to_json(const struct mail *mail, const struct decision *
 	return obj;
 }
 
+/* What pipe, poll and import do with a mail the parser does not finish in time: the decision
+ * they would print for it. */
+static void print_unparsed(GBytes *raw, int seconds)
+{
+	gsize len;
+	const guchar *data = g_bytes_get_data(raw, &len);
+	char *digest = g_compute_checksum_for_data(G_CHECKSUM_SHA256, data, len);
+	char *key = g_strconcat("sha256:", digest, NULL);
+	char *reason = deliver_parse_timeout_reason(seconds);
+	json_t *json = json_pack("{s:s, s:s, s:[s]}", "key", key, "action", "quarantine", "why",
+				 reason);
+
+	json_dumpf(json, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	putchar('\n');
+	json_decref(json);
+	g_free(reason);
+	g_free(key);
+	g_free(digest);
+}
+
 int cmd_route(const struct global_options *g, int argc, char **argv)
 {
 	static const struct option options[] = {{"offline", no_argument, NULL, 'o'},
@@ -94,7 +115,6 @@ int cmd_route(const struct global_options *g, int argc, char **argv)
 	GError *err = NULL;
 	int rc = EX_OK;
 	gsize len;
-	const char *data;
 	int c;
 
 	optind = 0;
@@ -134,8 +154,11 @@ int cmd_route(const struct global_options *g, int argc, char **argv)
 	if (!deliver_open(&d, config, TRUE, &err))
 		goto fail;
 	parse_options_from_config(config, &parse_options);
-	data = g_bytes_get_data(raw, &len);
-	mail = mail_parse(data ? data : "", len, &parse_options);
+	mail = parse_within(raw, &parse_options, config->parser.parse_timeout);
+	if (!mail) {
+		print_unparsed(raw, config->parser.parse_timeout);
+		goto out;
+	}
 	if (!deliver_decide(&d, mail, &envelope, offline, &dec, &err))
 		goto fail;
 	{

@@ -1,6 +1,7 @@
 #include "cli/deliver.h"
 
 #include "cli/log.h"
+#include "cli/parse_pool.h"
 #include "parsers/mail_parse.h"
 #include "rules/loop_guard.h"
 #include "rules/route.h"
@@ -646,39 +647,62 @@ out:
 
 gboolean deliver_quarantine_unparsed(struct deliver *d, const char *raw, gsize len,
 				     const struct envelope *envelope, const char *reason,
-				     GError **error)
+				     enum deliver_outcome *outcome, GError **error)
 {
 	char *digest = g_compute_checksum_for_data(G_CHECKSUM_SHA256, (const guchar *)raw, len);
 	char *key = g_strconcat("sha256:", digest, NULL);
 	struct journal_mail_info info = {.source = envelope->source, .sender = envelope->sender};
-	enum deliver_outcome outcome = DELIVER_QUARANTINED;
+	struct journal_entry earlier = {0};
 	gint64 started = g_get_monotonic_time();
+	gboolean known = FALSE;
 	gboolean ok;
 
 	d->envelope = envelope;
 	g_clear_pointer(&d->last_ticket, g_free);
 	g_free(d->last_reason);
 	d->last_reason = g_strdup(reason);
-	ok = quarantine(d, key, &info, raw, len, reason, error);
-	log_mail_line(d, envelope, key, ok, &outcome, NULL, error ? *error : NULL, started);
+	*outcome = DELIVER_QUARANTINED;
+	/* The same bytes set aside before (a re-run import, a second copy) are in the quarantine
+	 * already; reprocess, which retries the quarantine, keeps its file only when a new one
+	 * is written. */
+	ok = !d->journal || d->retry_quarantined ||
+	     journal_lookup(d->journal, key, &earlier, &known, error);
+	if (ok && known)
+		*outcome = DELIVER_ALREADY;
+	else if (ok)
+		ok = quarantine(d, key, &info, raw, len, reason, error);
+	log_mail_line(d, envelope, key, ok, outcome, NULL, error ? *error : NULL, started);
 	d->envelope = NULL;
-
+	journal_entry_clear(&earlier);
 	g_free(key);
 	g_free(digest);
 	return ok;
 }
 
-gboolean deliver_message(struct deliver *d, const char *raw, gsize len,
-			 const struct envelope *envelope, enum deliver_outcome *outcome,
-			 GError **error)
+char *deliver_parse_timeout_reason(int seconds)
+{
+	return g_strdup_printf("the parser did not finish within parse_timeout = %d s", seconds);
+}
+
+gboolean deliver_message(struct deliver *d, GBytes *raw, const struct envelope *envelope,
+			 enum deliver_outcome *outcome, GError **error)
 {
 	struct parse_options options;
 	struct mail *mail;
+	gsize len;
+	const char *data = g_bytes_get_data(raw, &len);
 	gboolean ok;
 
 	parse_options_from_config(d->config, &options);
-	mail = mail_parse(raw, len, &options);
-	ok = deliver_parsed_message(d, mail, raw, len, envelope, outcome, error);
+	mail = parse_within(raw, &options, d->config->parser.parse_timeout);
+	if (!mail) {
+		char *reason = deliver_parse_timeout_reason(d->config->parser.parse_timeout);
+		ok = deliver_quarantine_unparsed(d, data ? data : "", len, envelope, reason, outcome,
+						 error);
+		g_free(reason);
+		return ok;
+	}
+	ok = deliver_parsed_message(d, mail, data ? data : "", len, envelope, outcome, error);
 	mail_free(mail);
 	return ok;
 }

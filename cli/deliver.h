@@ -58,18 +58,23 @@ void deliver_close(struct deliver *d);
 /* The parser's options from the config (borrowing its strings). */
 void parse_options_from_config(const struct config *config, struct parse_options *out);
 
-/* TRUE when the message is safe to acknowledge at its source (*outcome says what happened).
+/* raw through the whole flow, parsed within [parser] parse_timeout (a mail the parser does not
+ * finish in time is quarantined). TRUE when the message is safe to acknowledge at its source
+ * (*outcome says what happened).
  * FALSE with error set when it must stay where it is: a temporary desk failure (DESK_ERROR), a
  * journal that cannot record (JOURNAL_ERROR), or a quarantine that cannot be written. */
-gboolean deliver_message(struct deliver *d, const char *raw, gsize len,
-			 const struct envelope *envelope, enum deliver_outcome *outcome,
-			 GError **error);
+gboolean deliver_message(struct deliver *d, GBytes *raw, const struct envelope *envelope,
+			 enum deliver_outcome *outcome, GError **error);
 
-/* Keep a mail that cannot go through the flow (unreadable, too big, or fatal to the parser) in
- * the quarantine with reason, journalled under the digest of its bytes. */
+/* Keep a mail that cannot go through the flow (unreadable, too big, or fatal or too slow for the
+ * parser) in the quarantine with reason, journalled under the digest of its bytes; *outcome is
+ * DELIVER_ALREADY when the journal has that digest already (and not retry_quarantined). */
 gboolean deliver_quarantine_unparsed(struct deliver *d, const char *raw, gsize len,
 				     const struct envelope *envelope, const char *reason,
-				     GError **error);
+				     enum deliver_outcome *outcome, GError **error);
+
+/* "the parser did not finish within parse_timeout = N s". Newly allocated. */
+char *deliver_parse_timeout_reason(int seconds);
 
 /* A decision and the facts it rests on (the facts borrow from the rest). */
 struct decision {

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli/log.h"
+#include "cli/parse_pool.h"
 #include "cli/service_notify.h"
 #include "desk/desk.h"
 #include "parsers/mail.h"
@@ -48,63 +49,6 @@ static void note_waiting(struct pass *p, GError *err)
 	p->waiting = err;
 }
 
-/* The parser runs on a thread of its own so that a mail it cannot finish is noticed. */
-struct parse_job {
-	GMutex lock;
-	GCond finished;
-	gboolean done;
-	GBytes *raw;
-	struct parse_options options;
-	struct mail *mail;
-};
-
-static gpointer parse_thread(gpointer data)
-{
-	struct parse_job *job = data;
-	gsize len;
-	const char *raw = g_bytes_get_data(job->raw, &len);
-	struct mail *mail = mail_parse(raw ? raw : "", len, &job->options);
-
-	g_mutex_lock(&job->lock);
-	job->mail = mail;
-	job->done = TRUE;
-	g_cond_signal(&job->finished);
-	g_mutex_unlock(&job->lock);
-	return NULL;
-}
-
-/* The parsed mail (free with mail_free()), or NULL when the parser did not finish within
- * seconds; the job and its thread are then left behind, still holding a reference to raw. */
-static struct mail *parse_with_timeout(const struct config *config, GBytes *raw, int seconds)
-{
-	struct parse_job *job = g_new0(struct parse_job, 1);
-	gint64 end = g_get_monotonic_time() + (gint64)seconds * G_USEC_PER_SEC;
-	struct mail *mail = NULL;
-	GThread *thread;
-
-	g_mutex_init(&job->lock);
-	g_cond_init(&job->finished);
-	job->raw = g_bytes_ref(raw);
-	parse_options_from_config(config, &job->options);
-	g_mutex_lock(&job->lock);
-	thread = g_thread_new("parse", parse_thread, job);
-	while (!job->done && g_cond_wait_until(&job->finished, &job->lock, end))
-		;
-	if (!job->done) {
-		g_mutex_unlock(&job->lock);
-		g_thread_unref(thread);
-		return NULL;
-	}
-	mail = job->mail;
-	g_mutex_unlock(&job->lock);
-	g_thread_join(thread);
-	g_bytes_unref(job->raw);
-	g_mutex_clear(&job->lock);
-	g_cond_clear(&job->finished);
-	g_free(job);
-	return mail;
-}
-
 static gboolean keeps_handled_mail(const struct mailbox_config *c)
 {
 	return c->protocol == MAILBOX_POP3 && c->after == MAILBOX_AFTER_KEEP;
@@ -136,6 +80,7 @@ static enum item_result set_aside(struct pass *p, struct mailbox_message *msg, G
 	GError *err = NULL;
 	GBytes *fetched = NULL;
 	struct envelope envelope;
+	enum deliver_outcome outcome;
 	gboolean kept;
 	gsize len;
 	const char *data;
@@ -162,7 +107,8 @@ static enum item_result set_aside(struct pass *p, struct mailbox_message *msg, G
 	}
 	data = g_bytes_get_data(raw, &len);
 	envelope = envelope_of(p, msg);
-	kept = deliver_quarantine_unparsed(p->d, data ? data : "", len, &envelope, reason, &err);
+	kept = deliver_quarantine_unparsed(p->d, data ? data : "", len, &envelope, reason, &outcome,
+					   &err);
 	if (fetched)
 		g_bytes_unref(fetched);
 	if (!kept) {
@@ -221,6 +167,7 @@ static enum item_result deliver_fetched(struct pass *p, struct mailbox_message *
 {
 	static const char parser_died[] = "the parser crashed or was stopped while reading it";
 	gint64 started = g_get_monotonic_time();
+	struct parse_options options;
 	struct envelope envelope;
 	enum deliver_outcome outcome;
 	struct mail *mail;
@@ -236,10 +183,10 @@ static enum item_result deliver_fetched(struct pass *p, struct mailbox_message *
 		note_waiting(p, err);
 		return ITEM_LEFT;
 	}
-	mail = parse_with_timeout(p->d->config, raw, p->c->parse_timeout);
+	parse_options_from_config(p->d->config, &options);
+	mail = parse_within(raw, &options, p->c->parse_timeout);
 	if (!mail) {
-		char *reason = g_strdup_printf("the parser did not finish within parse_timeout = %d s",
-					       p->c->parse_timeout);
+		char *reason = deliver_parse_timeout_reason(p->c->parse_timeout);
 		enum item_result r = set_aside(p, msg, raw, reason, error);
 		if (r != ITEM_CONNECTION)
 			g_set_error(error, MAILBOX_ERROR, MAILBOX_ERROR_REFUSED,

@@ -52,7 +52,7 @@ static const char *const loop_keys[] = {"own_addresses", "banned", "rate_limit",
 static const char *const threading_keys[] = {"ticket_pattern", "stranger", "closed", "agents",
 					     "per_department", NULL};
 static const char *const parser_keys[] = {"max_attachment_bytes", "max_total_bytes", "reply_marker",
-					  NULL};
+					  "parse_timeout", NULL};
 
 
 static int line_of(const struct loader *ld, const char *section, const char *key)
@@ -664,7 +664,8 @@ static gboolean load_parser(struct loader *ld)
 	if (!loader_check_known_keys(ld, "parser", parser_keys) ||
 	    !loader_get_size(ld, "parser", "max_attachment_bytes", &c->parser.max_attachment_bytes) ||
 	    !loader_get_size(ld, "parser", "max_total_bytes", &c->parser.max_total_bytes) ||
-	    !loader_get_string(ld, "parser", "reply_marker", FALSE, &marker))
+	    !loader_get_string(ld, "parser", "reply_marker", FALSE, &marker) ||
+	    !loader_get_int(ld, "parser", "parse_timeout", 1, 3600, &c->parser.parse_timeout))
 		return FALSE;
 	g_strfreev(c->parser.reply_markers);
 	c->parser.reply_markers = g_new0(char *, 2);
@@ -970,6 +971,7 @@ struct config *config_load(const char *path, GError **error)
 	ld.config->parser.max_attachment_bytes = parse_defaults.max_attachment_bytes;
 	ld.config->parser.max_total_bytes = parse_defaults.max_total_bytes;
 	ld.config->parser.reply_markers = g_new0(char *, 1);
+	ld.config->parser.parse_timeout = PARSE_TIMEOUT_DEFAULT;
 
 	ld.config->loop.rate_limit = 10;
 	ld.config->loop.rate_window = 15;

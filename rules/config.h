@@ -161,8 +161,12 @@ struct config {
 		gsize max_attachment_bytes; /* 0: no limit */
 		gsize max_total_bytes;	    /* 0: no limit */
 		char **reply_markers;	    /* NULL-terminated, never NULL */
+		int parse_timeout; /* seconds the parser may take on one mail (mailboxes: their own) */
 	} parser;
 };
+
+/* Seconds the parser may take on one mail unless [parser] parse_timeout says otherwise. */
+#define PARSE_TIMEOUT_DEFAULT 60
 
 /* Load and check path. On error returns NULL and sets CONFIG_ERROR with a message that names the
  * file, line, section and key. Free with config_free(). */

@@ -295,8 +295,9 @@ static gboolean load_mailbox(struct loader *ld, const char *group, struct mailbo
 	return TRUE;
 }
 
-/* A mailbox with the defaults of every [mailbox] key; free with mailbox_config_free(). */
-static struct mailbox_config *mailbox_config_new(const char *name)
+/* A mailbox with the defaults of every [mailbox] key (parse_timeout: [parser]'s); free with
+ * mailbox_config_free(). */
+static struct mailbox_config *mailbox_config_new(const struct config *config, const char *name)
 {
 	struct mailbox_config *mb = g_new0(struct mailbox_config, 1);
 
@@ -306,16 +307,16 @@ static struct mailbox_config *mailbox_config_new(const char *name)
 	mb->idle = TRUE;
 	mb->idle_restart = 25 * 60;
 	mb->timeout = 60;
-	mb->parse_timeout = 60;
+	mb->parse_timeout = config->parser.parse_timeout;
 	mb->max_message_bytes = 50 * 1024 * 1024;
 	return mb;
 }
 
 /* [pipe] spool is watched by poll like a mailbox named "spool": its files are deleted once
  * delivered, and mail that keeps failing goes to the quarantine. */
-static struct mailbox_config *spool_mailbox(const char *dir)
+static struct mailbox_config *spool_mailbox(const struct config *config, const char *dir)
 {
-	struct mailbox_config *mb = mailbox_config_new("spool");
+	struct mailbox_config *mb = mailbox_config_new(config, "spool");
 
 	mb->url = g_strdup(dir);
 	mb->protocol = MAILBOX_SPOOL;
@@ -340,7 +341,7 @@ gboolean config_load_mailboxes(struct loader *ld)
 		struct mailbox_config *mb;
 		if (!g_str_has_prefix(groups[i], "mailbox "))
 			continue;
-		mb = mailbox_config_new(groups[i] + 8);
+		mb = mailbox_config_new(ld->config, groups[i] + 8);
 		g_ptr_array_add(ld->config->mailboxes, mb);
 		for (guint k = 0; ok && k + 1 < ld->config->mailboxes->len; k++)
 			if (strcmp(((struct mailbox_config *)ld->config->mailboxes->pdata[k])->name,
@@ -354,6 +355,7 @@ gboolean config_load_mailboxes(struct loader *ld)
 	}
 	g_strfreev(groups);
 	if (ok && ld->config->pipe.spool)
-		g_ptr_array_add(ld->config->mailboxes, spool_mailbox(ld->config->pipe.spool));
+		g_ptr_array_add(ld->config->mailboxes,
+				spool_mailbox(ld->config, ld->config->pipe.spool));
 	return ok;
 }

@@ -108,6 +108,15 @@ class ServiceTestCase(DeskTestCase):
     def quarantine_files(self):
         return maildir_files(self.quarantine)
 
+    def quarantined_mails(self):
+        """{path: the mail} of the quarantine: each file starts with mail2ticket's envelope
+        line (empty when the mail had no envelope), the mail follows as it came."""
+        mails = {}
+        for path, data in self.quarantine_files().items():
+            line, mails[path] = split_envelope(data)
+            self.assertTrue(line.startswith(ENVELOPE_HEADER), line)
+        return mails
+
     def drop_in_spool(self, raw, name=None):
         """Put a mail into the spool the way pipe does (tmp/, then renamed into new/), without
         pipe and so without an envelope line."""

@@ -172,7 +172,8 @@ class PipeFailures(DeskTestCase):
         qdir = os.path.join(self.dir, "state", "quarantine", "new")
         [kept] = os.listdir(qdir)
         with open(os.path.join(qdir, kept), "rb") as f:
-            self.assertEqual(f.read(), mail)
+            # After mail2ticket's envelope line, empty here: pipe had no -f, -r or --mailbox.
+            self.assertEqual(f.read(), b"X-Mail2ticket-Envelope:\n" + mail)
 
     def test_mail_without_any_sender_is_quarantined(self):
         mail = b"To: support@example.com\nSubject: who?\n\nno sender at all\n"

@@ -32,9 +32,8 @@ class QuarantineTestCase(ServiceTestCase):
             self.assertIn("action=quarantined", err)
         self.desk.fault("none")
         self.assertEqual(len(self.desk.tickets()), tickets)
-        files = self.quarantine_files()
-        self.assertEqual(sorted(files.values()), sorted(mails))
-        return files
+        self.assertEqual(sorted(self.quarantined_mails().values()), sorted(mails))
+        return self.quarantine_files()
 
     def reprocess(self, *args):
         return self.run_m2t("reprocess", *args)
@@ -81,7 +80,7 @@ class Reprocess(QuarantineTestCase):
         self.assertIn("stays in the quarantine", err)
         after = self.quarantine_files()
         self.assertEqual(len(after), len(before), "a quarantined mail was lost or doubled")
-        self.assertEqual(sorted(after.values()), sorted(mails))
+        self.assertEqual(sorted(self.quarantined_mails().values()), sorted(mails))
         self.assertTrue(set(after).isdisjoint(before), "the old files were not replaced")
         rows = self.journal_rows("SELECT state, last_error, quarantine_path FROM mails")
         self.assertEqual(len(rows), 3)
@@ -207,12 +206,11 @@ class Reprocess(QuarantineTestCase):
         raw = b"To: support@example.com\nSubject: who?\nMessage-ID: <nobody@x>\n\nno sender\n"
         rc, _, err = self.pipe(raw)
         self.assertEqual(rc, 0, err)
-        before = self.quarantine_files()
-        self.assertEqual(list(before.values()), [raw])
+        self.assertEqual(list(self.quarantined_mails().values()), [raw])
         rc, _, err = self.reprocess()
         self.assertEqual(rc, 65, err)
         self.assertIn("no sender address", err)
-        self.assertEqual(list(self.quarantine_files().values()), [raw])
+        self.assertEqual(list(self.quarantined_mails().values()), [raw])
         self.assertEqual(self.desk.tickets(), [])
 
     def test_a_mail_set_aside_from_the_spool_is_reprocessed(self):

@@ -214,7 +214,7 @@ class SpoolDelivers(ServiceTestCase):
             self.assertIn("Invalid department", err)
         self.assert_one_ticket_each(["Spool test 2"])
         self.assertEqual(self.spool_files(), {}, "the spool is not empty")
-        [kept] = self.quarantine_files().values()
+        [kept] = self.quarantined_mails().values()
         self.assertEqual(kept, refused, "the quarantine does not hold the mail as piped")
         calls = len(self.desk.calls())
         rc, _, err = self.run_m2t("poll", "--once")
