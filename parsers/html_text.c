@@ -1,21 +1,47 @@
 #include "parsers/html_text.h"
 
 #include <libxml/HTMLparser.h>
+#include <libxml/parserInternals.h>
 #include <string.h>
+
+/* The HTML is rendered as libxml2 reads it (SAX events), without building a document tree: a
+ * tree took 30 times the mail's size in memory (844 MB for a 29 MB table), and past 256 levels of
+ * nesting libxml2 stops building it and the text was lost. Here memory is the text made and one
+ * small frame per open element. */
+
+/* What an open element does when it ends. */
+enum frame_kind {
+	FRAME_PLAIN,	 /* nothing */
+	FRAME_LINK,	 /* <a>: the address after the text, unless the text shows it */
+	FRAME_ITEM,	 /* <li> */
+	FRAME_CELL,	 /* <td>, <th> */
+	FRAME_PARAGRAPH, /* a blank line around it */
+	FRAME_BLOCK,	 /* a line break around it */
+};
+
+struct frame {
+	enum frame_kind kind;
+	gboolean ordered; /* <ol>: its items are numbered */
+	gboolean list;	  /* <ul>, <ol> */
+	gboolean pre;	  /* <pre> */
+	int items;	  /* <li> children so far */
+	int cells;	  /* <td>/<th> children so far */
+	char *href;		 /* FRAME_LINK: an address worth showing, or NULL */
+	gsize link_start;	 /* FRAME_LINK: where its text began */
+	gsize outer_low_water; /* FRAME_LINK: low_water of the enclosing link */
+};
 
 /* Rendering state: text goes through emit_text(), which folds white space the way a browser does,
  * and breaks are requested with want_break() so that nested blocks give one blank line, not five. */
 struct render {
 	GString *out;
+	GArray *open;	    /* of struct frame: the elements open, outermost first */
+	int skipping;	    /* inside an element whose content is not shown: its depth */
 	int pending_breaks; /* newlines owed before the next text */
 	gboolean space;	    /* a space is owed before the next text */
 	int pre;	    /* inside <pre>: keep white space */
 	int list_depth;
-	/* Set by render_children() for the element it renders next, so that no element has to
-	 * count its earlier siblings (which made long lists and tables quadratic). */
-	int item_number;     /* the <li>'s place among the <li>s of its parent, from 1 */
-	gboolean first_cell; /* the <td>/<th> has no cell before it in its row */
-	gsize low_water;     /* the shortest out has been since render_link() last set it */
+	gsize low_water; /* the shortest out has been since the innermost link began */
 };
 
 static void want_break(struct render *r, int n)
@@ -37,9 +63,11 @@ static void flush_breaks(struct render *r)
 	r->pending_breaks = 0;
 }
 
-static void emit_text(struct render *r, const char *text)
+static void emit_text_len(struct render *r, const char *text, gsize len)
 {
-	for (const char *p = text; *p; p = g_utf8_next_char(p)) {
+	const char *end = text + len;
+
+	for (const char *p = text; p < end; p = g_utf8_next_char(p)) {
 		gunichar c = g_utf8_get_char(p);
 
 		if (!r->pre && (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f')) {
@@ -58,87 +86,130 @@ static void emit_text(struct render *r, const char *text)
 	}
 }
 
-static gboolean name_is(const xmlNode *node, const char *name)
+static void emit_text(struct render *r, const char *text)
 {
-	return node->name && g_ascii_strcasecmp((const char *)node->name, name) == 0;
+	emit_text_len(r, text, strlen(text));
 }
 
-static gboolean name_in(const xmlNode *node, const char *const *names)
+static gboolean name_in(const char *name, const char *const *names)
 {
 	for (; *names; names++)
-		if (name_is(node, *names))
+		if (g_ascii_strcasecmp(name, *names) == 0)
 			return TRUE;
 	return FALSE;
 }
 
-static char *attr(const xmlNode *node, const char *name)
+static gboolean name_is(const char *name, const char *want)
 {
-	xmlChar *v = xmlGetProp(node, (const xmlChar *)name);
-	char *copy = v ? g_strdup((const char *)v) : NULL;
+	return g_ascii_strcasecmp(name, want) == 0;
+}
 
-	xmlFree(v);
-	return copy;
+/* The value of attribute name in SAX's name/value list, or NULL. */
+static const char *attr(const xmlChar **atts, const char *name)
+{
+	for (; atts && atts[0]; atts += 2)
+		if (g_ascii_strcasecmp((const char *)atts[0], name) == 0)
+			return atts[1] ? (const char *)atts[1] : "";
+	return NULL;
 }
 
 /* Preheaders and tracking blocks hide themselves with inline styles. */
-static gboolean is_hidden(const xmlNode *node)
+static gboolean is_hidden(const xmlChar **atts)
 {
-	char *style = attr(node, "style");
-	char *hidden = attr(node, "hidden");
-	gboolean result = hidden != NULL;
+	const char *style = attr(atts, "style");
+	gboolean result = attr(atts, "hidden") != NULL;
 
 	if (style) {
-		char *s = g_ascii_strdown(style, -1);
-		char *compact = g_strdelimit(s, " \t\r\n", ' ');
-		GString *nospace = g_string_new(NULL);
-		for (const char *c = compact; *c; c++)
-			if (*c != ' ')
-				g_string_append_c(nospace, *c);
-		if (strstr(nospace->str, "display:none") || strstr(nospace->str, "visibility:hidden") ||
-		    strstr(nospace->str, "max-height:0") || strstr(nospace->str, "font-size:0"))
+		GString *compact = g_string_new(NULL);
+		for (const char *c = style; *c; c++)
+			if (!g_ascii_isspace(*c))
+				g_string_append_c(compact, g_ascii_tolower(*c));
+		if (strstr(compact->str, "display:none") || strstr(compact->str, "visibility:hidden") ||
+		    strstr(compact->str, "max-height:0") || strstr(compact->str, "font-size:0"))
 			result = TRUE;
-		g_string_free(nospace, TRUE);
-		g_free(s);
+		g_string_free(compact, TRUE);
 	}
-	g_free(style);
-	g_free(hidden);
 	return result;
 }
 
-static void render_children(struct render *r, const xmlNode *node);
-
-static void render_link(struct render *r, const xmlNode *node)
+static struct frame *innermost(struct render *r)
 {
-	char *href = attr(node, "href");
-	gsize before = r->out->len;
-	gsize outer_low_water = r->low_water;
-
-	/* A break inside the link trims the blanks before it, which lie before the link: its text
-	 * then starts where the trimming stopped. */
-	r->low_water = before;
-	render_children(r, node);
-	before = r->low_water;
-	r->low_water = MIN(outer_low_water, r->low_water);
-	if (href && (g_str_has_prefix(href, "http:") || g_str_has_prefix(href, "https:") ||
-		     g_str_has_prefix(href, "mailto:") || g_str_has_prefix(href, "ftp:"))) {
-		const char *shown = g_str_has_prefix(href, "mailto:") ? href + 7 : href;
-		char *text = g_strndup(r->out->str + before, r->out->len - before);
-		if (!strstr(text, shown)) {
-			if (r->out->len == before) {
-				emit_text(r, shown);
-			} else {
-				char *suffix = g_strdup_printf(" (%s)", shown);
-				r->space = FALSE;
-				g_string_append(r->out, suffix);
-				g_free(suffix);
-			}
-		}
-		g_free(text);
-	}
-	g_free(href);
+	return r->open->len ? &g_array_index(r->open, struct frame, r->open->len - 1) : NULL;
 }
 
-static void render_node(struct render *r, const xmlNode *node)
+static void start_link(struct render *r, struct frame *f, const xmlChar **atts)
+{
+	const char *href = attr(atts, "href");
+
+	f->kind = FRAME_LINK;
+	if (href && (g_str_has_prefix(href, "http:") || g_str_has_prefix(href, "https:") ||
+		     g_str_has_prefix(href, "mailto:") || g_str_has_prefix(href, "ftp:")))
+		f->href = g_strdup(href);
+	f->link_start = r->out->len;
+	f->outer_low_water = r->low_water;
+	/* A break inside the link trims the blanks before it, which lie before the link: its text
+	 * then starts where the trimming stopped. */
+	r->low_water = f->link_start;
+}
+
+static void end_link(struct render *r, struct frame *f)
+{
+	gsize start = r->low_water;
+
+	r->low_water = MIN(f->outer_low_water, r->low_water);
+	if (f->href) {
+		const char *shown = g_str_has_prefix(f->href, "mailto:") ? f->href + 7 : f->href;
+		if (!strstr(r->out->str + start, shown)) {
+			if (r->out->len == start) {
+				emit_text(r, shown);
+			} else {
+				r->space = FALSE;
+				g_string_append_printf(r->out, " (%s)", shown);
+			}
+		}
+		g_free(f->href);
+	}
+}
+
+static void start_item(struct render *r, struct frame *f, struct frame *parent)
+{
+	int number = parent ? ++parent->items : 1;
+
+	f->kind = FRAME_ITEM;
+	want_break(r, 1);
+	r->space = FALSE;
+	if (r->pending_breaks || r->out->len == 0)
+		flush_breaks(r);
+	if (parent && parent->ordered)
+		g_string_append_printf(r->out, "%*s%d. ", 2 * (r->list_depth - 1), "", number);
+	else
+		g_string_append_printf(r->out, "%*s- ", 2 * (r->list_depth - 1), "");
+}
+
+static void start_cell(struct render *r, struct frame *f, struct frame *parent)
+{
+	f->kind = FRAME_CELL;
+	if (parent && ++parent->cells > 1) {
+		r->space = TRUE;
+		emit_text(r, "|");
+		r->space = TRUE;
+	}
+}
+
+static void start_paragraph(struct render *r, struct frame *f, const char *name)
+{
+	f->kind = FRAME_PARAGRAPH;
+	f->list = name_is(name, "ul") || name_is(name, "ol");
+	f->ordered = name_is(name, "ol");
+	f->pre = name_is(name, "pre");
+	want_break(r, f->list && r->list_depth ? 1 : 2);
+	r->list_depth += f->list;
+	r->pre += f->pre;
+	if (name_is(name, "hr"))
+		emit_text(r, "----");
+}
+
+static void on_start(void *ctx, const xmlChar *tag, const xmlChar **atts)
 {
 	static const char *const skipped[] = {"script", "style", "head", "title", "template",
 					      "noscript", "object", "iframe", NULL};
@@ -148,99 +219,86 @@ static void render_node(struct render *r, const xmlNode *node)
 	static const char *const blocks[] = {"div", "section", "article", "header", "footer",
 					     "tr", "address", "center", "form", "fieldset",
 					     "dt", "dd", "caption", "tbody", "thead", NULL};
+	struct render *r = ctx;
+	const char *name = (const char *)tag;
+	struct frame f = {.kind = FRAME_PLAIN};
+	struct frame *parent = innermost(r);
 
-	if (node->type == XML_TEXT_NODE || node->type == XML_CDATA_SECTION_NODE) {
-		if (node->content)
-			emit_text(r, (const char *)node->content);
+	if (r->skipping || name_in(name, skipped) || is_hidden(atts)) {
+		r->skipping++;
 		return;
 	}
-	if (node->type != XML_ELEMENT_NODE) {
-		if (node->type != XML_COMMENT_NODE)
-			render_children(r, node);
-		return;
-	}
-	if (name_in(node, skipped) || is_hidden(node))
-		return;
-	if (name_is(node, "br")) {
+	if (name_is(name, "br")) {
 		if (r->out->len)
 			r->pending_breaks++;
 		r->space = FALSE;
-		return;
-	}
-	if (name_is(node, "img")) {
-		char *alt = attr(node, "alt");
-		if (alt && *g_strstrip(alt)) {
-			char *shown = g_strdup_printf("[%s]", alt);
-			emit_text(r, shown);
-			g_free(shown);
+	} else if (name_is(name, "img")) {
+		const char *alt = attr(atts, "alt");
+		char *shown = alt ? g_strstrip(g_strdup(alt)) : NULL;
+		if (shown && *shown) {
+			char *bracketed = g_strdup_printf("[%s]", shown);
+			emit_text(r, bracketed);
+			g_free(bracketed);
 		}
-		g_free(alt);
-		return;
-	}
-	if (name_is(node, "a")) {
-		render_link(r, node);
-		return;
-	}
-	if (name_is(node, "li")) {
+		g_free(shown);
+	} else if (name_is(name, "a")) {
+		start_link(r, &f, atts);
+	} else if (name_is(name, "li")) {
+		start_item(r, &f, parent);
+	} else if (name_is(name, "td") || name_is(name, "th")) {
+		start_cell(r, &f, parent);
+	} else if (name_in(name, paragraphs)) {
+		start_paragraph(r, &f, name);
+	} else if (name_in(name, blocks)) {
+		f.kind = FRAME_BLOCK;
 		want_break(r, 1);
-		r->space = FALSE;
-		if (r->pending_breaks || r->out->len == 0)
-			flush_breaks(r);
-		if (node->parent && name_is(node->parent, "ol")) {
-			g_string_append_printf(r->out, "%*s%d. ", 2 * (r->list_depth - 1), "",
-					       r->item_number);
-		} else {
-			g_string_append_printf(r->out, "%*s- ", 2 * (r->list_depth - 1), "");
-		}
-		render_children(r, node);
-		want_break(r, 1);
-		return;
 	}
-	if (name_is(node, "td") || name_is(node, "th")) {
-		if (!r->first_cell) {
-			r->space = TRUE;
-			emit_text(r, "|");
-			r->space = TRUE;
-		}
-		render_children(r, node);
-		r->space = TRUE;
-		return;
-	}
-	if (name_in(node, paragraphs)) {
-		gboolean list = name_is(node, "ul") || name_is(node, "ol");
-		gboolean pre = name_is(node, "pre");
-		want_break(r, list && r->list_depth ? 1 : 2);
-		r->list_depth += list;
-		r->pre += pre;
-		if (name_is(node, "hr"))
-			emit_text(r, "----");
-		render_children(r, node);
-		r->pre -= pre;
-		r->list_depth -= list;
-		want_break(r, list && r->list_depth ? 1 : 2);
-		return;
-	}
-	if (name_in(node, blocks)) {
-		want_break(r, 1);
-		render_children(r, node);
-		want_break(r, 1);
-		return;
-	}
-	render_children(r, node);
+	g_array_append_val(r->open, f);
 }
 
-static void render_children(struct render *r, const xmlNode *node)
+static void on_end(void *ctx, const xmlChar *tag)
 {
-	int items = 0, cells = 0;
+	struct render *r = ctx;
+	struct frame f;
 
-	for (const xmlNode *child = node->children; child; child = child->next) {
-		if (child->type == XML_ELEMENT_NODE && name_is(child, "li"))
-			r->item_number = ++items;
-		if (child->type == XML_ELEMENT_NODE &&
-		    (name_is(child, "td") || name_is(child, "th")))
-			r->first_cell = cells++ == 0;
-		render_node(r, child);
+	(void)tag;
+	if (r->skipping) {
+		r->skipping--;
+		return;
 	}
+	if (!r->open->len)
+		return;
+	f = *innermost(r);
+	g_array_set_size(r->open, r->open->len - 1);
+	switch (f.kind) {
+	case FRAME_LINK:
+		end_link(r, &f);
+		break;
+	case FRAME_ITEM:
+		want_break(r, 1);
+		break;
+	case FRAME_CELL:
+		r->space = TRUE;
+		break;
+	case FRAME_PARAGRAPH:
+		r->pre -= f.pre;
+		r->list_depth -= f.list;
+		want_break(r, f.list && r->list_depth ? 1 : 2);
+		break;
+	case FRAME_BLOCK:
+		want_break(r, 1);
+		break;
+	case FRAME_PLAIN:
+		break;
+	}
+}
+
+static void on_text(void *ctx, const xmlChar *text, int len)
+{
+	struct render *r = ctx;
+
+	if (!r->skipping && len > 0)
+		emit_text_len(r, (const char *)text, len);
 }
 
 /* No trailing blanks on a line, at most one empty line in a row, none at the ends. Takes text. */
@@ -275,20 +333,39 @@ static void ignore_xml_error(void *ctx, const char *msg, ...)
 
 char *html_to_text(const char *html, gsize len)
 {
-	struct render r = {.out = g_string_sized_new(len / 2 + 16)};
-	htmlDocPtr doc;
-	char *text;
+	struct render r = {.out = g_string_sized_new(len / 2 + 16),
+			   .open = g_array_new(FALSE, FALSE, sizeof(struct frame))};
+	htmlParserCtxtPtr ctxt;
 
 	if (len > G_MAXINT)
 		len = G_MAXINT;
 	xmlSetGenericErrorFunc(NULL, ignore_xml_error);
-	doc = htmlReadMemory(html, (int)len, NULL, "UTF-8",
-			     HTML_PARSE_RECOVER | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |
-				 HTML_PARSE_NONET | HTML_PARSE_COMPACT);
-	if (doc) {
-		render_children(&r, (const xmlNode *)doc);
-		xmlFreeDoc(doc);
+	ctxt = htmlCreateMemoryParserCtxt(html, (int)len);
+	if (ctxt) {
+		/* The parser's own handler, made to call ours only; errors are not reported (mail
+		 * HTML has plenty) and the text is UTF-8 whatever a <meta> says: it was converted. */
+		memset(ctxt->sax, 0, sizeof(*ctxt->sax));
+		ctxt->sax->startElement = on_start;
+		ctxt->sax->endElement = on_end;
+		ctxt->sax->characters = on_text;
+		ctxt->sax->cdataBlock = on_text;
+		ctxt->sax->ignorableWhitespace = on_text;
+		ctxt->userData = &r;
+		/* As htmlReadMemory() does for a given encoding: without one, libxml2 takes text
+		 * with 8-bit bytes for Latin-1. */
+		xmlSwitchToEncoding(ctxt, xmlFindCharEncodingHandler("UTF-8"));
+		xmlFree((xmlChar *)ctxt->input->encoding);
+		ctxt->input->encoding = xmlStrdup(BAD_CAST "UTF-8");
+		htmlCtxtUseOptions(ctxt, HTML_PARSE_RECOVER | HTML_PARSE_NOERROR |
+					     HTML_PARSE_NOWARNING | HTML_PARSE_NONET |
+					     HTML_PARSE_IGNORE_ENC);
+		htmlParseDocument(ctxt);
+		htmlFreeParserCtxt(ctxt);
 	}
-	text = g_string_free(r.out, FALSE);
-	return tidy_lines(text);
+	/* Elements libxml2 left open (it closes them all at the end, but not after a fatal
+	 * error): their links hold an address. */
+	for (guint i = 0; i < r.open->len; i++)
+		g_free(g_array_index(r.open, struct frame, i).href);
+	g_array_free(r.open, TRUE);
+	return tidy_lines(g_string_free(r.out, FALSE));
 }

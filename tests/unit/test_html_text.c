@@ -110,6 +110,23 @@ static void test_long_lists_and_rows(void **state)
 	g_string_free(want, TRUE);
 }
 
+/* libxml2 stops building a document tree past 256 levels; rendered from its events, the text of
+ * a deeply nested mail is kept. */
+static void test_deep_nesting_keeps_the_text(void **state)
+{
+	GString *html = g_string_new(NULL);
+	char *got;
+	(void)state;
+
+	for (int i = 0; i < 5000; i++)
+		g_string_append(html, i % 2 ? "<div>" : "<span>");
+	g_string_append(html, "deep <a href=\"https://x.example/\">link</a> text");
+	got = html_to_text(html->str, html->len);
+	assert_string_equal(got, "deep link (https://x.example/) text");
+	g_free(got);
+	g_string_free(html, TRUE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -119,6 +136,7 @@ int main(void)
 	    cmocka_unit_test(test_broken_html),
 	    cmocka_unit_test(test_break_inside_a_link_after_blanks),
 	    cmocka_unit_test(test_long_lists_and_rows),
+	    cmocka_unit_test(test_deep_nesting_keeps_the_text),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
