@@ -581,8 +581,11 @@ gboolean deliver_parsed_message(struct deliver *d, const struct mail *mail, cons
 	char *why = NULL;
 
 	d->envelope = envelope;
+	/* A warning quotes mail text: as a field, quoted, so that it cannot pass for other
+	 * fields of the line either. */
 	for (guint i = 0; i < mail->warnings->len; i++)
-		log_event(LOG_WARN, g_ptr_array_index(mail->warnings, i), "key", key, NULL);
+		log_event(LOG_WARN, "mail read with a warning", "key", key, "warning",
+			  (const char *)g_ptr_array_index(mail->warnings, i), NULL);
 	if (d->journal && !journal_lock_mail(d->journal, key, error))
 		goto out;
 	locked = d->journal != NULL;

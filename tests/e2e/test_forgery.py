@@ -35,7 +35,9 @@ class ForgedLogLines(DeskTestCase):
         self.assertNotIn("\u2028", err)
         self.assertNotIn("\u0085", err)
         [warning] = [line for line in lines if "charset label" in line]
-        self.assertIn("iso-8859-3\\n" + FORGED_LINE.replace(" ", " "), warning)
+        # The mail's text is a quoted field of the line, not its message.
+        self.assertIn('mail read with a warning key=mid:forge-log@example.org warning="text part: '
+                      'charset label \\"iso-8859-3\\n' + FORGED_LINE, warning)
         self.assertIn("\\u2028\\u0085x", warning)
         self.assertEqual(len(self.desk.tickets()), 1)
 
@@ -46,8 +48,9 @@ class ForgedLogLines(DeskTestCase):
         self.assertNotIn("\u0085", err)
         events = [json.loads(line) for line in err.splitlines()]
         self.assertEqual([e["msg"] for e in events].count("mail handled"), 1)
-        [warning] = [e for e in events if "charset label" in e["msg"]]
-        self.assertIn("\n" + FORGED_LINE + "\u2028\u0085x", warning["msg"])
+        [warning] = [e for e in events if "charset label" in e.get("warning", "")]
+        self.assertEqual(warning["msg"], "mail read with a warning")
+        self.assertIn("\n" + FORGED_LINE + "\u2028\u0085x", warning["warning"])
 
 
 def with_envelope_header(raw, value):
