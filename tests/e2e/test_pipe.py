@@ -151,6 +151,7 @@ class PipeFailures(DeskTestCase):
 
     def test_a_huge_answer_is_not_read(self):
         """An answer past 32 MB is cut off, not read into memory; the mail waits (exit 75)."""
+        self.write_config(timeout=60)  # 32 MB from a Python desk on a busy machine
         self.desk.fault("huge", count=1)
         rc, _, err = self.pipe(sample("01-plain.eml"))
         self.assertEqual(rc, 75, err)
