@@ -222,14 +222,16 @@ void header_decode_names(InternetAddressList *list)
 		InternetAddress *ia = internet_address_list_get_address(list, i);
 		const char *name = internet_address_get_name(ia);
 
-		if (name && strstr(name, "=?")) {
-			char *decoded = decode_words(name);
+		/* GMime can leave bytes it could not convert in a name. */
+		if (name && (strstr(name, "=?") || !g_utf8_validate(name, -1, NULL))) {
+			char *valid = g_utf8_make_valid(name, -1);
+			char *decoded = decode_words(valid);
 			internet_address_set_name(ia, decoded);
 			g_free(decoded);
+			g_free(valid);
 		}
 		if (INTERNET_ADDRESS_IS_GROUP(ia))
-			header_decode_names(
-			    internet_address_group_get_members(INTERNET_ADDRESS_GROUP(ia)));
+			header_decode_names(internet_address_group_get_members(INTERNET_ADDRESS_GROUP(ia)));
 	}
 }
 

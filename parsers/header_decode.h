@@ -21,8 +21,9 @@ char *header_decode_text(const char *raw);
  * encoded (a word glued to other text) are decoded here. */
 InternetAddressList *header_parse_addresses(GMimeParserOptions *options, const char *raw);
 
-/* Decode the names in list (its groups' members too) that GMime left encoded: in strict mode it
- * decodes only encoded words that stand alone, as RFC 2047 5 asks. */
+/* Decode the names in list (its groups' members too) that GMime left encoded (in strict mode it
+ * decodes only encoded words that stand alone, as RFC 2047 5 asks), and make every name valid
+ * UTF-8 (GMime can leave bytes it could not convert). */
 void header_decode_names(InternetAddressList *list);
 
 #endif
