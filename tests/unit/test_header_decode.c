@@ -148,6 +148,28 @@ static void test_bad_charset_labels(void **state)
 	g_free(merged);
 }
 
+/* GMime leaves bytes it could not convert in a name (found by the header fuzzer). */
+static void test_address_names_are_utf8(void **state)
+{
+	static const char *const inputs[] = {
+	    "Caf\xe9 \xff <a@example.org>",
+	    "=?utf-4?B\xf2\xff\xff?\x9d\x9d\x9d\xc6\x9d?0JT(c)vQ/==?= =?uT\xf4\x9d\x9d"
+	    "\x99Uv0LXQvQ==?==?utfS-6?B?0JTQ.?= Re:=.o\xc5=?utf3- ",
+	};
+	(void)state;
+
+	for (gsize i = 0; i < G_N_ELEMENTS(inputs); i++) {
+		InternetAddressList *list = header_parse_addresses(options, inputs[i]);
+		for (int k = 0; list && k < internet_address_list_length(list); k++) {
+			const char *name =
+			    internet_address_get_name(internet_address_list_get_address(list, k));
+			assert_true(!name || g_utf8_validate(name, -1, NULL));
+		}
+		if (list)
+			g_object_unref(list);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -162,6 +184,7 @@ int main(void)
 	    cmocka_unit_test(test_words_glued_to_text),
 	    cmocka_unit_test(test_unclosed_words_stay_text),
 	    cmocka_unit_test(test_bad_charset_labels),
+	    cmocka_unit_test(test_address_names_are_utf8),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
