@@ -2,6 +2,8 @@
 
 #include <string.h>
 
+#include "parsers/lines.h"
+
 /* One content line: NAME;PARAM=V;PARAM=V:VALUE. */
 struct ics_line {
 	char *name;
@@ -31,7 +33,7 @@ static char **unfold(const char *ics)
 		}
 		g_string_append_c(joined, *p);
 	}
-	lines = g_strsplit(joined->str, "\n", -1);
+	lines = lines_split(joined->str);
 	g_string_free(joined, TRUE);
 	return lines;
 }

@@ -2,9 +2,11 @@
 
 #include <string.h>
 
+#include "parsers/lines.h"
+
 char *flowed_decode(const char *text, gboolean delsp)
 {
-	char **lines = g_strsplit(text, "\n", -1);
+	char **lines = lines_split(text);
 	GString *out = g_string_sized_new(strlen(text));
 	gboolean in_paragraph = FALSE; /* the previous line was soft-broken */
 	int paragraph_depth = 0;

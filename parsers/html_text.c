@@ -4,6 +4,8 @@
 #include <libxml/parserInternals.h>
 #include <string.h>
 
+#include "parsers/lines.h"
+
 /* The HTML is rendered as libxml2 reads it (SAX events), without building a document tree: a
  * tree took 30 times the mail's size in memory (844 MB for a 29 MB table), and past 256 levels of
  * nesting libxml2 stops building it and the text was lost. Here memory is the text made and one
@@ -304,7 +306,7 @@ static void on_text(void *ctx, const xmlChar *text, int len)
 /* No trailing blanks on a line, at most one empty line in a row, none at the ends. Takes text. */
 static char *tidy_lines(char *text)
 {
-	char **lines = g_strsplit(text, "\n", -1);
+	char **lines = lines_split(text);
 	GString *out = g_string_sized_new(strlen(text));
 	int empty_run = 0;
 

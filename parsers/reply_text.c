@@ -3,6 +3,8 @@
 #include <glib.h>
 #include <string.h>
 
+#include "parsers/lines.h"
+
 /* Patterns are written with plain spaces; compile() turns each into SP "+". SP is white space as
  * mail clients and HTML renderings leave it: French writes "a écrit :" with a plain, no-break or
  * narrow no-break space. */
@@ -126,7 +128,7 @@ static void split_lines(struct lines *l, const char *text)
 {
 	gsize offset = 0;
 
-	l->text = g_strsplit(text, "\n", -1);
+	l->text = lines_split(text);
 	l->n = g_strv_length(l->text);
 	l->start = g_new(gsize, l->n + 1);
 	for (guint i = 0; i < l->n; i++) {

@@ -3,6 +3,8 @@
 #include <gmime/gmime.h>
 #include <string.h>
 
+#include "parsers/lines.h"
+
 void uu_file_free(struct uu_file *file)
 {
 	g_free(file->name);
@@ -58,7 +60,7 @@ static gboolean is_end_line(const char *line)
 
 char *uuencode_extract(const char *text, GPtrArray *files)
 {
-	char **lines = g_strsplit(text, "\n", -1);
+	char **lines = lines_split(text);
 	guint n = g_strv_length(lines);
 	/* next_end[i]: the first "end" line at or after line i (n: none). Found in one pass from
 	 * the back, so that many "begin" lines without an "end" do not each search the rest. */

@@ -16,7 +16,9 @@ sys.path.insert(0, os.path.join(HERE, "..", "hostile"))
 import hostile  # noqa: E402
 from harness import BINARY  # noqa: E402
 
-SIZE = 1 << 20
+# Under the sanitizers a realloc always copies, and GMime grows a header's buffer by small steps:
+# a long folded header takes a minute there at 1 MB (not in a normal build, where it is linear).
+SIZE = (256 << 10) if os.environ.get("M2T_SANITIZED") else (1 << 20)
 HANG = 30  # seconds: a guard against a hang (the slowest shape takes 1 s), not a measure
 
 DRY_RUN_CONFIG = """[desk]

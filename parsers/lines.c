@@ -1,0 +1,20 @@
+#include "parsers/lines.h"
+
+#include <string.h>
+
+char **lines_split(const char *text)
+{
+	GPtrArray *lines = g_ptr_array_new();
+	gsize left = strlen(text);
+	const char *p = text;
+	const char *nl;
+
+	while ((nl = memchr(p, '\n', left))) {
+		g_ptr_array_add(lines, g_strndup(p, nl - p));
+		left -= nl + 1 - p;
+		p = nl + 1;
+	}
+	g_ptr_array_add(lines, g_strndup(p, left));
+	g_ptr_array_add(lines, NULL);
+	return (char **)g_ptr_array_free(lines, FALSE);
+}
