@@ -179,24 +179,112 @@ void http_client_free(struct http_client *client)
 	g_free(client);
 }
 
-static char *form_encode(struct http_client *client, const struct http_form *form)
+static gboolean is_unreserved(guchar c)
 {
-	GString *body = g_string_new(NULL);
+	return g_ascii_isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~';
+}
+
+/* Bytes of s once percent-encoded as curl_easy_escape() does. */
+static curl_off_t encoded_length(const char *s)
+{
+	curl_off_t n = 0;
+
+	for (; *s; s++)
+		n += is_unreserved(*s) ? 1 : 3;
+	return n;
+}
+
+/* The form as application/x-www-form-urlencoded, produced a piece at a time as libcurl asks for
+ * it: no copy of the whole body (a 9 MB mail with two 7 MiB attachments is some 90 MB encoded),
+ * and no limit on a field's size (curl_easy_escape() gives up past a few megabytes). */
+struct form_body {
+	const struct http_form *form;
+	guint field;	 /* the field being sent */
+	gsize offset;	 /* how much of its value is encoded */
+	gboolean begun;	 /* its name is out */
+	GString *chunk;	 /* encoded, not yet handed over */
+	gsize handed;	 /* of chunk */
+};
+
+static void append_encoded(GString *out, const char *s, gsize len)
+{
+	static const char hex[] = "0123456789ABCDEF";
+
+	for (gsize i = 0; i < len; i++) {
+		guchar c = s[i];
+		if (is_unreserved(c)) {
+			g_string_append_c(out, c);
+		} else {
+			g_string_append_c(out, '%');
+			g_string_append_c(out, hex[c >> 4]);
+			g_string_append_c(out, hex[c & 15]);
+		}
+	}
+}
+
+/* The next piece of the body into b->chunk; FALSE at the end. */
+static gboolean form_body_refill(struct form_body *b)
+{
+	const gsize piece = 64 * 1024;
+	const struct form_field *f;
+	gsize left;
+
+	/* The chunk held the secret at some point: it is cleared, not just emptied. */
+	memset(b->chunk->str, 0, b->chunk->len);
+	g_string_truncate(b->chunk, 0);
+	b->handed = 0;
+	if (b->field >= b->form->fields->len)
+		return FALSE;
+	f = g_ptr_array_index(b->form->fields, b->field);
+	if (!b->begun) {
+		if (b->field > 0)
+			g_string_append_c(b->chunk, '&');
+		append_encoded(b->chunk, f->name, strlen(f->name));
+		g_string_append_c(b->chunk, '=');
+		b->begun = TRUE;
+	}
+	left = strlen(f->value + b->offset);
+	append_encoded(b->chunk, f->value + b->offset, MIN(left, piece));
+	b->offset += MIN(left, piece);
+	if (b->offset == strlen(f->value)) {
+		b->field++;
+		b->offset = 0;
+		b->begun = FALSE;
+	}
+	return TRUE;
+}
+
+static size_t form_body_read(char *buf, size_t size, size_t n, void *user)
+{
+	struct form_body *b = user;
+	size_t room = size * n;
+
+	while (b->handed == b->chunk->len)
+		if (!form_body_refill(b))
+			return 0;
+	room = MIN(room, b->chunk->len - b->handed);
+	memcpy(buf, b->chunk->str + b->handed, room);
+	b->handed += room;
+	return room;
+}
+
+static curl_off_t form_length(const struct http_form *form)
+{
+	curl_off_t n = 0;
 
 	for (guint i = 0; i < form->fields->len; i++) {
 		const struct form_field *f = g_ptr_array_index(form->fields, i);
-		char *name = curl_easy_escape(client->curl, f->name, 0);
-		char *value = curl_easy_escape(client->curl, f->value, 0);
-		g_string_append_printf(body, "%s%s=%s", i ? "&" : "", name, value);
-		curl_free(name);
-		curl_free(value);
+		n += (i ? 1 : 0) + encoded_length(f->name) + 1 + encoded_length(f->value);
 	}
-	return g_string_free(body, FALSE);
+	return n;
 }
 
-/* Run the request set up on the handle; FALSE when no HTTP answer came. */
-static gboolean perform(struct http_client *client, const char *url, struct http_response *out,
-			GError **error)
+/* Run the request set up on the handle; FALSE when no HTTP answer came. A write goes on a
+ * connection of its own: libcurl sends a request again, on a new connection, when a reused one
+ * turns out dead before an answer, and by then the desk may have done the work (a second ticket).
+ * Only the journal may decide that a write is sent again. */
+static gboolean perform(struct http_client *client, const char *url, enum http_call call,
+			struct http_response *out, GError **error)
 {
 	CURLcode rc;
 
@@ -206,6 +294,7 @@ static gboolean perform(struct http_client *client, const char *url, struct http
 	client->too_large = FALSE;
 	curl_easy_setopt(client->curl, CURLOPT_URL, url);
 	curl_easy_setopt(client->curl, CURLOPT_WRITEDATA, client);
+	curl_easy_setopt(client->curl, CURLOPT_FRESH_CONNECT, call == HTTP_WRITE ? 1L : 0L);
 	rc = curl_easy_perform(client->curl);
 	client->body = NULL;
 	if (rc != CURLE_OK && client->too_large) {
@@ -226,24 +315,25 @@ static gboolean perform(struct http_client *client, const char *url, struct http
 }
 
 gboolean http_post_form(struct http_client *client, const char *url, const struct http_form *form,
-			struct http_response *out, GError **error)
+			enum http_call call, struct http_response *out, GError **error)
 {
-	char *body = form_encode(client, form);
+	struct form_body body = {.form = form, .chunk = g_string_new(NULL)};
 	gboolean ok;
 
 	curl_easy_setopt(client->curl, CURLOPT_POST, 1L);
-	curl_easy_setopt(client->curl, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(client->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
-	ok = perform(client, url, out, error);
-	/* The body holds the secret; do not leave it in freed memory. */
-	memset(body, 0, strlen(body));
-	g_free(body);
-	curl_easy_setopt(client->curl, CURLOPT_POSTFIELDS, NULL);
+	curl_easy_setopt(client->curl, CURLOPT_READFUNCTION, form_body_read);
+	curl_easy_setopt(client->curl, CURLOPT_READDATA, &body);
+	curl_easy_setopt(client->curl, CURLOPT_POSTFIELDSIZE_LARGE, form_length(form));
+	ok = perform(client, url, call, out, error);
+	curl_easy_setopt(client->curl, CURLOPT_READFUNCTION, NULL);
+	curl_easy_setopt(client->curl, CURLOPT_READDATA, NULL);
+	memset(body.chunk->str, 0, body.chunk->len);
+	g_string_free(body.chunk, TRUE);
 	return ok;
 }
 
 gboolean http_post_multipart(struct http_client *client, const char *url,
-			     const struct http_form *form, const char *bearer_token,
+			     const struct http_form *form, const char *bearer_token, enum http_call call,
 			     struct http_response *out, GError **error)
 {
 	curl_mime *mime = curl_mime_init(client->curl);
@@ -259,7 +349,7 @@ gboolean http_post_multipart(struct http_client *client, const char *url,
 	}
 	curl_easy_setopt(client->curl, CURLOPT_MIMEPOST, mime);
 	curl_easy_setopt(client->curl, CURLOPT_HTTPHEADER, headers);
-	ok = perform(client, url, out, error);
+	ok = perform(client, url, call, out, error);
 	curl_easy_setopt(client->curl, CURLOPT_MIMEPOST, NULL);
 	curl_easy_setopt(client->curl, CURLOPT_HTTPHEADER, NULL);
 	curl_slist_free_all(headers);
@@ -272,7 +362,7 @@ gboolean http_post_multipart(struct http_client *client, const char *url,
 
 gboolean http_request_basic(struct http_client *client, const char *url, const char *content_type,
 			    const char *body, const char *user, const char *password,
-			    struct http_response *out, GError **error)
+			    enum http_call call, struct http_response *out, GError **error)
 {
 	char *type = content_type ? g_strconcat("Content-Type: ", content_type, NULL) : NULL;
 	struct curl_slist *headers = type ? curl_slist_append(NULL, type) : NULL;
@@ -290,7 +380,7 @@ gboolean http_request_basic(struct http_client *client, const char *url, const c
 	} else {
 		curl_easy_setopt(client->curl, CURLOPT_HTTPGET, 1L);
 	}
-	ok = perform(client, url, out, error);
+	ok = perform(client, url, call, out, error);
 	curl_easy_setopt(client->curl, CURLOPT_POSTFIELDS, NULL);
 	curl_easy_setopt(client->curl, CURLOPT_HTTPHEADER, NULL);
 	curl_easy_setopt(client->curl, CURLOPT_USERNAME, NULL);

@@ -34,27 +34,32 @@ void http_form_add_shown_as(struct http_form *form, const char *name, const char
 /* The form as a JSON object for a dry run, secrets redacted. New reference. */
 json_t *http_form_to_json(const struct http_form *form);
 
+/* What a request does at the desk. A write is never sent twice by the transport (see perform()
+ * in http.c); a look-up may be. */
+enum http_call { HTTP_LOOKUP, HTTP_WRITE };
+
 struct http_response {
 	long status;
 	GString *body;
 };
 void http_response_clear(struct http_response *resp);
 
-/* POST form as application/x-www-form-urlencoded. FALSE with DESK_ERROR_TEMPORARY when no HTTP
- * answer came (connection, TLS, timeout); any answer, whatever its status, is TRUE. */
+/* POST form as application/x-www-form-urlencoded, streamed (no field has a size limit). FALSE
+ * with DESK_ERROR_TEMPORARY when no HTTP answer came (connection, TLS, timeout); any answer,
+ * whatever its status, is TRUE. */
 gboolean http_post_form(struct http_client *client, const char *url, const struct http_form *form,
-			struct http_response *out, GError **error);
+			enum http_call call, struct http_response *out, GError **error);
 
 /* A request with HTTP Basic authentication (user and password never shown anywhere): GET when
  * body is NULL, else POST of body as content_type. Results as for http_post_form(). */
 gboolean http_request_basic(struct http_client *client, const char *url, const char *content_type,
 			    const char *body, const char *user, const char *password,
-			    struct http_response *out, GError **error);
+			    enum http_call call, struct http_response *out, GError **error);
 
 /* POST form as multipart/form-data with "Authorization: Bearer token" (never shown anywhere).
  * Results as for http_post_form(). */
 gboolean http_post_multipart(struct http_client *client, const char *url,
-			     const struct http_form *form, const char *bearer_token,
+			     const struct http_form *form, const char *bearer_token, enum http_call call,
 			     struct http_response *out, GError **error);
 
 #endif

@@ -92,8 +92,8 @@ static json_t *thulium_call(struct thulium *t, const char *call, const char *id,
 	json_t *answer = NULL;
 
 	json_decref(body);
-	if (http_request_basic(t->http, url, "application/json", text, t->user, t->password, &resp,
-			       error)) {
+	if (http_request_basic(t->http, url, "application/json", text, t->user, t->password,
+			       text ? HTTP_WRITE : HTTP_LOOKUP, &resp, error)) {
 		answer = thulium_answer(call, &resp, error);
 		http_response_clear(&resp);
 	} else {

@@ -108,14 +108,14 @@ static char *action_url(const struct whmcs *w, const char *action)
 }
 
 static json_t *whmcs_call(struct whmcs *w, const char *action, const struct http_form *form,
-			  GError **error)
+			  enum http_call call, GError **error)
 {
 	struct http_response resp;
 	char *url = action_url(w, action);
 	json_t *answer;
 	gboolean ok = w->endpoints
-			  ? http_post_multipart(w->http, url, form, w->secret, &resp, error)
-			  : http_post_form(w->http, url, form, &resp, error);
+			  ? http_post_multipart(w->http, url, form, w->secret, call, &resp, error)
+			  : http_post_form(w->http, url, form, call, &resp, error);
 
 	g_free(url);
 	if (!ok) {
@@ -135,7 +135,7 @@ static json_t *whmcs_write(struct whmcs *w, const char *action, const struct htt
 	char *url;
 
 	if (!w->dry_run)
-		return whmcs_call(w, action, form, error);
+		return whmcs_call(w, action, form, HTTP_WRITE, error);
 	url = action_url(w, action);
 	line = json_pack("{s:s, s:s, s:s, s:o}", "desk", w->kind, "url", url, "action", action,
 			 "params", http_form_to_json(form));
@@ -342,7 +342,7 @@ static gboolean get_ticket_by(struct whmcs *w, const char *param, const char *va
 
 	http_form_add(form, param, value);
 	http_form_add(form, "repliessort", "ASC");
-	answer = whmcs_call(w, "GetTicket", form, error);
+	answer = whmcs_call(w, "GetTicket", form, HTTP_LOOKUP, error);
 	http_form_free(form);
 	if (!answer)
 		return FALSE;
@@ -379,7 +379,7 @@ static gboolean whmcs_find_opened_ticket(struct desk *desk, const struct desk_ti
 	/* An API user limited to some departments must still see the ticket it opened. */
 	http_form_add(form, "ignore_dept_assignments", "true");
 	http_form_add_int(form, "limitnum", 25);
-	answer = whmcs_call(w, "GetTickets", form, error);
+	answer = whmcs_call(w, "GetTickets", form, HTTP_LOOKUP, error);
 	http_form_free(form);
 	if (!answer) {
 		g_free(message);
@@ -421,7 +421,7 @@ static gboolean whmcs_list_departments(struct desk *desk, GPtrArray **out, GErro
 {
 	struct whmcs *w = (struct whmcs *)desk;
 	struct http_form *form = whmcs_form(w, "GetSupportDepartments");
-	json_t *answer = whmcs_call(w, "GetSupportDepartments", form, error);
+	json_t *answer = whmcs_call(w, "GetSupportDepartments", form, HTTP_LOOKUP, error);
 	const json_t *list;
 	size_t i;
 	const json_t *d;
@@ -456,7 +456,7 @@ static gboolean whmcs_is_client_contact(struct desk *desk, const char *userid, c
 		return TRUE; /* a guest's ticket has no client, so no contacts */
 	form = whmcs_form(w, "GetContacts");
 	http_form_add(form, "userid", userid);
-	answer = whmcs_call(w, "GetContacts", form, error);
+	answer = whmcs_call(w, "GetContacts", form, HTTP_LOOKUP, error);
 	http_form_free(form);
 	if (!answer)
 		return FALSE;

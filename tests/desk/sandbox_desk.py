@@ -418,7 +418,11 @@ def client_display_name(client):
 # ---------------------------------------------------------------------------
 
 FAULT_MODES = {"http500", "http503", "error", "badjson", "huge", "auth", "slow",
-               "slow_after_create"}
+               "slow_after_create", "lose_answer", "lose_answer_reused", "random"}
+# What "random" picks from for a call it hits: an error page, the connection closed before the
+# desk did anything, or closed after the desk did the work (the answer lost), or an answer that
+# comes after `delay`.
+RANDOM_KINDS = ("http500", "http503", "drop", "lose_answer", "slow")
 
 
 @dataclass
@@ -429,11 +433,15 @@ class Fault:
     delay: float
     message: str
     match: str | None = None  # substring a parameter value must contain; None: every call
+    share: float = 1.0  # "random": the share of calls it hits
+    rng: random.Random | None = None  # "random": seeded, so that a run can be repeated
+    kinds: tuple = RANDOM_KINDS  # "random": what a hit call gets
 
     def describe(self):
         return {"mode": self.mode, "count": self.remaining,
                 "actions": sorted(self.actions) if self.actions else None,
-                "delay": self.delay, "message": self.message, "match": self.match}
+                "delay": self.delay, "message": self.message, "match": self.match,
+                "share": self.share, "kinds": list(self.kinds)}
 
     def hits(self, action, params):
         """Whether this call is one the fault is aimed at (by action and by parameter text)."""
@@ -452,8 +460,15 @@ class FaultControl:
       actions  list of API action names it is limited to (default null: every action);
       match    a string: the fault hits only calls with a request parameter (form field)
                whose value contains it, e.g. a mail's subject (default null: every call);
-      delay    seconds for "slow" and "slow_after_create" (default 5);
-      message  the error message for "error" (default "Sandbox says no").
+      delay    seconds for "slow", "slow_after_create" and random "slow" (default 5);
+      message  the error message for "error" (default "Sandbox says no");
+      share    "random": the share of calls hit, 0 to 1 (default 0.4);
+      seed     "random": the seed of its choices (default 1);
+      kinds    "random": what a hit call gets, from RANDOM_KINDS (default all of them).
+    "lose_answer" does the call's work and closes the connection without an answer;
+    "lose_answer_reused" does so only on a connection that carried a request before (a client
+    retrying on a new connection then sends the same request twice); "random" hits a share of
+    the calls, each with a kind of failure chosen at random.
     Calls the fault is not aimed at (other actions, no match) pass normally and do not
     count against `count`.
     """
@@ -492,8 +507,18 @@ class FaultControl:
         match = spec.get("match")
         if match is not None and (not isinstance(match, str) or not match):
             raise ValueError("match must be a non-empty string or null")
+        share = spec.get("share", 0.4)
+        if type(share) not in (int, float) or not 0 <= share <= 1:
+            raise ValueError("share must be a number from 0 to 1")
+        seed = spec.get("seed", 1)
+        if type(seed) is not int:
+            raise ValueError("seed must be an integer")
+        kinds = spec.get("kinds", list(RANDOM_KINDS))
+        if not isinstance(kinds, list) or not kinds or not set(kinds) <= set(RANDOM_KINDS):
+            raise ValueError(f"kinds must be a non-empty list of: {', '.join(RANDOM_KINDS)}")
         fault = Fault(mode, count, {a.lower() for a in actions} if actions else None,
-                      float(delay), message, match)
+                      float(delay), message, match, float(share), random.Random(seed),
+                      tuple(kinds))
         with self._lock:
             self._fault = fault
         return fault.describe()
@@ -506,12 +531,21 @@ class FaultControl:
         with self._lock:
             return self._fault.describe() if self._fault else None
 
-    def take(self, action, params):
-        """The fault hitting this call, if any, counting the call against it."""
+    def take(self, action, params, reused):
+        """The fault hitting this call, if any, counting the call against it; reused: the
+        call came on a connection that carried a request before. A "random" fault comes back
+        as a fault of the kind it picked."""
         with self._lock:
             fault = self._fault
             if fault is None or not fault.hits(action, params):
                 return None
+            if fault.mode == "lose_answer_reused" and not reused:
+                return None
+            if fault.mode == "random":
+                if fault.rng.random() >= fault.share:
+                    return None
+                return Fault(fault.rng.choice(fault.kinds), None, None, fault.delay,
+                             fault.message)
             if fault.remaining is not None:
                 fault.remaining -= 1
                 if fault.remaining == 0:
@@ -1305,7 +1339,8 @@ class SandboxServer(ThreadingHTTPServer):
         return next((api for api in self.apis if api.handles(path)), None)
 
     def serve_api_call(self, api, request, body):
-        """One desk API request: parse, apply any fault, answer, record the call."""
+        """One desk API request: parse, apply any fault, answer, record the call. None when a
+        fault closes the connection without an answer."""
         started = time.monotonic()
         try:
             action, params = api.parse_call(request.headers.get("Content-Type", ""), body,
@@ -1317,8 +1352,12 @@ class SandboxServer(ThreadingHTTPServer):
                           .encode("utf-8"), result="error", note=exc.message)
             self._record(api, "", {}, reply, None, started)
             return reply
-        fault = self.faults.take(action, params)
+        fault = self.faults.take(action, params, request.requests_served > 1)
         mode = fault.mode if fault else None
+        if mode == "drop":
+            self._record(api, action, api.redact(params), Reply(0, b"", result=mode), mode,
+                         started)
+            return None
         if mode == "slow":
             time.sleep(fault.delay)
         if mode in ("http500", "http503"):
@@ -1342,6 +1381,8 @@ class SandboxServer(ThreadingHTTPServer):
         self._record(api, action, api.redact(params), reply, mode, started)
         if mode == "slow_after_create":
             time.sleep(fault.delay)
+        if mode in ("lose_answer", "lose_answer_reused"):
+            return None  # the work is done; the answer never leaves
         return reply
 
     def _record(self, api, action, params, reply, mode, started):
@@ -1376,7 +1417,10 @@ class SandboxHandler(BaseHTTPRequestHandler):
     def do_POST(self):
         self._route("POST")
 
+    requests_served = 0  # on this connection, this one included
+
     def _route(self, method):
+        self.requests_served += 1
         try:
             body = self._read_body()
         except RequestError as exc:
@@ -1392,6 +1436,11 @@ class SandboxHandler(BaseHTTPRequestHandler):
         else:
             self.server.log(f"{method} {path} -> 404")
             reply = Reply(404, b'{"result":"error","message":"Not Found"}', result="error")
+        if reply is None:
+            # A fault lost the answer: the connection closes without one.
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return
         self._send(reply)
 
     def _read_body(self):

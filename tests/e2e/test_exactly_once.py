@@ -1,0 +1,101 @@
+"""Every mail becomes exactly one ticket or reply, against a desk that fails, loses answers and
+slows down, and for mail of every size: nothing lost, nothing doubled, nothing blanked. The real
+binary against the sandbox desk's fault modes."""
+
+import hashlib
+import os
+import random
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import DESK_CAN, DESK_KIND, DeskTestCase  # noqa: E402
+
+WRITES = ["OpenTicket", "AddTicketReply"]
+
+
+def mail(sender, subject, body="Hello.\n", msgid=None, extra="", to="support@example.com"):
+    headers = f"From: {sender}\nTo: {to}\nSubject: {subject}\n"
+    if msgid:
+        headers += f"Message-ID: <{msgid}>\n"
+    return (headers + extra + "\n" + body).encode()
+
+
+class LostAnswers(DeskTestCase):
+    timeout = 5
+
+    def test_a_lost_answer_on_a_reused_connection_is_not_sent_again(self):
+        """The reply's look-up (GetTicket) and its write share a connection unless the write
+        gets one of its own: libcurl sent the lost write again on a new connection, and the
+        desk added the reply twice."""
+        rc, _, err = self.pipe(mail("Owner <owner@example.org>", "Printer", msgid="o@x"))
+        self.assertEqual(rc, 0, err)
+        [ticket] = self.desk.tickets()
+        self.desk.fault("lose_answer_reused", actions=WRITES)
+        reply = mail("owner@example.org", f"Re: [Ticket ID: {ticket['tid']}] Printer",
+                     "Still broken.\n", msgid="r@x")
+        rc, _, err = self.pipe(reply)
+        self.assertIn(rc, (0, 75), err)
+        if rc == 75:  # the answer was lost: the next try finds the reply at the desk
+            self.desk.fault("none")
+            rc, _, err = self.pipe(reply)
+            self.assertEqual(rc, 0, err)
+        [ticket] = self.desk.tickets()
+        self.assertEqual([m["message"].strip() for m in ticket["messages"]],
+                         ["Hello.", "Still broken."])
+
+    def test_import_over_reused_connections_opens_each_ticket_once(self):
+        archive = os.path.join(self.dir, "a.mbox")
+        with open(archive, "wb") as f:
+            for i in range(20):
+                f.write(b"From x Thu Mar  5 10:00:00 2026\n" +
+                        mail(f"c{i}@example.org", f"Mail {i}", msgid=f"m{i}@x") + b"\n")
+        self.desk.fault("lose_answer_reused", actions=WRITES)
+        for _ in range(5):
+            rc, _, err = self.run_m2t("import", archive)
+            if rc == 0:
+                break
+            self.assertEqual(rc, 75, err)
+        self.assertEqual(rc, 0, err)
+        subjects = sorted(t["subject"] for t in self.desk.tickets())
+        self.assertEqual(subjects, sorted(f"Mail {i}" for i in range(20)))
+
+
+class LargeMail(DeskTestCase):
+    timeout = 60
+
+    def test_a_9_mb_text_arrives_whole(self):
+        """Past about 24 MB URL-encoded, a field was sent as the text "(null)"."""
+        line = "Съешь же ещё этих мягких французских булок да выпей чаю. "
+        body = (line * (9 * 1024 * 1024 // len(line.encode()) + 1)).encode()
+        raw = (b"From: Ivan <ivan@example.org>\nTo: support@example.com\nSubject: big\n"
+               b"Message-ID: <big@x>\nContent-Type: text/plain; charset=utf-8\n"
+               b"Content-Transfer-Encoding: 8bit\n\n" + body)
+        rc, _, err = self.pipe(raw)
+        self.assertEqual(rc, 0, err)
+        [ticket] = self.desk.tickets()
+        self.assertEqual(ticket["messages"][0]["message"].strip(), body.decode().strip())
+
+    @unittest.skipUnless("attachments" in DESK_CAN, f"{DESK_KIND} carries no attachments")
+    def test_two_7_mib_attachments_arrive_byte_identical(self):
+        rng = random.Random(7)
+        files = [bytes(rng.getrandbits(8) for _ in range(7 << 20)) for _ in range(2)]
+        parts = "".join(
+            f"--b\nContent-Type: application/octet-stream\n"
+            f"Content-Disposition: attachment; filename=\"f{i}.bin\"\n"
+            f"Content-Transfer-Encoding: base64\n\n" +
+            __import__("base64").encodebytes(data).decode() for i, data in enumerate(files))
+        raw = ("From: a@example.org\nTo: support@example.com\nSubject: files\n"
+               "Message-ID: <files@x>\nMIME-Version: 1.0\n"
+               "Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\n"
+               "see attached\n" + parts + "--b--\n").encode()
+        rc, _, err = self.pipe(raw)
+        self.assertEqual(rc, 0, err)
+        [ticket] = self.desk.tickets()
+        got = {a["name"]: a["sha256"] for a in ticket["messages"][0]["attachments"]}
+        self.assertEqual(got, {f"f{i}.bin": hashlib.sha256(d).hexdigest()
+                               for i, d in enumerate(files)})
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
