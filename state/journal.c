@@ -41,10 +41,19 @@ static enum journal_state state_from_name(const char *name)
 static gboolean db_fail(struct journal *j, int rc, const char *what, GError **error)
 {
 	gboolean busy = rc == SQLITE_BUSY || rc == SQLITE_LOCKED;
+	/* SQLite's own words for a failed write are "disk I/O error"; the system's name the cause
+	 * (No space left on device, Permission denied). */
+	int primary = rc & 0xff;
+	int sys = primary == SQLITE_IOERR || primary == SQLITE_FULL || primary == SQLITE_CANTOPEN ||
+			  primary == SQLITE_READONLY
+		      ? sqlite3_system_errno(j->db)
+		      : 0;
 
 	g_set_error(error, JOURNAL_ERROR, busy ? JOURNAL_ERROR_BUSY : JOURNAL_ERROR_IO,
-		    "journal %s: %s: %s", j->path, what, busy ? "busy (locked by another process)"
-							      : sqlite3_errmsg(j->db));
+		    "journal %s: %s: %s%s%s%s", j->path, what,
+		    busy ? "busy (locked by another process)" : sqlite3_errmsg(j->db),
+		    !busy && sys ? " (" : "", !busy && sys ? g_strerror(sys) : "",
+		    !busy && sys ? ")" : "");
 	return FALSE;
 }
 
@@ -318,8 +327,10 @@ static gboolean run(struct journal *j, const char *what, const char *sql, int n,
 		sqlite3_bind_text(st, i + 1, params[i], -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, n + 1, g_get_real_time() / G_USEC_PER_SEC);
 	rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE)
+		db_fail(j, rc, what, error);
 	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? TRUE : db_fail(j, rc, what, error);
+	return rc == SQLITE_DONE;
 }
 
 static gboolean in_transaction(struct journal *j, const char *what, const char *mail_sql, int n,
@@ -339,8 +350,11 @@ static gboolean in_transaction(struct journal *j, const char *what, const char *
 	}
 	rc = sqlite3_exec(j->db, "COMMIT", NULL, NULL, NULL);
 	if (rc != SQLITE_OK) {
+		/* The cause first: the ROLLBACK's own message ("no transaction is active", when
+		 * SQLite already rolled back after a full disk) would replace it. */
+		db_fail(j, rc, what, error);
 		sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
-		return db_fail(j, rc, what, error);
+		return FALSE;
 	}
 	return TRUE;
 }

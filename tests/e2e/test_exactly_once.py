@@ -5,11 +5,13 @@ binary against the sandbox desk's fault modes."""
 import hashlib
 import os
 import random
+import shutil
+import subprocess
 import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import DESK_CAN, DESK_KIND, DeskTestCase  # noqa: E402
+from harness import BINARY, DESK_CAN, DESK_KIND, DeskTestCase  # noqa: E402
 
 WRITES = ["OpenTicket", "AddTicketReply"]
 
@@ -95,6 +97,37 @@ class LargeMail(DeskTestCase):
         got = {a["name"]: a["sha256"] for a in ticket["messages"][0]["attachments"]}
         self.assertEqual(got, {f"f{i}.bin": hashlib.sha256(d).hexdigest()
                                for i, d in enumerate(files)})
+
+
+class FullDisk(DeskTestCase):
+    """The journal's disk fills up: the error names that, not SQLite's complaint about the
+    rollback that followed, and the mail waits (75) with nothing sent."""
+
+    def test_a_full_disk_is_reported_as_such(self):
+        if os.geteuid() != 0 or not shutil.which("unshare"):
+            self.skipTest("needs root and unshare for a small private tmpfs")
+        state = os.path.join(self.dir, "state")
+        os.makedirs(state, exist_ok=True)
+        first = os.path.join(self.dir, "first.eml")
+        second = os.path.join(self.dir, "second.eml")
+        with open(first, "wb") as f:
+            f.write(mail("a@example.org", "First", msgid="first@x"))
+        with open(second, "wb") as f:
+            f.write(mail("b@example.org", "Second", msgid="second@x"))
+        m2t = f"{BINARY} --config {self.config} pipe"
+        script = (f"mount -t tmpfs -o size=512k tmpfs {state} && {m2t} < {first} && "
+                  f"(dd if=/dev/zero of={state}/filler bs=4k 2>/dev/null; true) && "
+                  f"{m2t} < {second}")
+        env = dict(os.environ)
+        env.pop("MAIL2TICKET_SECRET", None)
+        proc = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                               script], capture_output=True, env=env, timeout=60)
+        err = proc.stderr.decode(errors="replace")
+        self.kept_output.append(err)
+        self.assertEqual(proc.returncode, 75, err)
+        self.assertIn("No space left on device", err.split("\n", 3)[-1])
+        self.assertNotIn("cannot rollback", err)
+        self.assertEqual([t["subject"] for t in self.desk.tickets()], ["First"])
 
 
 if __name__ == "__main__":
