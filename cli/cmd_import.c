@@ -10,6 +10,7 @@
 #include "cli/deliver_pool.h"
 #include "cli/log.h"
 #include "cli/parse_pool.h"
+#include "cli/retry_clock.h"
 #include "ingest/archive.h"
 
 static const char import_usage[] =
@@ -42,6 +43,8 @@ struct import_run {
 	FILE *report;
 	guint outcomes[DELIVER_DRY_RUN + 1];
 	guint messages, skipped;
+	guint waiting;		/* mails the desk kept failing: they wait for the next run */
+	GError *first_waiting;	/* why the first of them was not delivered */
 	guint64 bytes, total_bytes;
 	gint64 started, last_progress;
 	gboolean tty;
@@ -95,6 +98,8 @@ static char *outcome_counts(const struct import_run *r)
 					       deliver_outcome_name(i), r->outcomes[i]);
 	if (r->skipped)
 		g_string_append_printf(counts, " outside-dates=%u", r->skipped);
+	if (r->waiting)
+		g_string_append_printf(counts, " waiting=%u", r->waiting);
 	return g_string_free(counts, FALSE);
 }
 
@@ -165,13 +170,20 @@ static gboolean within_dates(const struct import_run *r, const struct mail *mail
 	return !r->until || g_date_time_compare(mail->date, r->until) < 0;
 }
 
-/* Count a finished delivery; FALSE when it failed (the first failure is kept in *stop). */
+/* Count a finished delivery; FALSE when it failed. A mail the desk kept failing (its thread's
+ * mails with it) waits for the next run, and the run goes on (*waiting set); any other failure,
+ * or a desk that failed for give_up_after in a row, stops the run (the first kept in *stop). */
 static gboolean take_delivery(struct import_run *r, struct delivery *done, GError **stop)
 {
 	if (!done->ok) {
 		report_line(r, &done->parsed, "failed", done->error->message);
-		if (!*stop)
+		if (retry_clock_may_heal(done->error) && !deliver_pool_gave_up(r->deliveries)) {
+			r->waiting++;
+			if (!r->first_waiting)
+				r->first_waiting = g_steal_pointer(&done->error);
+		} else if (!*stop) {
 			*stop = g_steal_pointer(&done->error);
+		}
 		return FALSE;
 	}
 	r->outcomes[done->outcome]++;
@@ -438,6 +450,14 @@ int cmd_import(const struct global_options *g, int argc, char **argv)
 		if (!import_path(&r, argv[i], &err))
 			goto fail;
 	show_progress(&r, TRUE);
+	if (r.waiting) {
+		char count[32];
+		g_snprintf(count, sizeof(count), "%u", r.waiting);
+		rc = EX_TEMPFAIL;
+		log_event(LOG_WARN, "some mail waits for the next run: the desk kept failing on it",
+			  "mails", count, "first", r.first_waiting->message, "exit",
+			  "75 (run again later)", NULL);
+	}
 	goto summary;
 fail:
 	rc = exit_code_for_error(err);
@@ -460,5 +480,6 @@ out:
 		g_date_time_unref(r.until);
 	deliver_close(&r.d);
 	config_free(config);
+	g_clear_error(&r.first_waiting);
 	return rc < 0 ? EX_OK : rc;
 }

@@ -200,31 +200,6 @@ static void set_last_ticket(struct deliver *d, const char *tid)
 	d->last_ticket = g_strdup(tid);
 }
 
-/* After an attempt whose answer was lost: the ticket it may have opened. */
-static gboolean adopt_earlier_ticket(struct deliver *d, const char *key,
-				     const struct desk_ticket_request *req, gboolean *adopted,
-				     GError **error)
-{
-	struct desk_ticket ticket;
-	gboolean found;
-
-	*adopted = FALSE;
-	if (!desk_find_opened_ticket(d->desk, req, &ticket, &found, error))
-		return FALSE;
-	if (!found)
-		return TRUE;
-	if (!journal_mark_delivered(d->journal, key, "adopted", ticket.id, ticket.tid, error)) {
-		desk_ticket_clear(&ticket);
-		return FALSE;
-	}
-	log_event(LOG_DEBUG, "adopted the ticket an earlier attempt opened", "key", key, "ticket",
-		  ticket.tid, "id", ticket.id, NULL);
-	set_last_ticket(d, ticket.tid);
-	desk_ticket_clear(&ticket);
-	*adopted = TRUE;
-	return TRUE;
-}
-
 /* Whether an earlier attempt may have opened a ticket or added the reply: not when the desk
  * refused it (the mail was then quarantined), so a reprocess costs no look-up. */
 static gboolean may_have_reached_desk(const struct journal_entry *earlier)
@@ -253,6 +228,104 @@ static gboolean wait_out_lost_attempt(const struct deliver *d, const char *key,
 	return TRUE;
 }
 
+/* After an AddTicketReply whose answer was lost: whether the reply is on the ticket already. */
+static gboolean reply_already_added(struct deliver *d, const char *tid, const char *message,
+				    gboolean *found, GError **error)
+{
+	struct desk_ticket ticket;
+
+	*found = FALSE;
+	if (!desk_get_ticket(d->desk, tid, &ticket, error))
+		return FALSE;
+	for (guint i = 0; ticket.messages && i < ticket.messages->len; i++)
+		if (desk_same_text(g_ptr_array_index(ticket.messages, i), message))
+			*found = TRUE;
+	desk_ticket_clear(&ticket);
+	return TRUE;
+}
+
+/* What a write about to be sent is, for the journal and for finding it at the desk later. */
+struct pending_write {
+	const char *write;			 /* "open DEPTID" or "reply ID TID" */
+	const struct desk_ticket_request *open;	 /* the ticket it opens, or the mail as a ticket */
+	const char *reply_message;		 /* the text a reply adds */
+};
+
+/* Whether one earlier write of the mail reached the desk: a ticket opened from it, or its
+ * reply on the ticket. The ticket found, if any, goes into *id and *tid (newly allocated). An
+ * attempt recorded without saying which write it was is taken to be this one. */
+static gboolean find_earlier_write(struct deliver *d, const char *earlier,
+				   const struct pending_write *now, char **id, char **tid,
+				   GError **error)
+{
+	const char *write = *earlier ? earlier : now->write;
+	char **words = g_strsplit(write, " ", 3);
+	gboolean ok = TRUE, found = FALSE;
+
+	*id = *tid = NULL;
+	if (strcmp(words[0], "open") == 0) {
+		/* As it was sent: a reply's request has no department. */
+		struct desk_ticket_request req = *now->open;
+		struct desk_ticket ticket;
+		if (words[1])
+			req.deptid = atoi(words[1]);
+		ok = desk_find_opened_ticket(d->desk, &req, &ticket, &found, error);
+		if (ok && found) {
+			*id = g_strdup(ticket.id);
+			*tid = g_strdup(ticket.tid);
+			desk_ticket_clear(&ticket);
+		}
+	} else if (g_strv_length(words) == 3) {
+		ok = reply_already_added(d, words[2], now->reply_message ? now->reply_message
+									 : now->open->message,
+					 &found, error);
+		if (ok && found) {
+			*id = g_strdup(words[1]);
+			*tid = g_strdup(words[2]);
+		}
+	}
+	g_strfreev(words);
+	return ok;
+}
+
+/* Before any write, every earlier attempt of the mail is resolved: an OpenTicket whose answer
+ * was lost may have opened a ticket even when the mail now goes as a reply (its thread's ticket
+ * appeared meanwhile), and the other way round. *adopted when one did: the journal then has it,
+ * and nothing is sent. */
+static gboolean resolve_earlier_attempts(struct deliver *d, const char *key,
+					 const struct journal_entry *earlier,
+					 const struct pending_write *now, gboolean *adopted,
+					 GError **error)
+{
+	GPtrArray *writes = NULL;
+	char *id = NULL, *tid = NULL;
+	gboolean ok;
+
+	*adopted = FALSE;
+	if (!earlier || !may_have_reached_desk(earlier) || d->dry_run)
+		return TRUE;
+	ok = journal_earlier_writes(d->journal, key, &writes, error);
+	for (int round = 0; ok && !tid && round < 2; round++) {
+		/* Not at the desk: an attempt still running there shows up after its timeout. */
+		if (round == 1 && !wait_out_lost_attempt(d, key, earlier))
+			break;
+		for (guint i = 0; ok && !tid && i < writes->len; i++)
+			ok = find_earlier_write(d, g_ptr_array_index(writes, i), now, &id, &tid, error);
+	}
+	if (ok && tid) {
+		ok = journal_mark_delivered(d->journal, key, "adopted", id, tid, error);
+		log_event(LOG_DEBUG, "adopted what an earlier attempt did at the desk", "key", key,
+			  "ticket", tid, NULL);
+		set_last_ticket(d, tid);
+		*adopted = ok;
+	}
+	if (writes)
+		g_ptr_array_unref(writes);
+	g_free(id);
+	g_free(tid);
+	return ok;
+}
+
 static gboolean open_ticket(struct deliver *d, const char *key, const struct mail *mail,
 			    const struct action *action, const struct journal_entry *earlier,
 			    const struct journal_mail_info *info, const char *raw, gsize len,
@@ -260,27 +333,25 @@ static gboolean open_ticket(struct deliver *d, const char *key, const struct mai
 {
 	struct ticket_request tr;
 	struct desk_ticket ticket = {0};
+	struct pending_write now;
 	GError *err = NULL;
-	gboolean ok = FALSE;
+	gboolean ok = FALSE, adopted;
 	char deptid[16];
+	char *write;
 	char *why;
 
 	ticket_request_init(&tr, d, mail, action);
 	g_snprintf(deptid, sizeof(deptid), "%d", action->deptid);
-	if (earlier && may_have_reached_desk(earlier) && !d->dry_run) {
-		gboolean adopted;
-		if (!adopt_earlier_ticket(d, key, &tr.req, &adopted, error))
-			goto out;
-		if (!adopted && wait_out_lost_attempt(d, key, earlier) &&
-		    !adopt_earlier_ticket(d, key, &tr.req, &adopted, error))
-			goto out;
-		if (adopted) {
-			*outcome = DELIVER_ADOPTED;
-			ok = TRUE;
-			goto out;
-		}
+	write = g_strdup_printf("open %d", action->deptid);
+	now = (struct pending_write){.write = write, .open = &tr.req};
+	if (!resolve_earlier_attempts(d, key, earlier, &now, &adopted, error))
+		goto out;
+	if (adopted) {
+		*outcome = DELIVER_ADOPTED;
+		ok = TRUE;
+		goto out;
 	}
-	if (!d->dry_run && !journal_begin_attempt(d->journal, key, info, error))
+	if (!d->dry_run && !journal_begin_attempt(d->journal, key, info, write, error))
 		goto out;
 	if (!desk_open_ticket(d->desk, &tr.req, &ticket, &err)) {
 		ok = desk_failed(d, key, info, raw, len, err, outcome, error);
@@ -302,25 +373,10 @@ static gboolean open_ticket(struct deliver *d, const char *key, const struct mai
 	*outcome = DELIVER_OPENED;
 	ok = TRUE;
 out:
+	g_free(write);
 	desk_ticket_clear(&ticket);
 	ticket_request_clear(&tr);
 	return ok;
-}
-
-/* After an AddTicketReply whose answer was lost: whether the reply is on the ticket already. */
-static gboolean reply_already_added(struct deliver *d, const char *tid, const char *message,
-				    gboolean *found, GError **error)
-{
-	struct desk_ticket ticket;
-
-	*found = FALSE;
-	if (!desk_get_ticket(d->desk, tid, &ticket, error))
-		return FALSE;
-	for (guint i = 0; ticket.messages && i < ticket.messages->len; i++)
-		if (desk_same_text(g_ptr_array_index(ticket.messages, i), message))
-			*found = TRUE;
-	desk_ticket_clear(&ticket);
-	return TRUE;
 }
 
 static gboolean add_reply(struct deliver *d, const char *key, const struct mail *mail,
@@ -330,8 +386,10 @@ static gboolean add_reply(struct deliver *d, const char *key, const struct mail 
 {
 	struct ticket_request tr;
 	struct desk_reply_request req;
+	struct pending_write now;
 	GError *err = NULL;
-	gboolean ok = FALSE;
+	gboolean ok = FALSE, adopted;
+	char *write;
 	char *why;
 	/* A reply carries what the sender wrote now, not the thread the ticket already holds. */
 	const char *message = *mail->reply_text ? mail->reply_text : NULL;
@@ -347,22 +405,16 @@ static gboolean add_reply(struct deliver *d, const char *key, const struct mail 
 	    .n_attachments = tr.req.n_attachments,
 	    .created = tr.created,
 	};
-	if (earlier && may_have_reached_desk(earlier) && !d->dry_run) {
-		gboolean found;
-		if (!reply_already_added(d, action->ticket_tid, req.message, &found, error))
-			goto out;
-		if (!found && wait_out_lost_attempt(d, key, earlier) &&
-		    !reply_already_added(d, action->ticket_tid, req.message, &found, error))
-			goto out;
-		if (found) {
-			ok = journal_mark_delivered(d->journal, key, "adopted", action->ticket_id,
-						    action->ticket_tid, error);
-			set_last_ticket(d, action->ticket_tid);
-			*outcome = DELIVER_ADOPTED;
-			goto out;
-		}
+	write = g_strdup_printf("reply %s %s", action->ticket_id, action->ticket_tid);
+	now = (struct pending_write){.write = write, .open = &tr.req, .reply_message = req.message};
+	if (!resolve_earlier_attempts(d, key, earlier, &now, &adopted, error))
+		goto out;
+	if (adopted) {
+		*outcome = DELIVER_ADOPTED;
+		ok = TRUE;
+		goto out;
 	}
-	if (!d->dry_run && !journal_begin_attempt(d->journal, key, info, error))
+	if (!d->dry_run && !journal_begin_attempt(d->journal, key, info, write, error))
 		goto out;
 	if (!desk_add_reply(d->desk, &req, &err)) {
 		ok = desk_failed(d, key, info, raw, len, err, outcome, error);
@@ -384,6 +436,7 @@ static gboolean add_reply(struct deliver *d, const char *key, const struct mail 
 	*outcome = DELIVER_REPLIED;
 	ok = TRUE;
 out:
+	g_free(write);
 	ticket_request_clear(&tr);
 	return ok;
 }

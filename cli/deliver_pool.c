@@ -1,9 +1,13 @@
 #include "cli/deliver_pool.h"
 
+#include "cli/log.h"
+#include "cli/retry_clock.h"
+
 struct job {
 	struct delivery d;
 	struct lane *lane;
-	GPtrArray *pins; /* the Message-IDs this job holds to its lane */
+	GPtrArray *ids;	 /* the Message-IDs that tie the mail to others (thread_ids()) */
+	GPtrArray *pins; /* those of them this job holds to its lane */
 };
 
 /* A Message-ID held to a lane by the mails in flight that name it. */
@@ -18,6 +22,9 @@ struct lane {
 	GThread *thread;
 	GAsyncQueue *jobs; /* of struct job *; one without a mail ends the lane */
 	guint queued;	   /* pushed to this lane and not yet popped (main thread only) */
+	/* The Message-IDs of the mails this lane could not deliver (lane's thread only): a mail
+	 * queued behind one of them in its thread is not sent either. */
+	GHashTable *failed;
 };
 
 struct deliver_pool {
@@ -26,6 +33,9 @@ struct deliver_pool {
 	guint in_flight;
 	/* Message-ID -> struct pin, for every ID named by mail in flight (main thread only). */
 	GHashTable *pins;
+	/* The Message-IDs of every mail of the run that was not delivered (main thread only). */
+	GHashTable *failed;
+	struct retry_clock *clock;
 };
 
 void delivery_clear(struct delivery *d)
@@ -36,15 +46,63 @@ void delivery_clear(struct delivery *d)
 	d->reason = NULL;
 }
 
+static gboolean names_one_of(const GPtrArray *ids, GHashTable *set)
+{
+	for (guint i = 0; i < ids->len; i++)
+		if (g_hash_table_contains(set, g_ptr_array_index(ids, i)))
+			return TRUE;
+	return FALSE;
+}
+
+static void add_all(GHashTable *set, const GPtrArray *ids)
+{
+	for (guint i = 0; i < ids->len; i++)
+		g_hash_table_add(set, g_strdup(g_ptr_array_index(ids, i)));
+}
+
+/* Why a mail is not sent at all, or NULL: its thread's earlier mail is not delivered (sending it
+ * would split the thread: a reply would open a ticket of its own), or the run gave up. */
+static GError *not_to_send(struct deliver_pool *pool, GHashTable *failed, const struct job *job)
+{
+	if (names_one_of(job->ids, failed))
+		return g_error_new(DESK_ERROR, DESK_ERROR_TEMPORARY,
+				   "not sent: an earlier mail of its thread is not delivered yet");
+	if (retry_clock_gave_up(pool->clock))
+		return g_error_new(DESK_ERROR, DESK_ERROR_TEMPORARY,
+				   "not sent: the desk has failed for %d s in a row",
+				   retry_clock_limit(pool->clock));
+	return NULL;
+}
+
+/* Deliver, trying again after a pause while the desk fails in a way that may heal; the pauses
+ * grow, and the run gives up when the desk has failed for [desk] give_up_after in a row. */
 static void run_job(struct lane *lane, struct job *job)
 {
 	struct delivery *d = &job->d;
 	struct envelope envelope = {.source = "import", .item = d->parsed.msg.location};
 	gsize len;
 	const char *raw = g_bytes_get_data(d->parsed.msg.raw, &len);
+	gint64 failing_since = 0;
 
-	d->ok = deliver_parsed_message(&lane->d, d->parsed.mail, raw ? raw : "", len, &envelope,
-				       &d->outcome, &d->error);
+	d->error = not_to_send(lane->pool, lane->failed, job);
+	d->ok = d->error == NULL;
+	for (guint attempt = 0; d->ok; attempt++) {
+		envelope.started = g_get_monotonic_time();
+		d->ok = deliver_parsed_message(&lane->d, d->parsed.mail, raw ? raw : "", len,
+					       &envelope, &d->outcome, &d->error);
+		if (d->ok) {
+			retry_clock_success(lane->pool->clock);
+			break;
+		}
+		if (!retry_clock_may_heal(d->error) ||
+		    !retry_clock_wait(lane->pool->clock, attempt, &failing_since))
+			break;
+		log_event(LOG_INFO, "trying the mail again", "mail", envelope.item, NULL);
+		g_clear_error(&d->error);
+		d->ok = TRUE;
+	}
+	if (!d->ok)
+		add_all(lane->failed, job->ids);
 	d->reason = g_strdup(lane->d.last_reason);
 	g_async_queue_push(lane->pool->results, job);
 }
@@ -68,9 +126,13 @@ struct deliver_pool *deliver_pool_new(const struct config *config, gboolean dry_
 	pool->lanes = g_ptr_array_new();
 	pool->results = g_async_queue_new();
 	pool->pins = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	pool->failed = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	/* A dry run sends nothing that could fail. */
+	pool->clock = retry_clock_new(dry_run ? 0 : config->desk.give_up_after);
 	for (int i = 0; i < MAX(lanes, 1); i++) {
 		struct lane *lane = g_new0(struct lane, 1);
 		lane->pool = pool;
+		lane->failed = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 		g_ptr_array_add(pool->lanes, lane);
 		if (!deliver_open(&lane->d, config, dry_run, error)) {
 			deliver_pool_free(pool);
@@ -104,11 +166,14 @@ void deliver_pool_free(struct deliver_pool *pool)
 		if (lane->jobs)
 			g_async_queue_unref(lane->jobs);
 		deliver_close(&lane->d);
+		g_hash_table_unref(lane->failed);
 		g_free(lane);
 	}
 	g_ptr_array_unref(pool->lanes);
 	g_async_queue_unref(pool->results);
 	g_hash_table_unref(pool->pins);
+	g_hash_table_unref(pool->failed);
+	retry_clock_free(pool->clock);
 	g_free(pool);
 }
 
@@ -152,6 +217,9 @@ void deliver_pool_push(struct deliver_pool *pool, struct parsed_message *p, guin
 	GPtrArray *ids = g_ptr_array_new();
 
 	thread_ids(p->mail, ids);
+	job->ids = g_ptr_array_new_with_free_func(g_free);
+	for (guint i = 0; i < ids->len; i++)
+		g_ptr_array_add(job->ids, g_strdup(g_ptr_array_index(ids, i)));
 	job->lane = choose_lane(pool, ids);
 	job->pins = g_ptr_array_new_with_free_func(g_free);
 	for (guint i = 0; i < ids->len; i++) {
@@ -173,6 +241,14 @@ void deliver_pool_push(struct deliver_pool *pool, struct parsed_message *p, guin
 	job->d.seq = seq;
 	job->lane->queued++;
 	pool->in_flight++;
+	/* Its thread failed earlier in the run, in another lane or before this one was pushed. */
+	if (names_one_of(job->ids, pool->failed)) {
+		job->d.error = g_error_new(DESK_ERROR, DESK_ERROR_TEMPORARY,
+					   "not sent: an earlier mail of its thread is not "
+					   "delivered yet");
+		g_async_queue_push(pool->results, job);
+		return;
+	}
 	if (job->lane->thread)
 		g_async_queue_push(job->lane->jobs, job);
 	else
@@ -200,7 +276,15 @@ gboolean deliver_pool_pop(struct deliver_pool *pool, struct delivery *out)
 			g_hash_table_remove(pool->pins, id);
 	}
 	g_ptr_array_unref(job->pins);
+	if (!job->d.ok)
+		add_all(pool->failed, job->ids);
+	g_ptr_array_unref(job->ids);
 	*out = job->d;
 	g_free(job);
 	return TRUE;
+}
+
+gboolean deliver_pool_gave_up(const struct deliver_pool *pool)
+{
+	return retry_clock_gave_up(pool->clock);
 }

@@ -1,7 +1,7 @@
 /* Several desk calls in flight: deliveries run on a few lanes, each a thread with its own desk
  * connection and journal handle. The mails of one thread (linked by Message-ID, In-Reply-To and
  * References) always share a lane while any of them is in flight, so a reply is delivered only
- * after the mail that opened its ticket. */
+ * after the mail that opened its ticket, and not at all when that mail could not be. */
 #ifndef M2T_CLI_DELIVER_POOL_H
 #define M2T_CLI_DELIVER_POOL_H
 
@@ -34,7 +34,12 @@ void deliver_pool_push(struct deliver_pool *pool, struct parsed_message *p, guin
 /* Deliveries pushed and not yet popped. */
 guint deliver_pool_in_flight(const struct deliver_pool *pool);
 /* A finished delivery (the first to finish, not the first pushed), waiting for one if need be;
- * FALSE when none is in flight. Clear out with delivery_clear(). */
+ * FALSE when none is in flight. Clear out with delivery_clear(). A delivery the desk failed in
+ * a way that may heal was tried again until the desk had failed for [desk] give_up_after in a
+ * row; a mail whose thread has a mail that was not delivered in the run is not sent (the reply
+ * would open a ticket of its own), and comes back failed. */
 gboolean deliver_pool_pop(struct deliver_pool *pool, struct delivery *out);
+/* Whether the desk has failed for [desk] give_up_after in a row: the run should stop. */
+gboolean deliver_pool_gave_up(const struct deliver_pool *pool);
 
 #endif

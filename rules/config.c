@@ -22,7 +22,7 @@ static const char *const desk_keys[] = {
     "priority_from_headers", "concurrency", "open_ticket_endpoint", "add_reply_endpoint",
     "get_ticket_endpoint", "get_tickets_endpoint", "departments_endpoint", "contacts_endpoint",
     "create_ticket_path", "customer_message_path", "ticket_path", "tickets_path", "queues_path",
-    "allow_plain_http", NULL};
+    "allow_plain_http", "give_up_after", NULL};
 
 /* Keliweb's API v2 documents only get-ticket; the other endpoints are inferred siblings, so each
  * is a key: config key, the WHMCS action it stands for, the default endpoint. */
@@ -481,6 +481,7 @@ static gboolean load_desk(struct loader *ld)
 	    !loader_get_int(ld, "desk", "connect_timeout", 1, 600, &c->desk.connect_timeout) ||
 	    !loader_get_int(ld, "desk", "timeout", 1, 3600, &c->desk.timeout) ||
 	    !loader_get_int(ld, "desk", "concurrency", 1, 32, &c->desk.concurrency) ||
+	    !loader_get_int(ld, "desk", "give_up_after", 0, 86400, &c->desk.give_up_after) ||
 	    !loader_get_choice(ld, "desk", "cc", cc_modes, &cc) ||
 	    !loader_get_bool(ld, "desk", "markdown", &c->desk.markdown) ||
 	    !loader_get_bool(ld, "desk", "noemail", &c->desk.noemail) ||
@@ -966,6 +967,7 @@ struct config *config_load(const char *path, GError **error)
 	ld.config->rules = g_ptr_array_new_with_free_func((GDestroyNotify)rule_free);
 	ld.config->desk.timeout = 60;
 	ld.config->desk.concurrency = 4;
+	ld.config->desk.give_up_after = 300;
 	ld.config->state.path = g_strdup("/var/lib/mail2ticket/journal.db");
 	ld.config->state.busy_timeout_ms = 5000;
 	ld.config->parser.max_attachment_bytes = parse_defaults.max_attachment_bytes;

@@ -124,6 +124,9 @@ struct config {
 		int connect_timeout; /* seconds */
 		int timeout;	     /* seconds, whole request */
 		int concurrency;     /* desk calls in flight at once during an import */
+		/* import and poll --once try a mail the desk failed on again, ever later, until
+		 * the desk has failed for this many seconds in a row; 0: stop at once */
+		int give_up_after;
 		/* keliweb and thulium: pairs of call and path under url, NULL-terminated */
 		char **endpoints;
 		enum cc_mode cc;

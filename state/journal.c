@@ -360,7 +360,8 @@ static gboolean in_transaction(struct journal *j, const char *what, const char *
 }
 
 gboolean journal_begin_attempt(struct journal *j, const char *key,
-			       const struct journal_mail_info *info, GError **error)
+			       const struct journal_mail_info *info, const char *write,
+			       GError **error)
 {
 	const char *params[] = {key, info->source, info->message_id, info->sender, info->subject};
 
@@ -370,7 +371,31 @@ gboolean journal_begin_attempt(struct journal *j, const char *key,
 	    "first_seen, updated) VALUES (?1, 'pending', ?2, ?3, ?4, ?5, 1, ?6, ?6) "
 	    "ON CONFLICT(key) DO UPDATE SET state = 'pending', attempts = attempts + 1, "
 	    "updated = ?6",
-	    5, params, key, "attempt", NULL, error);
+	    5, params, key, "attempt", write, error);
+}
+
+gboolean journal_earlier_writes(struct journal *j, const char *key, GPtrArray **writes,
+				GError **error)
+{
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(j->db,
+				    "SELECT DISTINCT coalesce(detail, '') FROM attempts "
+				    "WHERE key = ? AND outcome = 'attempt' ORDER BY id",
+				    -1, &st, NULL);
+
+	*writes = NULL;
+	if (rc != SQLITE_OK)
+		return db_fail(j, rc, "reading earlier attempts", error);
+	*writes = g_ptr_array_new_with_free_func(g_free);
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		g_ptr_array_add(*writes, g_strdup((const char *)sqlite3_column_text(st, 0)));
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		g_clear_pointer(writes, g_ptr_array_unref);
+		return db_fail(j, rc, "reading earlier attempts", error);
+	}
+	return TRUE;
 }
 
 gboolean journal_mark_delivered(struct journal *j, const char *key, const char *action,

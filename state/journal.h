@@ -60,9 +60,16 @@ void journal_unlock_mail(struct journal *journal, const char *key);
 /* *found is FALSE when the key is unknown; else out is filled (clear it after). */
 gboolean journal_lookup(struct journal *journal, const char *key, struct journal_entry *out,
 			gboolean *found, GError **error);
-/* Record that an attempt starts now (state PENDING, attempts + 1). */
+/* Record that an attempt starts now (state PENDING, attempts + 1), and which write it is:
+ * "open DEPTID" for a ticket opened in department DEPTID, "reply ID TID" for a reply to the
+ * ticket with internal id ID and number TID. */
 gboolean journal_begin_attempt(struct journal *journal, const char *key,
-			       const struct journal_mail_info *info, GError **error);
+			       const struct journal_mail_info *info, const char *write,
+			       GError **error);
+/* The writes the attempts of key were (distinct, oldest first), as journal_begin_attempt() got
+ * them, or "" for an attempt recorded by a mail2ticket that did not say. *writes is new. */
+gboolean journal_earlier_writes(struct journal *journal, const char *key, GPtrArray **writes,
+				GError **error);
 gboolean journal_mark_delivered(struct journal *journal, const char *key, const char *action,
 				const char *ticket_id, const char *ticket_tid, GError **error);
 gboolean journal_mark_failed(struct journal *journal, const char *key, const char *reason,

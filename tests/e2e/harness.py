@@ -185,6 +185,7 @@ default_department = 1
 priority = Medium
 timeout = {timeout}
 connect_timeout = 5
+give_up_after = 2
 
 [departments]
 support@example.com = 1

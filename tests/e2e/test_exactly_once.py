@@ -62,6 +62,27 @@ class LostAnswers(DeskTestCase):
         subjects = sorted(t["subject"] for t in self.desk.tickets())
         self.assertEqual(subjects, sorted(f"Mail {i}" for i in range(20)))
 
+    def test_a_lost_open_is_found_before_the_mail_goes_as_a_reply(self):
+        """B answers A but arrives first: its OpenTicket's answer is lost. Then A opens its
+        ticket, and B, tried again, now threads onto A's: before the reply is sent, the ticket
+        the lost attempt opened is looked for and adopted (B was a ticket and a reply)."""
+        first = mail("Ann <ann@example.org>", "Printer", "It is broken.\n", msgid="a@x")
+        answer = mail("Ann <ann@example.org>", "Re: Printer", "Also the scanner.\n",
+                      msgid="b@x", extra="In-Reply-To: <a@x>\n")
+        self.desk.fault("lose_answer", actions=["OpenTicket"], count=1)
+        rc, _, err = self.pipe(answer)
+        self.assertEqual(rc, 75, err)
+        self.assertEqual(len(self.desk.tickets()), 1)  # the desk opened it all the same
+        rc, _, err = self.pipe(first)
+        self.assertEqual(rc, 0, err)
+        rc, _, err = self.pipe(answer)
+        self.assertEqual(rc, 0, err)
+        self.assertIn("action=adopted", err)
+        tickets = self.desk.tickets()
+        self.assertEqual(len(tickets), 2)
+        self.assertEqual(sorted(len(t["messages"]) for t in tickets), [1, 1],
+                         "the mail became a ticket and a reply")
+
 
 class LargeMail(DeskTestCase):
     timeout = 60

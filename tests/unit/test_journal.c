@@ -50,7 +50,7 @@ static void test_attempt_then_delivered(void **state)
 	assert_true(journal_lookup(j, "mid:1", &e, &found, NULL));
 	assert_false(found);
 
-	assert_true(journal_begin_attempt(j, "mid:1", &info, NULL));
+	assert_true(journal_begin_attempt(j, "mid:1", &info, "open 1", NULL));
 	assert_true(journal_lookup(j, "mid:1", &e, &found, NULL));
 	assert_true(found);
 	assert_int_equal(e.state, JOURNAL_PENDING);
@@ -58,7 +58,7 @@ static void test_attempt_then_delivered(void **state)
 	journal_entry_clear(&e);
 
 	assert_true(journal_mark_failed(j, "mid:1", "HTTP 500", NULL));
-	assert_true(journal_begin_attempt(j, "mid:1", &info, NULL));
+	assert_true(journal_begin_attempt(j, "mid:1", &info, "open 1", NULL));
 	assert_true(journal_mark_delivered(j, "mid:1", "opened", "7", "123456", NULL));
 	journal_close(j);
 
@@ -102,7 +102,7 @@ static void test_busy_journal_is_reported_as_busy(void **state)
 
 	assert_int_equal(sqlite3_open(path, &other), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
-	assert_false(journal_begin_attempt(j, "mid:3", &info, &err));
+	assert_false(journal_begin_attempt(j, "mid:3", &info, "open 1", &err));
 	assert_true(g_error_matches(err, JOURNAL_ERROR, JOURNAL_ERROR_BUSY));
 	g_error_free(err);
 	sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL);
@@ -236,9 +236,31 @@ static void test_created_for_its_user_only(void **state)
 
 	umask(old);
 	assert_non_null(j);
-	assert_true(journal_begin_attempt(j, "mid:1", &info, NULL));
+	assert_true(journal_begin_attempt(j, "mid:1", &info, "open 1", NULL));
 	assert_int_equal(g_stat(path, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0600);
+	journal_close(j);
+}
+
+/* Each attempt says which write it was, so that a retry can look for all of them. */
+static void test_earlier_writes(void **state)
+{
+	struct journal *j = journal_open(path, FALSE, 1000, NULL);
+	GPtrArray *writes;
+	(void)state;
+
+	assert_true(journal_earlier_writes(j, "mid:1", &writes, NULL));
+	assert_int_equal(writes->len, 0);
+	g_ptr_array_unref(writes);
+	assert_true(journal_begin_attempt(j, "mid:1", &info, "open 2", NULL));
+	assert_true(journal_mark_failed(j, "mid:1", "no answer", NULL));
+	assert_true(journal_begin_attempt(j, "mid:1", &info, "reply 7 123456", NULL));
+	assert_true(journal_begin_attempt(j, "mid:1", &info, "open 2", NULL));
+	assert_true(journal_earlier_writes(j, "mid:1", &writes, NULL));
+	assert_int_equal(writes->len, 2);
+	assert_string_equal(g_ptr_array_index(writes, 0), "open 2");
+	assert_string_equal(g_ptr_array_index(writes, 1), "reply 7 123456");
+	g_ptr_array_unref(writes);
 	journal_close(j);
 }
 
@@ -247,6 +269,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_attempt_then_delivered, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_created_for_its_user_only, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_earlier_writes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_quarantined_and_dropped, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_busy_journal_is_reported_as_busy, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
