@@ -86,7 +86,7 @@ static void run_job(struct lane *lane, struct job *job)
 
 	d->error = not_to_send(lane->pool, lane->failed, job);
 	d->ok = d->error == NULL;
-	for (guint attempt = 0; d->ok; attempt++) {
+	while (d->ok) {
 		envelope.started = g_get_monotonic_time();
 		d->ok = deliver_parsed_message(&lane->d, d->parsed.mail, raw ? raw : "", len,
 					       &envelope, &d->outcome, &d->error);
@@ -95,7 +95,7 @@ static void run_job(struct lane *lane, struct job *job)
 			break;
 		}
 		if (!retry_clock_may_heal(d->error) ||
-		    !retry_clock_wait(lane->pool->clock, attempt, &failing_since))
+		    !retry_clock_wait(lane->pool->clock, &failing_since))
 			break;
 		log_event(LOG_INFO, "trying the mail again", "mail", envelope.item, NULL);
 		g_clear_error(&d->error);

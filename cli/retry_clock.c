@@ -3,8 +3,10 @@
 #include "desk/desk.h"
 #include "state/journal.h"
 
-/* The first pause, doubled on each try of a mail, up to the last. */
-#define FIRST_PAUSE_US (250 * 1000)
+/* The pause before a mail is tried again grows with how long the desk has failed without a
+ * success: a desk that fails a call here and there (and answers the others) gets the next try
+ * soon, one that is down gets ever fewer, up to one a lane every LONGEST_PAUSE. */
+#define SHORTEST_PAUSE_US (250 * 1000)
 #define LONGEST_PAUSE_US (30 * G_USEC_PER_SEC)
 
 struct retry_clock {
@@ -44,11 +46,10 @@ void retry_clock_success(struct retry_clock *clock)
 	g_mutex_unlock(&clock->lock);
 }
 
-gboolean retry_clock_wait(struct retry_clock *clock, guint attempt, gint64 *mail_since)
+gboolean retry_clock_wait(struct retry_clock *clock, gint64 *mail_since)
 {
 	gint64 now = g_get_monotonic_time();
-	gint64 pause = attempt < 20 ? FIRST_PAUSE_US << attempt : LONGEST_PAUSE_US;
-	gint64 left;
+	gint64 pause, left;
 
 	if (!*mail_since)
 		*mail_since = now;
@@ -56,6 +57,7 @@ gboolean retry_clock_wait(struct retry_clock *clock, guint attempt, gint64 *mail
 	if (!clock->failing_since)
 		clock->failing_since = now;
 	left = clock->failing_since + clock->limit_us - now;
+	pause = CLAMP((now - clock->failing_since) / 4, SHORTEST_PAUSE_US, LONGEST_PAUSE_US);
 	if (left <= 0)
 		clock->gave_up = TRUE;
 	g_mutex_unlock(&clock->lock);
@@ -63,7 +65,7 @@ gboolean retry_clock_wait(struct retry_clock *clock, guint attempt, gint64 *mail
 	left = MIN(left, *mail_since + clock->limit_us - now);
 	if (left <= 0)
 		return FALSE;
-	g_usleep(MIN(MIN(pause, LONGEST_PAUSE_US), left));
+	g_usleep(MIN(pause, left));
 	return TRUE;
 }
 

@@ -268,6 +268,23 @@ static size_t form_body_read(char *buf, size_t size, size_t n, void *user)
 	return room;
 }
 
+/* libcurl sends a look-up again when the connection it reused turns out closed (a write gets a
+ * connection of its own): the body then starts over. */
+static int form_body_seek(void *user, curl_off_t offset, int origin)
+{
+	struct form_body *b = user;
+
+	if (offset != 0 || origin != SEEK_SET)
+		return CURL_SEEKFUNC_CANTSEEK;
+	memset(b->chunk->str, 0, b->chunk->len);
+	g_string_truncate(b->chunk, 0);
+	b->handed = 0;
+	b->field = 0;
+	b->offset = 0;
+	b->begun = FALSE;
+	return CURL_SEEKFUNC_OK;
+}
+
 static curl_off_t form_length(const struct http_form *form)
 {
 	curl_off_t n = 0;
@@ -323,10 +340,14 @@ gboolean http_post_form(struct http_client *client, const char *url, const struc
 	curl_easy_setopt(client->curl, CURLOPT_POST, 1L);
 	curl_easy_setopt(client->curl, CURLOPT_READFUNCTION, form_body_read);
 	curl_easy_setopt(client->curl, CURLOPT_READDATA, &body);
+	curl_easy_setopt(client->curl, CURLOPT_SEEKFUNCTION, form_body_seek);
+	curl_easy_setopt(client->curl, CURLOPT_SEEKDATA, &body);
 	curl_easy_setopt(client->curl, CURLOPT_POSTFIELDSIZE_LARGE, form_length(form));
 	ok = perform(client, url, call, out, error);
 	curl_easy_setopt(client->curl, CURLOPT_READFUNCTION, NULL);
 	curl_easy_setopt(client->curl, CURLOPT_READDATA, NULL);
+	curl_easy_setopt(client->curl, CURLOPT_SEEKFUNCTION, NULL);
+	curl_easy_setopt(client->curl, CURLOPT_SEEKDATA, NULL);
 	memset(body.chunk->str, 0, body.chunk->len);
 	g_string_free(body.chunk, TRUE);
 	return ok;

@@ -256,14 +256,15 @@ class DeskTestCase(unittest.TestCase):
         os.chmod(path, 0o600)
         return path
 
-    def run_m2t(self, *args, stdin=b"", env=None, config=True):
+    def run_m2t(self, *args, stdin=b"", env=None, config=True, timeout=60):
         cmd = [BINARY] + (["--config", self.config] if config else []) + list(args)
         run_env = dict(os.environ)
         run_env.pop("MAIL2TICKET_SECRET", None)
         run_env.pop("MAIL2TICKET_CONFIG", None)
         if env:
             run_env.update(env)
-        proc = subprocess.run(cmd, input=stdin, capture_output=True, env=run_env, timeout=60)
+        proc = subprocess.run(cmd, input=stdin, capture_output=True, env=run_env,
+                              timeout=timeout)
         out, err = proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace")
         self.kept_output.append("$ mail2ticket %s\n%s%s" % (" ".join(args), err, out))
         self.assertNotIn(SECRET, out + err, "the secret appeared in mail2ticket's output")
