@@ -592,6 +592,32 @@ static gboolean open_per_department(struct deliver *d, const char *key, const st
 	return ok;
 }
 
+/* What the journal knows of the mail, also when an older mail2ticket filed it under the key
+ * without its digest (then the rows move to the new key; a dry run, which writes nothing, just
+ * reads them there). */
+static gboolean lookup_key(struct deliver *d, const struct mail *mail, const char *key,
+			   const struct journal_mail_info *info, struct journal_entry *out,
+			   gboolean *known, GError **error)
+{
+	char *legacy;
+	gboolean claimed = FALSE, ok;
+
+	if (!journal_lookup(d->journal, key, out, known, error))
+		return FALSE;
+	legacy = *known ? NULL : mail_legacy_key(mail);
+	if (!legacy)
+		return TRUE;
+	if (d->dry_run) {
+		ok = journal_lookup(d->journal, legacy, out, known, error);
+	} else {
+		ok = journal_claim_legacy_key(d->journal, legacy, key, info, &claimed, error);
+		if (ok && claimed)
+			ok = journal_lookup(d->journal, key, out, known, error);
+	}
+	g_free(legacy);
+	return ok;
+}
+
 /* The one line each mail gets: where it came from, what became of it, and how long it took. */
 static void log_mail_line(const struct deliver *d, const struct envelope *envelope, const char *key,
 			  gboolean ok, const enum deliver_outcome *outcome, const char *why,
@@ -642,7 +668,7 @@ gboolean deliver_parsed_message(struct deliver *d, const struct mail *mail, cons
 	if (d->journal && !journal_lock_mail(d->journal, key, error))
 		goto out;
 	locked = d->journal != NULL;
-	if (d->journal && !journal_lookup(d->journal, key, &earlier, &known, error))
+	if (d->journal && !lookup_key(d, mail, key, &info, &earlier, &known, error))
 		goto out;
 	g_clear_pointer(&d->last_ticket, g_free);
 	g_clear_pointer(&d->last_reason, g_free);

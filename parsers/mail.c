@@ -98,8 +98,15 @@ const char *mail_header_value(const struct mail *mail, const char *name)
 char *mail_key(const struct mail *mail)
 {
 	if (mail->message_id && *mail->message_id)
-		return g_strconcat("mid:", mail->message_id, NULL);
+		return g_strconcat("mid:", mail->message_id, "#", mail->identity, NULL);
 	return g_strconcat("sha256:", mail->content_sha256, NULL);
+}
+
+char *mail_legacy_key(const struct mail *mail)
+{
+	if (mail->message_id && *mail->message_id)
+		return g_strconcat("mid:", mail->message_id, NULL);
+	return NULL;
 }
 
 void mail_add_warning(struct mail *mail, const char *fmt, ...)

@@ -65,6 +65,9 @@ struct mail {
 	 * to each delivery (see mail_parse.c); the key of a mail without a Message-ID, so that an
 	 * MTA's retry, or another recipient's copy, finds the first. "" when the mail has one. */
 	char content_sha256[65];
+	/* With a Message-ID: 16 hex digits of a digest of From, Date, Subject and the body (see
+	 * mail_parse.c), which tell apart two mails that carry one Message-ID. */
+	char identity[17];
 };
 
 struct mail *mail_new(void); /* empty mail, free with mail_free() */
@@ -73,9 +76,12 @@ void mail_free(struct mail *mail);
 /* The first value of a top-level header, or NULL; borrowed from mail. */
 const char *mail_header_value(const struct mail *mail, const char *name);
 
-/* The key the journal files this mail under: "mid:<Message-ID>", else "sha256:<hex>". Newly
- * allocated. */
+/* The key the journal files this mail under: "mid:<Message-ID>#<identity>", else
+ * "sha256:<hex>". Newly allocated. */
 char *mail_key(const struct mail *mail);
+/* The key journals written before keys had the identity used: "mid:<Message-ID>", or NULL for
+ * a mail without one (its key is unchanged). Newly allocated. */
+char *mail_legacy_key(const struct mail *mail);
 
 void mail_add_warning(struct mail *mail, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 

@@ -772,6 +772,79 @@ static gsize own_bytes_start(const char *raw, gsize len)
 	return at;
 }
 
+/* Header values as they do not change between deliveries of one mail: unfolded, runs of blanks
+ * as one space, trimmed. */
+static void append_normalized(GString *out, const char *p, const char *end)
+{
+	gboolean blank = FALSE;
+
+	for (; p < end; p++) {
+		if (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n') {
+			blank = TRUE;
+			continue;
+		}
+		if (blank && out->len && out->str[out->len - 1] != '\n')
+			g_string_append_c(out, ' ');
+		blank = FALSE;
+		g_string_append_c(out, *p);
+	}
+}
+
+/* What tells one mail from another that carries the same Message-ID (a web form or a broken
+ * mailer reuses them; a forger could send one to suppress a genuine mail): the first From, Date
+ * and Subject of the header block and the body, which no hop changes (CR and trailing blanks
+ * aside: IMAP gives CRLF, an MTA LF). Hex, the first 16 digits of a SHA-256, into out. One pass
+ * over raw; nothing of the body is copied. */
+static void identity_digest(const char *raw, gsize len, char out[17])
+{
+	static const char *const names[] = {"From:", "Date:", "Subject:"};
+	GString *fields[G_N_ELEMENTS(names)] = {NULL};
+	GChecksum *sum = g_checksum_new(G_CHECKSUM_SHA256);
+	const char *end = raw + len, *line = raw, *body = end;
+	int current = -1;
+
+	while (line < end) {
+		const char *nl = memchr(line, '\n', end - line);
+		const char *next = nl ? nl + 1 : end;
+
+		if (line[0] == '\n' || (line[0] == '\r' && next - line <= 2)) {
+			body = next;
+			break;
+		}
+		if (line[0] != ' ' && line[0] != '\t') {
+			current = -1;
+			for (gsize i = 0; i < G_N_ELEMENTS(names); i++)
+				if (!fields[i] && (gsize)(next - line) >= strlen(names[i]) &&
+				    g_ascii_strncasecmp(line, names[i], strlen(names[i])) == 0) {
+					current = (int)i;
+					fields[i] = g_string_new(NULL);
+					line += strlen(names[i]);
+				}
+		}
+		if (current >= 0)
+			append_normalized(fields[current], line, next);
+		line = next;
+	}
+	for (gsize i = 0; i < G_N_ELEMENTS(names); i++) {
+		if (fields[i])
+			g_checksum_update(sum, (const guchar *)fields[i]->str, fields[i]->len);
+		g_checksum_update(sum, (const guchar *)"\n", 1);
+		if (fields[i])
+			g_string_free(fields[i], TRUE);
+	}
+	while (end > body && (end[-1] == '\n' || end[-1] == '\r' || end[-1] == ' ' ||
+			      end[-1] == '\t'))
+		end--;
+	while (body < end) {
+		const char *cr = memchr(body, '\r', end - body);
+		const char *stop = cr ? cr : end;
+		g_checksum_update(sum, (const guchar *)body, stop - body);
+		body = cr ? cr + 1 : end;
+	}
+	g_strlcpy(out, g_checksum_get_string(sum), 17);
+	g_checksum_free(sum);
+}
+
 void mail_parse_init(void)
 {
 	xmlInitParser();
@@ -828,6 +901,8 @@ struct mail *mail_parse(const char *raw, gsize len, const struct parse_options *
 		g_strlcpy(w.mail->raw_sha256, digest, sizeof(w.mail->raw_sha256));
 		g_free(digest);
 	}
+	if (w.mail->message_id)
+		identity_digest(raw, len, w.mail->identity);
 	if (!w.mail->message_id) {
 		gsize own = own_bytes_start(raw, len);
 		char *digest = own == 0 ? g_strdup(w.mail->raw_sha256)

@@ -314,9 +314,10 @@ gboolean journal_lookup(struct journal *j, const char *key, struct journal_entry
 	return TRUE;
 }
 
-/* Run one statement with text parameters (NULL binds SQL NULL) and a trailing integer time. */
-static gboolean run(struct journal *j, const char *what, const char *sql, int n,
-		    const char *const *params, GError **error)
+/* Run one statement with text parameters (NULL binds SQL NULL) and, with_time, a trailing
+ * integer: the time now. */
+static gboolean run_with(struct journal *j, const char *what, const char *sql, int n,
+			 const char *const *params, gboolean with_time, GError **error)
 {
 	sqlite3_stmt *st;
 	int rc = sqlite3_prepare_v2(j->db, sql, -1, &st, NULL);
@@ -325,12 +326,19 @@ static gboolean run(struct journal *j, const char *what, const char *sql, int n,
 		return db_fail(j, rc, what, error);
 	for (int i = 0; i < n; i++)
 		sqlite3_bind_text(st, i + 1, params[i], -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, n + 1, g_get_real_time() / G_USEC_PER_SEC);
+	if (with_time)
+		sqlite3_bind_int64(st, n + 1, g_get_real_time() / G_USEC_PER_SEC);
 	rc = sqlite3_step(st);
 	if (rc != SQLITE_DONE)
 		db_fail(j, rc, what, error);
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE;
+}
+
+static gboolean run(struct journal *j, const char *what, const char *sql, int n,
+		    const char *const *params, GError **error)
+{
+	return run_with(j, what, sql, n, params, TRUE, error);
 }
 
 static gboolean in_transaction(struct journal *j, const char *what, const char *mail_sql, int n,
@@ -372,6 +380,70 @@ gboolean journal_begin_attempt(struct journal *j, const char *key,
 	    "ON CONFLICT(key) DO UPDATE SET state = 'pending', attempts = attempts + 1, "
 	    "updated = ?6",
 	    5, params, key, "attempt", write, error);
+}
+
+/* The sender and subject of the first row filed under legacy (or its per-department copies). */
+static gboolean legacy_row(struct journal *j, const char *legacy, char **sender, char **subject,
+			   gboolean *found, GError **error)
+{
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(j->db,
+				    "SELECT sender, subject FROM mails WHERE key = ?1 OR "
+				    "substr(key, 1, length(?1) + 6) = ?1 || '#dept:' LIMIT 1",
+				    -1, &st, NULL);
+
+	*found = FALSE;
+	*sender = *subject = NULL;
+	if (rc != SQLITE_OK)
+		return db_fail(j, rc, "looking up an older key", error);
+	sqlite3_bind_text(st, 1, legacy, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*found = TRUE;
+		*sender = column_text(st, 0);
+		*subject = column_text(st, 1);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_fail(j, rc, "looking up an older key", error);
+	return TRUE;
+}
+
+gboolean journal_claim_legacy_key(struct journal *j, const char *legacy, const char *key,
+				  const struct journal_mail_info *info, gboolean *claimed,
+				  GError **error)
+{
+	static const char *const renames[] = {
+	    "UPDATE mails SET key = ?2 || substr(key, length(?1) + 1) WHERE key = ?1 OR "
+	    "substr(key, 1, length(?1) + 6) = ?1 || '#dept:'",
+	    "UPDATE attempts SET key = ?2 || substr(key, length(?1) + 1) WHERE key = ?1 OR "
+	    "substr(key, 1, length(?1) + 6) = ?1 || '#dept:'",
+	};
+	char *sender = NULL, *subject = NULL;
+	gboolean found, ok;
+
+	*claimed = FALSE;
+	if (!legacy_row(j, legacy, &sender, &subject, &found, error))
+		return FALSE;
+	/* Another mail with the same Message-ID is not this one. */
+	ok = TRUE;
+	if (found && g_ascii_strcasecmp(sender ? sender : "", info->sender ? info->sender : "") == 0 &&
+	    g_strcmp0(subject, info->subject) == 0) {
+		const char *params[] = {legacy, key};
+		int rc = sqlite3_exec(j->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+		ok = rc == SQLITE_OK ? TRUE : db_fail(j, rc, "renaming an older key", error);
+		for (gsize i = 0; ok && i < G_N_ELEMENTS(renames); i++)
+			ok = run_with(j, "renaming an older key", renames[i], 2, params, FALSE,
+				      error);
+		if (ok && (rc = sqlite3_exec(j->db, "COMMIT", NULL, NULL, NULL)) != SQLITE_OK)
+			ok = db_fail(j, rc, "renaming an older key", error);
+		if (!ok)
+			sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
+		*claimed = ok;
+	}
+	g_free(sender);
+	g_free(subject);
+	return ok;
 }
 
 gboolean journal_earlier_writes(struct journal *j, const char *key, GPtrArray **writes,

@@ -66,6 +66,15 @@ gboolean journal_lookup(struct journal *journal, const char *key, struct journal
 gboolean journal_begin_attempt(struct journal *journal, const char *key,
 			       const struct journal_mail_info *info, const char *write,
 			       GError **error);
+/* A journal written before keys of mail with a Message-ID had a digest of the mail in them
+ * knows the mail as legacy ("mid:ID", and "mid:ID#dept:N" for its per-department copies). When
+ * the row filed there has the sender and subject of info, it is this mail, and its rows are
+ * filed under key from now on (*claimed); otherwise it is another mail that carried the same
+ * Message-ID, and nothing changes. */
+gboolean journal_claim_legacy_key(struct journal *journal, const char *legacy, const char *key,
+				  const struct journal_mail_info *info, gboolean *claimed,
+				  GError **error);
+
 /* The writes the attempts of key were (distinct, oldest first), as journal_begin_attempt() got
  * them, or "" for an attempt recorded by a mail2ticket that did not say. *writes is new. */
 gboolean journal_earlier_writes(struct journal *journal, const char *key, GPtrArray **writes,

@@ -6,6 +6,7 @@ import hashlib
 import os
 import random
 import shutil
+import sqlite3
 import subprocess
 import sys
 import unittest
@@ -164,6 +165,62 @@ class FlakyDesk(ExactlyOnceCase):
         self.assertEqual(sorted(got), sorted(expected), "tickets missing or doubled")
         for subject, texts in expected.items():
             self.assertEqual(got[subject], [sorted(texts)], subject)
+
+
+class SharedMessageIds(ExactlyOnceCase):
+    """Web forms and broken mailers reuse Message-IDs, and a forger can send one: two different
+    mails with one Message-ID are two tickets, while one mail delivered twice (as an MTA
+    retries it, with new Received lines, or fetched over IMAP with CRLF) is one."""
+
+    FORM = "Contact form <form@example.org>"
+
+    def test_two_mails_with_one_message_id_are_two_tickets(self):
+        first = mail(self.FORM, "Question from Ann", "Ann asks.\n", msgid="form@example.org")
+        second = mail(self.FORM, "Question from Bob", "Bob asks.\n", msgid="form@example.org")
+        for raw in (first, second):
+            rc, _, err = self.pipe(raw)
+            self.assertEqual(rc, 0, err)
+            self.assertIn("action=opened", err)
+        self.assertEqual(sorted(t["subject"] for t in self.desk.tickets()),
+                         ["Question from Ann", "Question from Bob"])
+
+    def test_one_mail_delivered_again_is_one_ticket(self):
+        raw = mail(self.FORM, "Question", "Line one.\nLine two.\n", msgid="again@example.org")
+        rc, _, err = self.pipe(raw)
+        self.assertEqual(rc, 0, err)
+        for again in (b"Received: from relay by mx; Thu, 5 Mar 2026 10:00:00 +0000\n" + raw,
+                      raw.replace(b"\n", b"\r\n"), raw + b"\n\n"):
+            rc, _, err = self.pipe(again)
+            self.assertEqual(rc, 0, err)
+            self.assertIn("action=already-handled", err)
+        self.assertEqual(len(self.desk.tickets()), 1)
+
+    def test_a_journal_of_an_older_release_is_brought_forward(self):
+        """Older journals filed mail under "mid:ID" alone: the same mail is found there (and
+        filed anew), another mail with that Message-ID is not taken for it."""
+        raw = mail(self.FORM, "Question from Ann", "Ann asks.\n", msgid="old@example.org")
+        rc, _, err = self.pipe(raw)
+        self.assertEqual(rc, 0, err)
+        journal = os.path.join(self.dir, "state", "journal.db")
+        db = sqlite3.connect(journal)
+        with db:
+            for table in ("mails", "attempts"):
+                db.execute(f"UPDATE {table} SET key = 'mid:old@example.org'")
+        db.close()
+        rc, _, err = self.pipe(raw)
+        self.assertEqual(rc, 0, err)
+        self.assertIn("action=already-handled", err)
+        db = sqlite3.connect(journal)
+        [(key,)] = db.execute("SELECT key FROM mails").fetchall()
+        db.close()
+        self.assertRegex(key, r"^mid:old@example.org#[0-9a-f]{16}$")
+        with sqlite3.connect(journal) as db:
+            db.execute("UPDATE mails SET key = 'mid:old@example.org'")
+        other = mail(self.FORM, "Question from Bob", "Bob asks.\n", msgid="old@example.org")
+        rc, _, err = self.pipe(other)
+        self.assertEqual(rc, 0, err)
+        self.assertIn("action=opened", err)
+        self.assertEqual(len(self.desk.tickets()), 2)
 
 
 class LargeMail(DeskTestCase):

@@ -159,7 +159,7 @@ class LogLines(ServiceTestCase):
         self.assertEqual((handled["source"], handled["action"]), ("pipe", "opened"))
         self.assertRegex(handled["ticket"], TICKET_NUMBER)
         self.assertRegex(handled["ms"], r"^\d+$")
-        self.assertEqual(handled["key"], "mid:spool-1@example.org")
+        self.assertRegex(handled["key"], r"^mid:spool-1@example.org#[0-9a-f]{16}$")
 
         path = os.path.join(SAMPLES, "01-plain.eml")
         for args in (["import", "--dry-run", path], ["import", path]):
@@ -319,7 +319,7 @@ class Syslog(ServiceTestCase):
         self.assertEqual(err, "")  # nothing on standard error
         # <PRI>: facility mail (2) * 8 + level; info 6 -> 22, warning 4 -> 20.
         self.assertRegex(out, r"(?m)^<22>.*mail2ticket\[\d+\]: info: mail handled source=pipe "
-                              r"key=mid:spool-1@example.org action=opened ticket=")
+                              r"key=mid:spool-1@example.org#[0-9a-f]{16} action=opened ticket=")
         self.use_direct(url=DEAD_DESK)
         rc, out, err = self.syslog_run("--syslog", "pipe", stdin=mail(2))
         self.assertEqual(rc, 75, err)
@@ -336,7 +336,7 @@ class Syslog(ServiceTestCase):
         self.assertIn("charset label", forged[0])
         self.assertIn("\\n" + FORGED_LINE + "\\u2028\\u0085x", forged[0])
         self.assertEqual([line for line in out.splitlines() if "mail handled" in line
-                          and "key=mid:forge-log@example.org" not in line], [])
+                          and "key=mid:forge-log@example.org#" not in line], [])
 
     def test_json_lines_too(self):
         rc, out, err = self.syslog_run("--syslog", "--log-format", "json", "pipe",
