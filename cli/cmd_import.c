@@ -305,6 +305,23 @@ static gboolean dispatch(struct import_run *r, struct source *src, gboolean *mor
  * in the archive's (date) order; FALSE (error set) when the run must stop. Then nothing more is
  * handed out, the deliveries in flight finish, and the rest is simply not acknowledged: the next
  * run reads it again. */
+/* The archive's notes on how its mboxes were split, from *shown on: logged and reported. */
+static void show_notes(struct import_run *r, struct source *src, guint *shown)
+{
+	const GPtrArray *notes = archive_notes(src);
+
+	for (; *shown < notes->len; (*shown)++) {
+		const char *note = g_ptr_array_index(notes, *shown);
+		log_event(LOG_WARN, "how an mbox was split", "note", note, NULL);
+		if (r->report) {
+			json_t *line = json_pack("{s:s, s:s}", "outcome", "split", "reason", note);
+			json_dumpf(line, r->report, JSON_COMPACT);
+			fputc('\n', r->report);
+			json_decref(line);
+		}
+	}
+}
+
 static gboolean import_path(struct import_run *r, const char *path, GError **error)
 {
 	struct source *src = archive_open(path, error);
@@ -318,7 +335,10 @@ static gboolean import_path(struct import_run *r, const char *path, GError **err
 	gboolean ok = src != NULL;
 	guint64 next_seq;
 	guint64 noted;
+	guint notes_shown = 0;
 
+	if (src)
+		show_notes(r, src, &notes_shown);
 	if (ok && use_checkpoints)
 		ok = more = checkpoint_resume(r, src, path, &cp, error);
 	noted = next_seq = cp.handled;
@@ -359,6 +379,8 @@ static gboolean import_path(struct import_run *r, const char *path, GError **err
 				       ok ? error : NULL);
 	g_hash_table_unref(finished);
 	checkpoint_clear(&cp);
+	if (src)
+		show_notes(r, src, &notes_shown);
 	source_close(src);
 	if (ok && read_error) {
 		g_propagate_error(error, read_error);

@@ -36,6 +36,7 @@ struct archive {
 	FILE *mbox_file;   /* the streamed mbox being read, or NULL */
 	struct mbox_reader *mbox;
 	char *mbox_path;
+	GPtrArray *notes;  /* of char *: what a reader should know about how mboxes were split */
 };
 
 static gboolean io_error(GError **error, const char *what, const char *path)
@@ -199,8 +200,27 @@ static gboolean collect(struct archive *a, const char *path, gboolean searched, 
 	return ok;
 }
 
+/* What the split of an mbox leaves for a person to check, as a note. */
+static void note_split(struct archive *a, const char *path, const struct mbox_stats *stats)
+{
+	if (stats->without_empty_line)
+		g_ptr_array_add(a->notes,
+				g_strdup_printf("%s: %u of %u messages began at a separator line "
+						"without an empty line before it (the file's writer "
+						"leaves none, or a message's text holds such a line): "
+						"check that they were split right",
+						path, stats->without_empty_line, stats->messages));
+	if (stats->by_length)
+		g_ptr_array_add(a->notes,
+				g_strdup_printf("%s: %u of %u messages were split by their "
+						"Content-Length header (mboxcl)",
+						path, stats->by_length, stats->messages));
+}
+
 static void close_mbox(struct archive *a)
 {
+	if (a->mbox)
+		note_split(a, a->mbox_path, mbox_reader_stats(a->mbox));
 	mbox_reader_free(a->mbox);
 	if (a->mbox_file)
 		fclose(a->mbox_file);
@@ -302,6 +322,7 @@ struct index_part {
 	const char *path;
 	goffset start, end;
 	GArray *found; /* of struct entry, their dates as found (G_MININT64: none) */
+	struct mbox_stats stats;
 	GError *error;
 };
 
@@ -328,6 +349,7 @@ static gpointer index_part_run(gpointer data)
 		e.date = header_date((const char *)headers->data, headers->len);
 		g_array_append_val(part->found, e);
 	}
+	part->stats = *mbox_reader_stats(reader);
 	g_byte_array_unref(headers);
 	mbox_reader_free(reader);
 	fclose(f);
@@ -353,22 +375,19 @@ static gboolean split_mbox(const char *path, goffset size, goffset *starts, guin
 	return ok;
 }
 
-static gboolean index_mbox(struct archive *a, guint file, gint64 *last, GError **error)
+/* Index the mbox in n parts: FALSE with error set on a read error; *overlap when a part's last
+ * message runs past where the next part begins (a Content-Length body held a "From " line after
+ * an empty line there): then the parts do not fit and nothing was added. */
+static gboolean index_in_parts(struct archive *a, guint file, guint n, const goffset *starts,
+			       gint64 *last, struct mbox_stats *stats, gboolean *overlap,
+			       GError **error)
 {
 	const char *path = g_ptr_array_index(a->paths, file);
-	GStatBuf st;
 	struct index_part parts[INDEX_PARTS_MAX] = {0};
-	goffset starts[INDEX_PARTS_MAX];
 	GThread *threads[INDEX_PARTS_MAX] = {0};
-	guint n;
 	gboolean ok = TRUE;
 
-	if (g_stat(path, &st) != 0)
-		return io_error(error, "cannot read", path);
-	n = CLAMP(st.st_size / INDEX_PART_BYTES, 1,
-		  MIN((guint)g_get_num_processors(), INDEX_PARTS_MAX));
-	if (!split_mbox(path, st.st_size, starts, n, error))
-		return FALSE;
+	*overlap = FALSE;
 	for (guint i = 0; i < n; i++) {
 		parts[i] = (struct index_part){.path = path, .start = starts[i],
 					       .end = i + 1 < n ? starts[i + 1] : -1};
@@ -378,20 +397,56 @@ static gboolean index_mbox(struct archive *a, guint file, gint64 *last, GError *
 	}
 	index_part_run(&parts[0]);
 	for (guint i = 0; i < n; i++) {
+		const struct entry *tail;
 		if (threads[i])
 			g_thread_join(threads[i]);
-		for (guint j = 0; ok && !parts[i].error && j < parts[i].found->len; j++) {
-			const struct entry *e = &g_array_index(parts[i].found, struct entry, j);
-			add_entry(a, file, e->offset, e->length, e->date, last);
-		}
 		if (ok && parts[i].error) {
 			g_propagate_error(error, g_steal_pointer(&parts[i].error));
 			ok = FALSE;
 		}
+		tail = parts[i].found->len ? &g_array_index(parts[i].found, struct entry,
+							    parts[i].found->len - 1)
+					   : NULL;
+		if (tail && i + 1 < n && tail->offset + tail->length > starts[i + 1])
+			*overlap = TRUE;
+	}
+	for (guint i = 0; i < n; i++) {
+		for (guint j = 0; ok && !*overlap && j < parts[i].found->len; j++) {
+			const struct entry *e = &g_array_index(parts[i].found, struct entry, j);
+			add_entry(a, file, e->offset, e->length, e->date, last);
+		}
+		stats->messages += parts[i].stats.messages;
+		stats->without_empty_line += parts[i].stats.without_empty_line;
+		stats->by_length += parts[i].stats.by_length;
 		g_clear_error(&parts[i].error);
 		g_array_unref(parts[i].found);
 	}
 	return ok;
+}
+
+static gboolean index_mbox(struct archive *a, guint file, gint64 *last, GError **error)
+{
+	const char *path = g_ptr_array_index(a->paths, file);
+	struct mbox_stats stats = {0};
+	goffset starts[INDEX_PARTS_MAX];
+	gboolean overlap;
+	GStatBuf st;
+	guint n;
+
+	if (g_stat(path, &st) != 0)
+		return io_error(error, "cannot read", path);
+	n = CLAMP(st.st_size / INDEX_PART_BYTES, 1,
+		  MIN((guint)g_get_num_processors(), INDEX_PARTS_MAX));
+	if (!split_mbox(path, st.st_size, starts, n, error) ||
+	    !index_in_parts(a, file, n, starts, last, &stats, &overlap, error))
+		return FALSE;
+	if (overlap) {
+		stats = (struct mbox_stats){0};
+		if (!index_in_parts(a, file, 1, starts, last, &stats, &overlap, error))
+			return FALSE;
+	}
+	note_split(a, path, &stats);
+	return TRUE;
 }
 
 static gboolean index_file(struct archive *a, guint file, gint64 *last, GError **error)
@@ -551,6 +606,11 @@ char *archive_fingerprint(struct source *src)
 	return hex;
 }
 
+const GPtrArray *archive_notes(struct source *src)
+{
+	return ((struct archive *)src)->notes;
+}
+
 void archive_skip(struct source *src, guint64 n)
 {
 	struct archive *a = (struct archive *)src;
@@ -574,6 +634,7 @@ static void archive_close(struct source *src)
 	g_queue_free_full(a->streamed, g_free);
 	g_ptr_array_unref(a->paths);
 	g_array_unref(a->entries);
+	g_ptr_array_unref(a->notes);
 	g_free(a);
 }
 
@@ -592,6 +653,7 @@ struct source *archive_open(const char *path, GError **error)
 	a->streamed = g_queue_new();
 	a->paths = g_ptr_array_new_with_free_func(g_free);
 	a->entries = g_array_new(FALSE, FALSE, sizeof(struct entry));
+	a->notes = g_ptr_array_new_with_free_func(g_free);
 	if (!collect(a, path, FALSE, error) || !build_index(a, error)) {
 		archive_close(&a->base);
 		return NULL;

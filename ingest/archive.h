@@ -17,6 +17,11 @@ struct source *archive_open(const char *path, GError **error);
  * its message count. Newly allocated hex digest. */
 char *archive_fingerprint(struct source *archive);
 
+/* Notes (char *) on how the mbox files were split into messages that a person should check
+ * (separator lines without an empty line before them, Content-Length headers followed); a
+ * gzipped mbox's come once it has been read. Borrowed. */
+const GPtrArray *archive_notes(struct source *archive);
+
 /* Pass over the first n messages (in delivery order) without reading them where the format
  * allows. */
 void archive_skip(struct source *archive, guint64 n);

@@ -20,6 +20,7 @@ struct mbox_reader {
 	goffset pos;	  /* offset after it */
 	goffset stop;	  /* no message begins at or after it; -1: none */
 	gboolean started;
+	struct mbox_stats stats;
 };
 
 struct mbox_reader *mbox_reader_new_range(FILE *stream, goffset start, goffset end)
@@ -106,6 +107,67 @@ static gboolean is_separator(const char *line, gssize len)
 	return len >= 5 && memcmp(line, "From ", 5) == 0;
 }
 
+static gboolean word_in(const char *word, gsize len, const char *const *list)
+{
+	for (; *list; list++)
+		if (len == 3 && g_ascii_strncasecmp(word, *list, 3) == 0)
+			return TRUE;
+	return FALSE;
+}
+
+/* A whole separator line as mbox writers make it: "From SENDER Thu Mar  5 10:00:00 2026", the
+ * date's parts in either usual order, seconds and a zone or not ("Thu, 5 Mar 2026 10:00 +0000").
+ * Such a line starts a message even without an empty line before it, as several writers leave
+ * none; a body line rarely has that shape (and mbox writers quote body lines starting "From "). */
+static gboolean is_from_line(const char *line, gssize len)
+{
+	static const char *const days[] = {"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun", NULL};
+	static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+					     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec", NULL};
+	enum { DAY = 1, MONTH = 2, DATE = 4, TIME = 8, YEAR = 16, ALL = 31 };
+	const char *p = line + 5, *end = line + len;
+	gboolean sender = FALSE;
+	int seen = 0;
+
+	if (!is_separator(line, len))
+		return FALSE;
+	while (p < end) {
+		const char *word;
+		gsize n;
+		int kind = 0;
+		while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
+			p++;
+		word = p;
+		while (p < end && *p != ' ' && *p != '\t' && *p != '\r' && *p != '\n')
+			p++;
+		n = p - word;
+		if (n > 1 && word[n - 1] == ',')
+			n--; /* "Thu," */
+		if (n == 0)
+			break;
+		if (!sender) {
+			sender = TRUE;
+			continue;
+		}
+		if (word_in(word, n, days))
+			kind = DAY;
+		else if (word_in(word, n, months))
+			kind = MONTH;
+		else if (n <= 2 && g_ascii_isdigit(word[0]) && g_ascii_isdigit(word[n - 1]))
+			kind = DATE;
+		else if (n >= 4 && n <= 8 && g_ascii_isdigit(word[0]) && memchr(word, ':', n))
+			kind = TIME;
+		else if (n == 4 && g_ascii_isdigit(word[0]) && g_ascii_isdigit(word[3]))
+			kind = YEAR;
+		else if (!(seen & YEAR) && !(seen & TIME))
+			return FALSE; /* before the date is complete, only its parts */
+		if (kind & seen)
+			return FALSE;
+		seen |= kind;
+	}
+	return seen == ALL;
+}
+
 static gboolean is_empty_line(const char *line, gssize len)
 {
 	return (len == 1 && line[0] == '\n') || (len == 2 && line[0] == '\r' && line[1] == '\n');
@@ -132,13 +194,68 @@ static void drop_closing_empty_line(GByteArray *buf)
 	}
 }
 
+/* A Content-Length past this is not believed: a message is not that large, and checking it would
+ * read that much ahead. */
+#define LENGTH_MAX ((gint64)256 << 20)
+
+/* "Content-Length: N" (mboxcl): N, else -1. */
+static gint64 content_length(const char *line, gssize len)
+{
+	static const char name[] = "Content-Length:";
+	gint64 n = 0;
+	gssize i = sizeof(name) - 1;
+
+	if (len < i || g_ascii_strncasecmp(line, name, i) != 0)
+		return -1;
+	while (i < len && (line[i] == ' ' || line[i] == '\t'))
+		i++;
+	if (i == len || !g_ascii_isdigit(line[i]))
+		return -1;
+	for (; i < len && g_ascii_isdigit(line[i]); i++) {
+		n = n * 10 + (line[i] - '0');
+		if (n > LENGTH_MAX)
+			return -1;
+	}
+	return n;
+}
+
+/* Whether a body of length bytes, starting where the reader is, ends where a message begins: at
+ * the end of the file, or at a "From " line (after one empty line or not). Reads ahead as far as
+ * that. */
+static gboolean length_fits(struct mbox_reader *r, gint64 length, GError **error)
+{
+	gsize want = length + 7;
+	const char *p;
+	gsize have;
+
+	while (r->end - r->start < want && fill(r, error))
+		;
+	p = r->buf + r->start + length;
+	have = r->end - r->start;
+	if (have == (gsize)length)
+		return TRUE;
+	if (have < (gsize)length)
+		return FALSE;
+	have -= length;
+	if (have >= 1 && p[0] == '\n')
+		p++, have--;
+	else if (have >= 2 && p[0] == '\r' && p[1] == '\n')
+		p += 2, have -= 2;
+	return have == 0 || (have >= 5 && memcmp(p, "From ", 5) == 0);
+}
+
 /* The next message into buf; with headers_only, only its header block is kept and the rest is
- * read past. *length is the bytes from its "From " line to the next one (or the end). */
+ * read past. *length is the bytes from its "From " line to the next one (or the end). A message
+ * ends at a "From " line after an empty line, at a whole separator line (is_from_line()), or, when
+ * its header has a Content-Length that fits, after that many bytes of body and not before. */
 static gboolean read_message(struct mbox_reader *r, GByteArray *buf, gboolean headers_only,
 			     goffset *offset, goffset *length, GError **error)
 {
 	gboolean prev_empty = FALSE;
 	gboolean keep = TRUE;
+	gboolean in_header = TRUE;
+	gint64 declared = -1;
+	goffset body_end = -1; /* with a Content-Length that fits: where the body ends */
 
 	if (!r->started) {
 		r->started = TRUE;
@@ -150,8 +267,13 @@ static gboolean read_message(struct mbox_reader *r, GByteArray *buf, gboolean he
 		return FALSE;
 	*offset = r->line_at;
 	while (read_line(r, error)) {
-		if (prev_empty && is_separator(r->line, r->len))
+		gboolean in_body = body_end >= 0 && r->line_at < body_end;
+		if (!in_body && is_separator(r->line, r->len) &&
+		    (prev_empty || r->line_at == body_end || is_from_line(r->line, r->len))) {
+			if (!prev_empty && r->line_at != body_end)
+				r->stats.without_empty_line++;
 			break;
+		}
 		if (keep && is_quoted_from(r->line, r->len))
 			g_byte_array_append(buf, (const guint8 *)r->line + 1, r->len - 1);
 		else if (keep)
@@ -159,13 +281,31 @@ static gboolean read_message(struct mbox_reader *r, GByteArray *buf, gboolean he
 		prev_empty = is_empty_line(r->line, r->len);
 		if (prev_empty && headers_only)
 			keep = FALSE;
+		if (in_header && content_length(r->line, r->len) >= 0)
+			declared = content_length(r->line, r->len);
+		/* Last: reading ahead moves the buffer under r->line. */
+		if (in_header && prev_empty) {
+			in_header = FALSE;
+			if (declared >= 0 && length_fits(r, declared, error)) {
+				body_end = r->pos + declared;
+				r->stats.by_length++;
+			}
+			if (error && *error)
+				return FALSE;
+		}
 	}
 	if (error && *error)
 		return FALSE;
 	*length = (r->len >= 0 ? r->line_at : r->pos) - *offset;
 	if (keep && prev_empty)
 		drop_closing_empty_line(buf);
+	r->stats.messages++;
 	return TRUE;
+}
+
+const struct mbox_stats *mbox_reader_stats(const struct mbox_reader *r)
+{
+	return &r->stats;
 }
 
 gboolean mbox_reader_next(struct mbox_reader *r, GBytes **message, goffset *offset,

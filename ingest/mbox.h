@@ -17,9 +17,21 @@ struct mbox_reader *mbox_reader_new(FILE *stream);
 struct mbox_reader *mbox_reader_new_range(FILE *stream, goffset start, goffset end);
 void mbox_reader_free(struct mbox_reader *reader);
 
+/* What a reader found so far: messages, those that began at a separator line without an empty
+ * line before it (the writer leaves none, or a body line looked like a separator: the split is
+ * a guess), and those whose Content-Length was followed. */
+struct mbox_stats {
+	guint messages;
+	guint without_empty_line;
+	guint by_length;
+};
+const struct mbox_stats *mbox_reader_stats(const struct mbox_reader *reader);
+
 /* The next message: its bytes with the "From " line removed and mboxrd/mboxo quoting (">From ")
  * undone, and the offset of its "From " line. FALSE at the end or on a read error (then error is
- * set). Only a "From " line at the start of the file or after an empty line begins a message. */
+ * set). A message begins at a "From " line at the start of the file or after an empty line, or at
+ * a whole separator line ("From SENDER Thu Mar  5 10:00:00 2026") without one; not within a body
+ * whose Content-Length (mboxcl) ends where a message begins. */
 gboolean mbox_reader_next(struct mbox_reader *reader, GBytes **message, goffset *offset,
 			  GError **error);
 

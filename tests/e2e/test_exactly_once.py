@@ -223,6 +223,42 @@ class SharedMessageIds(ExactlyOnceCase):
         self.assertEqual(len(self.desk.tickets()), 2)
 
 
+class OddArchives(ExactlyOnceCase):
+    def test_an_mbox_without_empty_lines_loses_no_message(self):
+        """Several writers put no empty line before a separator: 6 messages, 6 tickets (it
+        was one), and the run says how it split the file."""
+        archive = os.path.join(self.dir, "tight.mbox")
+        with open(archive, "wb") as f:
+            for i in range(6):
+                f.write(f"From c{i}@example.org Thu Mar  5 10:0{i}:00 2026\n".encode()
+                        + mail(f"c{i}@example.org", f"Tight {i}", f"Text {i}.\n", msgid=f"k{i}@x"))
+        report = os.path.join(self.dir, "report.jsonl")
+        rc, _, err = self.run_m2t("import", "--report", report, archive)
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(sorted(t["subject"] for t in self.desk.tickets()),
+                         [f"Tight {i}" for i in range(6)])
+        self.assertIn("5 of 6 messages began at a separator line without an empty line", err)
+        with open(report) as f:
+            self.assertIn('"outcome":"split"', f.read())
+
+    def test_an_mboxcl_keeps_from_lines_in_bodies(self):
+        body = "Quoted below.\n\nFrom the minutes of Thu Mar  5 10:00:00 2026:\n\nFrom x Thu Mar  5 10:00:00 2026\nagenda\n"
+        archive = os.path.join(self.dir, "cl.mbox")
+        with open(archive, "wb") as f:
+            for i in range(3):
+                head = mail(f"c{i}@example.org", f"CL {i}", "", msgid=f"cl{i}@x",
+                            extra=f"Content-Length: {len(body.encode())}\n")
+                f.write(f"From c{i}@example.org Thu Mar  5 10:0{i}:00 2026\n".encode() + head
+                        + body.encode() + b"\n")
+        rc, _, err = self.run_m2t("import", archive)
+        self.assertEqual(rc, 0, err)
+        tickets = self.desk.tickets()
+        self.assertEqual(sorted(t["subject"] for t in tickets), ["CL 0", "CL 1", "CL 2"])
+        for t in tickets:
+            self.assertIn("agenda", t["messages"][0]["message"])
+        self.assertIn("3 of 3 messages were split by their Content-Length header", err)
+
+
 class LargeMail(DeskTestCase):
     timeout = 60
 

@@ -116,7 +116,8 @@ class ImportFiveThousand(DeskTestCase):
                        capture_output=True)
         with open(archive, "rb") as f:
             follow_ups = sum(1 for line in f if line.startswith(b"In-Reply-To: "))
-        rc, _, err = self.run_m2t("import", archive)
+        # Each write on a connection of its own: a few seconds more; the bound is for a hang.
+        rc, _, err = self.run_m2t("import", archive, timeout=600)
         self.assertEqual(rc, 0, err)
         counts = dict(pair.split("=") for pair in
                       re.search(r'outcomes="([^"]*)"', err).group(1).split())

@@ -1,7 +1,9 @@
 /* libFuzzer target: any bytes as an mbox file. The splitter must neither crash, leak nor hang,
  * and reading the file in two ranges, split where mbox_find_separator() finds a message after an
- * offset taken from the input, must give exactly the messages of one reader over the whole file,
- * the same way both mbox_reader_next() and the index (headers, then the entry read whole) do. */
+ * offset taken from the input, must give exactly the messages of one reader over the whole file
+ * (unless the first range's last message runs past the split, a Content-Length body holding the
+ * separator found: the archive then indexes the file in one range), the same way both
+ * mbox_reader_next() and the index (headers, then the entry read whole) do. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,6 +60,22 @@ static GPtrArray *messages_by_entries(const uint8_t *data, size_t size)
 	return out;
 }
 
+/* Whether the last entry the index finds before at runs past it. */
+static gboolean by_entries_overlap(const uint8_t *data, size_t size, goffset at)
+{
+	FILE *f = fmemopen((void *)data, size, "r");
+	struct mbox_reader *r = mbox_reader_new_range(f, 0, at);
+	GByteArray *headers = g_byte_array_new();
+	goffset offset, length, end = 0;
+
+	while (mbox_reader_next_headers(r, headers, &offset, &length, NULL))
+		end = offset + length;
+	g_byte_array_unref(headers);
+	mbox_reader_free(r);
+	fclose(f);
+	return end > at;
+}
+
 static void assert_same(GPtrArray *a, GPtrArray *b)
 {
 	if (a->len != b->len)
@@ -89,7 +107,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	second = messages(data, size, at, -1);
 	for (guint i = 0; i < second->len; i++)
 		g_ptr_array_add(first, g_bytes_ref(g_ptr_array_index(second, i)));
-	assert_same(whole, first);
+	if (!by_entries_overlap(data, size, at))
+		assert_same(whole, first);
 	g_ptr_array_unref(whole);
 	g_ptr_array_unref(entries);
 	g_ptr_array_unref(first);

@@ -231,13 +231,54 @@ static void test_key_prefers_message_id(void **state)
 	char *k2 = mail_key(n);
 	(void)state;
 
-	assert_string_equal(k1, "mid:abc@example.org");
+	assert_true(g_str_has_prefix(k1, "mid:abc@example.org#"));
+	assert_int_equal(strlen(k1), strlen("mid:abc@example.org#") + 16);
 	assert_true(g_str_has_prefix(k2, "sha256:"));
 	assert_int_equal(strlen(k2), 7 + 64);
 	g_free(k1);
 	g_free(k2);
 	mail_free(m);
 	mail_free(n);
+}
+
+/* The key tells apart mails that share a Message-ID, and not one mail delivered again: with
+ * CRLF, with lines a hop adds on top, with blank lines at the end, refolded. */
+static void test_key_tells_mails_with_one_message_id_apart(void **state)
+{
+	static const char *const same[] = {
+	    "From: a@example.org\nDate: Thu, 5 Mar 2026 10:00:00 +0000\nSubject: Hi there\n"
+	    "Message-ID: <f@x>\n\nLine.\n",
+	    "Received: by mx\r\nFrom: a@example.org\r\nDate: Thu, 5 Mar 2026 10:00:00 +0000\r\n"
+	    "Subject: Hi\r\n there\r\nMessage-ID: <f@x>\r\n\r\nLine.\r\n\r\n",
+	};
+	static const char *const other[] = {
+	    "From: b@example.org\nDate: Thu, 5 Mar 2026 10:00:00 +0000\nSubject: Hi there\n"
+	    "Message-ID: <f@x>\n\nLine.\n",
+	    "From: a@example.org\nDate: Thu, 5 Mar 2026 10:00:00 +0000\nSubject: Hi there\n"
+	    "Message-ID: <f@x>\n\nAnother line.\n",
+	    "From: a@example.org\nDate: Thu, 5 Mar 2026 10:01:00 +0000\nSubject: Hi there\n"
+	    "Message-ID: <f@x>\n\nLine.\n",
+	};
+	struct mail *first = parse(same[0]);
+	char *key = mail_key(first);
+	(void)state;
+
+	for (gsize i = 0; i < G_N_ELEMENTS(same); i++) {
+		struct mail *m = parse(same[i]);
+		char *k = mail_key(m);
+		assert_string_equal(k, key);
+		g_free(k);
+		mail_free(m);
+	}
+	for (gsize i = 0; i < G_N_ELEMENTS(other); i++) {
+		struct mail *m = parse(other[i]);
+		char *k = mail_key(m);
+		assert_string_not_equal(k, key);
+		g_free(k);
+		mail_free(m);
+	}
+	g_free(key);
+	mail_free(first);
 }
 
 int main(void)
@@ -255,6 +296,7 @@ int main(void)
 	    cmocka_unit_test(test_size_limits_leave_out_and_say_so),
 	    cmocka_unit_test(test_gbk_text_labelled_gb2312),
 	    cmocka_unit_test(test_key_prefers_message_id),
+	    cmocka_unit_test(test_key_tells_mails_with_one_message_id_apart),
 	};
 	int rc;
 

@@ -76,6 +76,13 @@ static void check_split_indexing(const char *data, gsize len)
 		fclose(f);
 		assert_true(at >= (goffset)from && at <= (goffset)len);
 		parts = entries_in_range(data, len, 0, at);
+		/* A Content-Length body runs past where the second part would begin: the parts do
+		 * not fit, and the archive indexes the file in one part instead. */
+		if (parts->len && g_array_index(parts, goffset, parts->len - 2) +
+				      g_array_index(parts, goffset, parts->len - 1) > at) {
+			g_array_unref(parts);
+			continue;
+		}
 		second = entries_in_range(data, len, at, -1);
 		g_array_append_vals(parts, second->data, second->len);
 		assert_int_equal(parts->len, whole->len);
@@ -183,6 +190,54 @@ static void test_from_without_empty_line_before_is_body(void **state)
 	g_ptr_array_unref(msgs);
 }
 
+/* Some writers put no empty line before a separator: a whole separator line ("From SENDER" and a
+ * date) still begins a message, and the reader counts such guesses. */
+static void test_separator_lines_without_empty_line(void **state)
+{
+	static const char mbox[] = "From a@x Thu Mar  5 10:00:00 2026\nSubject: 1\n\none\n"
+				   "From b@x Thu, 5 Mar 2026 10:01:00 +0000\nSubject: 2\n\ntwo\n"
+				   "From c@x Thu Mar  5 10:02 2026\nSubject: 3\n\nthree\n"
+				   "From the desk: not a separator\n";
+	GPtrArray *msgs = split(mbox, strlen(mbox));
+	(void)state;
+
+	assert_int_equal(msgs->len, 3);
+	assert_string_equal(text_of(msgs, 0), "Subject: 1\n\none\n");
+	assert_string_equal(text_of(msgs, 2),
+			    "Subject: 3\n\nthree\nFrom the desk: not a separator\n");
+	g_ptr_array_unref(msgs);
+}
+
+/* mboxcl: a Content-Length that ends where a message begins is followed, separators inside the
+ * body are not; one that does not fit is not believed. */
+static void test_content_length(void **state)
+{
+	static const char body[] = "b\n\nFrom x Thu Mar  5 10:00:00 2026\nstill body\n";
+	char *mbox = g_strdup_printf("From a@x Thu Mar  5 10:00:00 2026\nContent-Length: %zu\n\n%s\n"
+				     "From b@x Thu Mar  5 10:01:00 2026\nContent-Length: 999\n\n"
+				     "short\n\nFrom c@x Thu Mar  5 10:02:00 2026\n\nlast\n",
+				     strlen(body), body);
+	FILE *f = fmemopen(mbox, strlen(mbox), "r");
+	struct mbox_reader *r = mbox_reader_new(f);
+	GPtrArray *msgs = split(mbox, strlen(mbox));
+	GBytes *msg;
+	goffset offset;
+	(void)state;
+
+	assert_int_equal(msgs->len, 3);
+	assert_non_null(strstr(text_of(msgs, 0), "\nstill body\n"));
+	assert_string_equal(text_of(msgs, 1), "Content-Length: 999\n\nshort\n");
+	while (mbox_reader_next(r, &msg, &offset, NULL))
+		g_bytes_unref(msg);
+	assert_int_equal(mbox_reader_stats(r)->messages, 3);
+	assert_int_equal(mbox_reader_stats(r)->by_length, 1);
+	assert_int_equal(mbox_reader_stats(r)->without_empty_line, 0);
+	mbox_reader_free(r);
+	fclose(f);
+	g_ptr_array_unref(msgs);
+	g_free(mbox);
+}
+
 static void test_crlf_mbox(void **state)
 {
 	static const char mbox[] = "From x Mon Jan  2 00:00:00 2023\r\n"
@@ -274,6 +329,8 @@ int main(void)
 	    cmocka_unit_test(test_quoted_from_lines_are_unquoted),
 	    cmocka_unit_test(test_from_without_empty_line_before_is_body),
 	    cmocka_unit_test(test_crlf_mbox),
+	    cmocka_unit_test(test_separator_lines_without_empty_line),
+	    cmocka_unit_test(test_content_length),
 	    cmocka_unit_test(test_long_lines_and_no_final_line_end),
 	    cmocka_unit_test(test_sample_inbox),
 	    cmocka_unit_test(test_separators_near_the_start_and_crlf),
