@@ -50,6 +50,7 @@ bench: build
 	cmake --build $(BUILD) --target bench_gmime_loop
 	python3 bench/pipe_dry_run.py $(BUILD)/mail2ticket
 	python3 bench/hostile_bench.py $(BUILD)
+	python3 bench/large_mail_bench.py $(BUILD)
 	python3 bench/parse_bench.py $(BUILD) $(BENCH_SIZES)
 	python3 bench/import_bench.py $(BUILD) $(BENCH_COUNTS)
 

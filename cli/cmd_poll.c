@@ -15,6 +15,7 @@
 #include "cli/commands.h"
 #include "cli/deliver.h"
 #include "cli/log.h"
+#include "cli/retry_clock.h"
 #include "cli/poll_pass.h"
 #include "cli/service_notify.h"
 
@@ -34,7 +35,8 @@ static void poll_help(void)
 	       "server only after the journal has the desk's answer. Runs until SIGTERM or SIGINT\n"
 	       "(the mail in hand is finished first); SIGHUP reloads the config.\n\n"
 	       "  --once          handle what is there now and exit: 0 when all of it was handled,\n"
-	       "                  75 when some waits for a server or desk that failed\n"
+	       "                  75 when some waits for a server or desk that failed for\n"
+	       "                  [desk] give_up_after in a row (mail is tried again until then)\n"
 	       "  --dry-run       print the API calls as JSON (secrets redacted); change nothing\n"
 	       "                  (implies --once)\n"
 	       "  --mailbox NAME  only this mailbox\n"
@@ -196,8 +198,10 @@ static void wait_for_news(struct watch *w)
 		w->due = now;
 }
 
-/* One pass over the mailbox; FALSE when the process must end (*rc set). */
-static gboolean run_pass(struct deliver *d, struct watch *w, gboolean *all_done, int *rc)
+/* One pass over the mailbox; FALSE when the process must end (*rc set). *all_done is cleared
+ * when mail waits, and *may_heal set when it waits for a failure that may heal. */
+static gboolean run_pass(struct deliver *d, struct watch *w, gboolean *all_done,
+			 gboolean *may_heal, int *rc)
 {
 	GError *err = NULL;
 	enum poll_result result;
@@ -218,11 +222,13 @@ static gboolean run_pass(struct deliver *d, struct watch *w, gboolean *all_done,
 		break;
 	case POLL_RETRY:
 		*all_done = FALSE;
+		*may_heal = *may_heal || retry_clock_may_heal(err);
 		pass_succeeded(w);
 		pass_failed(w, "some mail waits for a failure to heal", err);
 		break;
 	case POLL_DESK_DOWN:
 		*all_done = FALSE;
+		*may_heal = TRUE;
 		w->mb->ops->close(w->mb, NULL);
 		pass_failed(w, "the desk is failing; the mailbox pauses", err);
 		break;
@@ -351,8 +357,11 @@ int cmd_poll(const struct global_options *g, int argc, char **argv)
 						{"help", no_argument, NULL, 'h'},
 						{NULL, 0, NULL, 0}};
 	struct service s = {.g = g};
+	struct retry_clock *clock = NULL;
+	gint64 failing_since = 0;
 	gboolean once = FALSE;
 	gboolean all_done = TRUE;
+	gboolean may_heal = FALSE;
 	struct config *config;
 	GError *err = NULL;
 	int rc = EX_OK;
@@ -391,6 +400,8 @@ int cmd_poll(const struct global_options *g, int argc, char **argv)
 		return rc;
 	}
 	service_notify_ready("watching the mailboxes");
+	/* --once waits out a desk that fails (a service simply polls again later). */
+	clock = retry_clock_new(once && !s.dry_run ? s.config->desk.give_up_after : 0);
 	while (!stop_requested) {
 		gint64 now = g_get_monotonic_time();
 		gboolean go_on = TRUE;
@@ -399,10 +410,17 @@ int cmd_poll(const struct global_options *g, int argc, char **argv)
 		for (guint i = 0; go_on && i < s.watches->len && !stop_requested; i++) {
 			struct watch *w = g_ptr_array_index(s.watches, i);
 			if (once || w->due <= now)
-				go_on = run_pass(&s.d, w, &all_done, &rc);
+				go_on = run_pass(&s.d, w, &all_done, &may_heal, &rc);
 		}
-		if (!go_on || once)
+		if (!go_on)
 			break;
+		if (once) {
+			if (all_done || !may_heal || !retry_clock_wait(clock, &failing_since))
+				break;
+			all_done = TRUE;
+			may_heal = FALSE;
+			continue;
+		}
 		if (reload_requested) {
 			reload_requested = 0;
 			service_reload(&s);
@@ -414,6 +432,7 @@ int cmd_poll(const struct global_options *g, int argc, char **argv)
 	if (stop_requested)
 		log_event(LOG_INFO, "stopped by a signal", NULL);
 	service_stop(&s);
+	retry_clock_free(clock);
 	if (rc == EX_OK && once && !all_done)
 		rc = EX_TEMPFAIL;
 	return rc;

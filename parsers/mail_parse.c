@@ -792,9 +792,9 @@ static void append_normalized(GString *out, const char *p, const char *end)
 
 /* What tells one mail from another that carries the same Message-ID (a web form or a broken
  * mailer reuses them; a forger could send one to suppress a genuine mail): the first From, Date
- * and Subject of the header block and the body, which no hop changes (CR and trailing blanks
- * aside: IMAP gives CRLF, an MTA LF). Hex, the first 16 digits of a SHA-256, into out. One pass
- * over raw; nothing of the body is copied. */
+ * and Subject of the header block and the body, which no hop changes (CR, trailing blanks and
+ * the '>'s of mbox quoting aside: IMAP gives CRLF, an MTA LF, an mbox ">From "). Hex, the first
+ * 16 digits of a SHA-256, into out. One pass over raw; nothing of the body is copied. */
 static void identity_digest(const char *raw, gsize len, char out[17])
 {
 	static const char *const names[] = {"From:", "Date:", "Subject:"};
@@ -835,11 +835,22 @@ static void identity_digest(const char *raw, gsize len, char out[17])
 	while (end > body && (end[-1] == '\n' || end[-1] == '\r' || end[-1] == ' ' ||
 			      end[-1] == '\t'))
 		end--;
-	while (body < end) {
-		const char *cr = memchr(body, '\r', end - body);
-		const char *stop = cr ? cr : end;
-		g_checksum_update(sum, (const guchar *)body, stop - body);
-		body = cr ? cr + 1 : end;
+	for (const char *at = body; at < end;) {
+		const char *nl = memchr(at, '\n', end - at);
+		const char *stop = nl ? nl + 1 : end;
+		const char *from = at;
+		/* mbox quoting: ">From " in a file, "From " once an mbox reader undid it. */
+		while (from < stop && *from == '>')
+			from++;
+		if (from == at || stop - from < 5 || memcmp(from, "From ", 5) != 0)
+			from = at;
+		while (from < stop) {
+			const char *cr = memchr(from, '\r', stop - from);
+			const char *piece = cr ? cr : stop;
+			g_checksum_update(sum, (const guchar *)from, piece - from);
+			from = cr ? cr + 1 : stop;
+		}
+		at = stop;
 	}
 	g_strlcpy(out, g_checksum_get_string(sum), 17);
 	g_checksum_free(sum);

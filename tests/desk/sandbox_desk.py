@@ -1328,6 +1328,7 @@ class SandboxServer(ThreadingHTTPServer):
         self.faults = faults
         self.control = ControlApi(store, faults)
         self.quiet = quiet
+        self.max_body = MAX_BODY_BYTES  # requests past it are refused (413)
         super().__init__(address, SandboxHandler)
 
     def log(self, line):
@@ -1449,7 +1450,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
         length = self.headers.get("Content-Length", "0").strip() or "0"
         if not length.isdigit():
             raise RequestError(400, "bad Content-Length")
-        if int(length) > MAX_BODY_BYTES:
+        if int(length) > self.server.max_body:
             raise RequestError(413, "request body too large")
         return self.rfile.read(int(length))
 
@@ -1465,7 +1466,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
                 while self.rfile.readline(1024).strip():  # skip trailers
                     pass
                 return bytes(body)
-            if len(body) + size > MAX_BODY_BYTES:
+            if len(body) + size > self.server.max_body:
                 raise RequestError(413, "request body too large")
             body += self.rfile.read(size)
             self.rfile.readline(1024)  # CRLF after the chunk
@@ -1541,6 +1542,8 @@ def main(argv=None):
                         default=parse_departments("1:Support,2:Billing,3:Sales"))
     parser.add_argument("--seed", type=int, default=1, help="seed for tid and c values")
     parser.add_argument("--quiet", action="store_true", help="no request log on stderr")
+    parser.add_argument("--max-body-mb", type=int, default=MAX_BODY_BYTES >> 20,
+                        help="refuse requests larger than this (HTTP 413)")
     parser.add_argument("--tls-self-signed", metavar="CERT",
                         help="serve HTTPS with a new self-signed certificate for 127.0.0.1, "
                              "written to CERT (PEM) for the client to trust")
@@ -1562,6 +1565,7 @@ def main(argv=None):
     except OSError as exc:
         print(f"sandbox-desk: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return 1
+    server.max_body = args.max_body_mb << 20
 
     scheme = "http"
     if args.tls_self_signed:

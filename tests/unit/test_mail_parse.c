@@ -251,6 +251,12 @@ static void test_key_tells_mails_with_one_message_id_apart(void **state)
 	    "Received: by mx\r\nFrom: a@example.org\r\nDate: Thu, 5 Mar 2026 10:00:00 +0000\r\n"
 	    "Subject: Hi\r\n there\r\nMessage-ID: <f@x>\r\n\r\nLine.\r\n\r\n",
 	};
+	/* A body line starting "From ", as an mbox file quotes it and as an mbox reader gives it. */
+	static const char *const quoted[] = {
+	    "From: a@example.org\nSubject: q\nMessage-ID: <q@x>\n\nFrom here on.\n",
+	    "From: a@example.org\nSubject: q\nMessage-ID: <q@x>\n\n>From here on.\n",
+	    "From: a@example.org\nSubject: q\nMessage-ID: <q@x>\n\n>>From here on.\n",
+	};
 	static const char *const other[] = {
 	    "From: b@example.org\nDate: Thu, 5 Mar 2026 10:00:00 +0000\nSubject: Hi there\n"
 	    "Message-ID: <f@x>\n\nLine.\n",
@@ -274,6 +280,17 @@ static void test_key_tells_mails_with_one_message_id_apart(void **state)
 		struct mail *m = parse(other[i]);
 		char *k = mail_key(m);
 		assert_string_not_equal(k, key);
+		g_free(k);
+		mail_free(m);
+	}
+	g_free(key);
+	mail_free(first);
+	first = parse(quoted[0]);
+	key = mail_key(first);
+	for (gsize i = 1; i < G_N_ELEMENTS(quoted); i++) {
+		struct mail *m = parse(quoted[i]);
+		char *k = mail_key(m);
+		assert_string_equal(k, key);
 		g_free(k);
 		mail_free(m);
 	}
