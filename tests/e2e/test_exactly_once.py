@@ -35,9 +35,8 @@ class LostAnswers(ExactlyOnceCase):
     timeout = 5
 
     def test_a_lost_answer_on_a_reused_connection_is_not_sent_again(self):
-        """The reply's look-up (GetTicket) and its write share a connection unless the write
-        gets one of its own: libcurl sent the lost write again on a new connection, and the
-        desk added the reply twice."""
+        """The reply's look-up (GetTicket) and its write share a connection: libcurl sent the
+        lost write again on a new connection, and the desk added the reply twice."""
         rc, _, err = self.pipe(mail("Owner <owner@example.org>", "Printer", msgid="o@x"))
         self.assertEqual(rc, 0, err)
         [ticket] = self.desk.tickets()
