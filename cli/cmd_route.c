@@ -49,7 +49,7 @@ static json_t *decision_to_json(const struct mail *mail, const struct decision *
 		    &g_array_index(a->fields, struct rule_field_value, i);
 		char id[16];
 		g_snprintf(id, sizeof(id), "%d", f->id);
-		json_object_set_new(fields, id, json_string(f->value));
+		json_object_set_new(fields, f->name ? f->name : id, json_string(f->value));
 	}
 	obj = json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:I}", "key", key, "action",
 			action_kind_name(a->kind), "why", why, "rules", rules, "requester",
@@ -73,6 +73,16 @@ static json_t *decision_to_json(const struct mail *mail, const struct decision *
 					      a->category ? json_integer(a->category) : json_null(),
 					      "status", a->status ? json_integer(a->status) : json_null(),
 					      "customfields", fields));
+	if (a->kind == ACTION_OPEN && a->mailbox)
+		json_object_set_new(obj, "mailbox", json_string(a->mailbox));
+	if (a->tags) {
+		json_t *tags = json_array();
+		for (char *const *tag = a->tags; *tag; tag++)
+			json_array_append_new(tags, json_string(*tag));
+		json_object_set_new(obj, "tags", tags);
+	}
+	if (a->customer_id)
+		json_object_set_new(obj, "customer_id", json_integer(a->customer_id));
 	g_free(key);
 	return obj;
 }

@@ -26,10 +26,11 @@ static void warn_unsupported_actions(const struct deliver *d)
 		if (r->priority && !desk_can(d->desk, DESK_CAN_PRIORITY))
 			log_event(LOG_WARN, "this desk's API takes no priority: the rule's is not sent",
 				  "rule", r->name, NULL);
-		if ((r->category > 0 || r->status > 0) && !desk_can(d->desk, DESK_CAN_CATEGORY))
+		if ((r->category > 0 || r->status > 0 || r->tags || r->customer_id > 0) &&
+		    !desk_can(d->desk, DESK_CAN_CATEGORY))
 			log_event(LOG_WARN,
-				  "this desk's API has no ticket category or status: the rule's are "
-				  "not sent",
+				  "this desk's API has no ticket category, status, tags or customer "
+				  "id: the rule's are not sent",
 				  "rule", r->name, NULL);
 		if ((r->clientid > 0 || r->serviceid > 0) && !desk_can(d->desk, DESK_CAN_CLIENTS))
 			log_event(LOG_WARN,
@@ -93,7 +94,7 @@ static void ticket_request_init(struct ticket_request *tr, const struct deliver 
 	for (guint i = 0; i < action->fields->len; i++) {
 		const struct rule_field_value *f =
 		    &g_array_index(action->fields, struct rule_field_value, i);
-		struct desk_field df = {.id = f->id, .value = f->value};
+		struct desk_field df = {.id = f->id, .name = f->name, .value = f->value};
 		g_array_append_val(tr->fields, df);
 	}
 	for (guint i = 0; i < mail->cc->len; i++) {
@@ -108,17 +109,13 @@ static void ticket_request_init(struct ticket_request *tr, const struct deliver 
 		da.data = g_bytes_get_data(att->data, &da.len);
 		g_array_append_val(tr->attachments, da);
 	}
-	if (tr->attachments->len > 0 && !desk_can(d->desk, DESK_CAN_ATTACH))
-		log_event(LOG_INFO,
-			  "this desk's API takes no files: the attachments are named in the ticket "
-			  "text instead",
-			  "subject", mail->subject, NULL);
 	/* WHMCS requires a message; a mail of attachments alone still says what it is. */
 	tr->message = g_strdup(*mail->text ? mail->text : "(This e-mail has no text.)");
 	tr->created = d->original_dates && mail->date ? g_date_time_format_iso8601(mail->date)
 						      : NULL;
 	tr->req = (struct desk_ticket_request){
 	    .deptid = action->deptid,
+	    .to = action->mailbox,
 	    .subject = *mail->subject ? mail->subject : "(no subject)",
 	    .message = tr->message,
 	    .name = action->name,
@@ -127,6 +124,8 @@ static void ticket_request_init(struct ticket_request *tr, const struct deliver 
 	    .serviceid = action->serviceid,
 	    .category = action->category,
 	    .status = action->status,
+	    .tags = (const char *const *)action->tags,
+	    .customer_id = action->customer_id,
 	    .markdown = action->markdown,
 	    .priority = action->priority,
 	    .cc = (const struct desk_address *)tr->cc->data,
@@ -137,6 +136,20 @@ static void ticket_request_init(struct ticket_request *tr, const struct deliver 
 	    .n_fields = tr->fields->len,
 	    .created = tr->created,
 	};
+}
+
+/* Files the desk's API cannot carry with this call are named in the text by the backend. */
+static void note_files_left_out(const struct deliver *d, const struct mail *mail,
+				enum desk_capability call)
+{
+	if (mail->attachments->len > 0 && !desk_can(d->desk, call))
+		log_event(LOG_INFO,
+			  call == DESK_CAN_ATTACH_REPLY
+			      ? "this desk's API takes no files with a reply: the attachments are "
+				"named in the reply's text instead"
+			      : "this desk's API takes no files: the attachments are named in the "
+				"ticket text instead",
+			  "subject", mail->subject, NULL);
 }
 
 static void ticket_request_clear(struct ticket_request *tr)
@@ -244,9 +257,20 @@ static gboolean reply_already_added(struct deliver *d, const char *tid, const ch
 	return TRUE;
 }
 
+/* A call the desk's server lacks (DESK_ERROR_UNSUPPORTED): the flow goes on without it, saying
+ * what that costs. TRUE, and *error cleared, when that is the error. */
+static gboolean do_without(GError **error, const char *cost)
+{
+	if (!g_error_matches(*error, DESK_ERROR, DESK_ERROR_UNSUPPORTED))
+		return FALSE;
+	log_event(LOG_WARN, cost, "reason", (*error)->message, NULL);
+	g_clear_error(error);
+	return TRUE;
+}
+
 /* What a write about to be sent is, for the journal and for finding it at the desk later. */
 struct pending_write {
-	const char *write;			 /* "open DEPTID" or "reply ID TID" */
+	const char *write; /* "open DEPTID", "open DEPTID MAILBOX" or "reply ID TID" */
 	const struct desk_ticket_request *open;	 /* the ticket it opens, or the mail as a ticket */
 	const char *reply_message;		 /* the text a reply adds */
 };
@@ -267,9 +291,14 @@ static gboolean find_earlier_write(struct deliver *d, const char *earlier,
 		/* As it was sent: a reply's request has no department. */
 		struct desk_ticket_request req = *now->open;
 		struct desk_ticket ticket;
-		if (words[1])
+		if (words[1]) {
 			req.deptid = atoi(words[1]);
+			req.to = words[2];
+		}
 		ok = desk_find_opened_ticket(d->desk, &req, &ticket, &found, error);
+		if (!ok && do_without(error, "the ticket an unanswered attempt may have opened "
+					     "cannot be looked for; the mail goes again"))
+			ok = TRUE;
 		if (ok && found) {
 			*id = g_strdup(ticket.id);
 			*tid = g_strdup(ticket.tid);
@@ -341,8 +370,10 @@ static gboolean open_ticket(struct deliver *d, const char *key, const struct mai
 	char *why;
 
 	ticket_request_init(&tr, d, mail, action);
+	note_files_left_out(d, mail, DESK_CAN_ATTACH);
 	g_snprintf(deptid, sizeof(deptid), "%d", action->deptid);
-	write = g_strdup_printf("open %d", action->deptid);
+	write = action->mailbox ? g_strdup_printf("open %d %s", action->deptid, action->mailbox)
+				: g_strdup_printf("open %d", action->deptid);
 	now = (struct pending_write){.write = write, .open = &tr.req};
 	if (!resolve_earlier_attempts(d, key, earlier, &now, &adopted, error))
 		goto out;
@@ -364,6 +395,10 @@ static gboolean open_ticket(struct deliver *d, const char *key, const struct mai
 	}
 	if (!journal_mark_delivered(d->journal, key, "opened", ticket.id, ticket.tid, error))
 		goto out;
+	if (!ticket.tid)
+		log_event(LOG_WARN, "the desk opened the ticket without saying its number, and has "
+				    "no call to find it by: replies to it thread by their own numbers",
+			  "key", key, NULL);
 	set_last_ticket(d, ticket.tid);
 	why = action_explain(action);
 	log_event(LOG_DEBUG, "ticket opened", "key", key, "ticket", ticket.tid, "id", ticket.id,
@@ -395,6 +430,7 @@ static gboolean add_reply(struct deliver *d, const char *key, const struct mail 
 	const char *message = *mail->reply_text ? mail->reply_text : NULL;
 
 	ticket_request_init(&tr, d, mail, action);
+	note_files_left_out(d, mail, DESK_CAN_ATTACH_REPLY);
 	req = (struct desk_reply_request){
 	    .ticket_id = action->ticket_id,
 	    .message = message ? message : tr.message,
@@ -498,9 +534,11 @@ static gboolean check_ticket(struct deliver *d, const char *sender, struct decis
 	t->status = dec->ticket.status;
 	t->owner_email = dec->ticket.email;
 	t->cc = dec->ticket.cc;
-	if (sender && g_ascii_strcasecmp(sender, t->owner_email ? t->owner_email : "") != 0)
-		return desk_is_client_contact(d->desk, dec->ticket.userid, sender,
-					      &t->sender_is_contact, error);
+	if (sender && g_ascii_strcasecmp(sender, t->owner_email ? t->owner_email : "") != 0 &&
+	    !desk_is_client_contact(d->desk, dec->ticket.userid, sender, &t->sender_is_contact,
+				    error))
+		return do_without(error, "the client's contacts cannot be read; the sender counts "
+					 "as a stranger");
 	return TRUE;
 }
 
@@ -560,26 +598,28 @@ static gboolean already_handled(const struct deliver *d, const struct journal_en
 }
 
 /* With [threading] per_department, one ticket in each department, each under its own journal key
- * ("KEY#dept:ID"), so a retry, or another recipient's copy of the mail, opens only the ones
- * missing. */
+ * ("KEY#dept:ID", or "KEY#to:MAILBOX" for a Thulium mailbox), so a retry, or another
+ * recipient's copy of the mail, opens only the ones missing. */
 static gboolean open_per_department(struct deliver *d, const char *key, const struct mail *mail,
 				    struct action *action, const struct journal_mail_info *info,
 				    const char *raw, gsize len, enum deliver_outcome *outcome,
 				    GError **error)
 {
-	GArray *ids = g_array_copy(action->departments);
 	gboolean ok = TRUE;
 
 	*outcome = DELIVER_ALREADY;
-	for (guint i = 0; ok && i < ids->len; i++) {
-		char *sub = g_strdup_printf("%s#dept:%d", key, g_array_index(ids, int, i));
+	for (guint i = 0; ok && i < action->departments->len; i++) {
+		const struct department_route *r = g_ptr_array_index(action->departments, i);
+		char *sub = r->mailbox ? g_strdup_printf("%s#to:%s", key, r->mailbox)
+				       : g_strdup_printf("%s#dept:%d", key, r->deptid);
 		struct journal_entry earlier = {0};
 		gboolean known = FALSE;
 		enum deliver_outcome one;
 
 		ok = !d->journal || journal_lookup(d->journal, sub, &earlier, &known, error);
 		if (ok && !(known && already_handled(d, &earlier))) {
-			action->deptid = g_array_index(ids, int, i);
+			action->deptid = r->deptid;
+			action->mailbox = r->mailbox;
 			ok = open_ticket(d, sub, mail, action, known ? &earlier : NULL, info, raw,
 					 len, &one, error);
 			if (ok)
@@ -588,7 +628,6 @@ static gboolean open_per_department(struct deliver *d, const char *key, const st
 		journal_entry_clear(&earlier);
 		g_free(sub);
 	}
-	g_array_unref(ids);
 	return ok;
 }
 

@@ -90,7 +90,7 @@ void desk_free(struct desk *desk)
 
 gboolean desk_can(const struct desk *desk, enum desk_capability capability)
 {
-	return (desk->ops->capabilities & capability) != 0;
+	return (desk->capabilities & capability) != 0;
 }
 
 gboolean desk_open_ticket(struct desk *desk, const struct desk_ticket_request *req,
@@ -118,6 +118,9 @@ gboolean desk_find_opened_ticket(struct desk *desk, const struct desk_ticket_req
 
 gboolean desk_list_departments(struct desk *desk, GPtrArray **out, GError **error)
 {
+	*out = NULL;
+	if (!desk->ops->list_departments)
+		return desk->ops->check_access(desk, error);
 	return desk->ops->list_departments(desk, out, error);
 }
 

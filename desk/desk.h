@@ -15,6 +15,7 @@ enum desk_error_code {
 	DESK_ERROR_AUTH,      /* credentials refused: the mail waits until an admin fixes them */
 	DESK_ERROR_REFUSED,   /* the desk answered and said no to this request */
 	DESK_ERROR_NOT_FOUND, /* no such ticket */
+	DESK_ERROR_UNSUPPORTED, /* the server lacks an undocumented call (HTTP 404): do without */
 };
 
 /* Whether the mail should be left where it is and tried again later. */
@@ -32,13 +33,15 @@ struct desk_attachment {
 };
 
 struct desk_field {
-	int id;
+	int id;		  /* WHMCS and Keliweb number their custom fields */
+	const char *name; /* Thulium names them */
 	const char *value;
 };
 
 /* Everything borrowed: the request lives only for the call. */
 struct desk_ticket_request {
-	int deptid;
+	int deptid;	/* 0: the mailbox's own queue (Thulium) */
+	const char *to; /* Thulium: the mailbox the ticket is sent to; NULL: [desk] mailbox */
 	const char *subject;
 	const char *message;
 	const char *name;
@@ -47,6 +50,8 @@ struct desk_ticket_request {
 	int serviceid; /* 0: none */
 	int category;  /* 0: none (DESK_CAN_CATEGORY) */
 	int status;    /* 0: the desk's default (DESK_CAN_CATEGORY) */
+	const char *const *tags; /* NULL: none (DESK_CAN_CATEGORY) */
+	int customer_id;	 /* 0: none (DESK_CAN_CATEGORY) */
 	int markdown;  /* -1: as the config says */
 	const char *priority;
 	const struct desk_address *cc;
@@ -55,7 +60,7 @@ struct desk_ticket_request {
 	gsize n_attachments;
 	const struct desk_field *fields;
 	gsize n_fields;
-	const char *created; /* "YYYY-MM-DD HH:MM:SS" for imported mail, else NULL */
+	const char *created; /* ISO 8601, for imported mail; else NULL */
 };
 
 struct desk_reply_request {
@@ -104,15 +109,17 @@ struct desk;
 /* What a backend's API can carry beyond a ticket's text. Where it cannot, the flow says so in a
  * log line (and the backend names left-out files in the text) instead of failing. */
 enum desk_capability {
-	DESK_CAN_ATTACH = 1 << 0,   /* files with a ticket or reply */
+	DESK_CAN_ATTACH = 1 << 0,   /* files with a new ticket */
 	DESK_CAN_PRIORITY = 1 << 1, /* a ticket's priority */
 	DESK_CAN_CC = 1 << 2,	    /* a ticket keeps its cc list (who else may reply) */
 	DESK_CAN_CLIENTS = 1 << 3,  /* client accounts with contacts, client and service ids */
-	DESK_CAN_CATEGORY = 1 << 4, /* a ticket's category and status (Thulium) */
+	DESK_CAN_CATEGORY = 1 << 4, /* a ticket's category, status, tags, customer (Thulium) */
+	DESK_CAN_ATTACH_REPLY = 1 << 5, /* files with a reply */
 };
 
 struct desk_ops {
-	unsigned capabilities; /* of enum desk_capability */
+	/* out's id and tid are NULL when the desk opened the ticket without saying them and
+	 * has no call to find it by (Keliweb without get-tickets). */
 	gboolean (*open_ticket)(struct desk *desk, const struct desk_ticket_request *req,
 				struct desk_ticket *out, GError **error);
 	gboolean (*add_reply)(struct desk *desk, const struct desk_reply_request *req,
@@ -123,7 +130,9 @@ struct desk_ops {
 	 * requester, subject and text. *found is FALSE when there is none. */
 	gboolean (*find_opened_ticket)(struct desk *desk, const struct desk_ticket_request *req,
 				       struct desk_ticket *out, gboolean *found, GError **error);
+	/* NULL where the API has no such call (Thulium): check_access then tries the credentials. */
 	gboolean (*list_departments)(struct desk *desk, GPtrArray **out, GError **error);
+	gboolean (*check_access)(struct desk *desk, GError **error);
 	/* Whether email is a contact of the client with id userid. */
 	gboolean (*is_client_contact)(struct desk *desk, const char *userid, const char *email,
 				      gboolean *yes, GError **error);
@@ -132,6 +141,7 @@ struct desk_ops {
 
 struct desk {
 	const struct desk_ops *ops;
+	unsigned capabilities; /* of enum desk_capability: a REST front may carry less */
 };
 
 /* The backend the config names. With dry_run set, calls that would change the desk are written to
@@ -151,7 +161,8 @@ gboolean desk_find_opened_ticket(struct desk *desk, const struct desk_ticket_req
 				 struct desk_ticket *out, gboolean *found, GError **error);
 gboolean desk_is_client_contact(struct desk *desk, const char *userid, const char *email,
 				gboolean *yes, GError **error);
-/* Fills *out with a new array of struct desk_department. */
+/* Fills *out with a new array of struct desk_department; *out is NULL when the API has no call
+ * that lists them, and then only the credentials were tried. */
 gboolean desk_list_departments(struct desk *desk, GPtrArray **out, GError **error);
 
 #endif

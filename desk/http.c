@@ -424,7 +424,7 @@ gboolean http_post_multipart(struct http_client *client, const char *url,
 }
 
 gboolean http_request_basic(struct http_client *client, const char *url, const char *content_type,
-			    const char *body, const char *user, const char *password,
+			    const void *body, gsize len, const char *user, const char *password,
 			    enum http_call call, struct http_response *out, GError **error)
 {
 	char *type = content_type ? g_strconcat("Content-Type: ", content_type, NULL) : NULL;
@@ -436,9 +436,8 @@ gboolean http_request_basic(struct http_client *client, const char *url, const c
 	curl_easy_setopt(client->curl, CURLOPT_PASSWORD, password);
 	if (body) {
 		curl_easy_setopt(client->curl, CURLOPT_POST, 1L);
+		curl_easy_setopt(client->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
 		curl_easy_setopt(client->curl, CURLOPT_POSTFIELDS, body);
-		curl_easy_setopt(client->curl, CURLOPT_POSTFIELDSIZE_LARGE,
-				 (curl_off_t)strlen(body));
 		curl_easy_setopt(client->curl, CURLOPT_HTTPHEADER, headers);
 	} else {
 		curl_easy_setopt(client->curl, CURLOPT_HTTPGET, 1L);

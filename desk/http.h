@@ -51,9 +51,10 @@ gboolean http_post_form(struct http_client *client, const char *url, const struc
 			enum http_call call, struct http_response *out, GError **error);
 
 /* A request with HTTP Basic authentication (user and password never shown anywhere): GET when
- * body is NULL, else POST of body as content_type. Results as for http_post_form(). */
+ * body is NULL, else POST of len bytes of body (not copied) as content_type. Results as for
+ * http_post_form(). */
 gboolean http_request_basic(struct http_client *client, const char *url, const char *content_type,
-			    const char *body, const char *user, const char *password,
+			    const void *body, gsize len, const char *user, const char *password,
 			    enum http_call call, struct http_response *out, GError **error);
 
 /* POST form as multipart/form-data with "Authorization: Bearer token" (never shown anywhere).

@@ -17,6 +17,8 @@ struct thulium {
 	char *url; /* the API base, without a trailing '/' */
 	char *user;
 	char *password;
+	char *mailbox;	   /* sent as `to` when the route names no mailbox */
+	enum cc_mode cc_mode;
 	GHashTable *paths; /* call -> path under url, "{id}" standing for a ticket id */
 	FILE *dry_run;
 };
@@ -43,11 +45,13 @@ static char *call_url(const struct thulium *t, const char *call, const char *id,
 	return g_string_free(url, FALSE);
 }
 
-/* Thulium's answer as JSON, or the error that says what went wrong. */
+/* Thulium's answer as JSON (an empty body, as a customer's reply gets, as an empty object), or
+ * the error that says what went wrong. */
 static json_t *thulium_answer(const char *call, const struct http_response *resp, GError **error)
 {
 	json_error_t jerr;
-	json_t *root = json_loadb(resp->body->str, resp->body->len, 0, &jerr);
+	gboolean empty = strspn(resp->body->str, " \t\r\n") == resp->body->len;
+	json_t *root = empty ? json_object() : json_loadb(resp->body->str, resp->body->len, 0, &jerr);
 	const char *said = json_string_value(json_object_get(root, "error"));
 
 	if (!said)
@@ -82,26 +86,50 @@ static json_t *thulium_answer(const char *call, const struct http_response *resp
 	return NULL;
 }
 
+/* A request to call: GET (body NULL) or POST of len bytes of body as content_type. */
+static json_t *thulium_request(struct thulium *t, const char *call, const char *url,
+			       const char *content_type, const void *body, gsize len,
+			       GError **error)
+{
+	struct http_response resp;
+	json_t *answer = NULL;
+
+	if (http_request_basic(t->http, url, content_type, body, len, t->user, t->password,
+			       body ? HTTP_WRITE : HTTP_LOOKUP, &resp, error)) {
+		answer = thulium_answer(call, &resp, error);
+		http_response_clear(&resp);
+	} else {
+		g_prefix_error(error, "%s: ", call);
+	}
+	return answer;
+}
+
 /* GET (body NULL) or POST body (a JSON object, taken). */
 static json_t *thulium_call(struct thulium *t, const char *call, const char *id, const char *query,
 			    json_t *body, GError **error)
 {
 	char *url = call_url(t, call, id, query);
 	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
-	struct http_response resp;
-	json_t *answer = NULL;
+	json_t *answer;
 
 	json_decref(body);
-	if (http_request_basic(t->http, url, "application/json", text, t->user, t->password,
-			       text ? HTTP_WRITE : HTTP_LOOKUP, &resp, error)) {
-		answer = thulium_answer(call, &resp, error);
-		http_response_clear(&resp);
-	} else {
-		g_prefix_error(error, "%s: ", call);
-	}
+	answer = thulium_request(t, call, url, "application/json; charset=utf-8", text,
+				 text ? strlen(text) : 0, error);
 	free(text);
 	g_free(url);
 	return answer;
+}
+
+/* A dry run's line for a call that would change the desk. Takes params. */
+static void print_dry_run(struct thulium *t, const char *call, const char *url, json_t *params)
+{
+	json_t *line = json_pack("{s:s, s:s, s:s, s:o}", "desk", "thulium", "url", url, "action",
+				 call, "params", params);
+
+	json_dumpf(line, t->dry_run, JSON_COMPACT);
+	fputc('\n', t->dry_run);
+	fflush(t->dry_run);
+	json_decref(line);
 }
 
 /* Calls that change the desk: in a dry run they are printed, not sent. */
@@ -109,23 +137,78 @@ static json_t *thulium_write(struct thulium *t, const char *call, const char *id
 			     GError **error)
 {
 	char *url;
-	json_t *line;
 
 	if (!t->dry_run)
 		return thulium_call(t, call, id, NULL, body, error);
 	url = call_url(t, call, id, NULL);
-	line = json_pack("{s:s, s:s, s:s, s:o}", "desk", "thulium", "url", url, "action", call,
-			 "params", body);
-	json_dumpf(line, t->dry_run, JSON_COMPACT);
-	fputc('\n', t->dry_run);
-	fflush(t->dry_run);
-	json_decref(line);
+	print_dry_run(t, call, url, body);
 	g_free(url);
 	return json_pack("{s:s}", "ticket_id", "0");
 }
 
-/* The documented ticket API carries no files: they are named at the end of the text instead of
- * disappearing. Newly allocated. */
+/* Each file uploaded as a temporary file (POST temporary_files?filename=NAME, the raw bytes); the
+ * tokens that bring them into a ticket, in order. New reference, NULL on the first failure: the
+ * ticket is then not opened, and the next attempt uploads again (Thulium drops unused files after
+ * a day). */
+static json_t *upload_files(struct thulium *t, const struct desk_attachment *att, gsize n,
+			    GError **error)
+{
+	json_t *tokens = json_array();
+
+	for (gsize i = 0; i < n; i++) {
+		char *name = g_uri_escape_string(att[i].name, NULL, FALSE);
+		char *query = g_strconcat("filename=", name, NULL);
+		char *url = call_url(t, "temporary_files", NULL, query);
+		json_t *answer;
+		char *token;
+
+		if (t->dry_run) {
+			print_dry_run(t, "temporary_files", url,
+				      json_pack("{s:s, s:I}", "filename", att[i].name, "size",
+						(json_int_t)att[i].len));
+			answer = json_pack("{s:s}", "token", "dry-run");
+		} else {
+			answer = thulium_request(t, "temporary_files", url,
+						 "application/octet-stream", att[i].data,
+						 att[i].len, error);
+		}
+		g_free(url);
+		g_free(query);
+		g_free(name);
+		token = answer ? json_text(answer, "token") : NULL;
+		if (answer && !token)
+			g_set_error(error, DESK_ERROR, DESK_ERROR_TEMPORARY,
+				    "temporary_files: the desk's answer has no token");
+		json_decref(answer);
+		if (!token) {
+			json_decref(tokens);
+			return NULL;
+		}
+		json_array_append_new(tokens, json_string(token));
+		g_free(token);
+	}
+	return tokens;
+}
+
+/* Thulium's message date, "YYYY-MM-DD HH:MM" without a zone: the ISO 8601 created (else now) in
+ * this host's time zone, which should be the Thulium account's. Newly allocated. */
+static char *thulium_date(const char *created)
+{
+	GDateTime *when = created ? g_date_time_new_from_iso8601(created, NULL) : NULL;
+	GDateTime *local;
+	char *text;
+
+	if (!when)
+		when = g_date_time_new_now_local();
+	local = g_date_time_to_local(when);
+	text = g_date_time_format(local, "%Y-%m-%d %H:%M");
+	g_date_time_unref(local);
+	g_date_time_unref(when);
+	return text;
+}
+
+/* The documented customer reply takes no files (only an agent's reply does): they are named at
+ * the end of the text instead of disappearing. Newly allocated. */
 static char *text_with_attachment_note(const char *text, const struct desk_attachment *att, gsize n)
 {
 	GString *out = g_string_new(text);
@@ -134,7 +217,7 @@ static char *text_with_attachment_note(const char *text, const struct desk_attac
 		return g_string_free(out, FALSE);
 	g_string_append_printf(out,
 			       "\n\n[mail2ticket: %" G_GSIZE_FORMAT " attachment%s not sent, "
-			       "Thulium's ticket API takes no files:",
+			       "Thulium takes no files with a customer's reply:",
 			       n, n == 1 ? "" : "s");
 	for (gsize i = 0; i < n; i++)
 		g_string_append_printf(out, "%s %s (%" G_GSIZE_FORMAT " bytes)", i ? "," : "",
@@ -143,35 +226,59 @@ static char *text_with_attachment_note(const char *text, const struct desk_attac
 	return g_string_free(out, FALSE);
 }
 
-static gboolean thulium_open_ticket(struct desk *desk, const struct desk_ticket_request *req,
-				    struct desk_ticket *out, GError **error)
+/* The rule actions and copies POST tickets takes beside the text, added to body. */
+static void add_ticket_options(const struct thulium *t, const struct desk_ticket_request *req,
+			       json_t *body)
 {
-	struct thulium *t = (struct thulium *)desk;
-	char *text = desk_compose_message(req, CC_MODE_TEXT);
-	char *body_text = text_with_attachment_note(text, req->attachments, req->n_attachments);
-	json_t *body = json_pack("{s:i, s:s, s:s, s:s}", "queue_id", req->deptid, "subject",
-				 req->subject, "body", body_text, "customer_email", req->email);
-	json_t *answer;
-
-	g_free(text);
-	g_free(body_text);
-	if (req->name && *req->name)
-		json_object_set_new(body, "customer_name", json_string(req->name));
-	if (req->created)
-		json_object_set_new(body, "created_at", json_string(req->created));
+	if (req->deptid > 0)
+		json_object_set_new(body, "ticket_queue_id", json_integer(req->deptid));
 	if (req->category > 0)
 		json_object_set_new(body, "category_id", json_integer(req->category));
 	if (req->status > 0)
 		json_object_set_new(body, "status_id", json_integer(req->status));
+	if (req->customer_id > 0)
+		json_object_set_new(body, "customer_id", json_integer(req->customer_id));
+	if (req->tags) {
+		json_t *tags = json_array();
+		for (const char *const *tag = req->tags; *tag; tag++)
+			json_array_append_new(tags, json_string(*tag));
+		json_object_set_new(body, "tags", tags);
+	}
 	if (req->n_fields > 0) {
 		json_t *fields = json_object();
 		for (gsize i = 0; i < req->n_fields; i++) {
-			char key[16];
-			g_snprintf(key, sizeof(key), "%d", req->fields[i].id);
-			json_object_set_new(fields, key, json_string(req->fields[i].value));
+			char id[16];
+			g_snprintf(id, sizeof(id), "%d", req->fields[i].id);
+			json_object_set_new(fields, req->fields[i].name ? req->fields[i].name : id,
+					    json_string(req->fields[i].value));
 		}
 		json_object_set_new(body, "custom_fields", fields);
 	}
+	if (t->cc_mode != CC_MODE_NONE && req->n_cc > 0) {
+		json_t *cc = json_array();
+		for (gsize i = 0; i < req->n_cc; i++)
+			json_array_append_new(cc, json_string(req->cc[i].email));
+		json_object_set_new(body, "cc", cc);
+	}
+}
+
+static gboolean thulium_open_ticket(struct desk *desk, const struct desk_ticket_request *req,
+				    struct desk_ticket *out, GError **error)
+{
+	struct thulium *t = (struct thulium *)desk;
+	json_t *tokens = upload_files(t, req->attachments, req->n_attachments, error);
+	json_t *body, *answer;
+
+	if (!tokens)
+		return FALSE;
+	/* Thulium keeps the copies itself: no Cc block in the text. */
+	body = json_pack("{s:s, s:s, s:s, s:s, s:s}", "to", req->to ? req->to : t->mailbox, "from",
+			 req->email, "subject", req->subject, "body", req->message, "body_type",
+			 "PLAIN");
+	if (json_array_size(tokens) > 0)
+		json_object_set(body, "attachments", tokens);
+	json_decref(tokens);
+	add_ticket_options(t, req, body);
 	answer = thulium_write(t, "create_ticket", NULL, body, error);
 	if (!answer)
 		return FALSE;
@@ -188,19 +295,19 @@ static gboolean thulium_open_ticket(struct desk *desk, const struct desk_ticket_
 	return TRUE;
 }
 
+/* The answer is an empty body. */
 static gboolean thulium_add_reply(struct desk *desk, const struct desk_reply_request *req,
 				  GError **error)
 {
 	struct thulium *t = (struct thulium *)desk;
-	char *body_text =
-	    text_with_attachment_note(req->message, req->attachments, req->n_attachments);
-	json_t *body = json_pack("{s:s, s:s}", "body", body_text, "customer_email", req->email);
+	char *text = text_with_attachment_note(req->message, req->attachments, req->n_attachments);
+	char *date = thulium_date(req->created);
+	json_t *body = json_pack("{s:s, s:s, s:s}", "body", text, "body_type", "PLAIN", "date", date);
 	json_t *answer;
 
-	g_free(body_text);
-	if (req->created)
-		json_object_set_new(body, "created_at", json_string(req->created));
-	answer = thulium_write(t, "customer_message", req->ticket_id, body, error);
+	g_free(text);
+	g_free(date);
+	answer = thulium_write(t, "customer_response", req->ticket_id, body, error);
 	json_decref(answer);
 	return answer != NULL;
 }
@@ -290,7 +397,7 @@ static gboolean thulium_find_opened_ticket(struct desk *desk, const struct desk_
 					   struct desk_ticket *out, gboolean *found, GError **error)
 {
 	struct thulium *t = (struct thulium *)desk;
-	char *text = desk_compose_message(req, CC_MODE_TEXT);
+	char *text = desk_compose_message(req, CC_MODE_NONE);
 	/* A ticket the lost attempt opened was changed since yesterday, whatever its own date. */
 	GDateTime *now = g_date_time_new_now_local();
 	GDateTime *yesterday = g_date_time_add_days(now, -1);
@@ -301,13 +408,16 @@ static gboolean thulium_find_opened_ticket(struct desk *desk, const struct desk_
 	g_date_time_unref(yesterday);
 	*found = FALSE;
 	for (int page = 0; ok && !*found && page < ADOPT_PAGES; page++) {
-		char *query = g_strdup_printf(
-		    "ticket_queue_id=%d&date_from=%s&limit=%d&offset=%d&order=-update_date",
-		    req->deptid, since, ADOPT_PAGE, page * ADOPT_PAGE);
+		char *queue = req->deptid > 0 ? g_strdup_printf("ticket_queue_id=%d&", req->deptid)
+					      : g_strdup("");
+		char *query =
+		    g_strdup_printf("%sdate_from=%s&limit=%d&offset=%d&order=-update_date", queue,
+				    since, ADOPT_PAGE, page * ADOPT_PAGE);
 		json_t *answer = thulium_call(t, "tickets", NULL, query, NULL, error);
 		const json_t *list = json_object_get(answer, "result");
 		json_int_t count = json_integer_value(json_object_get(answer, "count"));
 		g_free(query);
+		g_free(queue);
 		if (!answer) {
 			ok = FALSE;
 			break;
@@ -322,27 +432,13 @@ static gboolean thulium_find_opened_ticket(struct desk *desk, const struct desk_
 	return ok;
 }
 
-static gboolean thulium_list_departments(struct desk *desk, GPtrArray **out, GError **error)
+/* The smallest documented look-up, for check: one ticket of the list. */
+static gboolean thulium_check_access(struct desk *desk, GError **error)
 {
-	struct thulium *t = (struct thulium *)desk;
-	json_t *answer = thulium_call(t, "queues", NULL, NULL, NULL, error);
-	const json_t *list;
-	size_t i;
-	const json_t *q;
+	json_t *answer = thulium_call((struct thulium *)desk, "tickets", NULL, "limit=1", NULL, error);
 
-	if (!answer)
-		return FALSE;
-	list = json_is_array(answer) ? answer : json_object_get(answer, "result");
-	*out = g_ptr_array_new_with_free_func((GDestroyNotify)desk_department_free);
-	json_array_foreach(list, i, q)
-	{
-		struct desk_department *d = g_new0(struct desk_department, 1);
-		d->id = json_text(q, "id");
-		d->name = json_text(q, "name");
-		g_ptr_array_add(*out, d);
-	}
 	json_decref(answer);
-	return TRUE;
+	return answer != NULL;
 }
 
 /* Thulium has customers, not WHMCS's clients with contacts: nobody is another's contact. */
@@ -361,6 +457,7 @@ static void thulium_destroy(struct desk *desk)
 	http_client_free(t->http);
 	g_free(t->url);
 	g_free(t->user);
+	g_free(t->mailbox);
 	if (t->password) {
 		memset(t->password, 0, strlen(t->password));
 		g_free(t->password);
@@ -369,15 +466,13 @@ static void thulium_destroy(struct desk *desk)
 	g_free(t);
 }
 
+/* No documented call lists Thulium's queues or mailboxes: list_departments is left out. */
 static const struct desk_ops thulium_ops = {
-    /* Custom fields, original dates, category and status travel; files, priority, cc lists and
-     * clients do not. */
-    .capabilities = DESK_CAN_CATEGORY,
     .open_ticket = thulium_open_ticket,
     .add_reply = thulium_add_reply,
     .get_ticket = thulium_get_ticket,
     .find_opened_ticket = thulium_find_opened_ticket,
-    .list_departments = thulium_list_departments,
+    .check_access = thulium_check_access,
     .is_client_contact = thulium_is_client_contact,
     .destroy = thulium_destroy,
 };
@@ -391,12 +486,19 @@ struct desk *thulium_desk_new(const struct config *config, FILE *dry_run, GError
 		return NULL;
 	t = g_new0(struct thulium, 1);
 	t->base.ops = &thulium_ops;
+	/* Files with a new ticket, custom fields by name, category, status, tags and customer
+	 * travel; files with a customer's reply, priority, clients and the author's name do not,
+	 * and the cc list goes in but a ticket's cc list does not come back (the sender check
+	 * cannot use it). */
+	t->base.capabilities = DESK_CAN_ATTACH | DESK_CAN_CATEGORY;
 	t->http = http;
 	t->url = g_strdup(config->desk.url);
 	while (g_str_has_suffix(t->url, "/"))
 		t->url[strlen(t->url) - 1] = '\0';
 	t->user = g_strdup(config->desk.identifier);
 	t->password = g_strdup(config->desk.secret);
+	t->mailbox = g_strdup(config->desk.mailbox);
+	t->cc_mode = config->desk.cc;
 	t->dry_run = dry_run;
 	t->paths = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	for (char **e = config->desk.endpoints; e && e[0] && e[1]; e += 2)

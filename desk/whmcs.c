@@ -59,6 +59,14 @@ static gboolean is_auth_message(const char *message)
 	       g_str_has_prefix(message, "Invalid Access Key");
 }
 
+/* The calls a REST front may lack: Keliweb's pages document only GetTicket, OpenTicket and
+ * AddTicketReply. */
+static gboolean is_undocumented(const char *action)
+{
+	return strcmp(action, "GetTickets") == 0 || strcmp(action, "GetSupportDepartments") == 0 ||
+	       strcmp(action, "GetContacts") == 0;
+}
+
 /* Turn an HTTP answer into the API's JSON object, or the error that says what went wrong. */
 static json_t *whmcs_answer(const struct whmcs *w, const char *action,
 			    const struct http_response *resp, GError **error)
@@ -77,6 +85,11 @@ static json_t *whmcs_answer(const struct whmcs *w, const char *action,
 		g_set_error(error, DESK_ERROR, DESK_ERROR_AUTH,
 			    "%s refused the API credentials (HTTP %ld)%s%s", w->name, resp->status,
 			    message ? ": " : "", message ? message : "");
+	} else if (resp->status == 404 && w->endpoints && is_undocumented(action)) {
+		g_set_error(error, DESK_ERROR, DESK_ERROR_UNSUPPORTED,
+			    "%s has no %s endpoint (HTTP 404; its pages document only get-ticket, "
+			    "open-ticket and add-ticket-reply)",
+			    w->name, (const char *)g_hash_table_lookup(w->endpoints, action));
 	} else if (resp->status >= 300 || resp->status < 200) {
 		g_set_error(error, DESK_ERROR, DESK_ERROR_TEMPORARY, "%s: desk answered HTTP %ld",
 			    action, resp->status);
@@ -213,11 +226,12 @@ static void add_message_options(const struct whmcs *w, struct http_form *form, i
 				const char *created, const struct desk_attachment *atts,
 				gsize n_atts)
 {
-	if (created)
+	/* Keliweb's pages list neither a date nor noemail. */
+	if (created && !w->endpoints)
 		http_form_add(form, "created", created);
 	if (markdown > 0 || (markdown < 0 && w->markdown))
 		http_form_add(form, "markdown", "true");
-	if (w->noemail)
+	if (w->noemail && !w->endpoints)
 		http_form_add(form, "noemail", "true");
 	add_attachments(w, form, atts, n_atts);
 }
@@ -230,17 +244,17 @@ static struct http_form *open_ticket_form(struct whmcs *w, const struct desk_tic
 	http_form_add_int(form, "deptid", req->deptid);
 	http_form_add(form, "subject", req->subject);
 	http_form_add(form, "message", message);
-	if (req->clientid > 0) {
+	if (req->clientid > 0 && desk_can(&w->base, DESK_CAN_CLIENTS)) {
 		http_form_add_int(form, "clientid", req->clientid);
 	} else {
 		http_form_add(form, "name", req->name);
 		http_form_add(form, "email", req->email);
 	}
-	if (req->priority)
+	if (req->priority && desk_can(&w->base, DESK_CAN_PRIORITY))
 		http_form_add(form, "priority", req->priority);
-	if (req->serviceid > 0)
+	if (req->serviceid > 0 && desk_can(&w->base, DESK_CAN_CLIENTS))
 		http_form_add_int(form, "serviceid", req->serviceid);
-	if (w->cc_mode == CC_MODE_PARAM && req->n_cc > 0) {
+	if (w->cc_mode == CC_MODE_PARAM && req->n_cc > 0 && desk_can(&w->base, DESK_CAN_CC)) {
 		GString *cc = g_string_new(NULL);
 		for (gsize i = 0; i < req->n_cc; i++)
 			g_string_append_printf(cc, "%s%s", i ? "," : "", req->cc[i].email);
@@ -252,6 +266,33 @@ static struct http_form *open_ticket_form(struct whmcs *w, const struct desk_tic
 			    req->n_attachments);
 	g_free(message);
 	return form;
+}
+
+static gboolean whmcs_find_opened_ticket(struct desk *desk, const struct desk_ticket_request *req,
+					 struct desk_ticket *out, gboolean *found, GError **error);
+
+/* The desk said success without the ticket's id (Keliweb's page lists none): the ticket is looked
+ * up. Where the server has no list call, it was opened all the same and is recorded without
+ * its number rather than opened again. */
+static gboolean find_ticket_just_opened(struct whmcs *w, const struct desk_ticket_request *req,
+					struct desk_ticket *out, GError **error)
+{
+	GError *err = NULL;
+	gboolean found = FALSE;
+
+	if (whmcs_find_opened_ticket(&w->base, req, out, &found, &err) && found)
+		return TRUE;
+	if (g_error_matches(err, DESK_ERROR, DESK_ERROR_UNSUPPORTED)) {
+		g_error_free(err);
+		*out = (struct desk_ticket){0};
+		return TRUE;
+	}
+	/* Something was created, but we cannot say what: adopt it on the retry. */
+	g_set_error(error, DESK_ERROR, DESK_ERROR_TEMPORARY,
+		    "OpenTicket: the desk's answer has no ticket id%s%s", err ? ", and " : "",
+		    err ? err->message : "");
+	g_clear_error(&err);
+	return FALSE;
 }
 
 static gboolean whmcs_open_ticket(struct desk *desk, const struct desk_ticket_request *req,
@@ -271,10 +312,7 @@ static gboolean whmcs_open_ticket(struct desk *desk, const struct desk_ticket_re
 	json_decref(answer);
 	if (!w->dry_run && (!out->id || !out->tid)) {
 		desk_ticket_clear(out);
-		/* Something was created, but we cannot say what: adopt it on the retry. */
-		g_set_error(error, DESK_ERROR, DESK_ERROR_TEMPORARY,
-			    "OpenTicket: the desk's answer has no ticket id");
-		return FALSE;
+		return find_ticket_just_opened(w, req, out, error);
 	}
 	return TRUE;
 }
@@ -289,7 +327,7 @@ static gboolean whmcs_add_reply(struct desk *desk, const struct desk_reply_reque
 
 	http_form_add(form, "ticketid", req->ticket_id);
 	http_form_add(form, "message", req->message);
-	if (req->clientid > 0) {
+	if (req->clientid > 0 && desk_can(&w->base, DESK_CAN_CLIENTS)) {
 		http_form_add_int(form, "clientid", req->clientid);
 	} else {
 		if (req->name)
@@ -487,9 +525,8 @@ static void whmcs_destroy(struct desk *desk)
 	g_free(w);
 }
 
-/* WHMCS's api.php and its REST fronts: the same calls, answers and capabilities. */
+/* WHMCS's api.php and its REST fronts: the same calls and answers. */
 static const struct desk_ops whmcs_ops = {
-    .capabilities = DESK_CAN_ATTACH | DESK_CAN_PRIORITY | DESK_CAN_CC | DESK_CAN_CLIENTS,
     .open_ticket = whmcs_open_ticket,
     .add_reply = whmcs_add_reply,
     .get_ticket = whmcs_get_ticket,
@@ -508,6 +545,8 @@ static struct whmcs *whmcs_new(const struct config *config, FILE *dry_run, GErro
 		return NULL;
 	w = g_new0(struct whmcs, 1);
 	w->base.ops = &whmcs_ops;
+	w->base.capabilities = DESK_CAN_ATTACH | DESK_CAN_ATTACH_REPLY | DESK_CAN_PRIORITY |
+			       DESK_CAN_CC | DESK_CAN_CLIENTS;
 	w->kind = "whmcs";
 	w->name = "WHMCS";
 	w->http = http;
@@ -536,6 +575,9 @@ struct desk *whmcs_rest_desk_new(const struct config *config, FILE *dry_run,
 
 	if (!w)
 		return NULL;
+	/* A REST front sends only the fields its pages document (Keliweb's open-ticket and
+	 * add-ticket-reply: no clientid, serviceid, priority, cc, date or noemail). */
+	w->base.capabilities = DESK_CAN_ATTACH | DESK_CAN_ATTACH_REPLY;
 	w->kind = rest->kind;
 	w->name = rest->name;
 	w->endpoints = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);

@@ -21,8 +21,8 @@ static const char *const desk_keys[] = {
     "connect_timeout", "timeout", "cc",		  "markdown",	     "noemail",
     "priority_from_headers", "concurrency", "open_ticket_endpoint", "add_reply_endpoint",
     "get_ticket_endpoint", "get_tickets_endpoint", "departments_endpoint", "contacts_endpoint",
-    "create_ticket_path", "customer_message_path", "ticket_path", "tickets_path", "queues_path",
-    "allow_plain_http", "give_up_after", NULL};
+    "create_ticket_path", "customer_response_path", "ticket_path", "tickets_path",
+    "temporary_files_path", "mailbox", "allow_plain_http", "give_up_after", NULL};
 
 /* Keliweb's API v2 documents only get-ticket; the other endpoints are inferred siblings, so each
  * is a key: config key, the WHMCS action it stands for, the default endpoint. */
@@ -36,14 +36,14 @@ static const char *const keliweb_endpoints[][3] = {
     {NULL, NULL, NULL},
 };
 
-/* Thulium documents only GET tickets; the rest is inferred the same way: config key, the call it
- * stands for, the default path ("{id}": the ticket's id). */
+/* Thulium's documented calls (api.thulium.com/docs/api/), each path a key for a server mounted
+ * elsewhere: config key, the call it stands for, the default path ("{id}": the ticket's id). */
 static const char *const thulium_paths[][3] = {
     {"create_ticket_path", "create_ticket", "tickets"},
-    {"customer_message_path", "customer_message", "tickets/{id}/customer_responses"},
+    {"customer_response_path", "customer_response", "tickets/{id}/customer_response"},
     {"ticket_path", "ticket", "tickets/{id}"},
     {"tickets_path", "tickets", "tickets"},
-    {"queues_path", "queues", "ticket_queues"},
+    {"temporary_files_path", "temporary_files", "temporary_files"},
     {NULL, NULL, NULL},
 };
 static const char *const state_keys[] = {"path", "quarantine", "busy_timeout_ms", NULL};
@@ -475,6 +475,7 @@ static gboolean load_desk(struct loader *ld)
 	    !loader_get_string(ld, "desk", "identifier", kind != 1, &c->desk.identifier) ||
 	    !load_secret(ld) || (kind == 1 && !load_endpoints(ld, keliweb_endpoints)) ||
 	    (kind == 2 && !load_endpoints(ld, thulium_paths)) ||
+	    !loader_get_string(ld, "desk", "mailbox", kind == 2, &c->desk.mailbox) ||
 	    !loader_get_string(ld, "desk", "accesskey", FALSE, &c->desk.accesskey) ||
 	    !loader_get_choice(ld, "desk", "priority", priorities, &priority) ||
 	    !loader_get_path(ld, "desk", "ca_file", &c->desk.ca_file) ||
@@ -494,12 +495,28 @@ static gboolean load_desk(struct loader *ld)
 	c->desk.kind = g_strdup(kinds[kind]);
 	c->desk.priority = g_strdup(priorities[priority]);
 	c->desk.cc = cc;
+	/* Keliweb's pages document neither; the copies then head the text as with cc = text. */
+	if (kind == 1 && cc == CC_MODE_PARAM) {
+		c->desk.cc = CC_MODE_TEXT;
+		g_ptr_array_add(c->warnings, g_strdup("[desk] cc = param: Keliweb's open-ticket "
+						      "takes no cc; the addresses head the text"));
+	}
+	if (kind == 1 && c->desk.noemail)
+		g_ptr_array_add(c->warnings, g_strdup("[desk] noemail: Keliweb's open-ticket "
+						      "takes no noemail; not sent"));
 	if (!g_str_has_prefix(c->desk.url, "https://") && !g_str_has_prefix(c->desk.url, "http://")) {
 		loader_fail(ld, "desk", "url", "'%s' is not an http:// or https:// address", c->desk.url);
 		goto fail;
 	}
 	if (g_str_has_prefix(c->desk.url, "http://") && !check_plain_http(ld))
 		goto fail;
+	if (c->desk.mailbox && (kind != 2 || !strchr(c->desk.mailbox, '@'))) {
+		loader_fail(ld, "desk", "mailbox",
+			    kind != 2 ? "only Thulium takes a mailbox"
+				      : "'%s' is not the address of a Thulium mailbox",
+			    c->desk.mailbox);
+		goto fail;
+	}
 	if (c->desk.ca_file && !g_file_test(c->desk.ca_file, G_FILE_TEST_IS_REGULAR)) {
 		loader_fail(ld, "desk", "ca_file", "no such file: %s", c->desk.ca_file);
 		goto fail;
@@ -526,27 +543,32 @@ fail:
 	return FALSE;
 }
 
+/* Thulium routes by its mailboxes: a value may be a mailbox address (sent as `to`) instead of a
+ * queue id. */
 static gboolean load_departments(struct loader *ld)
 {
+	gboolean thulium = g_strcmp0(ld->config->desk.kind, "thulium") == 0;
 	gsize n;
 	char **keys = g_key_file_get_keys(ld->kf, "departments", &n, NULL);
 	gboolean ok = TRUE;
 
 	for (gsize i = 0; ok && keys && i < n; i++) {
 		struct department_route *route;
-		int id = 0;
+		char *value = NULL;
 		if (!strchr(keys[i], '@')) {
 			ok = loader_fail(ld, "departments", keys[i],
 				  "not an address or @domain to route by");
 			break;
 		}
-		ok = loader_get_int(ld, "departments", keys[i], 1, G_MAXINT, &id);
-		if (!ok)
-			break;
 		route = g_new0(struct department_route, 1);
 		route->address = g_ascii_strdown(keys[i], -1);
-		route->deptid = id;
 		g_ptr_array_add(ld->config->departments, route);
+		if (thulium && (ok = loader_get_string(ld, "departments", keys[i], TRUE, &value)) &&
+		    strchr(value, '@'))
+			route->mailbox = g_steal_pointer(&value);
+		else if (ok)
+			ok = loader_get_int(ld, "departments", keys[i], 1, G_MAXINT, &route->deptid);
+		g_free(value);
 	}
 	g_strfreev(keys);
 	return ok;
@@ -703,9 +725,12 @@ static void rule_free(struct rule *rule)
 	g_free(rule->name);
 	g_ptr_array_unref(rule->conditions);
 	g_free(rule->priority);
-	for (guint i = 0; i < rule->fields->len; i++)
+	for (guint i = 0; i < rule->fields->len; i++) {
+		g_free(g_array_index(rule->fields, struct rule_field_value, i).name);
 		g_free(g_array_index(rule->fields, struct rule_field_value, i).value);
+	}
 	g_array_unref(rule->fields);
+	g_strfreev(rule->tags);
 	g_free(rule->drop);
 	g_free(rule);
 }
@@ -820,6 +845,29 @@ fail:
 	return FALSE;
 }
 
+/* "a, b c": Thulium's tags, each trimmed, the empty ones left out. */
+static gboolean load_tags(struct loader *ld, const char *group, const char *key, struct rule *rule)
+{
+	char *value = NULL;
+	char **parts;
+	GPtrArray *tags = g_ptr_array_new();
+
+	if (!loader_get_string(ld, group, key, TRUE, &value)) {
+		g_ptr_array_unref(tags);
+		return FALSE;
+	}
+	parts = g_strsplit(value, ",", -1);
+	for (char **p = parts; *p; p++)
+		if (*g_strstrip(*p))
+			g_ptr_array_add(tags, g_strdup(*p));
+	g_ptr_array_add(tags, NULL);
+	g_strfreev(rule->tags);
+	rule->tags = (char **)g_ptr_array_free(tags, FALSE);
+	g_strfreev(parts);
+	g_free(value);
+	return TRUE;
+}
+
 /* Address fields take a list ("a@x, @y.example"); text fields one phrase. */
 static char **address_list_or_words(const char *value, enum rule_field field)
 {
@@ -846,6 +894,10 @@ static gboolean load_action(struct loader *ld, const char *group, const char *ke
 		return loader_get_int(ld, group, key, 1, G_MAXINT, &rule->category);
 	if (strcmp(key, "status") == 0)
 		return loader_get_int(ld, group, key, 1, G_MAXINT, &rule->status);
+	if (strcmp(key, "customer_id") == 0)
+		return loader_get_int(ld, group, key, 1, G_MAXINT, &rule->customer_id);
+	if (strcmp(key, "tags") == 0)
+		return load_tags(ld, group, key, rule);
 	if (strcmp(key, "clientid") == 0)
 		return loader_get_int(ld, group, key, 1, G_MAXINT, &rule->clientid);
 	if (strcmp(key, "serviceid") == 0)
@@ -881,11 +933,16 @@ static gboolean load_action(struct loader *ld, const char *group, const char *ke
 		struct rule_field_value f = {0};
 		char *end;
 		long id = strtol(key + 12, &end, 10);
-		if (!key[12] || *end || id < 1 || id > G_MAXINT)
+		/* Thulium names its custom fields; the WHMCS APIs number them. */
+		if (g_strcmp0(ld->config->desk.kind, "thulium") == 0 && key[12])
+			f.name = g_strdup(key + 12);
+		else if (!key[12] || *end || id < 1 || id > G_MAXINT)
 			return loader_fail(ld, group, key, "customfield.ID needs a numeric field id");
-		if (!loader_get_string(ld, group, key, TRUE, &f.value))
+		if (!loader_get_string(ld, group, key, TRUE, &f.value)) {
+			g_free(f.name);
 			return FALSE;
-		f.id = (int)id;
+		}
+		f.id = f.name ? 0 : (int)id;
 		g_array_append_val(rule->fields, f);
 		return TRUE;
 	}
@@ -924,6 +981,7 @@ static gboolean load_rules(struct loader *ld)
 static void department_route_free(struct department_route *route)
 {
 	g_free(route->address);
+	g_free(route->mailbox);
 	g_free(route);
 }
 
@@ -1007,6 +1065,7 @@ void config_free(struct config *config)
 	}
 	g_free(config->desk.accesskey);
 	g_strfreev(config->desk.endpoints);
+	g_free(config->desk.mailbox);
 	g_free(config->desk.priority);
 	g_free(config->desk.ca_file);
 	g_ptr_array_unref(config->departments);
@@ -1044,24 +1103,25 @@ static char *without_plus_tag(const char *address, const char *at)
 	return joined;
 }
 
-int config_department_for_address(const struct config *config, const char *address)
+const struct department_route *config_department_for_address(const struct config *config,
+							      const char *address)
 {
+	const struct department_route *found = NULL;
 	const char *at;
 	char *base;
-	int id = 0;
 
 	if (!address || !(at = strchr(address, '@')))
-		return 0;
+		return NULL;
 	/* Most specific first: the address as written, then without its +tag, then its domain. */
 	base = without_plus_tag(address, at);
-	for (int pass = 0; pass < 3 && !id; pass++) {
+	for (int pass = 0; pass < 3 && !found; pass++) {
 		const char *want = pass == 0 ? address : pass == 1 ? base : at;
-		for (guint i = 0; want && i < config->departments->len && !id; i++) {
+		for (guint i = 0; want && i < config->departments->len && !found; i++) {
 			const struct department_route *r = g_ptr_array_index(config->departments, i);
 			if (g_ascii_strcasecmp(r->address, want) == 0)
-				id = r->deptid;
+				found = r;
 		}
 	}
 	g_free(base);
-	return id;
+	return found;
 }

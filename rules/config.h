@@ -14,7 +14,8 @@ enum cc_mode { CC_MODE_TEXT, CC_MODE_PARAM, CC_MODE_NONE };
 
 struct department_route {
 	char *address; /* lower case; "@domain" matches a whole domain */
-	int deptid;
+	int deptid;    /* 0 when mailbox is set */
+	char *mailbox; /* Thulium: the mailbox address sent as `to` (its queue follows), or NULL */
 };
 
 enum rule_field {
@@ -42,7 +43,8 @@ struct rule_condition {
 };
 
 struct rule_field_value {
-	int id;
+	int id;		  /* WHMCS and Keliweb: customfield.ID */
+	char *name;	  /* Thulium: customfield.NAME; the config's rule owns it, copies borrow */
 	char *value;
 };
 
@@ -56,9 +58,11 @@ struct rule {
 	char *priority;
 	int clientid;
 	int serviceid;
-	int category; /* Thulium's ticket category */
-	int status;   /* Thulium's ticket status */
-	GArray *fields; /* of struct rule_field_value: customfield.ID = value */
+	int category;	 /* Thulium's ticket category */
+	int status;	 /* Thulium's ticket status */
+	char **tags;	 /* Thulium's ticket tags */
+	int customer_id; /* Thulium's CRM customer */
+	GArray *fields; /* of struct rule_field_value: customfield.ID (or NAME) = value */
 	int markdown;	/* -1, 0 or 1 */
 	char *drop;	/* a reason: the mail is dropped */
 	gboolean reply_only;
@@ -127,6 +131,7 @@ struct config {
 		/* import and poll --once try a mail the desk failed on again, ever later, until
 		 * the desk has failed for this many seconds in a row; 0: stop at once */
 		int give_up_after;
+		char *mailbox; /* thulium: the mailbox address sent as `to` unless a route says */
 		/* keliweb and thulium: pairs of call and path under url, NULL-terminated */
 		char **endpoints;
 		enum cc_mode cc;
@@ -176,7 +181,8 @@ struct config {
 struct config *config_load(const char *path, GError **error);
 void config_free(struct config *config);
 
-/* The department a recipient address maps to in [departments], or 0. */
-int config_department_for_address(const struct config *config, const char *address);
+/* The [departments] entry a recipient address maps to (borrowed), or NULL. */
+const struct department_route *config_department_for_address(const struct config *config,
+							      const char *address);
 
 #endif

@@ -18,7 +18,7 @@ void action_free(struct action *action)
 		g_free(g_array_index(action->fields, struct rule_field_value, i).value);
 	g_array_unref(action->fields);
 	g_ptr_array_unref(action->rules);
-	g_array_unref(action->departments);
+	g_ptr_array_unref(action->departments);
 	g_ptr_array_unref(action->why);
 	g_free(action);
 }
@@ -82,69 +82,87 @@ char *route_ticket_number(const struct config *config, const struct mail *mail)
 	return NULL;
 }
 
-/* Department from the address the mail was sent to, the way WHMCS's own piping routes: envelope
- * recipient first (the MTA knows it for sure), then Delivered-To, To and Cc. */
-static int department_by_recipient(const struct config *config, const struct mail *mail,
-				   const struct envelope *envelope, struct action *action)
+/* "department N" or "Thulium mailbox ADDRESS", for the decision's explanation. */
+static const char *route_target(const struct department_route *r, char *buf, gsize size)
 {
-	int id;
+	if (r->mailbox)
+		g_snprintf(buf, size, "mailbox %s", r->mailbox);
+	else
+		g_snprintf(buf, size, "department %d", r->deptid);
+	return buf;
+}
+
+/* Department from the address the mail was sent to, the way WHMCS's own piping routes: envelope
+ * recipient first (the MTA knows it for sure), then Delivered-To, To and Cc. NULL: the default. */
+static const struct department_route *department_by_recipient(const struct config *config,
+								const struct mail *mail,
+								const struct envelope *envelope,
+								struct action *action)
+{
+	const struct department_route *r;
+	char target[320];
 
 	if (envelope && envelope->recipient &&
-	    (id = config_department_for_address(config, envelope->recipient))) {
-		because(action, "department %d from envelope recipient %s", id, envelope->recipient);
-		return id;
+	    (r = config_department_for_address(config, envelope->recipient))) {
+		because(action, "%s from envelope recipient %s", route_target(r, target, sizeof(target)),
+			envelope->recipient);
+		return r;
 	}
 	for (guint i = 0; i < mail->headers->len; i++) {
 		const struct mail_header *h = g_ptr_array_index(mail->headers, i);
 		if (g_ascii_strcasecmp(h->name, "Delivered-To") == 0 &&
-		    (id = config_department_for_address(config, g_strstrip(h->value)))) {
-			because(action, "department %d from Delivered-To %s", id, h->value);
-			return id;
+		    (r = config_department_for_address(config, g_strstrip(h->value)))) {
+			because(action, "%s from Delivered-To %s",
+				route_target(r, target, sizeof(target)), h->value);
+			return r;
 		}
 	}
 	for (int list = 0; list < 2; list++) {
 		const GPtrArray *addrs = list == 0 ? mail->to : mail->cc;
 		for (guint i = 0; i < addrs->len; i++) {
 			const struct mail_address *a = g_ptr_array_index(addrs, i);
-			if ((id = config_department_for_address(config, a->email))) {
-				because(action, "department %d from %s %s", id,
+			if ((r = config_department_for_address(config, a->email))) {
+				because(action, "%s from %s %s", route_target(r, target, sizeof(target)),
 					list == 0 ? "To" : "Cc", a->email);
-				return id;
+				return r;
 			}
 		}
 	}
 	because(action, "department %d: the default, no recipient is in [departments]",
 		config->desk.default_department);
-	return config->desk.default_department;
+	return NULL;
 }
 
-static void add_department(GArray *ids, int id)
+/* Two entries that lead to the same place (an address and its domain) give one ticket. */
+static void add_department(GPtrArray *routes, const struct department_route *r)
 {
-	for (guint i = 0; i < ids->len; i++)
-		if (g_array_index(ids, int, i) == id)
+	if (!r)
+		return;
+	for (guint i = 0; i < routes->len; i++) {
+		const struct department_route *known = g_ptr_array_index(routes, i);
+		if (known->deptid == r->deptid && g_strcmp0(known->mailbox, r->mailbox) == 0)
 			return;
-	if (id)
-		g_array_append_val(ids, id);
+	}
+	g_ptr_array_add(routes, (gpointer)r);
 }
 
 /* Every department a recipient maps to, in the order department_by_recipient() looks. */
 static void all_departments(const struct config *config, const struct mail *mail,
-			    const struct envelope *envelope, GArray *ids)
+			    const struct envelope *envelope, GPtrArray *routes)
 {
 	if (envelope && envelope->recipient)
-		add_department(ids, config_department_for_address(config, envelope->recipient));
+		add_department(routes, config_department_for_address(config, envelope->recipient));
 	for (guint i = 0; i < mail->headers->len; i++) {
 		const struct mail_header *h = g_ptr_array_index(mail->headers, i);
 		if (g_ascii_strcasecmp(h->name, "Delivered-To") == 0)
-			add_department(ids, config_department_for_address(config, h->value));
+			add_department(routes, config_department_for_address(config, h->value));
 	}
 	for (int list = 0; list < 2; list++) {
 		const GPtrArray *addrs = list == 0 ? mail->to : mail->cc;
-		for (guint i = 0; i < addrs->len; i++)
-			add_department(ids, config_department_for_address(
-						config, ((struct mail_address *)g_ptr_array_index(
-							     addrs, i))
-							    ->email));
+		for (guint i = 0; i < addrs->len; i++) {
+			const struct mail_address *a = g_ptr_array_index(addrs, i);
+			add_department(routes, config_department_for_address(config, a->email));
+		}
 	}
 }
 
@@ -223,6 +241,8 @@ static void take_rules(struct action *action, const struct rules_outcome *r)
 	action->serviceid = r->serviceid;
 	action->category = r->category;
 	action->status = r->status;
+	action->tags = r->tags;
+	action->customer_id = r->customer_id;
 	action->markdown = r->markdown;
 	for (guint i = 0; i < r->fields->len; i++) {
 		struct rule_field_value f = g_array_index(r->fields, struct rule_field_value, i);
@@ -256,7 +276,7 @@ struct action *route_decide(const struct config *config, const struct mail *mail
 
 	action->why = g_ptr_array_new_with_free_func(g_free);
 	action->rules = g_ptr_array_new_with_free_func(g_free);
-	action->departments = g_array_new(FALSE, TRUE, sizeof(int));
+	action->departments = g_ptr_array_new();
 	action->fields = g_array_new(FALSE, TRUE, sizeof(struct rule_field_value));
 	action->markdown = -1;
 	action->priority = g_strdup(config->desk.priority);
@@ -328,7 +348,10 @@ struct action *route_decide(const struct config *config, const struct mail *mail
 		action->deptid = rules.department;
 		because(action, "department %d from a rule", action->deptid);
 	} else if (config->desk.department_auto) {
-		action->deptid = department_by_recipient(config, mail, envelope, action);
+		const struct department_route *r =
+		    department_by_recipient(config, mail, envelope, action);
+		action->deptid = r ? r->deptid : config->desk.default_department;
+		action->mailbox = r ? r->mailbox : NULL;
 		if (config->threading.per_department) {
 			all_departments(config, mail, envelope, action->departments);
 			if (action->departments->len > 1)

@@ -31,6 +31,8 @@ struct route_facts {
 struct action {
 	enum action_kind kind;
 	int deptid;
+	const char *mailbox; /* Thulium: the mailbox sent as `to`, borrowed from the config; NULL:
+			      * [desk] mailbox */
 	char *priority;
 	char *name;	  /* requester shown on the ticket */
 	char *email;	  /* requester address */
@@ -40,11 +42,14 @@ struct action {
 	int serviceid;	  /* 0: none */
 	int category;	  /* 0: none (Thulium) */
 	int status;	  /* 0: the desk's default (Thulium) */
+	char *const *tags; /* Thulium, borrowed from the config; NULL: none */
+	int customer_id;  /* 0: none (Thulium) */
 	GArray *fields;	  /* of struct rule_field_value, values owned: custom fields */
 	int markdown;	  /* -1: as the config says */
 	GPtrArray *rules; /* of char *: the names of the rules that matched */
-	GArray *departments; /* of int: with [threading] per_department, every department the
-			      * mail was sent to (a ticket in each); else empty */
+	GPtrArray *departments; /* of const struct department_route *, borrowed from the config:
+				 * with [threading] per_department, every one the mail was sent
+				 * to (a ticket in each); else empty */
 	GPtrArray *why;	  /* of char *: each step of the decision, in order */
 };
 

@@ -143,6 +143,10 @@ static void take_actions(const struct rule *rule, struct rules_outcome *out)
 		out->category = rule->category;
 	if (rule->status)
 		out->status = rule->status;
+	if (rule->tags)
+		out->tags = rule->tags;
+	if (rule->customer_id)
+		out->customer_id = rule->customer_id;
 	if (rule->markdown >= 0)
 		out->markdown = rule->markdown;
 	for (guint i = 0; i < rule->fields->len; i++)

@@ -16,6 +16,8 @@ struct rules_outcome {
 	int serviceid;
 	int category;
 	int status;
+	char *const *tags; /* borrowed; NULL: not set */
+	int customer_id;
 	GArray *fields; /* of struct rule_field_value, values borrowed */
 	int markdown;	/* -1: not set */
 	const struct rule *drop; /* the rule that drops the mail, or NULL */

@@ -4,10 +4,12 @@
 set -eu
 binary=$(realpath "$1")
 kind=${2:-whmcs}
+extra=""
 case "$kind" in
 whmcs) path=/includes/api.php ;;
 keliweb) path=/api/v2/keliweb ;;
-thulium) path=/api ;;
+# A Thulium ticket is sent to one of its mailboxes; the sandbox's first is this one.
+thulium) path=/api; extra='\nmailbox = support@desk.example' ;;
 *) echo "demo: DESK is whmcs, keliweb or thulium, not '$kind'" >&2; exit 64 ;;
 esac
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -30,7 +32,7 @@ url="http://127.0.0.1:$(cat "$work/port")"
 
 # The sample config as it is, but for the desk kind, the sandbox's port and a journal in the
 # scratch folder.
-sed -e "s#^kind = .*#kind = $kind#" -e "s#^url = .*#url = $url$path#" \
+sed -e "s#^kind = .*#kind = $kind$extra#" -e "s#^url = .*#url = $url$path#" \
 	-e "s#^path = .*#path = $work/journal.db#" \
 	"$top/samples/mail2ticket.conf" >"$work/mail2ticket.conf"
 chmod 600 "$work/mail2ticket.conf"

@@ -38,6 +38,7 @@ import random
 import re
 import signal
 import socket
+import secrets
 import ssl
 import string
 import subprocess
@@ -418,7 +419,8 @@ def client_display_name(client):
 # ---------------------------------------------------------------------------
 
 FAULT_MODES = {"http500", "http503", "error", "badjson", "huge", "auth", "slow",
-               "slow_after_create", "lose_answer", "lose_answer_reused", "random"}
+               "slow_after_create", "lose_answer", "lose_answer_reused", "random", "missing",
+               "bare_answer"}
 # What "random" picks from for a call it hits: an error page, the connection closed before the
 # desk did anything, or closed after the desk did the work (the answer lost), or an answer that
 # comes after `delay`.
@@ -468,7 +470,9 @@ class FaultControl:
     "lose_answer" does the call's work and closes the connection without an answer;
     "lose_answer_reused" does so only on a connection that carried a request before (a client
     retrying on a new connection then sends the same request twice); "random" hits a share of
-    the calls, each with a kind of failure chosen at random.
+    the calls, each with a kind of failure chosen at random; "missing" answers HTTP 404, as a
+    server without the endpoint would; "bare_answer" does the work and answers only
+    {"result": "success"}, all Keliweb's open-ticket page promises.
     Calls the fault is not aimed at (other actions, no match) pass normally and do not
     count against `count`.
     """
@@ -1004,8 +1008,10 @@ class WhmcsApi:
 
 class KeliwebApi(WhmcsApi):
     """Keliweb's API v2 (seed 001): `POST /api/v2/keliweb/<endpoint>`, a bearer token,
-    multipart/form-data, WHMCS's answers. Only get-ticket is documented; the other endpoints
-    are the inferred siblings mail2ticket uses by default."""
+    multipart/form-data, WHMCS's answers. Keliweb's pages document get-ticket, open-ticket and
+    add-ticket-reply, and a field they do not list is refused with HTTP 400; the list and
+    department endpoints are inferred siblings (the fault mode `missing` makes one answer 404,
+    as a server without it would)."""
 
     name = "keliweb"
     path = "/api/v2/keliweb/"
@@ -1016,6 +1022,13 @@ class KeliwebApi(WhmcsApi):
         "get-tickets": "GetTickets",
         "get-support-departments": "GetSupportDepartments",
         "get-contacts": "GetContacts",
+    }
+    DOCUMENTED = {
+        "OpenTicket": {"deptid", "subject", "message", "contactid", "name", "email",
+                       "serviceid", "domainid", "markdown", "customfields", "attachments"},
+        "AddTicketReply": {"ticketid", "message", "markdown", "contactid", "name", "email",
+                           "customfields", "attachments"},
+        "GetTicket": {"ticketnum", "ticketid", "repliessort"},
     }
 
     def handles(self, path):
@@ -1039,6 +1052,11 @@ class KeliwebApi(WhmcsApi):
         known = self.actions.get(action.lower())
         if known is None or action not in self.ENDPOINTS.values():
             return self._json({"result": "error", "message": "Not Found"}, 404)
+        unknown = sorted(k for k in params if not k.startswith("_")
+                         and k not in self.DOCUMENTED.get(action, params))
+        if unknown:
+            return self._json({"result": "error",
+                               "message": "unknown field: " + ", ".join(unknown)}, 400)
         with self.store.lock:
             return known[1](params)
 
@@ -1052,30 +1070,50 @@ class KeliwebApi(WhmcsApi):
 
 
 class ThuliumApi:
-    """Thulium's REST API (seed 002) under /api/: HTTP Basic auth, JSON. `GET tickets` follows
-    the documented filters and answer; creating a ticket (`POST tickets`), adding the customer's
-    message (`POST tickets/{id}/customer_responses`), reading one ticket (`GET tickets/{id}`)
-    and the queues (`GET ticket_queues`) are the inferred calls mail2ticket uses by default.
-    Queues are the store's departments; a ticket's number is its id."""
+    """Thulium's REST API under /api/, as its public pages document it (api.thulium.com/docs/api/:
+    tickets/get_tickets, tickets/get_tickets_id, tickets/post_tickets,
+    tickets/post_tickets_id_customer_response, temporary_files/post_temporary_files), and
+    nothing else: HTTP Basic auth, JSON bodies, and a field a page does not list is refused with
+    HTTP 400, so a client that guesses fails here as it would there.
+
+    Queues are the store's departments; each has one mailbox, its name in lower case at
+    desk.example (1:Support is support@desk.example), which `POST tickets` takes as `to`. A
+    ticket's number is its id. Temporary files live as long as the process."""
 
     name = "thulium"
     path = "/api/"
+    MAILBOX_DOMAIN = "desk.example"
+    TICKET_FIELDS = {"to", "from", "subject", "body", "body_type", "comment", "cc", "attachments",
+                     "source", "direction", "user_login", "customer_id", "tags", "status_id",
+                     "substatus_id", "category_id", "ticket_queue_id", "custom_fields"}
+    RESPONSE_FIELDS = {"body", "body_type", "date"}
+    DATE = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}")
 
     def __init__(self, store, identifier, secret):
         self.store = store
         self.identifier = identifier
         self.secret = secret
+        self.files = {}  # token -> the stored form of parse_attachments()
 
     def handles(self, path):
         return path.startswith(self.path) and not path.startswith("/api/v2/")
+
+    def mailboxes(self):
+        return {f"{name.lower()}@{self.MAILBOX_DOMAIN}": queue
+                for queue, name in self.store.departments.items()}
 
     def parse_call(self, content_type, body, path, authorization, method="POST"):
         parts = urllib.parse.urlsplit(path)
         route = parts.path[len(self.path):].strip("/")
         params = {"_method": method, "_auth": authorization,
-                  "_query": urllib.parse.parse_qs(parts.query)}
-        if method == "POST":
-            if content_type.split(";", 1)[0].strip().lower() != "application/json":
+                  "_query": urllib.parse.parse_qs(parts.query), "_route": route}
+        media = content_type.split(";", 1)[0].strip().lower()
+        if method == "POST" and route == "temporary_files":
+            params["_raw"] = body
+            params["filename"] = params["_query"].get("filename", [""])[0]
+            params["size"] = str(len(body))
+        elif method == "POST":
+            if media != "application/json":
                 raise RequestError(400, "Thulium takes application/json")
             try:
                 data = json.loads(body or b"null")
@@ -1086,7 +1124,6 @@ class ThuliumApi:
             params.update({k: v if isinstance(v, str) else json.dumps(v)
                            for k, v in data.items()})
             params["_json"] = data
-        params["_route"] = route
         return self._action(method, route.split("/")), params
 
     @staticmethod
@@ -1094,11 +1131,11 @@ class ThuliumApi:
         """The call log names calls as WHMCS does, so tests read every desk's calls alike."""
         if parts == ["tickets"]:
             return "OpenTicket" if method == "POST" else "GetTickets"
-        if parts == ["ticket_queues"] and method == "GET":
-            return "GetSupportDepartments"
+        if parts == ["temporary_files"] and method == "POST":
+            return "UploadFile"
         if len(parts) == 2 and parts[0] == "tickets" and method == "GET":
             return "GetTicket"
-        if len(parts) == 3 and parts[0] == "tickets" and parts[2] == "customer_responses" \
+        if len(parts) == 3 and parts[0] == "tickets" and parts[2] == "customer_response" \
                 and method == "POST":
             return "AddTicketReply"
         return f"{method} {'/'.join(parts)}"
@@ -1110,9 +1147,8 @@ class ThuliumApi:
         with self.store.lock:
             if action == "GetTickets":
                 return self.list_tickets(params["_query"])
-            if action == "GetSupportDepartments":
-                return self._json([{"id": i, "name": n}
-                                   for i, n in sorted(self.store.departments.items())])
+            if action == "UploadFile":
+                return self.upload(params)
             if action == "OpenTicket":
                 return self.create_ticket(params["_json"])
             if action == "GetTicket":
@@ -1135,8 +1171,8 @@ class ThuliumApi:
     def auth_failure(self):
         return self._json({"error": "Unauthorized"}, 401)
 
-    def error(self, message):
-        return self._json({"error": message}, 422)
+    def error(self, message, status=400):
+        return self._json({"error": message}, status)
 
     def redact(self, params):
         return {k: v for k, v in params.items() if not k.startswith("_")}
@@ -1153,24 +1189,30 @@ class ThuliumApi:
 
     def _view(self, ticket):
         return {
-            "ticket_id": str(ticket["id"]), "user_login": None, "from": ticket["email"],
+            "ticket_id": ticket["id"], "user_login": None, "from": ticket["email"],
             "ticket_queue_name": ticket["deptname"], "ticket_queue_id": ticket["deptid"],
             "subject": ticket["subject"], "category_id": ticket.get("category_id"),
-            "source": "email",
             "status_id": "3" if ticket["status"] == "Closed" else str(ticket.get("status_id") or 1),
-            "substatus_id": None,
-            "tags": [], "customer_id": None, "full_status_name": ticket["status"],
+            "substatus_id": None, "customer_id": ticket.get("customer_id"),
+            "full_status_name": ticket["status"],
             "created_at": self._minute(ticket["date"]),
             "updated_at": self._minute(ticket["lastreply"]),
             "closed_at": self._minute(ticket["lastreply"]) if ticket["status"] == "Closed"
             else None,
             "messages": [{"message_id": i + 1, "user_login": None,
                           "type": "REPLY" if m["admin"] else "MAIL", "body": m["message"],
-                          "comment": None, "system_comment": None,
-                          "created_at": self._minute(m["date"]), "attachments": [],
-                          "ratings": []} for i, m in enumerate(ticket["messages"])],
+                          "comment": "", "system_comment": "",
+                          "created_at": self._minute(m["date"]),
+                          "attachments": [{"filename": a["name"], "size": a["size"]}
+                                          for a in m["attachments"]]}
+                         for i, m in enumerate(ticket["messages"])],
             "custom_fields": ticket["customfields"],
         }
+
+    def _undocumented(self, data, documented):
+        unknown = sorted(set(data) - documented)
+        return self.error(f"unknown field{'s' if len(unknown) > 1 else ''}: "
+                          + ", ".join(unknown)) if unknown else None
 
     def list_tickets(self, query):
         def first(name, default=None):
@@ -1185,8 +1227,7 @@ class ThuliumApi:
             tickets = [t for t in tickets
                        if (t.get("touched") or t["lastreply"]) >= first("date_from")]
         order = first("order", "-update_date")
-        # The desk's own clock: when a ticket was created and last changed through the API
-        # ("date" may be an imported mail's original date).
+        # The desk's own clock: when a ticket was created and last changed through the API.
         if order.lstrip("-") == "create_date":
             tickets.sort(key=lambda t: t["id"], reverse=order.startswith("-"))
         else:
@@ -1201,51 +1242,90 @@ class ThuliumApi:
             return self._json({"error": "Ticket not found"}, 404)
         return self._json(self._view(ticket))
 
+    def upload(self, params):
+        if not params["filename"]:
+            return self.error("filename is required")
+        content = params["_raw"]
+        token = secrets.token_hex(12)
+        self.files[token] = {"name": params["filename"], "size": len(content),
+                             "sha256": hashlib.sha256(content).hexdigest(),
+                             "data_b64": base64.b64encode(content).decode("ascii")}
+        return self._json({"filename": params["filename"], "token": token,
+                           "size": len(content)})
+
+    def _body_type(self, data, default):
+        body_type = data.get("body_type", default)
+        return body_type if body_type in ("PLAIN", "HTML") else None
+
     def create_ticket(self, data):
-        queue = parse_id(str(data.get("queue_id", "")))
-        if queue not in self.store.departments:
-            return self.error("Queue not found")
-        for field in ("subject", "body", "customer_email"):
-            if not str(data.get(field, "")).strip():
+        refused = self._undocumented(data, self.TICKET_FIELDS)
+        if refused:
+            return refused
+        for field in ("to", "subject", "body"):
+            if not isinstance(data.get(field), str) or not data[field].strip():
                 return self.error(f"{field} is required")
-        date = data.get("created_at") or now_string()
+        queue = self.mailboxes().get(data["to"].lower())
+        if queue is None:
+            return self.error(f"no mailbox {data['to']}")
+        if data.get("ticket_queue_id") is not None:
+            queue = parse_id(str(data["ticket_queue_id"]))
+            if queue not in self.store.departments:
+                return self.error("Queue not found")
+        if self._body_type(data, "PLAIN") is None:
+            return self.error("body_type is PLAIN or HTML")
+        tokens = data.get("attachments") or []
+        cc = data.get("cc") or []
+        tags = data.get("tags") or []
         fields = data.get("custom_fields") or {}
+        if not (isinstance(tokens, list) and isinstance(cc, list) and isinstance(tags, list)
+                and isinstance(fields, dict)):
+            return self.error("attachments, cc and tags are arrays, custom_fields an object")
+        if any(token not in self.files for token in tokens):
+            return self.error("unknown attachment token")
+        date = now_string()
         ticket = self.store.add_ticket({
             "deptid": queue, "deptname": self.store.departments[queue],
             "subject": data["subject"], "status": "Open", "priority": "Medium",
-            "name": data.get("customer_name", ""), "email": data["customer_email"],
-            "clientid": 0, "contactid": 0, "cc": "", "date": date, "lastreply": date,
+            "name": "", "email": data.get("from", ""),
+            "clientid": 0, "contactid": 0, "cc": ",".join(cc), "date": date, "lastreply": date,
             "serviceid": 0, "domainid": 0, "markdown": False, "noemail": False, "admin": False,
             "customfields": {str(k): str(v) for k, v in fields.items()},
             "category_id": data.get("category_id"), "status_id": data.get("status_id"),
-            "touched": now_string(),
-            "created_param": data.get("created_at"), "flag": 0,
-            "messages": [{"replyid": 0, "userid": 0, "contactid": 0,
-                          "name": data.get("customer_name", ""),
-                          "email": data["customer_email"], "admin": "", "date": date,
+            "customer_id": data.get("customer_id"), "tags": tags, "to": data["to"],
+            "body_type": data.get("body_type", "PLAIN"), "touched": now_string(), "flag": 0,
+            "messages": [{"replyid": 0, "userid": 0, "contactid": 0, "name": "",
+                          "email": data.get("from", ""), "admin": "", "date": date,
                           "message": data["body"], "markdown": False, "noemail": False,
-                          "created_param": data.get("created_at"), "attachments": []}],
+                          "attachments": [self.files[token] for token in tokens]}],
             "notes": [],
         }, number_is_id=True)
-        return self._json({"ticket_id": str(ticket["id"])}, 201)
+        return self._json({"ticket_id": ticket["id"]})
 
     def add_customer_response(self, ticket_id, data):
         ticket = self.store.ticket(parse_id(ticket_id))
         if ticket is None:
             return self._json({"error": "Ticket not found"}, 404)
-        if not str(data.get("body", "")).strip():
+        refused = self._undocumented(data, self.RESPONSE_FIELDS)
+        if refused:
+            return refused
+        if not isinstance(data.get("body"), str) or not data["body"].strip():
             return self.error("body is required")
-        date = data.get("created_at") or now_string()
+        if self._body_type(data, "HTML") is None:
+            return self.error("body_type is PLAIN or HTML")
+        if "date" in data and not (isinstance(data["date"], str)
+                                   and self.DATE.fullmatch(data["date"])):
+            return self.error("date is YYYY-MM-DD HH:MM")
+        date = data.get("date") or now_string()[:16]
         ticket["messages"].append({
             "replyid": len(ticket["messages"]), "userid": 0, "contactid": 0, "name": "",
-            "email": data.get("customer_email", ""), "admin": "", "date": date,
-            "message": data["body"], "markdown": False, "noemail": False,
-            "created_param": data.get("created_at"), "attachments": []})
+            "email": "", "admin": "", "date": date, "message": data["body"],
+            "body_type": data.get("body_type", "HTML"), "markdown": False, "noemail": False,
+            "attachments": []})
         ticket["status"] = "Customer-Reply"
         ticket["lastreply"] = date
         ticket["touched"] = now_string()
         self.store.save()
-        return self._json({"message_id": len(ticket["messages"])}, 201)
+        return Reply(200, b"", "application/json", result="success")
 
 
 class ControlApi:
@@ -1377,8 +1457,12 @@ class SandboxServer(ThreadingHTTPServer):
             reply = api.error(fault.message)
         elif mode == "auth":
             reply = api.auth_failure()
+        elif mode == "missing":
+            reply = Reply(404, b'{"result":"error","message":"Not Found"}', result=mode)
         else:
             reply = api.handle(action, params)
+            if mode == "bare_answer" and reply.status == 200:
+                reply = Reply(200, b'{"result":"success"}', result=mode)
         self._record(api, action, api.redact(params), reply, mode, started)
         if mode == "slow_after_create":
             time.sleep(fault.delay)

@@ -579,6 +579,72 @@ class SandboxDeskTest(unittest.TestCase):
         self.assertIn("cannot read tickets", result.stderr)
 
 
+class ThuliumModeTest(unittest.TestCase):
+    """The Thulium mode speaks only what Thulium's pages document."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.workdir = tempfile.TemporaryDirectory()
+        cls.desk = DeskProcess(cls.workdir.name)
+        token = base64.b64encode(f"{IDENTIFIER}:{SECRET}".encode()).decode()
+        cls.auth = {"Authorization": f"Basic {token}"}
+
+    @classmethod
+    def tearDownClass(cls):
+        status = cls.desk.stop()
+        cls.workdir.cleanup()
+        assert status == 0, f"sandbox desk exited with {status}"
+
+    def call(self, path, body=None, content_type="application/json"):
+        data = json.dumps(body).encode() if isinstance(body, dict) else body
+        request = urllib.request.Request(self.desk.url + "/api/" + path, data=data,
+                                         headers={**self.auth, "Content-Type": content_type})
+        return open_url(request)
+
+    def test_a_ticket_with_a_file_and_a_customer_response(self):
+        status, _, body = self.call("temporary_files?filename=a%20b.txt", b"\x00\x01data",
+                                    "application/octet-stream")
+        self.assertEqual(status, 200, body)
+        upload = json.loads(body)
+        self.assertEqual((upload["filename"], upload["size"]), ("a b.txt", 6))
+        status, _, body = self.call("tickets", {
+            "to": "support@desk.example", "from": "ann@example.org", "subject": "Hi",
+            "body": "Text", "attachments": [upload["token"]], "cc": ["bob@example.org"]})
+        self.assertEqual(status, 200, body)
+        ticket_id = json.loads(body)["ticket_id"]
+        status, _, body = self.call(f"tickets/{ticket_id}/customer_response",
+                                    {"body": "More", "body_type": "PLAIN",
+                                     "date": "2026-03-05 10:00"})
+        self.assertEqual((status, body), (200, b""))
+        status, _, body = self.call(f"tickets/{ticket_id}")
+        ticket = json.loads(body)
+        self.assertEqual(ticket["ticket_queue_id"], 1)
+        self.assertEqual([m["body"] for m in ticket["messages"]], ["Text", "More"])
+        self.assertEqual(ticket["messages"][0]["attachments"], [{"filename": "a b.txt",
+                                                                 "size": 6}])
+
+    def test_what_the_pages_do_not_list_is_refused(self):
+        base = {"to": "support@desk.example", "subject": "Hi", "body": "Text"}
+        for body, message in (
+                ({**base, "queue_id": 1}, "unknown field: queue_id"),
+                ({**base, "customer_email": "a@b"}, "unknown field: customer_email"),
+                ({"subject": "Hi", "body": "Text"}, "to is required"),
+                ({**base, "to": "nobody@desk.example"}, "no mailbox nobody@desk.example"),
+                ({**base, "attachments": ["forged"]}, "unknown attachment token")):
+            status, _, answer = self.call("tickets", body)
+            self.assertEqual((status, json.loads(answer)["error"]), (400, message))
+        status, _, body = self.call("tickets", base)
+        ticket_id = json.loads(body)["ticket_id"]
+        for body, message in (({"body": "x", "attachments": []}, "unknown field: attachments"),
+                              ({"body": "x", "date": "2026-03-05T10:00"},
+                               "date is YYYY-MM-DD HH:MM")):
+            status, _, answer = self.call(f"tickets/{ticket_id}/customer_response", body)
+            self.assertEqual((status, json.loads(answer)["error"]), (400, message))
+        for path in (f"tickets/{ticket_id}/customer_responses", "ticket_queues"):
+            status, _, _ = self.call(path, {"body": "x"})
+            self.assertEqual(status, 404, path)
+
+
 class StatePersistenceTest(unittest.TestCase):
     """--state keeps tickets across a restart, and the secret can come from the env."""
 

@@ -165,13 +165,15 @@ DESK_KIND = os.environ.get("M2T_DESK_KIND", "whmcs")
 DESK_LINES = {
     "whmcs": "kind = whmcs\nurl = {url}/includes/api.php\nidentifier = {identifier}",
     "keliweb": "kind = keliweb\nurl = {url}/api/v2/keliweb",
-    "thulium": "kind = thulium\nurl = {url}/api\nidentifier = {identifier}",
+    "thulium": "kind = thulium\nurl = {url}/api\nidentifier = {identifier}\n"
+               "mailbox = support@desk.example",
 }[DESK_KIND]
 # What each desk's API carries (desk/desk.h, enum desk_capability), and how it names things.
 DESK_CAN = {
-    "whmcs": {"attachments", "priority", "cc", "clients"},
-    "keliweb": {"attachments", "priority", "cc", "clients"},
-    "thulium": {"category"},
+    "whmcs": {"attachments", "priority", "cc", "clients", "names"},
+    # Keliweb's pages list no priority, cc, clientid or date for its calls.
+    "keliweb": {"attachments", "names"},
+    "thulium": {"attachments", "category"},  # files with a new ticket, not with a reply
 }[DESK_KIND]
 OPEN_ACTION = {"whmcs": "OpenTicket", "keliweb": "OpenTicket", "thulium": "create_ticket"}[DESK_KIND]
 TICKET_NUMBER = {"whmcs": r"^\d{6}$", "keliweb": r"^\d{6}$", "thulium": r"^\d+$"}[DESK_KIND]

@@ -111,6 +111,7 @@ class Import(DeskTestCase):
         rc, out, err = self.import_paths("--dry-run", INBOX)
         self.assertEqual(rc, 0, err)
         calls = [json.loads(line) for line in out.splitlines()]
+        calls = [c for c in calls if c["action"] != "temporary_files"]  # Thulium's uploads
         # Without a journal a dry run cannot know the thread: every mail would open a ticket.
         self.assertEqual([c["action"] for c in calls], [OPEN_ACTION] * 6)
         self.assertNotIn(SECRET, out)
@@ -138,6 +139,16 @@ class Import(DeskTestCase):
 
     def test_tickets_keep_the_mails_dates(self):
         self.assertEqual(self.import_paths(INBOX)[0], 0)
+        if DESK_KIND == "keliweb":
+            # Keliweb's pages list no date for open-ticket or add-ticket-reply.
+            self.assertEqual([t["created_param"] for t in self.desk.tickets()], [None] * 4)
+            return
+        if DESK_KIND == "thulium":
+            # POST tickets has no date; a customer's reply carries its own.
+            dates = [m["date"] for t in self.desk.tickets() for m in t["messages"][1:]]
+            self.assertEqual(len(dates), 2)
+            self.assertTrue(all(d.startswith("2026-") for d in dates), dates)
+            return
         created = [t["created_param"] for t in self.desk.tickets()]
         self.assertTrue(all(c and c.startswith("2026-") for c in created), created)
 

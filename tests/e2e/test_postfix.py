@@ -137,7 +137,8 @@ class PostfixDelivers(PostfixTestCase):
         self.assertEqual(ticket["deptid"], 1)
         # The mail's sender, not the envelope's (a list's bounce address here).
         self.assertEqual(ticket["email"], "alice@example.org")
-        self.assertEqual(ticket["name"], "Alice Example")
+        if "names" in DESK_CAN:
+            self.assertEqual(ticket["name"], "Alice Example")
         self.assertIn("has been jammed since Monday", ticket["messages"][0]["message"])
         self.assertEqual(len(self.opened()), 1)
         [(key, state, action, sender)] = self.journal()

@@ -46,8 +46,8 @@ class Rules(DeskTestCase):
         if "category" in DESK_CAN:
             self.assertEqual((t["category_id"], t["status_id"]), (4, 2))
         else:
-            self.assertIn("this desk's API has no ticket category or status: the rule's are not "
-                          "sent rule=vip", err)
+            self.assertIn("this desk's API has no ticket category, status, tags or customer id: "
+                          "the rule's are not sent rule=vip", err)
 
     def test_drop_rule(self):
         mail = b"From: a@x.example\nTo: support@example.com\nSubject: [Newsletter] May\n\nx\n"

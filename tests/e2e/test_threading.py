@@ -147,9 +147,11 @@ class AgentsAndDepartments(DeskTestCase):
         rc, _, err = self.pipe(attached)
         self.assertEqual(rc, 0, err)
         tickets = self.desk.tickets()
-        self.assertEqual([(t["name"], t["email"]) for t in tickets],
-                         [("Jane Customer", "jane@customer.example"),
-                          ("Joe", "joe@customer.example")])
+        want = [("Jane Customer", "jane@customer.example"), ("Joe", "joe@customer.example")]
+        got = [(t["name"], t["email"]) for t in tickets]
+        if "names" not in DESK_CAN:  # Thulium keeps the address only
+            want, got = [w[1] for w in want], [g[1] for g in got]
+        self.assertEqual(got, want)
 
     def test_forward_by_a_non_agent_is_the_forwarders_ticket(self):
         rc, _, err = self.pipe(mail("someone@example.org", "Fwd: x", msgid="fw3@x",

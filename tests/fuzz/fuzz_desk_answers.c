@@ -125,8 +125,10 @@ static struct config *desk_config(const char *dir, gsize i, int port)
 	char *path = g_strdup_printf("%s/%s.conf", dir, kinds[i]);
 	char *text = g_strdup_printf("[desk]\nkind = %s\nurl = http://127.0.0.1:%d%s\n"
 				     "identifier = fuzz\nsecret = fuzz\ndefault_department = 1\n"
-				     "timeout = 5\n[state]\npath = %s/journal.db\n",
-				     kinds[i], port, paths[i], dir);
+				     "timeout = 5\n%s[state]\npath = %s/journal.db\n",
+				     kinds[i], port, paths[i],
+				     strcmp(kinds[i], "thulium") == 0 ? "mailbox = desk@example.com\n" : "",
+				     dir);
 	GError *err = NULL;
 	struct config *config;
 

@@ -89,12 +89,12 @@ static void test_good_config(void **state)
 	assert_int_equal(c->desk.cc, CC_MODE_TEXT);
 	assert_false(c->desk.markdown);
 	assert_string_equal(c->state.path, journal);
-	assert_int_equal(config_department_for_address(c, "Billing@Example.com"), 2);
-	assert_int_equal(config_department_for_address(c, "anyone@sales.example.com"), 3);
-	assert_int_equal(config_department_for_address(c, "support@example.com"), 0);
+	assert_int_equal(config_department_for_address(c, "Billing@Example.com")->deptid, 2);
+	assert_int_equal(config_department_for_address(c, "anyone@sales.example.com")->deptid, 3);
+	assert_null(config_department_for_address(c, "support@example.com"));
 	/* A +tag falls back to the plain address; an exact +tag entry wins over it. */
-	assert_int_equal(config_department_for_address(c, "billing+urgent@example.com"), 2);
-	assert_int_equal(config_department_for_address(c, "sales+x@sales.example.com"), 3);
+	assert_int_equal(config_department_for_address(c, "billing+urgent@example.com")->deptid, 2);
+	assert_int_equal(config_department_for_address(c, "sales+x@sales.example.com")->deptid, 3);
 	config_free(c);
 	g_free(journal);
 	g_free(path);

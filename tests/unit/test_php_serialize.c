@@ -16,9 +16,9 @@ static void assert_serializes(const struct desk_field *fields, gsize n, const ch
 
 static void test_contract_examples(void **state)
 {
-	const struct desk_field one[] = {{8, "mydomain.com"}};
-	const struct desk_field utf8[] = {{3, "Zürich"}};
-	const struct desk_field two[] = {{1, "a"}, {2, "bc"}};
+	const struct desk_field one[] = {{.id = 8, .value = "mydomain.com"}};
+	const struct desk_field utf8[] = {{.id = 3, .value = "Zürich"}};
+	const struct desk_field two[] = {{.id = 1, .value = "a"}, {.id = 2, .value = "bc"}};
 	(void)state;
 
 	assert_serializes(one, 1, "a:1:{i:8;s:12:\"mydomain.com\";}");
@@ -28,7 +28,7 @@ static void test_contract_examples(void **state)
 
 static void test_quotes_and_empty(void **state)
 {
-	const struct desk_field quoted[] = {{5, "say \"hi\";"}, {6, ""}};
+	const struct desk_field quoted[] = {{.id = 5, .value = "say \"hi\";"}, {.id = 6, .value = ""}};
 	(void)state;
 
 	assert_serializes(quoted, 2, "a:2:{i:5;s:9:\"say \"hi\";\";i:6;s:0:\"\";}");

@@ -177,7 +177,7 @@ static void test_client_and_custom_fields(void **state)
 {
 	struct config *c = config_for(plain.url, SECRET, NULL);
 	struct desk *d = desk_for(c);
-	const struct desk_field fields[] = {{3, "Zürich"}, {8, "mydomain.com"}};
+	const struct desk_field fields[] = {{.id = 3, .value = "Zürich"}, {.id = 8, .value = "mydomain.com"}};
 	struct desk_ticket_request req = guest_request;
 	struct desk_ticket opened, got;
 	GError *err = NULL;
