@@ -31,7 +31,7 @@ test-asan: deps
 # header decoding, TNEF, the mbox splitter, the desks' answers) for FUZZ_SECONDS each, seeded and
 # with a dictionary per format; inputs they find are kept in $(FUZZ_BUILD)/corpus-TARGET, and a
 # crash, leak or hang is written to $(FUZZ_BUILD)/ and fails the target (tests/fuzz/run.sh).
-FUZZ_TARGETS = mail_parse html_text calendar header_decode tnef mbox desk_answers
+FUZZ_TARGETS = mail_parse html_text calendar header_decode tnef mbox desk_answers auth_results
 fuzz: deps
 	CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DM2T_FUZZ=ON \
 		-DM2T_TESTS=OFF
@@ -52,6 +52,7 @@ bench: build
 	python3 bench/hostile_bench.py $(BUILD)
 	python3 bench/large_mail_bench.py $(BUILD)
 	python3 bench/parse_bench.py $(BUILD) $(BENCH_SIZES)
+	python3 bench/corpus_bench.py $(BUILD)
 	python3 bench/import_bench.py $(BUILD) $(BENCH_COUNTS)
 
 install: build

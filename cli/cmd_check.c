@@ -57,6 +57,23 @@ static int warn_unknown_departments(const struct config *config, const GPtrArray
 	return warnings;
 }
 
+/* What the config leaves open to a forger, said each time check runs. */
+static void warn_open_doors(const struct config *config)
+{
+	if (!config->auth.authserv_ids)
+		log_msg(LOG_WARN, "[auth] authserv_id is not set: a reply joins a ticket on its From "
+				  "header alone, so whoever knows a ticket number can write into it as "
+				  "its owner");
+	else if (!config->auth.replies_aligned)
+		log_msg(LOG_WARN, "[auth] replies = any: a forged From header writes into its "
+				  "victim's tickets");
+	if (config->threading.agents[0] && !config->auth.agents_by_route &&
+	    !config->auth.authserv_ids)
+		log_msg(LOG_WARN, "[threading] agents without [auth] authserv_id: no agent's forward "
+				  "can be proven, so each opens a ticket for the agent; set "
+				  "authserv_id, or agents = route with agent_recipients");
+}
+
 /* Log into each mailbox as poll would; the number that failed. */
 static int check_mailboxes(const struct config *config)
 {
@@ -108,6 +125,7 @@ int cmd_check(const struct global_options *g, int argc, char **argv)
 	if (!config)
 		goto fail;
 	printf("config %s: ok\n", config->path);
+	warn_open_doors(config);
 	journal = journal_open(config->state.path, FALSE, config->state.busy_timeout_ms, &err);
 	if (!journal)
 		goto fail;

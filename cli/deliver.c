@@ -342,7 +342,7 @@ static gboolean resolve_earlier_attempts(struct deliver *d, const char *key,
 			ok = find_earlier_write(d, g_ptr_array_index(writes, i), now, &id, &tid, error);
 	}
 	if (ok && tid) {
-		ok = journal_mark_delivered(d->journal, key, "adopted", id, tid, error);
+		ok = journal_mark_delivered(d->journal, key, "adopted", id, tid, NULL, error);
 		log_event(LOG_DEBUG, "adopted what an earlier attempt did at the desk", "key", key,
 			  "ticket", tid, NULL);
 		set_last_ticket(d, tid);
@@ -367,7 +367,7 @@ static gboolean open_ticket(struct deliver *d, const char *key, const struct mai
 	gboolean ok = FALSE, adopted;
 	char deptid[16];
 	char *write;
-	char *why;
+	char *why = NULL;
 
 	ticket_request_init(&tr, d, mail, action);
 	note_files_left_out(d, mail, DESK_CAN_ATTACH);
@@ -393,21 +393,21 @@ static gboolean open_ticket(struct deliver *d, const char *key, const struct mai
 		ok = TRUE;
 		goto out;
 	}
-	if (!journal_mark_delivered(d->journal, key, "opened", ticket.id, ticket.tid, error))
+	why = action_explain(action);
+	if (!journal_mark_delivered(d->journal, key, "opened", ticket.id, ticket.tid, why, error))
 		goto out;
 	if (!ticket.tid)
 		log_event(LOG_WARN, "the desk opened the ticket without saying its number, and has "
 				    "no call to find it by: replies to it thread by their own numbers",
 			  "key", key, NULL);
 	set_last_ticket(d, ticket.tid);
-	why = action_explain(action);
 	log_event(LOG_DEBUG, "ticket opened", "key", key, "ticket", ticket.tid, "id", ticket.id,
 		  "department", deptid, "priority", action->priority, "from", action->email, "why",
 		  why, NULL);
-	g_free(why);
 	*outcome = DELIVER_OPENED;
 	ok = TRUE;
 out:
+	g_free(why);
 	g_free(write);
 	desk_ticket_clear(&ticket);
 	ticket_request_clear(&tr);
@@ -425,7 +425,7 @@ static gboolean add_reply(struct deliver *d, const char *key, const struct mail 
 	GError *err = NULL;
 	gboolean ok = FALSE, adopted;
 	char *write;
-	char *why;
+	char *why = NULL;
 	/* A reply carries what the sender wrote now, not the thread the ticket already holds. */
 	const char *message = *mail->reply_text ? mail->reply_text : NULL;
 
@@ -461,17 +461,17 @@ static gboolean add_reply(struct deliver *d, const char *key, const struct mail 
 		ok = TRUE;
 		goto out;
 	}
+	why = action_explain(action);
 	if (!journal_mark_delivered(d->journal, key, "replied", action->ticket_id,
-				    action->ticket_tid, error))
+				    action->ticket_tid, why, error))
 		goto out;
 	set_last_ticket(d, action->ticket_tid);
-	why = action_explain(action);
 	log_event(LOG_DEBUG, "reply added", "key", key, "ticket", action->ticket_tid, "id",
 		  action->ticket_id, "from", action->email, "why", why, NULL);
-	g_free(why);
 	*outcome = DELIVER_REPLIED;
 	ok = TRUE;
 out:
+	g_free(why);
 	g_free(write);
 	ticket_request_clear(&tr);
 	return ok;

@@ -71,7 +71,7 @@ static gboolean convert_replacing(const char *data, gsize len, const char *chars
  * is never text in Latin-1), GBK or GB18030 as GB2312, Microsoft's CP932 as Shift_JIS, HKSCS as
  * Big5, CP949 as EUC-KR. Each superset decodes the labelled charset unchanged, so decoding with it
  * loses nothing and saves the characters the label does not cover. */
-static const char *superset_of(const char *charset)
+const char *charset_superset(const char *charset)
 {
 	static const struct {
 		const char *label, *superset;
@@ -92,6 +92,51 @@ static const char *superset_of(const char *charset)
 		if (g_ascii_strcasecmp(charset, map[i].label) == 0)
 			return map[i].superset;
 	return charset;
+}
+
+static gboolean is_iso2022jp_label(const char *charset)
+{
+	return g_ascii_strcasecmp(charset, "iso-2022-jp") == 0 ||
+	       g_ascii_strcasecmp(charset, "csISO2022JP") == 0;
+}
+
+/* ISO-2022-JP as Microsoft writes it (CP50220/50221): NEC and IBM characters (①, ㈱, 髙) as JIS
+ * X 0208 codes under ESC $ B, and half-width katakana under ESC ( I, which glibc's ISO-2022-JP,
+ * -2 and -3 reject (they came out as "??"). Each two-byte code is rewritten as its Shift_JIS
+ * bytes and the whole read as CP932, which holds those characters; plain ISO-2022-JP reads the
+ * same. One pass; an escape sequence it does not know is kept as bytes. */
+static void iso2022jp_to_cp932(const char *data, gsize len, GString *out)
+{
+	enum { ROMAN, KANJI, KATAKANA } mode = ROMAN;
+
+	for (gsize i = 0; i < len; i++) {
+		guchar c = data[i];
+		if (c == 0x1B && i + 2 < len) {
+			const char *seq = data + i + 1;
+			if (seq[0] == '$' && (seq[1] == 'B' || seq[1] == '@'))
+				mode = KANJI;
+			else if (seq[0] == '(' && (seq[1] == 'B' || seq[1] == 'J'))
+				mode = ROMAN;
+			else if (seq[0] == '(' && seq[1] == 'I')
+				mode = KATAKANA;
+			else {
+				g_string_append_c(out, c);
+				continue;
+			}
+			i += 2;
+		} else if (c == '\n' || c == '\r') {
+			g_string_append_c(out, c);
+		} else if (mode == KANJI && c >= 0x21 && c <= 0x7E && i + 1 < len &&
+			   (guchar)data[i + 1] >= 0x21 && (guchar)data[i + 1] <= 0x7E) {
+			guchar j2 = data[++i];
+			g_string_append_c(out, ((c + 1) >> 1) + (c <= 0x5E ? 0x70 : 0xB0));
+			g_string_append_c(out, j2 + ((c & 1) ? (j2 < 0x60 ? 0x1F : 0x20) : 0x7E));
+		} else if (mode == KATAKANA && c >= 0x21 && c <= 0x5F) {
+			g_string_append_c(out, c + 0x80);
+		} else {
+			g_string_append_c(out, c);
+		}
+	}
 }
 
 static gboolean is_wide_label(const char *charset)
@@ -120,7 +165,8 @@ static char *strip_nuls(GString *s)
 	return g_string_free(s, FALSE);
 }
 
-/* Text with no usable label: UTF-8 if it is valid, else the usual Western mail charset. */
+/* Text with no usable label: UTF-8 if it is valid, else the usual Western mail charset, byte by
+ * byte (the five bytes windows-1252 leaves undefined become U+FFFD, the rest stays readable). */
 static char *guess_to_utf8(const char *data, gsize len)
 {
 	GString *out = g_string_sized_new(len + 16);
@@ -130,11 +176,20 @@ static char *guess_to_utf8(const char *data, gsize len)
 		g_string_append_len(out, data, len);
 		return strip_nuls(out);
 	}
-	/* windows-1252 leaves five bytes undefined; iso-8859-1 decodes every byte. */
 	convert_replacing(data, len, "windows-1252", out, &replaced);
-	if (replaced > 0) {
-		g_string_truncate(out, 0);
-		convert_replacing(data, len, "iso-8859-1", out, &replaced);
+	return strip_nuls(out);
+}
+
+char *charset_to_utf8_exact(const char *data, gsize len, const char *charset)
+{
+	GString *out = g_string_sized_new(len + 16);
+	guint replaced = 0;
+
+	if (!charset_label_is_valid(charset) ||
+	    !convert_replacing(data, len, charset_superset(charset), out, &replaced) ||
+	    replaced > 0) {
+		g_string_free(out, TRUE);
+		return NULL;
 	}
 	return strip_nuls(out);
 }
@@ -162,7 +217,17 @@ char *charset_to_utf8(const char *data, gsize len, const char *charset, gboolean
 			*lossy = TRUE;
 		return valid;
 	}
-	charset = superset_of(charset);
+	if (is_iso2022jp_label(charset)) {
+		GString *sjis = g_string_sized_new(len);
+		iso2022jp_to_cp932(data, len, sjis);
+		out = g_string_sized_new(len * 2 + 16);
+		convert_replacing(sjis->str, sjis->len, "CP932", out, &replaced);
+		g_string_free(sjis, TRUE);
+		if (lossy)
+			*lossy = replaced > 0;
+		return strip_nuls(out);
+	}
+	charset = charset_superset(charset);
 
 	/* 8-bit text in a single-byte charset almost never forms valid multi-byte UTF-8 by chance;
 	 * when it does, the label is wrong (a common mailer bug). */
@@ -180,9 +245,6 @@ char *charset_to_utf8(const char *data, gsize len, const char *charset, gboolean
 		g_string_truncate(out, 0);
 		g_string_append_len(out, data, len);
 		replaced = 0;
-	} else if (replaced > 0 && g_ascii_strcasecmp(charset, "windows-1252") == 0) {
-		g_string_truncate(out, 0);
-		convert_replacing(data, len, "iso-8859-1", out, &replaced);
 	}
 	if (lossy)
 		*lossy = replaced > 0;

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "parsers/charset.h"
+#include "parsers/lines.h"
 
 struct encoded_word {
 	const char *start, *end; /* the whole "=?cs?e?text?=" */
@@ -10,7 +11,6 @@ struct encoded_word {
 	char encoding; /* 'B' or 'Q' */
 	const char *text;
 	gsize text_len;
-	gboolean relabelled; /* charset was not a valid label and is UNKNOWN_CHARSET instead */
 };
 
 /* A label iconv does not know (RFC 1428's "unknown-8bit" is registered for such text). */
@@ -40,9 +40,8 @@ static gboolean encoded_word_scan(const char *p, struct encoded_word *word)
 	word->charset = g_strndup(cs, q - cs);
 	/* RFC 2231 5 lets a language follow the charset: "=?utf-8*de?Q?...?=". */
 	word->charset[strcspn(word->charset, "*")] = '\0';
-	word->relabelled = !charset_label_is_valid(word->charset);
-	if (word->relabelled) {
-		/* GMime decodes it with the fallback charsets; the label never reaches iconv. */
+	if (!charset_label_is_valid(word->charset)) {
+		/* Read as text of no known charset; the label never reaches iconv. */
 		g_free(word->charset);
 		word->charset = g_strdup(UNKNOWN_CHARSET);
 	}
@@ -99,8 +98,8 @@ char *header_merge_encoded_words(const char *value)
 		struct encoded_word first, next;
 		const char *adj;
 		GByteArray *bytes;
-		int n_words = 1;
 		const char *run_end;
+		char *text, *b64;
 
 		if (!encoded_word_scan(p, &first)) {
 			g_string_append_c(out, *p++);
@@ -114,23 +113,19 @@ char *header_merge_encoded_words(const char *value)
 			if (same) {
 				encoded_word_append_bytes(&next, bytes);
 				run_end = next.end;
-				n_words++;
 			}
 			g_free(next.charset);
 			if (!same)
 				break;
 		}
-		if (n_words == 1 && !first.relabelled) {
-			g_string_append_len(out, first.start, first.end - first.start);
-		} else if (n_words == 1) {
-			g_string_append_printf(out, "=?%s?%c?", first.charset, first.encoding);
-			g_string_append_len(out, first.text, first.text_len);
-			g_string_append(out, "?=");
-		} else {
-			char *b64 = g_base64_encode(bytes->data, bytes->len);
-			g_string_append_printf(out, "=?%s?B?%s?=", first.charset, b64);
-			g_free(b64);
-		}
+		/* Decoded here and handed to GMime as UTF-8: GMime reads a word with the label's
+		 * own charset (iso-8859-1 words holding windows-1252 quotes gave C1 controls in
+		 * names, Microsoft's ISO-2022-JP gave "?"). */
+		text = charset_to_utf8((const char *)bytes->data, bytes->len, first.charset, NULL);
+		b64 = g_base64_encode((const guchar *)text, strlen(text));
+		g_string_append_printf(out, "=?UTF-8?B?%s?=", b64);
+		g_free(b64);
+		g_free(text);
 		g_byte_array_unref(bytes);
 		g_free(first.charset);
 		p = run_end;
@@ -199,19 +194,30 @@ static char *decode_words(const char *value)
 
 char *header_decode_text(const char *raw)
 {
+	return header_decode_text_in(raw, NULL);
+}
+
+char *header_decode_text_in(const char *raw, const char *const *charsets)
+{
 	char *text = g_strstrip(g_mime_utils_header_unfold(raw ? raw : ""));
 	char *decoded;
 
-	/* Raw 8-bit text is made UTF-8 first; encoded words are ASCII and come through unchanged.
-	 */
+	/* Raw 8-bit text is made UTF-8 first: in the first charset the message declares that reads
+	 * it whole, else as UTF-8 or windows-1252. Encoded words are ASCII and come through
+	 * unchanged. */
 	if (!g_utf8_validate(text, -1, NULL)) {
-		char *valid = charset_to_utf8(text, strlen(text), NULL, NULL);
+		char *valid = NULL;
+		for (const char *const *cs = charsets; cs && *cs && !valid; cs++)
+			valid = charset_to_utf8_exact(text, strlen(text), *cs);
+		if (!valid)
+			valid = charset_to_utf8(text, strlen(text), NULL, NULL);
 		g_free(text);
 		text = valid;
 	}
 	decoded = decode_words(text);
 	g_free(text);
-	return decoded;
+	/* An encoded word can hold any byte; a header line holds no line end or control. */
+	return lines_drop_controls(g_strdelimit(decoded, "\n", ' '));
 }
 
 void header_decode_names(InternetAddressList *list)

@@ -65,6 +65,19 @@ static void flush_breaks(struct render *r)
 	r->pending_breaks = 0;
 }
 
+/* The HTML standard reads a reference to 128-159 (&#150;) as the windows-1252 character of that
+ * byte, as browsers do; the five bytes windows-1252 leaves undefined stay as they are. */
+static gunichar windows_1252_reference(gunichar c)
+{
+	static const gunichar c1[32] = {
+	    0x20AC, 0x0081, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160,
+	    0x2039, 0x0152, 0x008D, 0x017D, 0x008F, 0x0090, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022,
+	    0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0x009D, 0x017E, 0x0178,
+	};
+
+	return c >= 0x80 && c <= 0x9F ? c1[c - 0x80] : c;
+}
+
 static void emit_text_len(struct render *r, const char *text, gsize len)
 {
 	const char *end = text + len;
@@ -84,7 +97,7 @@ static void emit_text_len(struct render *r, const char *text, gsize len)
 		r->space = FALSE;
 		if (c == 0xA0)
 			c = ' ';
-		g_string_append_unichar(r->out, c);
+		g_string_append_unichar(r->out, windows_1252_reference(c));
 	}
 }
 

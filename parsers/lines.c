@@ -18,3 +18,14 @@ char **lines_split(const char *text)
 	g_ptr_array_add(lines, NULL);
 	return (char **)g_ptr_array_free(lines, FALSE);
 }
+
+char *lines_drop_controls(char *text)
+{
+	char *w = text;
+
+	for (const char *r = text; *r; r++)
+		if ((guchar)*r >= 0x20 || *r == '\t' || *r == '\n')
+			*w++ = *r;
+	*w = '\0';
+	return text;
+}

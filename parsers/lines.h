@@ -1,4 +1,4 @@
-/* Mail text cut into lines. */
+/* Mail text cut into lines, and cleared of what no line of text holds. */
 #ifndef M2T_PARSERS_LINES_H
 #define M2T_PARSERS_LINES_H
 
@@ -9,5 +9,9 @@
  * there on, which the sanitizers' strstr makes quadratic in the text's length. Free with
  * g_strfreev(). */
 char **lines_split(const char *text);
+
+/* Remove, in place, the C0 control characters other than tab and line feed (form feed, BEL, ESC,
+ * a stray CR...): they are no text, and a desk shows them as boxes or worse. Returns text. */
+char *lines_drop_controls(char *text);
 
 #endif

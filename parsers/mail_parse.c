@@ -4,11 +4,13 @@
 #include <libxml/parser.h>
 #include <string.h>
 
+#include "parsers/address.h"
 #include "parsers/calendar.h"
 #include "parsers/charset.h"
 #include "parsers/flowed.h"
 #include "parsers/header_decode.h"
 #include "parsers/html_text.h"
+#include "parsers/lines.h"
 #include "parsers/reply_text.h"
 #include "parsers/report.h"
 #include "parsers/tnef.h"
@@ -28,6 +30,7 @@ struct walk {
 	int parts;
 	gboolean cut_short; /* parts may be unread: the original is attached whole */
 	gboolean depth_warned;
+	GPtrArray *charsets; /* the charsets the parts declare, for 8-bit header text; ends in NULL */
 };
 
 static GBytes *part_content_bytes(GMimePart *part)
@@ -49,6 +52,35 @@ static GBytes *part_content_bytes(GMimePart *part)
 	return g_byte_array_free_to_bytes(array);
 }
 
+/* A text file sent in a line-oriented encoding (7bit, 8bit, quoted-printable) has the line ends
+ * of the transport, LF from a local MTA and CRLF over IMAP: it gets the canonical CRLF of text
+ * (RFC 2046 4.1.1), so one file is the same file however the mail came. Takes bytes. */
+static GBytes *canonical_line_ends(GMimePart *part, GBytes *bytes)
+{
+	GMimeContentType *ct = g_mime_object_get_content_type(GMIME_OBJECT(part));
+	GMimeContentEncoding cte = g_mime_part_get_content_encoding(part);
+	gsize len;
+	const char *data = g_bytes_get_data(bytes, &len);
+	GByteArray *out;
+
+	if (!g_mime_content_type_is_type(ct, "text", "*") ||
+	    (cte != GMIME_CONTENT_ENCODING_DEFAULT && cte != GMIME_CONTENT_ENCODING_7BIT &&
+	     cte != GMIME_CONTENT_ENCODING_8BIT && cte != GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE))
+		return bytes;
+	out = g_byte_array_sized_new(len + len / 32);
+	for (gsize i = 0; i < len; i++) {
+		if (data[i] == '\r' || data[i] == '\n') {
+			g_byte_array_append(out, (const guint8 *)"\r\n", 2);
+			if (data[i] == '\r' && i + 1 < len && data[i + 1] == '\n')
+				i++;
+		} else {
+			g_byte_array_append(out, (const guint8 *)data + i, 1);
+		}
+	}
+	g_bytes_unref(bytes);
+	return g_byte_array_free_to_bytes(out);
+}
+
 static const char *extension_for(const char *mime_type)
 {
 	static const struct {
@@ -61,6 +93,18 @@ static const char *extension_for(const char *mime_type)
 	    {"text/calendar", "ics"},	  {"application/zip", "zip"},
 	    {"message/rfc822", "eml"},	  {"application/msword", "doc"},
 	    {"application/json", "json"}, {"application/vnd.ms-excel", "xls"},
+	    {"image/jpg", "jpg"},	  {"image/pjpeg", "jpg"},
+	    {"image/tiff", "tif"},	  {"image/bmp", "bmp"},
+	    {"image/svg+xml", "svg"},	  {"audio/basic", "au"},
+	    {"audio/mpeg", "mp3"},	  {"audio/wav", "wav"},
+	    {"audio/x-wav", "wav"},	  {"video/mp4", "mp4"},
+	    {"text/xml", "xml"},	  {"application/xml", "xml"},
+	    {"text/rtf", "rtf"},	  {"application/rtf", "rtf"},
+	    {"application/gzip", "gz"},	  {"application/x-zip-compressed", "zip"},
+	    {"application/vnd.ms-powerpoint", "ppt"},
+	    {"application/vnd.openxmlformats-officedocument.wordprocessingml.document", "docx"},
+	    {"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx"},
+	    {"application/vnd.openxmlformats-officedocument.presentationml.presentation", "pptx"},
 	};
 
 	for (gsize i = 0; i < G_N_ELEMENTS(map); i++)
@@ -69,8 +113,23 @@ static const char *extension_for(const char *mime_type)
 	return "bin";
 }
 
-/* A file name safe to hand to a desk and to a file system: no directories, control characters or
- * leading dots, and no format characters (U+202E turns "invoice_\u202Efdp.exe" into what reads
+/* Whether a name is one Windows keeps for a device, with or without an extension. */
+static gboolean is_windows_device_name(const char *name)
+{
+	static const char *const devices[] = {"CON", "PRN", "AUX", "NUL", NULL};
+	gsize stem = strcspn(name, ".");
+
+	for (int i = 0; devices[i]; i++)
+		if (stem == 3 && g_ascii_strncasecmp(name, devices[i], 3) == 0)
+			return TRUE;
+	return stem == 4 &&
+	       (g_ascii_strncasecmp(name, "COM", 3) == 0 || g_ascii_strncasecmp(name, "LPT", 3) == 0) &&
+	       name[3] >= '1' && name[3] <= '9';
+}
+
+/* A file name safe to hand to a desk and to any desktop's file system: no directories, control
+ * characters, leading dots, trailing dots or blanks, characters Windows refuses (: * ? " < > |)
+ * or device names, and no format characters (U+202E turns "invoice_\u202Efdp.exe" into what reads
  * as "invoice_exe.pdf"; zero-width ones hide parts of a name). Newly allocated; NULL when nothing
  * usable is left. */
 static char *safe_filename(const char *name)
@@ -84,7 +143,7 @@ static char *safe_filename(const char *name)
 	out = g_string_new(NULL);
 	for (const char *p = base; *p; p = g_utf8_next_char(p)) {
 		gunichar c = g_utf8_get_char(p);
-		if (g_unichar_iscntrl(c))
+		if (g_unichar_iscntrl(c) || (c < 128 && strchr(":*?\"<>|", (int)c)))
 			g_string_append_c(out, '_');
 		else if (g_unichar_type(c) == G_UNICODE_FORMAT)
 			continue;
@@ -95,6 +154,10 @@ static char *safe_filename(const char *name)
 	g_string_set_size(out, strlen(out->str));
 	while (out->len && out->str[0] == '.')
 		g_string_erase(out, 0, 1);
+	while (out->len && (out->str[out->len - 1] == '.' || out->str[out->len - 1] == ' '))
+		g_string_truncate(out, out->len - 1);
+	if (out->len && is_windows_device_name(out->str))
+		g_string_prepend_c(out, '_');
 	if (out->len == 0) {
 		g_string_free(out, TRUE);
 		return NULL;
@@ -108,6 +171,12 @@ static void add_attachment(struct walk *w, const char *name, const char *mime_ty
 	struct mail_attachment *att = g_new0(struct mail_attachment, 1);
 	char *safe = name ? safe_filename(name) : NULL;
 
+	/* A name without an extension gets the type's, so that the agent's desktop can open it. */
+	if (safe && !strchr(safe, '.') && strcmp(extension_for(mime_type), "bin") != 0) {
+		char *named = g_strdup_printf("%s.%s", safe, extension_for(mime_type));
+		g_free(safe);
+		safe = named;
+	}
 	att->filename = safe ? safe
 			     : g_strdup_printf("attachment-%u.%s", w->mail->attachments->len + 1,
 					       extension_for(mime_type));
@@ -166,6 +235,24 @@ static void add_uu_files(struct walk *w, GPtrArray *files)
 	}
 }
 
+/* CRLF and bare CR as LF, the first step after a text part is decoded: mail fetched over IMAP has
+ * CRLF, and format=flowed, uuencode and the reply cut look at line ends. Newly allocated. */
+static char *unix_line_ends(const char *text)
+{
+	GString *out = g_string_sized_new(strlen(text));
+
+	for (const char *p = text; *p; p++) {
+		if (*p == '\r') {
+			g_string_append_c(out, '\n');
+			if (p[1] == '\n')
+				p++;
+		} else {
+			g_string_append_c(out, *p);
+		}
+	}
+	return g_string_free(out, FALSE);
+}
+
 static void read_text_part(struct walk *w, GMimePart *part, gboolean is_plain)
 {
 	GMimeContentType *ct = g_mime_object_get_content_type(GMIME_OBJECT(part));
@@ -176,7 +263,7 @@ static void read_text_part(struct walk *w, GMimePart *part, gboolean is_plain)
 	const char *format = g_mime_content_type_get_parameter(ct, "format");
 	const char *delsp = g_mime_content_type_get_parameter(ct, "delsp");
 	gboolean lossy = FALSE;
-	char *text;
+	char *decoded, *text;
 
 	if (charset && !charset_label_is_valid(charset)) {
 		mail_add_warning(w->mail,
@@ -185,7 +272,9 @@ static void read_text_part(struct walk *w, GMimePart *part, gboolean is_plain)
 				 charset);
 		charset = NULL;
 	}
-	text = charset_to_utf8(data ? data : "", len, charset, &lossy);
+	decoded = charset_to_utf8(data ? data : "", len, charset, &lossy);
+	text = unix_line_ends(decoded);
+	g_free(decoded);
 	if (lossy)
 		mail_add_warning(w->mail, "text part: bytes not valid in charset %s were replaced",
 				 charset ? charset : "(none)");
@@ -248,8 +337,11 @@ static void unpack_tnef(struct walk *w, GMimePart *part, const char *filename)
 							   : "application/octet-stream",
 			       NULL, FALSE, g_bytes_ref(f->data));
 	}
-	if (body && *body && w->plain->len == 0)
-		append_text(w->plain, body, "\n\n");
+	if (body && *body && w->plain->len == 0) {
+		char *text = unix_line_ends(body);
+		append_text(w->plain, text, "\n\n");
+		g_free(text);
+	}
 	if (!ok) {
 		mail_add_warning(w->mail, "%s: %s; kept as it is", filename ? filename : "winmail.dat",
 				 err->message);
@@ -264,13 +356,59 @@ static void unpack_tnef(struct walk *w, GMimePart *part, const char *filename)
 
 /* A part's file name, with encoded words GMime left (glued to other text, "=?...?=.pdf")
  * decoded. Newly allocated, or NULL. */
-static char *part_filename(GMimePart *part)
+/* The filename (or name) parameter of a raw Content-Disposition (or Content-Type) header whose
+ * encoded words were merged first: GMime decodes a parameter's adjacent encoded words as one
+ * base64 stream and stops at the first '=' padding ("[삼성생명]2020.08." lost its "pdf").
+ * Newly allocated, or NULL. */
+static char *param_from_merged(GMimeParserOptions *options, GMimeObject *obj, const char *header,
+			       const char *param)
+{
+	const char *raw = g_mime_object_get_header(obj, header);
+	char *merged, *value = NULL;
+	GMimeParamList *params;
+	const char *semicolon;
+
+	if (!raw || !strstr(raw, "=?") || !(semicolon = strchr(raw, ';')))
+		return NULL;
+	merged = header_merge_encoded_words(semicolon + 1);
+	params = g_mime_param_list_parse(options, merged);
+	if (params && g_mime_param_list_get_parameter(params, param))
+		value = g_strdup(g_mime_param_get_value(g_mime_param_list_get_parameter(params, param)));
+	if (params)
+		g_object_unref(params);
+	g_free(merged);
+	return value;
+}
+
+static char *part_filename(struct walk *w, GMimePart *part)
 {
 	const char *name = g_mime_part_get_filename(part);
+	char *merged, *decoded;
 
 	if (!name)
 		return NULL;
-	return strstr(name, "=?") ? header_decode_text(name) : g_strdup(name);
+	merged = param_from_merged(w->options, GMIME_OBJECT(part), "Content-Disposition", "filename");
+	if (!merged)
+		merged = param_from_merged(w->options, GMIME_OBJECT(part), "Content-Type", "name");
+	/* Longer only where GMime lost text. */
+	if (merged && strlen(merged) > strlen(name))
+		name = merged;
+	decoded = strstr(name, "=?") ? header_decode_text(name) : g_strdup(name);
+	g_free(merged);
+	return decoded;
+}
+
+/* GMime reads a Content-Type it cannot parse ("text plain", an empty one) as
+ * application/octet-stream; RFC 2045 section 5.2 says such a part is text/plain. */
+static gboolean has_invalid_content_type(GMimeObject *obj, const char *mime_type)
+{
+	const char *raw = g_mime_object_get_header(obj, "Content-Type");
+
+	if (!raw || g_ascii_strcasecmp(mime_type, "application/octet-stream") != 0)
+		return FALSE;
+	while (g_ascii_isspace(*raw))
+		raw++;
+	return g_ascii_strncasecmp(raw, "application/octet-stream", 24) != 0;
 }
 
 static void walk_leaf(struct walk *w, GMimePart *part, gboolean attachments_only)
@@ -278,8 +416,13 @@ static void walk_leaf(struct walk *w, GMimePart *part, gboolean attachments_only
 	GMimeObject *obj = GMIME_OBJECT(part);
 	GMimeContentType *ct = g_mime_object_get_content_type(obj);
 	char *mime_type = g_mime_content_type_get_mime_type(ct);
+
+	if (has_invalid_content_type(obj, mime_type)) {
+		g_free(mime_type);
+		mime_type = g_strdup("text/plain");
+	}
 	const char *disposition = g_mime_object_get_disposition(obj);
-	char *filename = part_filename(part);
+	char *filename = part_filename(w, part);
 	gboolean is_attachment_disp =
 	    disposition && g_ascii_strcasecmp(disposition, "attachment") == 0;
 	gboolean is_plain = g_ascii_strcasecmp(mime_type, "text/plain") == 0;
@@ -291,7 +434,9 @@ static void walk_leaf(struct walk *w, GMimePart *part, gboolean attachments_only
 	} else if (is_report_type(mime_type) ||
 		   (w->mail->report && g_ascii_strcasecmp(mime_type, "text/rfc822-headers") == 0)) {
 		read_report_part(w, part, mime_type);
-	} else if ((is_plain || is_html) && !is_attachment_disp && !filename) {
+	} else if ((is_plain || is_html) && !is_attachment_disp &&
+		   (!filename || (disposition && g_ascii_strcasecmp(disposition, "inline") == 0))) {
+		/* Netscape and many scanners name an inline text part: it is still the text. */
 		if (!attachments_only)
 			read_text_part(w, part, is_plain);
 	} else if (is_tnef(mime_type, filename)) {
@@ -301,7 +446,7 @@ static void walk_leaf(struct walk *w, GMimePart *part, gboolean attachments_only
 			summarize_calendar(w, part);
 		add_attachment(w, filename, mime_type, content_id,
 			       !is_attachment_disp && (disposition || content_id),
-			       part_content_bytes(part));
+			       canonical_line_ends(part, part_content_bytes(part)));
 	}
 	g_free(filename);
 	g_free(mime_type);
@@ -344,6 +489,19 @@ static void find_inline_forward(struct walk *w, const char *text)
 	g_free(value);
 }
 
+/* A forwarded message's own file name (Content-Disposition filename, else Content-Type name):
+ * it wins over one made from its subject. Newly allocated, or NULL. */
+static char *message_part_filename(GMimeObject *obj)
+{
+	const char *name = g_mime_object_get_content_disposition_parameter(obj, "filename");
+
+	if (!name)
+		name = g_mime_object_get_content_type_parameter(obj, "name");
+	if (!name || !*name)
+		return NULL;
+	return strstr(name, "=?") ? header_decode_text(name) : g_strdup(name);
+}
+
 static void walk_message_part(struct walk *w, GMimeMessagePart *mp)
 {
 	GMimeMessage *inner = g_mime_message_part_get_message(mp);
@@ -361,8 +519,10 @@ static void walk_message_part(struct walk *w, GMimeMessagePart *mp)
 	if (inner)
 		g_mime_object_write_to_stream(GMIME_OBJECT(inner), NULL, stream);
 	g_object_unref(stream);
-	if (subject && *subject)
-		name = g_strconcat(subject, ".eml", NULL);
+	name = message_part_filename(GMIME_OBJECT(mp));
+	/* A subject is no path: its slashes stay in the name ("Order 12/2026"). */
+	if (!name && subject && *subject)
+		name = g_strdelimit(g_strconcat(subject, ".eml", NULL), "/\\", '_');
 	if (inner && !w->mail->original_sender.email) {
 		header_decode_names(g_mime_message_get_from(inner));
 		first_mailbox(g_mime_message_get_from(inner), &w->mail->original_sender);
@@ -379,22 +539,65 @@ static void walk_message_part(struct walk *w, GMimeMessagePart *mp)
 
 static void walk_object(struct walk *w, GMimeObject *obj, int depth, gboolean attachments_only);
 
-/* The index of the alternative to read the text from: text/plain first, as the sender wrote it. */
+enum text_quality { TEXT_BLANK, TEXT_DAMAGED, TEXT_CLEAN };
+
+/* How usable a text alternative is: blank (a mailer's empty plain part), damaged (bytes its
+ * charset does not have, or control characters no text holds: NUL, BEL, ESC...), or clean. */
+static enum text_quality text_part_quality(GMimeObject *obj)
+{
+	const char *charset = g_mime_object_get_content_type_parameter(obj, "charset");
+	GBytes *bytes = part_content_bytes(GMIME_PART(obj));
+	gsize len;
+	const char *data = g_bytes_get_data(bytes, &len);
+	gboolean lossy = FALSE, blank = TRUE, controls = FALSE;
+	char *text;
+
+	if (charset && !charset_label_is_valid(charset))
+		charset = NULL;
+	text = charset_to_utf8(data ? data : "", len, charset, &lossy);
+	for (const char *p = text; *p; p++) {
+		blank = blank && g_ascii_isspace(*p);
+		controls = controls || ((guchar)*p < 0x20 && !strchr("\t\n\r\f", *p));
+	}
+	g_free(text);
+	g_bytes_unref(bytes);
+	return blank ? TEXT_BLANK : lossy || controls ? TEXT_DAMAGED : TEXT_CLEAN;
+}
+
+/* The index of the alternative to read the text from: text/plain first, as the sender wrote it,
+ * unless it is empty or damaged and there is a clean HTML one. */
 static int best_alternative(GMimeMultipart *mp)
 {
 	int n = g_mime_multipart_get_count(mp);
-	int html = -1;
+	int html = -1, any_html = -1, weak_plain = -1;
+	enum text_quality weak = TEXT_BLANK;
 
 	for (int i = 0; i < n; i++) {
 		GMimeObject *child = g_mime_multipart_get_part(mp, i);
 		GMimeContentType *ct = g_mime_object_get_content_type(child);
-		if (g_mime_content_type_is_type(ct, "text", "plain"))
-			return i;
-		if (g_mime_content_type_is_type(ct, "text", "html") ||
-		    g_mime_content_type_is_type(ct, "multipart", "*"))
-			html = html < 0 ? i : html;
+		gboolean leaf = GMIME_IS_PART(child);
+		if (g_mime_content_type_is_type(ct, "text", "plain") && leaf) {
+			enum text_quality q = text_part_quality(child);
+			if (q == TEXT_CLEAN)
+				return i;
+			if (weak_plain < 0 || q > weak) {
+				weak_plain = i;
+				weak = q;
+			}
+		} else if (html < 0 && g_mime_content_type_is_type(ct, "text", "html") && leaf) {
+			any_html = any_html < 0 ? i : any_html;
+			if (text_part_quality(child) == TEXT_CLEAN)
+				html = i;
+		} else if (html < 0 && g_mime_content_type_is_type(ct, "multipart", "*")) {
+			html = i;
+		}
 	}
-	return html >= 0 ? html : n - 1;
+	if (html >= 0)
+		return html;
+	/* What the sender wrote, damaged, before damaged HTML; HTML before nothing. */
+	if (weak_plain >= 0 && weak == TEXT_DAMAGED)
+		return weak_plain;
+	return any_html >= 0 ? any_html : weak_plain >= 0 ? weak_plain : n - 1;
 }
 
 static void walk_multipart(struct walk *w, GMimeMultipart *mp, int depth, gboolean attachments_only)
@@ -409,9 +612,17 @@ static void walk_multipart(struct walk *w, GMimeMultipart *mp, int depth, gboole
 	}
 	if (g_mime_content_type_is_type(ct, "multipart", "alternative")) {
 		int best = best_alternative(mp);
-		for (int i = 0; i < n; i++)
-			walk_object(w, g_mime_multipart_get_part(mp, i), depth + 1,
-				    attachments_only || i != best);
+		for (int i = 0; i < n; i++) {
+			GMimeObject *child = g_mime_multipart_get_part(mp, i);
+			GMimeContentType *child_ct = g_mime_object_get_content_type(child);
+			/* The other renderings of the text (text/enriched, Apple's text/watch-html)
+			 * are not files; a related part's images and an invitation are. */
+			if (i != best && GMIME_IS_PART(child) &&
+			    g_mime_content_type_is_type(child_ct, "text", "*") &&
+			    !g_mime_content_type_is_type(child_ct, "text", "calendar"))
+				continue;
+			walk_object(w, child, depth + 1, attachments_only || i != best);
+		}
 		return;
 	}
 	for (int i = 0; i < n; i++)
@@ -452,7 +663,8 @@ static void append_addresses(GPtrArray *into, InternetAddressList *list)
 			const char *name = internet_address_get_name(ia);
 			const char *email = internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(ia));
 			addr->name = name && *name ? g_strdup(name) : NULL;
-			addr->email = email && *email ? g_strdup(email) : NULL;
+			/* Never handed on (a desk's cc list): an address that is none. */
+			addr->email = email && address_is_valid(email) ? g_strdup(email) : NULL;
 			g_ptr_array_add(into, addr);
 		}
 	}
@@ -475,24 +687,85 @@ static void read_addresses(struct walk *w, GMimeHeaderList *headers, const char 
 	}
 }
 
+/* The sender in one header's value, as a mail client reads it: GMime's reading when the address
+ * it found stands in the text as written, else the address the text shows (GMime reads
+ * "Big Bug bb@bug.example" as nothing and "Odd <a@b@c.example>" as a@b). Only a valid addr-spec
+ * is taken; where there is none, a warning names what was there. */
+static void sender_in_header(struct walk *w, const char *name, const char *raw)
+{
+	InternetAddressList *list = header_parse_addresses(w->options, raw);
+	char *text = header_decode_text_in(raw, (const char *const *)w->charsets->pdata);
+	char *shown = address_in_text(text);
+	struct mail_address first = {0};
+
+	first_mailbox(list, &first);
+	if (first.email && address_stands_in(text, first.email) && address_is_valid(first.email)) {
+		w->mail->from = first;
+		first = (struct mail_address){0};
+	} else if (shown && address_is_valid(shown)) {
+		const char *at = strstr(text, shown);
+		w->mail->from.email = g_steal_pointer(&shown);
+		w->mail->from.name =
+		    g_strstrip(g_strdelimit(g_strndup(text, at ? at - text : 0), "\"<", ' '));
+		if (!*w->mail->from.name)
+			g_clear_pointer(&w->mail->from.name, g_free);
+	} else if (shown || first.email) {
+		mail_add_warning(w->mail, "%s: \"%s\" is not a valid address", name,
+				 shown ? shown : first.email);
+	}
+	g_free(first.name);
+	g_free(first.email);
+	g_free(shown);
+	g_free(text);
+	if (list)
+		g_object_unref(list);
+}
+
 static void read_from(struct walk *w, GMimeHeaderList *headers)
 {
 	static const char *const sources[] = {"From", "Sender", "Reply-To"};
-	GPtrArray *found = g_ptr_array_new_with_free_func((GDestroyNotify)mail_address_free);
+	int n = g_mime_header_list_get_count(headers);
 
-	for (gsize s = 0; s < G_N_ELEMENTS(sources) && found->len == 0; s++)
-		read_addresses(w, headers, sources[s], found);
-	for (guint i = 0; i < found->len; i++) {
-		struct mail_address *addr = g_ptr_array_index(found, i);
-		if (addr->email) {
-			w->mail->from.name = g_strdup(addr->name);
-			w->mail->from.email = g_strdup(addr->email);
-			break;
+	for (gsize s = 0; s < G_N_ELEMENTS(sources) && !w->mail->from.email; s++)
+		for (int i = 0; i < n && !w->mail->from.email; i++) {
+			GMimeHeader *h = g_mime_header_list_get_header_at(headers, i);
+			if (g_ascii_strcasecmp(g_mime_header_get_name(h), sources[s]) == 0)
+				sender_in_header(w, sources[s], g_mime_header_get_raw_value(h));
 		}
-	}
 	if (!w->mail->from.email)
 		mail_add_warning(w->mail, "no sender address in From, Sender or Reply-To");
-	g_ptr_array_unref(found);
+}
+
+static void collect_charset(GMimeObject *parent, GMimeObject *part, gpointer user_data)
+{
+	GPtrArray *charsets = user_data;
+	const char *cs = g_mime_object_get_content_type_parameter(part, "charset");
+
+	(void)parent;
+	if (!cs || !charset_label_is_valid(cs) || g_ascii_strncasecmp(cs, "utf", 3) == 0 ||
+	    g_ascii_strcasecmp(cs, "us-ascii") == 0 || charsets->len >= 4)
+		return;
+	for (guint i = 0; i < charsets->len; i++)
+		if (g_ascii_strcasecmp(g_ptr_array_index(charsets, i), cs) == 0)
+			return;
+	g_ptr_array_add(charsets, g_strdup(cs));
+}
+
+/* 8-bit header text (a Big5 subject sent unencoded) is read in the charsets the message's parts
+ * declare before the fallbacks; GMime reads address names with the same list. */
+static void use_declared_charsets(struct walk *w, GMimeMessage *msg)
+{
+	GPtrArray *fallbacks = g_ptr_array_new();
+
+	g_mime_message_foreach(msg, collect_charset, w->charsets);
+	g_ptr_array_add(fallbacks, "UTF-8");
+	for (guint i = 0; i < w->charsets->len; i++)
+		g_ptr_array_add(fallbacks, (gpointer)charset_superset(g_ptr_array_index(w->charsets, i)));
+	g_ptr_array_add(fallbacks, "windows-1252");
+	g_ptr_array_add(fallbacks, NULL);
+	g_mime_parser_options_set_fallback_charsets(w->options, (const char **)fallbacks->pdata);
+	g_ptr_array_unref(fallbacks);
+	g_ptr_array_add(w->charsets, NULL);
 }
 
 static void read_headers(struct walk *w, GMimeMessage *msg)
@@ -506,14 +779,16 @@ static void read_headers(struct walk *w, GMimeMessage *msg)
 		GMimeHeader *h = g_mime_header_list_get_header_at(headers, i);
 		struct mail_header *hdr = g_new0(struct mail_header, 1);
 		hdr->name = g_strdup(g_mime_header_get_name(h));
-		hdr->value = header_decode_text(g_mime_header_get_raw_value(h));
+		hdr->value = header_decode_text_in(g_mime_header_get_raw_value(h),
+						   (const char *const *)w->charsets->pdata);
 		g_ptr_array_add(w->mail->headers, hdr);
 	}
 	for (int i = 0; i < n; i++) {
 		GMimeHeader *h = g_mime_header_list_get_header_at(headers, i);
 		if (g_ascii_strcasecmp(g_mime_header_get_name(h), "Subject") == 0) {
 			g_free(w->mail->subject);
-			w->mail->subject = header_decode_text(g_mime_header_get_raw_value(h));
+			w->mail->subject = header_decode_text_in(
+			    g_mime_header_get_raw_value(h), (const char *const *)w->charsets->pdata);
 			break;
 		}
 	}
@@ -558,7 +833,7 @@ static const char *gmime_warning_text(GMimeParserWarning code, gboolean *lost)
 	case GMIME_WARN_UNENCODED_8BIT_HEADER:
 		return "a header holds unencoded 8-bit text";
 	case GMIME_WARN_INVALID_CONTENT_TYPE:
-		return "invalid Content-Type, read as application/octet-stream";
+		return "invalid Content-Type, read as text/plain (RFC 2045 5.2)";
 	case GMIME_WARN_INVALID_RFC2047_HEADER_VALUE:
 		return "invalid RFC 2047 encoded header";
 	case GMIME_WARN_INVALID_PARAMETER:
@@ -604,32 +879,69 @@ static void collect_gmime_warning(gint64 offset, GMimeParserWarning code, const 
 	struct walk *w = user_data;
 	gboolean lost;
 	const char *what = gmime_warning_text(code, &lost);
+	char *line;
 
+	/* A forwarded message that starts with its mbox "From " line loses nothing. */
+	if (code == GMIME_CRIT_INVALID_HEADER_NAME && item &&
+	    (g_str_has_prefix(item, "From ") || g_str_has_prefix(item, ">From ")))
+		lost = FALSE;
 	w->cut_short = w->cut_short || lost;
 	if (w->mail->warnings->len >= MAX_GMIME_WARNINGS)
 		return;
+	/* The item is a raw line: its line end is the transport's, not the mail's. */
+	line = g_strchomp(g_strdup(item ? item : ""));
 	if (offset >= 0)
 		mail_add_warning(w->mail, "%s (byte %" G_GINT64_FORMAT "%s%s)", what, offset,
-				 item ? ": " : "", item ? item : "");
+				 item ? ": " : "", line);
 	else
-		mail_add_warning(w->mail, "%s%s%s", what, item ? ": " : "", item ? item : "");
+		mail_add_warning(w->mail, "%s%s%s", what, item ? ": " : "", line);
+	g_free(line);
 }
 
-/* CRLF and bare CR as LF: mail on the wire uses CRLF, tickets and JSON want one convention. */
-static char *unix_line_ends(const char *text)
+static gboolean is_calendar(const struct mail_attachment *att)
 {
-	GString *out = g_string_sized_new(strlen(text));
+	return strcmp(att->content_type, "text/calendar") == 0 ||
+	       strcmp(att->content_type, "application/ics") == 0;
+}
 
-	for (const char *p = text; *p; p++) {
-		if (*p == '\r') {
-			g_string_append_c(out, '\n');
-			if (p[1] == '\n')
-				p++;
-		} else {
-			g_string_append_c(out, *p);
+/* Whether two files are the same once CRs are left out. */
+static gboolean same_text_file(GBytes *a, GBytes *b)
+{
+	gsize la, lb, i = 0, j = 0;
+	const char *pa = g_bytes_get_data(a, &la), *pb = g_bytes_get_data(b, &lb);
+
+	for (;;) {
+		while (i < la && pa[i] == '\r')
+			i++;
+		while (j < lb && pb[j] == '\r')
+			j++;
+		if (i == la || j == lb)
+			return i == la && j == lb;
+		if (pa[i++] != pb[j++])
+			return FALSE;
+	}
+}
+
+/* Google and others send an invitation both as the text/calendar alternative and as an attached
+ * invite.ics: the alternative's copy goes. */
+static void drop_duplicate_calendars(struct walk *w)
+{
+	GPtrArray *atts = w->mail->attachments;
+
+	for (guint i = 0; i < atts->len; i++) {
+		struct mail_attachment *a = g_ptr_array_index(atts, i);
+		for (guint j = i + 1; is_calendar(a) && j < atts->len; j++) {
+			struct mail_attachment *b = g_ptr_array_index(atts, j);
+			if (!is_calendar(b) || !same_text_file(a->data, b->data))
+				continue;
+			if (strcmp(a->content_type, "text/calendar") == 0 &&
+			    strcmp(b->content_type, "text/calendar") != 0) {
+				g_ptr_array_remove_index(atts, i--);
+				break;
+			}
+			g_ptr_array_remove_index(atts, j--);
 		}
 	}
-	return g_string_free(out, FALSE);
 }
 
 /* Attachments the desk should not get: empty ones, and those over the limits. Each is named in
@@ -690,10 +1002,10 @@ static void finish_text(struct walk *w, const struct parse_options *opts)
 	GString *text, *reply_text;
 
 	if (w->plain->len) {
-		body = unix_line_ends(w->plain->str);
+		body = lines_drop_controls(g_strdup(w->plain->str));
 		m->text_source = MAIL_TEXT_PLAIN;
 	} else if (w->html->len) {
-		body = html_to_text(w->html->str, w->html->len);
+		body = lines_drop_controls(html_to_text(w->html->str, w->html->len));
 		m->text_source = MAIL_TEXT_HTML;
 	} else {
 		body = g_strdup("");
@@ -738,6 +1050,64 @@ static GByteArray *without_bare_cr(const char *raw, gsize len)
 			c = '\n';
 		g_byte_array_append(copy, &c, 1);
 	}
+	return copy;
+}
+
+/* Whether the line at p (up to end) is a header field, "Name: value" (RFC 5322 2.2: printable
+ * characters but ':' before the colon). */
+static gboolean is_field_line(const char *p, const char *end)
+{
+	const char *q = p;
+
+	while (q < end && *q > ' ' && *q < 127 && *q != ':')
+		q++;
+	return q > p && q < end && *q == ':';
+}
+
+/* A head damaged as mail clients still read it: a UTF-8 byte order mark or blank lines before the
+ * first header, and no empty line where the headers end (a boundary or text right after them).
+ * GMime then lost the headers or read the parts as text. The repaired copy, with *what it
+ * repaired, or NULL when the head is sound. */
+static GByteArray *repaired_head(const char *raw, gsize len, const char **what)
+{
+	const char *end = raw + len, *p = raw, *start;
+	GByteArray *copy;
+
+	if (len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
+		p += 3;
+	for (;;) {
+		const char *nl = memchr(p, '\n', end - p);
+		const char *q = p;
+		while (q < end && (*q == ' ' || *q == '\t' || *q == '\r'))
+			q++;
+		if (!nl || q != nl || nl == p || (nl == p + 1 && p[0] == '\r'))
+			break;
+		p = nl + 1; /* a blank line (not an empty one) before the first header */
+	}
+	start = p;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', end - p);
+		const char *eol = nl ? nl : end;
+		if (p == eol || (eol == p + 1 && p[0] == '\r'))
+			break; /* the empty line: the head is sound from here */
+		if (!(p[0] == ' ' || p[0] == '\t' || is_field_line(p, eol) ||
+		      (p == start && (eol - p >= 5 && memcmp(p, "From ", 5) == 0)))) {
+			*what = "no empty line after the headers";
+			copy = g_byte_array_sized_new(len + 1);
+			g_byte_array_append(copy, (const guint8 *)start, p - start);
+			g_byte_array_append(copy, (const guint8 *)"\n", 1);
+			g_byte_array_append(copy, (const guint8 *)p, end - p);
+			return copy;
+		}
+		if (!nl)
+			break;
+		p = nl + 1;
+	}
+	if (start == raw)
+		return NULL;
+	*what = "a byte order mark or blank lines before the headers";
+	copy = g_byte_array_sized_new(len);
+	g_byte_array_append(copy, (const guint8 *)start, end - start);
 	return copy;
 }
 
@@ -865,16 +1235,31 @@ struct mail *mail_parse(const char *raw, gsize len, const struct parse_options *
 {
 	static const char *fallback_charsets[] = {"UTF-8", "windows-1252", NULL};
 	static const struct parse_options defaults = PARSE_OPTIONS_DEFAULT;
-	struct walk w = {.mail = mail_new(), .plain = g_string_new(NULL), .html = g_string_new(NULL)};
+	struct walk w = {.mail = mail_new(),
+			 .plain = g_string_new(NULL),
+			 .html = g_string_new(NULL),
+			 .charsets = g_ptr_array_new_with_free_func(g_free)};
 	GByteArray *fixed = without_bare_cr(raw, len);
-	GMimeStream *stream = fixed ? g_mime_stream_mem_new_with_byte_array(fixed)
-				    : g_mime_stream_mem_new_with_buffer(raw, len);
+	const char *damage = NULL;
+	GByteArray *head = fixed ? repaired_head((const char *)fixed->data, fixed->len, &damage)
+				 : repaired_head(raw, len, &damage);
+	GMimeStream *stream;
+
+	if (head) {
+		if (fixed)
+			g_byte_array_unref(fixed);
+		fixed = head;
+	}
+	stream = fixed ? g_mime_stream_mem_new_with_byte_array(fixed)
+		       : g_mime_stream_mem_new_with_buffer(raw, len);
 	GMimeParser *parser = g_mime_parser_new_with_stream(stream);
 	GMimeMessage *msg;
 
 	if (!opts)
 		opts = &defaults;
 	w.mail->raw_size = len;
+	if (damage)
+		mail_add_warning(w.mail, "the head had %s: read as mail clients read it", damage);
 
 	w.options = g_mime_parser_options_new();
 	/* Strict: GMime's lenient RFC 2047 mode rescans the rest of a header from every "=?" (a
@@ -890,6 +1275,7 @@ struct mail *mail_parse(const char *raw, gsize len, const struct parse_options *
 
 	msg = g_mime_parser_construct_message(parser, w.options);
 	if (msg) {
+		use_declared_charsets(&w, msg);
 		read_headers(&w, msg);
 		if (g_mime_message_get_mime_part(msg))
 			walk_object(&w, g_mime_message_get_mime_part(msg), 0, FALSE);
@@ -923,6 +1309,7 @@ struct mail *mail_parse(const char *raw, gsize len, const struct parse_options *
 		g_strlcpy(w.mail->content_sha256, digest, sizeof(w.mail->content_sha256));
 		g_free(digest);
 	}
+	drop_duplicate_calendars(&w);
 	apply_limits(&w, opts);
 	finish_text(&w, opts);
 
@@ -931,6 +1318,7 @@ struct mail *mail_parse(const char *raw, gsize len, const struct parse_options *
 	g_mime_parser_options_free(w.options);
 	g_string_free(w.plain, TRUE);
 	g_string_free(w.html, TRUE);
+	g_ptr_array_unref(w.charsets);
 	g_free(w.calendar);
 	return w.mail;
 }

@@ -51,6 +51,8 @@ static const char *const pipe_keys[] = {"spool", NULL};
 static const char *const loop_keys[] = {"own_addresses", "banned", "rate_limit", "rate_window", NULL};
 static const char *const threading_keys[] = {"ticket_pattern", "stranger", "closed", "agents",
 					     "per_department", NULL};
+static const char *const auth_keys[] = {"authserv_id", "replies", "agents", "agent_recipients",
+					NULL};
 static const char *const parser_keys[] = {"max_attachment_bytes", "max_total_bytes", "reply_marker",
 					  "parse_timeout", NULL};
 
@@ -679,6 +681,39 @@ static gboolean load_threading(struct loader *ld)
 	return ok;
 }
 
+/* A careful default: replies must be proven once a verdict can be read (authserv_id set), and an
+ * agent's forward always. */
+static gboolean load_auth(struct loader *ld)
+{
+	static const char *const replies[] = {"any", "aligned", NULL};
+	static const char *const agents[] = {"aligned", "route", NULL};
+	struct config *c = ld->config;
+	char *ids = NULL, *recipients = NULL;
+	int replies_choice = -1, agents_choice = 0; /* -1: as authserv_id decides */
+	gboolean ok = loader_check_known_keys(ld, "auth", auth_keys) &&
+		      loader_get_string(ld, "auth", "authserv_id", FALSE, &ids) &&
+		      loader_get_string(ld, "auth", "agent_recipients", FALSE, &recipients) &&
+		      loader_get_choice(ld, "auth", "agents", agents, &agents_choice) &&
+		      loader_get_choice(ld, "auth", "replies", replies, &replies_choice);
+
+	c->auth.authserv_ids = address_list(ids);
+	if (!c->auth.authserv_ids[0])
+		g_clear_pointer(&c->auth.authserv_ids, g_strfreev);
+	c->auth.replies_aligned =
+	    replies_choice == 1 || (replies_choice < 0 && c->auth.authserv_ids != NULL);
+	c->auth.agents_by_route = agents_choice == 1;
+	c->auth.agent_recipients = address_list(recipients);
+	if (ok && c->auth.agents_by_route && !c->auth.agent_recipients[0])
+		ok = loader_fail(ld, "auth", "agents",
+				 "route needs agent_recipients: the addresses only agents send to");
+	if (ok && replies_choice == 1 && !c->auth.authserv_ids)
+		ok = loader_fail(ld, "auth", "replies",
+				 "aligned needs authserv_id: the receiving server whose verdict counts");
+	g_free(ids);
+	g_free(recipients);
+	return ok;
+}
+
 static gboolean load_parser(struct loader *ld)
 {
 	struct config *c = ld->config;
@@ -699,7 +734,7 @@ static gboolean load_parser(struct loader *ld)
 static gboolean check_sections(struct loader *ld)
 {
 	static const char *const known[] = {"desk", "departments", "state", "pipe", "parser",
-					    "loop", "threading", NULL};
+					    "loop", "threading", "auth", NULL};
 	char **groups = g_key_file_get_groups(ld->kf, NULL);
 	gboolean ok = TRUE;
 
@@ -1039,7 +1074,7 @@ struct config *config_load(const char *path, GError **error)
 	    g_ptr_array_new_with_free_func((GDestroyNotify)g_regex_unref);
 
 	ok = check_sections(&ld) && load_desk(&ld) && load_departments(&ld) && load_state(&ld) &&
-	     load_pipe(&ld) && load_parser(&ld) && load_loop(&ld) && load_threading(&ld) && load_rules(&ld) &&
+	     load_pipe(&ld) && load_parser(&ld) && load_loop(&ld) && load_threading(&ld) && load_auth(&ld) && load_rules(&ld) &&
 	     config_load_mailboxes(&ld);
 	g_key_file_free(ld.kf);
 	g_strfreev(ld.lines);
@@ -1066,6 +1101,8 @@ void config_free(struct config *config)
 	g_free(config->desk.accesskey);
 	g_strfreev(config->desk.endpoints);
 	g_free(config->desk.mailbox);
+	g_strfreev(config->auth.authserv_ids);
+	g_strfreev(config->auth.agent_recipients);
 	g_free(config->desk.priority);
 	g_free(config->desk.ca_file);
 	g_ptr_array_unref(config->departments);

@@ -166,6 +166,13 @@ struct config {
 		gboolean per_department; /* one ticket in each department the mail was sent to */
 	} threading;
 	struct {
+		char **authserv_ids; /* lower case: the receiving servers whose verdicts count; NULL
+				      * when none is set (then nothing proves a sender) */
+		gboolean replies_aligned;   /* a reply into a ticket needs a proven From */
+		gboolean agents_by_route;   /* an agent's forward counts by its recipient */
+		char **agent_recipients;    /* lower case: addresses only agents send to */
+	} auth;
+	struct {
 		gsize max_attachment_bytes; /* 0: no limit */
 		gsize max_total_bytes;	    /* 0: no limit */
 		char **reply_markers;	    /* NULL-terminated, never NULL */

@@ -2,6 +2,7 @@
 
 #include <string.h>
 
+#include "rules/auth.h"
 #include "rules/loop_guard.h"
 #include "rules/rules.h"
 
@@ -59,10 +60,16 @@ const char *route_requester(const struct config *config, const struct mail *mail
 
 	if (!email && envelope && envelope->sender && *envelope->sender)
 		email = envelope->sender;
-	/* An agent forwarding a customer's mail means the customer's ticket. */
+	/* An agent forwarding a customer's mail means the customer's ticket, when the forward is
+	 * proven to be the agent's. */
 	if (email && address_listed(config->threading.agents, email) &&
-	    mail->original_sender.email)
-		return mail->original_sender.email;
+	    mail->original_sender.email) {
+		char *why = auth_agent_unproven(config, mail, envelope);
+		gboolean counts = why == NULL;
+		g_free(why);
+		if (counts)
+			return mail->original_sender.email;
+	}
 	return email;
 }
 
@@ -181,9 +188,12 @@ enum reply_verdict { REPLY_OK, REPLY_NO_TICKET, REPLY_STRANGER, REPLY_CLOSED };
 
 /* Whether the mail may be added to the ticket it points at; says why not in action. Knowing a
  * ticket number must not let a stranger write into someone else's ticket. */
-static enum reply_verdict may_reply(const struct config *config, const struct ticket_facts *t,
-				    const char *sender, struct action *action)
+static enum reply_verdict may_reply(const struct config *config, const struct mail *mail,
+				    const struct ticket_facts *t, const char *sender,
+				    gboolean agent_forward, struct action *action)
 {
+	char *unproven;
+
 	if (!t->checked) {
 		because(action, "ticket %s from the %s (not checked at the desk: offline)",
 			t->number, t->how);
@@ -199,6 +209,16 @@ static enum reply_verdict may_reply(const struct config *config, const struct ti
 		because(action, "%s is neither the owner, in the cc list, nor a contact of the "
 				"client of ticket %s",
 			sender, t->number);
+		return REPLY_STRANGER;
+	}
+	/* Knowing a ticket number or a Message-ID proves nothing, nor does a From header: the
+	 * receiving server must vouch for it (an agent's forward was proven on its own terms). */
+	unproven = !agent_forward && auth_replies_need_proof(config)
+			   ? auth_from_unproven(config, mail)
+			   : NULL;
+	if (unproven) {
+		because(action, "%s: not the owner's proven mail", unproven);
+		g_free(unproven);
 		return REPLY_STRANGER;
 	}
 	if (t->status && g_ascii_strcasecmp(t->status, "Closed") == 0 &&
@@ -293,6 +313,14 @@ struct action *route_decide(const struct config *config, const struct mail *mail
 		because(action, "no sender address: nobody to open a ticket for");
 		return action;
 	}
+	if (email != mail->original_sender.email && mail->from.email &&
+	    address_listed(config->threading.agents, mail->from.email) &&
+	    mail->original_sender.email) {
+		char *why = auth_agent_unproven(config, mail, envelope);
+		because(action, "a forward from agent %s, but %s: the ticket is the forwarder's", email,
+			why);
+		g_free(why);
+	}
 	if (email == mail->original_sender.email) {
 		because(action, "forwarded by agent %s: the ticket is for the original sender %s",
 			mail->from.email, email);
@@ -313,7 +341,9 @@ struct action *route_decide(const struct config *config, const struct mail *mail
 	}
 	set_priority(config, mail, &rules, action);
 	if (facts->ticket.number) {
-		enum reply_verdict verdict = may_reply(config, &facts->ticket, email, action);
+		enum reply_verdict verdict =
+		    may_reply(config, mail, &facts->ticket, email,
+			      email == mail->original_sender.email, action);
 		if (verdict == REPLY_OK) {
 			action->kind = ACTION_REPLY;
 			action->ticket_id = g_strdup(facts->ticket.id);

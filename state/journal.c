@@ -471,11 +471,13 @@ gboolean journal_earlier_writes(struct journal *j, const char *key, GPtrArray **
 }
 
 gboolean journal_mark_delivered(struct journal *j, const char *key, const char *action,
-				const char *ticket_id, const char *ticket_tid, GError **error)
+				const char *ticket_id, const char *ticket_tid, const char *why,
+				GError **error)
 {
 	const char *params[] = {key, action, ticket_id, ticket_tid};
-	char *detail = g_strdup_printf("%s ticket %s (#%s)", action, ticket_id ? ticket_id : "?",
-				       ticket_tid ? ticket_tid : "?");
+	char *detail = g_strdup_printf("%s ticket %s (#%s)%s%s", action, ticket_id ? ticket_id : "?",
+				       ticket_tid ? ticket_tid : "?", why ? ": " : "",
+				       why ? why : "");
 	gboolean ok = in_transaction(j, "recording a delivery",
 				     "UPDATE mails SET state = 'delivered', action = ?2, "
 				     "ticket_id = ?3, ticket_tid = ?4, last_error = NULL, "

@@ -79,8 +79,11 @@ gboolean journal_claim_legacy_key(struct journal *journal, const char *legacy, c
  * them, or "" for an attempt recorded by a mail2ticket that did not say. *writes is new. */
 gboolean journal_earlier_writes(struct journal *journal, const char *key, GPtrArray **writes,
 				GError **error);
+/* why (may be NULL) is the decision in words, kept with the attempt: a stranger's mail that
+ * opened a ticket of its own says so there. */
 gboolean journal_mark_delivered(struct journal *journal, const char *key, const char *action,
-				const char *ticket_id, const char *ticket_tid, GError **error);
+				const char *ticket_id, const char *ticket_tid, const char *why,
+				GError **error);
 gboolean journal_mark_failed(struct journal *journal, const char *key, const char *reason,
 			     GError **error);
 gboolean journal_mark_quarantined(struct journal *journal, const char *key,

@@ -7,6 +7,7 @@ diff: it is the parser's behaviour change, line by line."""
 import glob
 import json
 import os
+import re
 import subprocess
 import sys
 import unittest
@@ -22,6 +23,20 @@ def parse(path):
                                      check=True).stdout)
 
 
+def parse_bytes(raw):
+    return json.loads(subprocess.run([BINARY, "parse", "--attachment-data", "-"], input=raw,
+                                     capture_output=True, check=True).stdout)
+
+
+def comparable(parsed):
+    """A parse without what depends on the raw bytes themselves."""
+    del parsed["size"], parsed["sha256"]
+    parsed["warnings"] = [re.sub(r"\(byte \d+", "(byte N", w) for w in parsed["warnings"]]
+    parsed["attachments"] = [a for a in parsed["attachments"]
+                             if a["filename"] != "original-message.eml"]
+    return parsed
+
+
 class ParseSamples(unittest.TestCase):
     def test_every_sample_has_expected_output(self):
         mails = sorted(glob.glob(os.path.join(SAMPLES, "*.eml")))
@@ -32,6 +47,17 @@ class ParseSamples(unittest.TestCase):
                 with open(os.path.join(EXPECTED, name + ".json")) as f:
                     expected = json.load(f)
                 self.assertEqual(parse(mail), expected)
+
+    def test_lf_and_crlf_line_ends_give_the_same_mail(self):
+        """A mail fetched over IMAP has CRLF line ends, one an MTA pipes has LF: the same mail
+        either way. Only the raw size and digest, the byte offsets in warnings and a whole-mail
+        safety copy (original-message.eml, the raw bytes) may differ."""
+        for mail in sorted(glob.glob(os.path.join(SAMPLES, "*.eml"))):
+            with open(mail, "rb") as f:
+                lf = f.read().replace(b"\r\n", b"\n")
+            with self.subTest(mail=os.path.basename(mail)):
+                self.assertEqual(comparable(parse_bytes(lf)),
+                                 comparable(parse_bytes(lf.replace(b"\n", b"\r\n"))))
 
     def test_stdin_equals_file(self):
         mail = os.path.join(SAMPLES, "04-pdf-attachment.eml")

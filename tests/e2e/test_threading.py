@@ -17,6 +17,12 @@ def mail(sender, subject, body="Hello.\n", msgid=None, extra="", to="support@exa
     return (headers + extra + "\n" + body).encode()
 
 
+# What the receiving server's OpenDKIM and OpenDMARC write for a genuine mail from staff.example.
+STAFF_PROVEN = ("Authentication-Results: mx.example.com; dkim=pass (2048-bit key) "
+                "header.d=staff.example header.i=@staff.example; dmarc=pass (p=reject dis=none) "
+                "header.from=staff.example\n")
+
+
 class Threading(DeskTestCase):
     def open_ticket(self, sender="Owner <owner@example.org>", msgid="first@example.org"):
         rc, _, err = self.pipe(mail(sender, "Printer broken", msgid=msgid))
@@ -128,9 +134,12 @@ class Threading(DeskTestCase):
 
 class AgentsAndDepartments(DeskTestCase):
     def test_agent_forward_opens_the_customers_ticket(self):
+        """As the receiving server vouches for the agent's domain (tests/e2e/test_auth.py tries
+        the forgeries)."""
         with open(self.config, "a") as f:
-            f.write("[threading]\nagents = @staff.example\n")
+            f.write("[threading]\nagents = @staff.example\n[auth]\nauthserv_id = mx.example.com\n")
         inline = mail("Ann Agent <ann@staff.example>", "Fwd: Broken login", msgid="fw1@x",
+                      extra=STAFF_PROVEN,
                       body="Please look at this.\n\n---------- Forwarded message ---------\n"
                            "From: Jane Customer <jane@customer.example>\n"
                            "Date: Mon, 2 Mar 2026 at 10:00\nSubject: Broken login\n\n"
@@ -139,7 +148,7 @@ class AgentsAndDepartments(DeskTestCase):
         self.assertEqual(rc, 0, err)
         self.assertIn("forwarded by agent ann@staff.example", err)
         attached = (b"From: ann@staff.example\nTo: support@example.com\nSubject: Fwd: x\n"
-                    b"Message-ID: <fw2@x>\nMIME-Version: 1.0\n"
+                    + STAFF_PROVEN.encode() + b"Message-ID: <fw2@x>\nMIME-Version: 1.0\n"
                     b"Content-Type: multipart/mixed; boundary=\"b\"\n\n"
                     b"--b\nContent-Type: text/plain\n\nsee attached\n"
                     b"--b\nContent-Type: message/rfc822\n\n"

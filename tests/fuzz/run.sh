@@ -29,6 +29,7 @@ for target in "$@"; do
 		;;
 	mbox) dict="$here/mbox.dict" ;;
 	desk_answers) dict="$here/json.dict" ;;
+	auth_results) dict="$here/auth.dict" ;;
 	esac
 	echo "fuzz: $target for $seconds s"
 	if ! "$build/fuzz_$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \

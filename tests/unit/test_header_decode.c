@@ -73,14 +73,20 @@ static void test_other_charsets(void **state)
 	assert_decodes("=?koi8-r?B?8NLJ18XU?=", "Привет");
 }
 
-static void test_merge_leaves_single_words_alone(void **state)
+/* Every run of words becomes one UTF-8 word, decoded as the text is: GMime then never reads a
+ * word with the label's own charset. */
+static void test_merge_hands_gmime_utf8(void **state)
 {
 	char *merged = header_merge_encoded_words("a =?utf-8?B?w6k=?= b");
 	(void)state;
-	assert_string_equal(merged, "a =?utf-8?B?w6k=?= b");
+	assert_string_equal(merged, "a =?UTF-8?B?w6k=?= b");
 	g_free(merged);
 	merged = header_merge_encoded_words("=?utf-8?B?w6k=?= =?utf-8?B?w6k=?=");
-	assert_string_equal(merged, "=?utf-8?B?w6nDqQ==?=");
+	assert_string_equal(merged, "=?UTF-8?B?w6nDqQ==?=");
+	g_free(merged);
+	/* iso-8859-1 holding windows-1252's quotes: U+201C and U+201D, not C1 controls. */
+	merged = header_merge_encoded_words("=?iso-8859-1?Q?=93x=94?=");
+	assert_string_equal(merged, "=?UTF-8?B?4oCceOKAnQ==?=");
 	g_free(merged);
 }
 
@@ -144,7 +150,7 @@ static void test_bad_charset_labels(void **state)
 	assert_decodes("=?utf/8?Q?caf=C3=A9?=", "café");
 	assert_decodes("=?x'y?Q?caf=E9?=", "café");
 	merged = header_merge_encoded_words("a =?../../x?B?w6k=?= b");
-	assert_string_equal(merged, "a =?unknown-8bit?B?w6k=?= b");
+	assert_string_equal(merged, "a =?UTF-8?B?w6k=?= b");
 	g_free(merged);
 }
 
@@ -178,7 +184,7 @@ int main(void)
 	    cmocka_unit_test(test_multibyte_character_split_across_words),
 	    cmocka_unit_test(test_text_between_words_is_kept),
 	    cmocka_unit_test(test_other_charsets),
-	    cmocka_unit_test(test_merge_leaves_single_words_alone),
+	    cmocka_unit_test(test_merge_hands_gmime_utf8),
 	    cmocka_unit_test(test_malformed_words_do_not_crash),
 	    cmocka_unit_test(test_addresses_with_split_names),
 	    cmocka_unit_test(test_words_glued_to_text),

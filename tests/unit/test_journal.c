@@ -59,7 +59,7 @@ static void test_attempt_then_delivered(void **state)
 
 	assert_true(journal_mark_failed(j, "mid:1", "HTTP 500", NULL));
 	assert_true(journal_begin_attempt(j, "mid:1", &info, "open 1", NULL));
-	assert_true(journal_mark_delivered(j, "mid:1", "opened", "7", "123456", NULL));
+	assert_true(journal_mark_delivered(j, "mid:1", "opened", "7", "123456", NULL, NULL));
 	journal_close(j);
 
 	/* A new process sees what the last one recorded. */

@@ -92,8 +92,9 @@ static void test_unsafe_attachment_names(void **state)
 	(void)state;
 
 	assert_string_equal(m->text, "body"); /* the line end before a boundary is the boundary's */
-	assert_string_equal(attachment(m, 0)->filename, "passwd");
-	assert_string_equal(attachment(m, 1)->filename, "hidden");
+	/* A name without an extension takes its type's. */
+	assert_string_equal(attachment(m, 0)->filename, "passwd.pdf");
+	assert_string_equal(attachment(m, 1)->filename, "hidden.pdf");
 	assert_string_equal(attachment(m, 2)->filename, "attachment-3.png");
 	mail_free(m);
 }
