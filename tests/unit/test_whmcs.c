@@ -28,7 +28,9 @@ static char *read_port(const char *path)
 {
 	char *port = NULL;
 
-	for (int i = 0; i < 300 && !port; i++) {
+	/* Up to a minute: under valgrind, on a loaded machine, the desk (and its TLS certificate)
+	 * took longer than 15 s to start. */
+	for (int i = 0; i < 1200 && !port; i++) {
 		if (g_file_get_contents(path, &port, NULL, NULL) && *g_strstrip(port))
 			break;
 		g_free(port);
