@@ -125,7 +125,8 @@ struct auth_results *auth_results_parse(const char *value)
 {
 	char *text = tokenized(value);
 	char **parts = g_strsplit(text, "\x01", -1);
-	char *id = g_strstrip(g_strdup(parts[0]));
+	/* g_strsplit() gives no parts at all for an empty value. */
+	char *id = g_strstrip(g_strdup(parts[0] ? parts[0] : ""));
 	struct auth_results *ar = NULL;
 
 	/* The authserv-id may be followed by a version number. */

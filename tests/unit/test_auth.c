@@ -59,6 +59,7 @@ static void test_odd_but_valid_spellings(void **state)
 	assert_int_equal(ar->results->len, 0);
 	auth_results_free(ar);
 	assert_null(auth_results_parse("; dkim=pass"));
+	assert_null(auth_results_parse("")); /* found by fuzz_auth_results */
 	assert_null(auth_results_parse("(only a comment"));
 }
 
