@@ -54,7 +54,7 @@ char *auth_from_unproven(const struct config *config, const struct mail *mail)
 	const char *at = from ? strrchr(from, '@') : NULL;
 	struct auth_results *ar;
 	const struct auth_result *dmarc;
-	char *why = NULL;
+	char *why;
 
 	if (!config->auth.authserv_ids)
 		return g_strdup("no [auth] authserv_id is set: nothing proves the From header");
@@ -65,7 +65,7 @@ char *auth_from_unproven(const struct config *config, const struct mail *mail)
 		return g_strdup_printf("From is %s, but no Authentication-Results from %s vouch for "
 				       "it",
 				       from, config->auth.authserv_ids[0]);
-	for (guint i = 0; i < ar->results->len && !why; i++) {
+	for (guint i = 0; i < ar->results->len; i++) {
 		const struct auth_result *r = g_ptr_array_index(ar->results, i);
 		if (strcmp(r->result, "pass") == 0 && r->domain && aligned(r->domain, at + 1) &&
 		    (strcmp(r->method, "dmarc") == 0 || strcmp(r->method, "dkim") == 0 ||
