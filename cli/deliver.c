@@ -565,7 +565,7 @@ gboolean deliver_decide(struct deliver *d, const struct mail *mail,
 			const struct envelope *envelope, gboolean offline, struct decision *dec,
 			GError **error)
 {
-	const char *sender = route_requester(d->config, mail, envelope);
+	const char *sender = route_requester(d->config, mail, envelope, NULL);
 
 	*dec = (struct decision){0};
 	/* Mail the loop guard drops needs no look-up: no robot's mail makes the desk work. */

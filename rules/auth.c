@@ -87,11 +87,6 @@ char *auth_from_unproven(const struct config *config, const struct mail *mail)
 	return why;
 }
 
-gboolean auth_replies_need_proof(const struct config *config)
-{
-	return config->auth.replies_aligned;
-}
-
 char *auth_agent_unproven(const struct config *config, const struct mail *mail,
 			  const struct envelope *envelope)
 {

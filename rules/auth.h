@@ -15,9 +15,6 @@
  * is a@x.example, but DMARC failed at mx.example.com"). Newly allocated. */
 char *auth_from_unproven(const struct config *config, const struct mail *mail);
 
-/* Whether replies into existing tickets must be proven ([auth] replies). */
-gboolean auth_replies_need_proof(const struct config *config);
-
 /* NULL when a forward from an [threading] agents address counts as the agent's: proven as
  * above ([auth] agents = aligned), or arrived on an [auth] agent_recipients address (agents =
  * route). Else why not. Newly allocated. */

@@ -54,9 +54,10 @@ static void because(struct action *action, const char *fmt, ...)
 }
 
 const char *route_requester(const struct config *config, const struct mail *mail,
-			    const struct envelope *envelope)
+			    const struct envelope *envelope, char **unproven)
 {
 	const char *email = mail->from.email;
+	char *why = NULL;
 
 	if (!email && envelope && envelope->sender && *envelope->sender)
 		email = envelope->sender;
@@ -64,12 +65,14 @@ const char *route_requester(const struct config *config, const struct mail *mail
 	 * proven to be the agent's. */
 	if (email && address_listed(config->threading.agents, email) &&
 	    mail->original_sender.email) {
-		char *why = auth_agent_unproven(config, mail, envelope);
-		gboolean counts = why == NULL;
-		g_free(why);
-		if (counts)
-			return mail->original_sender.email;
+		why = auth_agent_unproven(config, mail, envelope);
+		if (!why)
+			email = mail->original_sender.email;
 	}
+	if (unproven)
+		*unproven = why;
+	else
+		g_free(why);
 	return email;
 }
 
@@ -213,7 +216,7 @@ static enum reply_verdict may_reply(const struct config *config, const struct ma
 	}
 	/* Knowing a ticket number or a Message-ID proves nothing, nor does a From header: the
 	 * receiving server must vouch for it (an agent's forward was proven on its own terms). */
-	unproven = !agent_forward && auth_replies_need_proof(config)
+	unproven = !agent_forward && config->auth.replies_aligned
 			   ? auth_from_unproven(config, mail)
 			   : NULL;
 	if (unproven) {
@@ -292,7 +295,7 @@ struct action *route_decide(const struct config *config, const struct mail *mail
 	struct action *action = g_new0(struct action, 1);
 	const char *email = mail->from.email;
 	struct rules_outcome rules;
-	char *loop;
+	char *loop, *unproven = NULL;
 
 	action->why = g_ptr_array_new_with_free_func(g_free);
 	action->rules = g_ptr_array_new_with_free_func(g_free);
@@ -307,19 +310,16 @@ struct action *route_decide(const struct config *config, const struct mail *mail
 		g_free(loop);
 		return action;
 	}
-	email = route_requester(config, mail, envelope);
+	email = route_requester(config, mail, envelope, &unproven);
 	if (!email) {
 		action->kind = ACTION_QUARANTINE;
 		because(action, "no sender address: nobody to open a ticket for");
 		return action;
 	}
-	if (email != mail->original_sender.email && mail->from.email &&
-	    address_listed(config->threading.agents, mail->from.email) &&
-	    mail->original_sender.email) {
-		char *why = auth_agent_unproven(config, mail, envelope);
+	if (unproven) {
 		because(action, "a forward from agent %s, but %s: the ticket is the forwarder's", email,
-			why);
-		g_free(why);
+			unproven);
+		g_free(unproven);
 	}
 	if (email == mail->original_sender.email) {
 		because(action, "forwarded by agent %s: the ticket is for the original sender %s",

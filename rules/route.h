@@ -54,9 +54,11 @@ struct action {
 };
 
 /* Whom the ticket is for: the sender (else the envelope sender), or, for a mail an agent
- * forwarded, the original sender. Borrowed from mail or envelope; NULL when nobody is known. */
+ * forwarded, the original sender. Borrowed from mail or envelope; NULL when nobody is known.
+ * unproven (may be NULL) gets why an agent's forward did not count (newly allocated), else
+ * NULL. */
 const char *route_requester(const struct config *config, const struct mail *mail,
-			    const struct envelope *envelope);
+			    const struct envelope *envelope, char **unproven);
 
 /* The ticket number in the mail's subject (newly allocated), or NULL. */
 char *route_ticket_number(const struct config *config, const struct mail *mail);
