@@ -5,7 +5,7 @@
 #include "cli/log.h"
 #include "desk/desk.h"
 #include "ingest/mailbox.h"
-#include "rules/config.h"
+#include "config/config.h"
 #include "state/journal.h"
 
 static const char check_usage[] = "mail2ticket check";

@@ -6,11 +6,11 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
-#include "cli/deliver.h"
-#include "cli/deliver_pool.h"
+#include "flow/deliver.h"
+#include "flow/deliver_pool.h"
 #include "cli/log.h"
-#include "cli/parse_pool.h"
-#include "cli/retry_clock.h"
+#include "flow/parse_pool.h"
+#include "flow/retry_clock.h"
 #include "ingest/archive.h"
 
 static const char import_usage[] =

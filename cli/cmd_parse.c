@@ -5,9 +5,9 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
-#include "cli/deliver.h"
+#include "flow/deliver.h"
 #include "cli/log.h"
-#include "cli/parse_pool.h"
+#include "flow/parse_pool.h"
 #include "ingest/pipe.h"
 #include "parsers/mail_json.h"
 #include "parsers/mail_parse.h"

@@ -3,7 +3,7 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
-#include "cli/deliver.h"
+#include "flow/deliver.h"
 #include "cli/log.h"
 #include "ingest/pipe.h"
 #include "state/maildir.h"

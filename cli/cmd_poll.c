@@ -13,10 +13,10 @@
 #include <glib-unix.h>
 
 #include "cli/commands.h"
-#include "cli/deliver.h"
+#include "flow/deliver.h"
 #include "cli/log.h"
-#include "cli/retry_clock.h"
-#include "cli/poll_pass.h"
+#include "flow/retry_clock.h"
+#include "flow/poll_pass.h"
 #include "cli/service_notify.h"
 
 static const char poll_usage[] = "mail2ticket poll [--once] [--dry-run] [--mailbox NAME]";

@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
-#include "cli/deliver.h"
+#include "flow/deliver.h"
 #include "cli/log.h"
 #include "ingest/mailbox.h"
 

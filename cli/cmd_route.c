@@ -4,9 +4,9 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
-#include "cli/deliver.h"
+#include "flow/deliver.h"
 #include "cli/log.h"
-#include "cli/parse_pool.h"
+#include "flow/parse_pool.h"
 #include "ingest/pipe.h"
 
 static const char route_usage[] = "mail2ticket route [--offline] [-f SENDER] [-r RECIPIENT] FILE|-";

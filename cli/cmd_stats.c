@@ -5,7 +5,7 @@
 
 #include "cli/commands.h"
 #include "cli/log.h"
-#include "rules/config.h"
+#include "config/config.h"
 #include "state/journal.h"
 
 static const char stats_usage[] = "mail2ticket stats [--days N] [--json]";

@@ -5,7 +5,7 @@
 #include <glib.h>
 #include <sysexits.h>
 
-#include "rules/config.h"
+#include "config/config.h"
 
 struct global_options {
 	const char *config_path; /* from --config or the environment, NULL: the default path */

@@ -6,7 +6,7 @@
 #include <glib.h>
 #include <stdio.h>
 
-#include "rules/config.h"
+#include "config/config.h"
 
 #define DESK_ERROR (desk_error_quark())
 GQuark desk_error_quark(void);

@@ -5,7 +5,7 @@
 #include <glib.h>
 #include <jansson.h>
 
-#include "rules/config.h"
+#include "config/config.h"
 
 struct http_settings {
 	const char *ca_file; /* NULL: the system's trust store */

@@ -2,7 +2,7 @@
 # Check the man pages: docs/check-man.sh [mail2ticket.1 [mail2ticket.conf.5]]
 #
 # 1. groff (and mandoc, where installed) format each page without a single warning.
-# 2. Every key in the key lists of rules/config.c and rules/config_mailbox.c (the
+# 2. Every key in the key lists of config/config.c and config/config_mailbox.c (the
 #    `static const char *const NAME_keys[] = {...}` arrays) is documented in mail2ticket.conf(5)
 #    as "key = ..." in the subsection of its section ([NAME], [mailbox NAME] for mailbox_keys).
 # 3. Every command in the command table of cli/main.c is described in the COMMANDS section of
@@ -25,8 +25,8 @@ if [ $# -gt 2 ]; then
 	echo "usage: $0 [mail2ticket.1 [mail2ticket.conf.5]]" >&2
 	exit 2
 fi
-for f in "$page1" "$page5" "$root/cli/main.c" "$root/rules/config.c" \
-	"$root/rules/config_mailbox.c"; do
+for f in "$page1" "$page5" "$root/cli/main.c" "$root/config/config.c" \
+	"$root/config/config_mailbox.c"; do
 	if [ ! -r "$f" ]; then
 		echo "check-man: cannot read $f" >&2
 		exit 2
@@ -95,8 +95,8 @@ awk '
 		if ($0 ~ /\};/)
 			inside = 0
 	}
-' "$root/rules/config.c" "$root/rules/config_mailbox.c" >"$tmp/keys"
-[ -s "$tmp/keys" ] || fail "no key lists found in rules/config.c and rules/config_mailbox.c"
+' "$root/config/config.c" "$root/config/config_mailbox.c" >"$tmp/keys"
+[ -s "$tmp/keys" ] || fail "no key lists found in config/config.c and config/config_mailbox.c"
 
 keys=0
 while read -r section key; do

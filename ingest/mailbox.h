@@ -7,7 +7,7 @@
 #include <glib.h>
 
 #include "ingest/envelope.h"
-#include "rules/config.h"
+#include "config/config.h"
 
 #define MAILBOX_ERROR (mailbox_error_quark())
 GQuark mailbox_error_quark(void);

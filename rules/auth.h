@@ -7,7 +7,7 @@
 
 #include "ingest/envelope.h"
 #include "parsers/mail.h"
-#include "rules/config.h"
+#include "config/config.h"
 
 /* NULL when the configured receiving server vouched for the From domain: dmarc=pass for it, or a
  * dkim=pass or spf=pass for an aligned domain (the same, or one a subdomain of the other), in the

@@ -5,7 +5,7 @@
 
 #include "ingest/envelope.h"
 #include "parsers/mail.h"
-#include "rules/config.h"
+#include "config/config.h"
 
 /* Why mail must be dropped, or NULL. Newly allocated. */
 char *loop_guard_reason(const struct config *config, const struct mail *mail,

@@ -5,7 +5,7 @@
 
 #include "ingest/envelope.h"
 #include "parsers/mail.h"
-#include "rules/config.h"
+#include "config/config.h"
 
 /* QUARANTINE: the mail cannot become a ticket as it is; it is kept aside, never dropped. */
 enum action_kind { ACTION_OPEN, ACTION_REPLY, ACTION_DROP, ACTION_QUARANTINE };

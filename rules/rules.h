@@ -4,7 +4,7 @@
 
 #include "ingest/envelope.h"
 #include "parsers/mail.h"
-#include "rules/config.h"
+#include "config/config.h"
 
 /* What the matching rules set; everything borrowed from the config. A later matching rule (after
  * one with continue = true) overrides what an earlier one set. */

@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "desk/desk.h"
-#include "rules/config.h"
+#include "config/config.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

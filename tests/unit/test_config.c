@@ -7,7 +7,7 @@
 #include <glib/gstdio.h>
 #include <string.h>
 
-#include "rules/config.h"
+#include "config/config.h"
 
 static char *dir;
 

@@ -1,9 +1,9 @@
-#include "cli/poll_pass.h"
+#include "flow/poll_pass.h"
 
 #include <string.h>
 
 #include "cli/log.h"
-#include "cli/parse_pool.h"
+#include "flow/parse_pool.h"
 #include "cli/service_notify.h"
 #include "desk/desk.h"
 #include "parsers/mail.h"

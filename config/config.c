@@ -1,4 +1,4 @@
-#include "rules/config.h"
+#include "config/config.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -7,7 +7,7 @@
 #include <sys/stat.h>
 
 #include "parsers/mail_parse.h"
-#include "rules/config_loader.h"
+#include "config/config_loader.h"
 
 G_DEFINE_QUARK(mail2ticket-config-error-quark, config_error)
 

@@ -2,8 +2,8 @@
  * the calling thread, in the order the messages were read; and parsing with a time limit. The
  * parser cannot be stopped: a mail it takes too long over is handed back unparsed, and its
  * thread is left to finish it and free what it made, while a new thread goes on with the rest. */
-#ifndef M2T_CLI_PARSE_POOL_H
-#define M2T_CLI_PARSE_POOL_H
+#ifndef M2T_FLOW_PARSE_POOL_H
+#define M2T_FLOW_PARSE_POOL_H
 
 #include "ingest/source.h"
 #include "parsers/mail_parse.h"

@@ -1,7 +1,7 @@
 /* One message through the whole flow: parse, decide, journal, desk, journal. Shared by every
  * source; the caller acknowledges the source only when this returns TRUE. */
-#ifndef M2T_CLI_DELIVER_H
-#define M2T_CLI_DELIVER_H
+#ifndef M2T_FLOW_DELIVER_H
+#define M2T_FLOW_DELIVER_H
 
 #include <stdio.h>
 
@@ -9,7 +9,7 @@
 #include "ingest/envelope.h"
 #include "parsers/mail_parse.h"
 #include "rules/route.h"
-#include "rules/config.h"
+#include "config/config.h"
 #include "state/journal.h"
 
 struct deliver {

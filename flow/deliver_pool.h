@@ -2,11 +2,11 @@
  * connection and journal handle. The mails of one thread (linked by Message-ID, In-Reply-To and
  * References) always share a lane while any of them is in flight, so a reply is delivered only
  * after the mail that opened its ticket, and not at all when that mail could not be. */
-#ifndef M2T_CLI_DELIVER_POOL_H
-#define M2T_CLI_DELIVER_POOL_H
+#ifndef M2T_FLOW_DELIVER_POOL_H
+#define M2T_FLOW_DELIVER_POOL_H
 
-#include "cli/deliver.h"
-#include "cli/parse_pool.h"
+#include "flow/deliver.h"
+#include "flow/parse_pool.h"
 
 /* A finished delivery, handed back to the thread that pushed it. */
 struct delivery {

@@ -1,7 +1,7 @@
-#include "cli/deliver.h"
+#include "flow/deliver.h"
 
 #include "cli/log.h"
-#include "cli/parse_pool.h"
+#include "flow/parse_pool.h"
 #include "parsers/mail_parse.h"
 #include "rules/loop_guard.h"
 #include "rules/route.h"

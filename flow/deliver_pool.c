@@ -1,7 +1,7 @@
-#include "cli/deliver_pool.h"
+#include "flow/deliver_pool.h"
 
 #include "cli/log.h"
-#include "cli/retry_clock.h"
+#include "flow/retry_clock.h"
 
 struct job {
 	struct delivery d;

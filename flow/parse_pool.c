@@ -1,4 +1,4 @@
-#include "cli/parse_pool.h"
+#include "flow/parse_pool.h"
 
 /* The caller sleeps until this many messages at the head are parsed (or all pushed are): waking
  * it for each one cost more than parsing a small message on a machine with few cores (import on

@@ -1,12 +1,12 @@
 /* The config loader's shared helpers, for the files that read one kind of section each. Every
  * helper leaves *out alone when the key is absent and, on a bad value, sets the loader's error
  * naming file, line, section and key and returns FALSE. */
-#ifndef M2T_RULES_CONFIG_LOADER_H
-#define M2T_RULES_CONFIG_LOADER_H
+#ifndef M2T_CONFIG_CONFIG_LOADER_H
+#define M2T_CONFIG_CONFIG_LOADER_H
 
 #include <glib.h>
 
-#include "rules/config.h"
+#include "config/config.h"
 
 struct loader {
 	const char *path;

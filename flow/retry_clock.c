@@ -1,4 +1,4 @@
-#include "cli/retry_clock.h"
+#include "flow/retry_clock.h"
 
 #include "desk/desk.h"
 #include "state/journal.h"

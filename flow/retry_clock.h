@@ -2,8 +2,8 @@
  * while the desk keeps failing, and the run gives up only when the desk has failed, with no
  * success in between, for a set time. Shared by the lanes of a run: one success anywhere shows
  * the desk works. */
-#ifndef M2T_CLI_RETRY_CLOCK_H
-#define M2T_CLI_RETRY_CLOCK_H
+#ifndef M2T_FLOW_RETRY_CLOCK_H
+#define M2T_FLOW_RETRY_CLOCK_H
 
 #include <glib.h>
 

@@ -1,6 +1,6 @@
 /* The configuration file, read once into plain structs (nothing else reads the file). */
-#ifndef M2T_RULES_CONFIG_H
-#define M2T_RULES_CONFIG_H
+#ifndef M2T_CONFIG_CONFIG_H
+#define M2T_CONFIG_CONFIG_H
 
 #include <glib.h>
 

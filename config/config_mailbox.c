@@ -2,7 +2,7 @@
  * and what becomes of a mail once the desk has it. */
 #include <string.h>
 
-#include "rules/config_loader.h"
+#include "config/config_loader.h"
 
 static const char *const mailbox_keys[] = {
     "url",	   "user",	   "password_file",	"tls",		"ca_file",

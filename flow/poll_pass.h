@@ -1,11 +1,11 @@
 /* One pass over one mailbox: each new mail is fetched, parsed, delivered and then acknowledged
  * on the server; mail that keeps failing is set aside. */
-#ifndef M2T_CLI_POLL_PASS_H
-#define M2T_CLI_POLL_PASS_H
+#ifndef M2T_FLOW_POLL_PASS_H
+#define M2T_FLOW_POLL_PASS_H
 
 #include <signal.h>
 
-#include "cli/deliver.h"
+#include "flow/deliver.h"
 #include "ingest/mailbox.h"
 
 enum poll_result {
