@@ -118,7 +118,8 @@ static char *json_line_safe(char *text)
 			p++;
 		} else if ((guchar)p[0] == 0xe2 && (guchar)p[1] == 0x80 &&
 			   ((guchar)p[2] == 0xa8 || (guchar)p[2] == 0xa9)) {
-			g_string_append_printf(out, "\\u%04x", (guchar)p[2] == 0xa8 ? 0x2028 : 0x2029);
+			g_string_append_printf(out, "\\u%04x",
+					       (guchar)p[2] == 0xa8 ? 0x2028 : 0x2029);
 			p += 2;
 		} else if (*p == 0x7f) {
 			g_string_append(out, "\\u007f");

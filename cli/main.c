@@ -140,7 +140,8 @@ int main(int argc, char **argv)
 			break;
 		case 'L':
 			if (strcmp(optarg, "json") != 0 && strcmp(optarg, "text") != 0)
-				return usage_error(main_usage, "--log-format is text or json, not '%s'",
+				return usage_error(main_usage,
+						   "--log-format is text or json, not '%s'",
 						   optarg);
 			json = strcmp(optarg, "json") == 0;
 			break;

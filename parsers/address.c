@@ -54,7 +54,8 @@ gboolean address_is_valid(const char *address)
 	/* A quoted local part may hold '@'; an unquoted one may not. */
 	if (address[0] != '"' && memchr(address, '@', at - address))
 		return FALSE;
-	return local_part_is_valid(address, at - address) && domain_is_valid(at + 1, strlen(at + 1));
+	return local_part_is_valid(address, at - address) &&
+	       domain_is_valid(at + 1, strlen(at + 1));
 }
 
 char *address_in_text(const char *value)

@@ -97,7 +97,8 @@ static struct auth_result *result_from(char **pairs)
 		*sep = '\0';
 		if (!*value || r->domain)
 			continue;
-		if ((strcmp(r->method, "dmarc") == 0 && g_ascii_strcasecmp(*p, "header.from") == 0) ||
+		if ((strcmp(r->method, "dmarc") == 0 &&
+		     g_ascii_strcasecmp(*p, "header.from") == 0) ||
 		    (strcmp(r->method, "dkim") == 0 && g_ascii_strcasecmp(*p, "header.d") == 0) ||
 		    (strcmp(r->method, "spf") == 0 && g_ascii_strcasecmp(*p, "smtp.mailfrom") == 0))
 			r->domain = domain_of(value);

@@ -8,8 +8,9 @@
 struct auth_result {
 	char *method; /* lower case: "dmarc", "dkim", "spf", ... */
 	char *result; /* lower case: "pass", "fail", "none", ... */
-	char *domain; /* what it vouches for: dmarc header.from, dkim header.d (else the domain of
-		       * header.i), spf smtp.mailfrom's domain (else smtp.helo); lower case, or NULL */
+	/* What it vouches for: dmarc header.from, dkim header.d (else the domain of header.i),
+	 * spf smtp.mailfrom's domain (else smtp.helo); lower case, or NULL. */
+	char *domain;
 };
 
 struct auth_results {

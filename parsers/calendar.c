@@ -141,7 +141,8 @@ static char *format_time(const struct ics_line *l)
 static char *format_person(const struct ics_line *l)
 {
 	char *cn = param(l->params, "CN");
-	const char *addr = g_ascii_strncasecmp(l->value, "mailto:", 7) == 0 ? l->value + 7 : l->value;
+	const char *addr =
+	    g_ascii_strncasecmp(l->value, "mailto:", 7) == 0 ? l->value + 7 : l->value;
 	char *shown = cn && *cn ? g_strdup_printf("%s <%s>", cn, addr) : g_strdup(addr);
 
 	g_free(cn);
@@ -160,7 +161,8 @@ char *calendar_summary(const char *ics)
 		struct ics_line line = {0};
 		if (!split_line(*l, &line))
 			continue;
-		if (strcmp(line.name, "BEGIN") == 0 && g_ascii_strcasecmp(line.value, "VEVENT") == 0) {
+		if (strcmp(line.name, "BEGIN") == 0 &&
+		    g_ascii_strcasecmp(line.value, "VEVENT") == 0) {
 			in_event = !seen_event; /* only the first event is summarized */
 		} else if (strcmp(line.name, "END") == 0 &&
 			   g_ascii_strcasecmp(line.value, "VEVENT") == 0) {

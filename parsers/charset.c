@@ -16,7 +16,8 @@ gboolean charset_label_is_valid(const char *label)
 
 static gboolean is_utf8_label(const char *charset)
 {
-	return g_ascii_strcasecmp(charset, "utf-8") == 0 || g_ascii_strcasecmp(charset, "utf8") == 0;
+	return g_ascii_strcasecmp(charset, "utf-8") == 0 ||
+	       g_ascii_strcasecmp(charset, "utf8") == 0;
 }
 
 static gboolean is_ascii_label(const char *charset)
@@ -231,7 +232,8 @@ char *charset_to_utf8(const char *data, gsize len, const char *charset, gboolean
 
 	/* 8-bit text in a single-byte charset almost never forms valid multi-byte UTF-8 by chance;
 	 * when it does, the label is wrong (a common mailer bug). */
-	if (has_8bit(data, len) && g_utf8_validate_len(data, len, NULL) && !is_wide_label(charset)) {
+	if (has_8bit(data, len) && g_utf8_validate_len(data, len, NULL) &&
+	    !is_wide_label(charset)) {
 		out = g_string_new_len(data, len);
 		return strip_nuls(out);
 	}

@@ -27,7 +27,8 @@ char *flowed_decode(const char *text, gboolean delsp)
 		soft = len > 0 && line[len - 1] == ' ' && strcmp(line, "-- ") != 0;
 
 		if (in_paragraph && depth != paragraph_depth)
-			g_string_append_c(out, '\n'); /* a flowed line must not join another depth */
+			/* a flowed line must not join another depth */
+			g_string_append_c(out, '\n');
 		if (!in_paragraph || depth != paragraph_depth) {
 			if (out->len && out->str[out->len - 1] != '\n')
 				g_string_append_c(out, '\n');

@@ -67,7 +67,8 @@ static void encoded_word_append_bytes(const struct encoded_word *word, GByteArra
 		char c = word->text[i];
 		if (c == '_') {
 			g_byte_array_append(out, (const guint8 *)" ", 1);
-		} else if (c == '=' && i + 2 < word->text_len && g_ascii_isxdigit(word->text[i + 1]) &&
+		} else if (c == '=' && i + 2 < word->text_len &&
+			   g_ascii_isxdigit(word->text[i + 1]) &&
 			   g_ascii_isxdigit(word->text[i + 2])) {
 			guint8 b = g_ascii_xdigit_value(word->text[i + 1]) << 4 |
 				   g_ascii_xdigit_value(word->text[i + 2]);
@@ -237,7 +238,8 @@ void header_decode_names(InternetAddressList *list)
 			g_free(valid);
 		}
 		if (INTERNET_ADDRESS_IS_GROUP(ia))
-			header_decode_names(internet_address_group_get_members(INTERNET_ADDRESS_GROUP(ia)));
+			header_decode_names(
+			    internet_address_group_get_members(INTERNET_ADDRESS_GROUP(ia)));
 	}
 }
 

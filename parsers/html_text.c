@@ -33,8 +33,9 @@ struct frame {
 	gsize outer_low_water; /* FRAME_LINK: low_water of the enclosing link */
 };
 
-/* Rendering state: text goes through emit_text(), which folds white space the way a browser does,
- * and breaks are requested with want_break() so that nested blocks give one blank line, not five. */
+/* Rendering state: text goes through emit_text(), which folds white space the way a browser
+ * does, and breaks are requested with want_break() so that nested blocks give one blank line,
+ * not five. */
 struct render {
 	GString *out;
 	GArray *open;	    /* of struct frame: the elements open, outermost first */
@@ -139,7 +140,8 @@ static gboolean is_hidden(const xmlChar **atts)
 		for (const char *c = style; *c; c++)
 			if (!g_ascii_isspace(*c))
 				g_string_append_c(compact, g_ascii_tolower(*c));
-		if (strstr(compact->str, "display:none") || strstr(compact->str, "visibility:hidden") ||
+		if (strstr(compact->str, "display:none") ||
+		    strstr(compact->str, "visibility:hidden") ||
 		    strstr(compact->str, "max-height:0") || strstr(compact->str, "font-size:0"))
 			result = TRUE;
 		g_string_free(compact, TRUE);
@@ -358,7 +360,8 @@ char *html_to_text(const char *html, gsize len)
 	ctxt = htmlCreateMemoryParserCtxt(html, (int)len);
 	if (ctxt) {
 		/* The parser's own handler, made to call ours only; errors are not reported (mail
-		 * HTML has plenty) and the text is UTF-8 whatever a <meta> says: it was converted. */
+		 * HTML has plenty) and the text is UTF-8 whatever a <meta> says: it was
+		 * converted. */
 		memset(ctxt->sax, 0, sizeof(*ctxt->sax));
 		ctxt->sax->startElement = on_start;
 		ctxt->sax->endElement = on_end;

@@ -58,8 +58,8 @@ struct mail {
 	GPtrArray *warnings;	/* of char *: what could not be read as the sender meant */
 	GPtrArray *omitted;	/* of char *: attachments left out, with the reason */
 	gsize raw_size;
-	/* Hex SHA-256 of the raw bytes; "" unless the mail has no Message-ID (then it is the key) or
-	 * it was asked for: hashing costs more than parsing. */
+	/* Hex SHA-256 of the raw bytes; "" unless the mail has no Message-ID (then it is the key)
+	 * or it was asked for: hashing costs more than parsing. */
 	char raw_sha256[65];
 	/* Hex SHA-256 from where the mail's own bytes begin, past the lines its last hop adds anew
 	 * to each delivery (see mail_parse.c); the key of a mail without a Message-ID, so that an

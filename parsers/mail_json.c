@@ -33,11 +33,12 @@ static json_t *attachment_to_json(const struct mail_attachment *att, gboolean wi
 {
 	gsize len;
 	const guchar *data = g_bytes_get_data(att->data, &len);
-	char *digest = g_compute_checksum_for_data(G_CHECKSUM_SHA256, data ? data : (const guchar *)"", len);
-	json_t *obj = json_pack("{s:s, s:s, s:I, s:s, s:b, s:o}", "filename", att->filename,
-				"content_type", att->content_type, "size", (json_int_t)len, "sha256",
-				digest, "inline", att->is_inline, "content_id",
-				string_or_null(att->content_id));
+	char *digest =
+	    g_compute_checksum_for_data(G_CHECKSUM_SHA256, data ? data : (const guchar *)"", len);
+	json_t *obj =
+	    json_pack("{s:s, s:s, s:I, s:s, s:b, s:o}", "filename", att->filename, "content_type",
+		      att->content_type, "size", (json_int_t)len, "sha256", digest, "inline",
+		      att->is_inline, "content_id", string_or_null(att->content_id));
 
 	if (with_data) {
 		char *b64 = g_base64_encode(data, len);
@@ -80,8 +81,9 @@ json_t *mail_to_json(const struct mail *mail, gboolean with_data)
 	json_t *obj;
 
 	for (guint i = 0; i < mail->attachments->len; i++)
-		json_array_append_new(attachments,
-				      attachment_to_json(g_ptr_array_index(mail->attachments, i), with_data));
+		json_array_append_new(
+		    attachments,
+		    attachment_to_json(g_ptr_array_index(mail->attachments, i), with_data));
 	if (mail->date) {
 		char *iso = g_date_time_format(mail->date, "%Y-%m-%dT%H:%M:%S%:z");
 		date = json_string(iso);
@@ -89,14 +91,15 @@ json_t *mail_to_json(const struct mail *mail, gboolean with_data)
 	}
 	obj = json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:s, s:s, s:s}", "subject",
 			mail->subject, "from", address_to_json(&mail->from), "to",
-			addresses_to_json(mail->to), "cc", addresses_to_json(mail->cc), "date", date,
-			"message_id", string_or_null(mail->message_id), "in_reply_to",
+			addresses_to_json(mail->to), "cc", addresses_to_json(mail->cc), "date",
+			date, "message_id", string_or_null(mail->message_id), "in_reply_to",
 			string_or_null(mail->in_reply_to), "references",
 			strings_to_json(mail->references), "text", mail->text, "reply_text",
 			mail->reply_text, "text_source", text_source_name(mail->text_source));
 	/* json_pack takes at most so many values at once; the rest in a second step. */
 	if (mail->original_sender.email)
-		json_object_set_new(obj, "original_sender", address_to_json(&mail->original_sender));
+		json_object_set_new(obj, "original_sender",
+				    address_to_json(&mail->original_sender));
 	json_object_update_new(
 	    obj, json_pack("{s:o, s:o, s:o, s:o, s:I, s:s}", "attachments", attachments, "omitted",
 			   strings_to_json(mail->omitted), "report", report_to_json(mail->report),

@@ -30,7 +30,8 @@ struct walk {
 	int parts;
 	gboolean cut_short; /* parts may be unread: the original is attached whole */
 	gboolean depth_warned;
-	GPtrArray *charsets; /* the charsets the parts declare, for 8-bit header text; ends in NULL */
+	/* the charsets the parts declare, for 8-bit header text; ends in NULL */
+	GPtrArray *charsets;
 };
 
 static GBytes *part_content_bytes(GMimePart *part)
@@ -123,7 +124,8 @@ static gboolean is_windows_device_name(const char *name)
 		if (stem == 3 && g_ascii_strncasecmp(name, devices[i], 3) == 0)
 			return TRUE;
 	return stem == 4 &&
-	       (g_ascii_strncasecmp(name, "COM", 3) == 0 || g_ascii_strncasecmp(name, "LPT", 3) == 0) &&
+	       (g_ascii_strncasecmp(name, "COM", 3) == 0 ||
+		g_ascii_strncasecmp(name, "LPT", 3) == 0) &&
 	       name[3] >= '1' && name[3] <= '9';
 }
 
@@ -343,8 +345,8 @@ static void unpack_tnef(struct walk *w, GMimePart *part, const char *filename)
 		g_free(text);
 	}
 	if (!ok) {
-		mail_add_warning(w->mail, "%s: %s; kept as it is", filename ? filename : "winmail.dat",
-				 err->message);
+		mail_add_warning(w->mail, "%s: %s; kept as it is",
+				 filename ? filename : "winmail.dat", err->message);
 		add_attachment(w, filename ? filename : "winmail.dat", "application/ms-tnef", NULL,
 			       FALSE, g_bytes_ref(bytes));
 		g_error_free(err);
@@ -373,7 +375,8 @@ static char *param_from_merged(GMimeParserOptions *options, GMimeObject *obj, co
 	merged = header_merge_encoded_words(semicolon + 1);
 	params = g_mime_param_list_parse(options, merged);
 	if (params && g_mime_param_list_get_parameter(params, param))
-		value = g_strdup(g_mime_param_get_value(g_mime_param_list_get_parameter(params, param)));
+		value = g_strdup(
+		    g_mime_param_get_value(g_mime_param_list_get_parameter(params, param)));
 	if (params)
 		g_object_unref(params);
 	g_free(merged);
@@ -387,7 +390,8 @@ static char *part_filename(struct walk *w, GMimePart *part)
 
 	if (!name)
 		return NULL;
-	merged = param_from_merged(w->options, GMIME_OBJECT(part), "Content-Disposition", "filename");
+	merged =
+	    param_from_merged(w->options, GMIME_OBJECT(part), "Content-Disposition", "filename");
 	if (!merged)
 		merged = param_from_merged(w->options, GMIME_OBJECT(part), "Content-Type", "name");
 	/* Longer only where GMime lost text. */
@@ -529,7 +533,8 @@ static void walk_message_part(struct walk *w, GMimeMessagePart *mp)
 	}
 	if (inner && w->mail->report && !w->mail->report->original_message_id &&
 	    g_mime_message_get_message_id(inner))
-		w->mail->report->original_message_id = g_strdup(g_mime_message_get_message_id(inner));
+		w->mail->report->original_message_id =
+		    g_strdup(g_mime_message_get_message_id(inner));
 	add_attachment(w, name ? name : "forwarded-message.eml", "message/rfc822",
 		       g_mime_object_get_content_id(GMIME_OBJECT(mp)), FALSE,
 		       g_byte_array_free_to_bytes(array));
@@ -633,8 +638,9 @@ static void walk_object(struct walk *w, GMimeObject *obj, int depth, gboolean at
 {
 	if (depth > MAX_MIME_DEPTH || w->parts >= MAX_MIME_PARTS) {
 		if (!w->depth_warned)
-			mail_add_warning(w->mail, "MIME structure deeper than %d levels or more than "
-						  "%d parts: the rest was not read",
+			mail_add_warning(w->mail,
+					 "MIME structure deeper than %d levels or more than "
+					 "%d parts: the rest was not read",
 					 MAX_MIME_DEPTH, MAX_MIME_PARTS);
 		w->depth_warned = TRUE;
 		w->cut_short = TRUE;
@@ -661,7 +667,8 @@ static void append_addresses(GPtrArray *into, InternetAddressList *list)
 		} else if (INTERNET_ADDRESS_IS_MAILBOX(ia)) {
 			struct mail_address *addr = g_new0(struct mail_address, 1);
 			const char *name = internet_address_get_name(ia);
-			const char *email = internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(ia));
+			const char *email =
+			    internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(ia));
 			addr->name = name && *name ? g_strdup(name) : NULL;
 			/* Never handed on (a desk's cc list): an address that is none. */
 			addr->email = email && address_is_valid(email) ? g_strdup(email) : NULL;
@@ -760,7 +767,8 @@ static void use_declared_charsets(struct walk *w, GMimeMessage *msg)
 	g_mime_message_foreach(msg, collect_charset, w->charsets);
 	g_ptr_array_add(fallbacks, "UTF-8");
 	for (guint i = 0; i < w->charsets->len; i++)
-		g_ptr_array_add(fallbacks, (gpointer)charset_superset(g_ptr_array_index(w->charsets, i)));
+		g_ptr_array_add(fallbacks,
+				(gpointer)charset_superset(g_ptr_array_index(w->charsets, i)));
 	g_ptr_array_add(fallbacks, "windows-1252");
 	g_ptr_array_add(fallbacks, NULL);
 	g_mime_parser_options_set_fallback_charsets(w->options, (const char **)fallbacks->pdata);
@@ -787,8 +795,9 @@ static void read_headers(struct walk *w, GMimeMessage *msg)
 		GMimeHeader *h = g_mime_header_list_get_header_at(headers, i);
 		if (g_ascii_strcasecmp(g_mime_header_get_name(h), "Subject") == 0) {
 			g_free(w->mail->subject);
-			w->mail->subject = header_decode_text_in(
-			    g_mime_header_get_raw_value(h), (const char *const *)w->charsets->pdata);
+			w->mail->subject =
+			    header_decode_text_in(g_mime_header_get_raw_value(h),
+						  (const char *const *)w->charsets->pdata);
 			break;
 		}
 	}
@@ -1281,8 +1290,9 @@ struct mail *mail_parse(const char *raw, gsize len, const struct parse_options *
 			walk_object(&w, g_mime_message_get_mime_part(msg), 0, FALSE);
 		g_object_unref(msg);
 		if (w.cut_short) {
-			mail_add_warning(w.mail, "parts may not have been read: the whole message is "
-						 "attached as original-message.eml");
+			mail_add_warning(w.mail,
+					 "parts may not have been read: the whole message is "
+					 "attached as original-message.eml");
 			add_attachment(&w, "original-message.eml", "message/rfc822", NULL, FALSE,
 				       g_bytes_new(raw, len));
 		}
@@ -1294,7 +1304,8 @@ struct mail *mail_parse(const char *raw, gsize len, const struct parse_options *
 			       g_bytes_new(raw, len));
 	}
 	if (opts->raw_digest || !w.mail->message_id) {
-		char *digest = g_compute_checksum_for_data(G_CHECKSUM_SHA256, (const guchar *)raw, len);
+		char *digest =
+		    g_compute_checksum_for_data(G_CHECKSUM_SHA256, (const guchar *)raw, len);
 		g_strlcpy(w.mail->raw_sha256, digest, sizeof(w.mail->raw_sha256));
 		g_free(digest);
 	}

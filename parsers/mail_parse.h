@@ -7,7 +7,8 @@
 struct parse_options {
 	gsize max_attachment_bytes; /* 0: no limit */
 	gsize max_total_bytes;	    /* 0: no limit */
-	const char *const *reply_markers; /* lines that start quoted text; NULL-terminated or NULL */
+	/* lines that start quoted text; NULL-terminated or NULL */
+	const char *const *reply_markers;
 	gboolean raw_digest; /* compute raw_sha256 even when the mail has a Message-ID */
 };
 

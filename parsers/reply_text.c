@@ -337,7 +337,8 @@ static gboolean is_hard_cut(const struct lines *l, guint i, char *const *markers
 
 	/* A separator holds a run of dashes or ends in a colon (forwarding banners). */
 	return has_marker(line, markers) || is_signature(line) ||
-	       ((strstr(line, "----") || has_colon(line)) && matches(patterns()->separator, line)) ||
+	       ((strstr(line, "----") || has_colon(line)) &&
+		matches(patterns()->separator, line)) ||
 	       outlook_rule_at(l, i) || header_block_at(l, i);
 }
 

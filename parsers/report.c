@@ -100,7 +100,8 @@ void report_read_status(struct mail_report *report, const char *body, gsize len)
 		return;
 	keep(&report->disposition, field(per_message, "Disposition", FALSE));
 	keep(&report->recipient, field(per_message, "Final-Recipient", TRUE));
-	keep(&report->original_message_id, decoded_id(field(per_message, "Original-Message-ID", FALSE)));
+	keep(&report->original_message_id,
+	     decoded_id(field(per_message, "Original-Message-ID", FALSE)));
 	rest = body_of(per_message);
 	g_object_unref(per_message);
 	if (!rest)

@@ -40,7 +40,8 @@ static GBytes *decode_block(char **first, char **end)
 		g_string_append_c(block, '\n');
 	}
 	buf = g_malloc(block->len + 3);
-	n = g_mime_encoding_uudecode_step((const guchar *)block->str, block->len, buf, &state, &save);
+	n = g_mime_encoding_uudecode_step((const guchar *)block->str, block->len, buf, &state,
+					  &save);
 	g_string_free(block, TRUE);
 	return g_bytes_new_take(buf, n);
 }

@@ -62,8 +62,8 @@ char *auth_from_unproven(const struct config *config, const struct mail *mail)
 		return g_strdup("the mail has no From address to prove");
 	ar = verdict_of(config, mail);
 	if (!ar)
-		return g_strdup_printf("From is %s, but no Authentication-Results from %s vouch for "
-				       "it",
+		return g_strdup_printf("From is %s, but no Authentication-Results from %s "
+				       "vouch for it",
 				       from, config->auth.authserv_ids[0]);
 	for (guint i = 0; i < ar->results->len; i++) {
 		const struct auth_result *r = g_ptr_array_index(ar->results, i);

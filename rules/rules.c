@@ -33,8 +33,8 @@ static gboolean value_matches(const struct rule_condition *c, const char *value)
 static void add_addresses(GPtrArray *values, const GPtrArray *addresses)
 {
 	for (guint i = 0; i < addresses->len; i++)
-		g_ptr_array_add(values,
-				((const struct mail_address *)g_ptr_array_index(addresses, i))->email);
+		g_ptr_array_add(
+		    values, ((const struct mail_address *)g_ptr_array_index(addresses, i))->email);
 }
 
 static void add_headers(GPtrArray *values, const struct mail *mail, const char *name)

@@ -39,7 +39,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!g_utf8_validate(text, -1, NULL))
 		abort();
 	for (int i = 0; list && i < internet_address_list_length(list); i++) {
-		const char *name = internet_address_get_name(internet_address_list_get_address(list, i));
+		const char *name =
+		    internet_address_get_name(internet_address_list_get_address(list, i));
 		if (name && !g_utf8_validate(name, -1, NULL))
 			abort();
 	}

@@ -35,10 +35,12 @@ static char *write_mbox(const char *dir)
 		if (has_date)
 			fprintf(f, "Date: %s\n", date);
 		fprintf(f, "Message-ID: <%u@test>\nSubject: %u\n\n", i, i);
-		for (guint line = 0; line < 60 + i % 7; line++)
-			fprintf(f, "%s line %u of message %u, long enough to fill the archive a bit.\n",
-				line == 5 ? ">From quoted" : line == 6 ? "From unquoted" : "text", line,
-				i);
+		for (guint line = 0; line < 60 + i % 7; line++) {
+			const char *start = line == 5 ? ">From quoted" : line == 6 ? "From unquoted"
+										   : "text";
+			fprintf(f, "%s line %u of message %u, %s.\n", start, line, i,
+				"long enough to fill the archive a bit");
+		}
 		fprintf(f, "\n");
 		g_free(date);
 		g_date_time_unref(dt);

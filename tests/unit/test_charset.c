@@ -32,7 +32,8 @@ static void test_declared_charsets(void **state)
 static void test_windows_1252_labelled_latin1(void **state)
 {
 	(void)state;
-	/* 0x93/0x94 are curly quotes and 0x80 the euro sign in windows-1252, controls in Latin-1. */
+	/* 0x93/0x94 are curly quotes and 0x80 the euro sign in windows-1252, controls in
+	 * Latin-1. */
 	assert_converts("\x93hi\x94 \x80", 6, "iso-8859-1", "“hi” €", FALSE);
 }
 
@@ -53,8 +54,8 @@ static void test_8bit_without_label_is_windows_1252(void **state)
 static void test_bad_bytes_are_replaced_not_truncated(void **state)
 {
 	(void)state;
-	assert_converts("ok \xFF\xFE then more", 16, "utf-8", "ok \xEF\xBF\xBD\xEF\xBF\xBD then more",
-			TRUE);
+	assert_converts("ok \xFF\xFE then more", 16, "utf-8",
+			"ok \xEF\xBF\xBD\xEF\xBF\xBD then more", TRUE);
 	/* ISO-2022-JP with a stray 8-bit byte in the middle. */
 	assert_converts("a\xFF" "b", 3, "iso-2022-jp", "a\xEF\xBF\xBD" "b", TRUE);
 }

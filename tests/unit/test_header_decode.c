@@ -107,7 +107,8 @@ static void test_malformed_words_do_not_crash(void **state)
 static void test_addresses_with_split_names(void **state)
 {
 	InternetAddressList *list = header_parse_addresses(
-	    options, "=?utf-8?B?0JTQvtC80LXQvQ==?= =?utf-8?B?INC90LU=?= <a@example.org>, b@example.net");
+	    options,
+	    "=?utf-8?B?0JTQvtC80LXQvQ==?= =?utf-8?B?INC90LU=?= <a@example.org>, b@example.net");
 	(void)state;
 	assert_int_equal(internet_address_list_length(list), 2);
 	assert_string_equal(internet_address_get_name(internet_address_list_get_address(list, 0)),

@@ -36,7 +36,8 @@ static void test_links(void **state)
 	(void)state;
 	assert_renders("see <a href=\"https://x.example/\">status page</a>.",
 		       "see status page (https://x.example/).");
-	assert_renders("<a href=\"https://x.example/\">https://x.example/</a>", "https://x.example/");
+	assert_renders("<a href=\"https://x.example/\">https://x.example/</a>",
+		       "https://x.example/");
 	assert_renders("<a href=\"mailto:a@example.org\">mail us</a>", "mail us (a@example.org)");
 	assert_renders("<a href=\"javascript:evil()\">click</a>", "click");
 }

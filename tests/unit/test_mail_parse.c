@@ -67,8 +67,8 @@ static void test_too_deep_keeps_the_original(void **state)
 	(void)state;
 
 	for (int i = 0; i < 100; i++)
-		g_string_append_printf(raw, "Content-Type: multipart/mixed; boundary=\"b%d\"\n\n--b%d\n",
-				       i, i);
+		g_string_append_printf(
+		    raw, "Content-Type: multipart/mixed; boundary=\"b%d\"\n\n--b%d\n", i, i);
 	g_string_append(raw, "Content-Type: text/plain\n\ninner\n");
 	m = mail_parse(raw->str, raw->len, NULL);
 	assert_true(has_warning(m, "deeper than 32 levels"));
@@ -80,15 +80,16 @@ static void test_too_deep_keeps_the_original(void **state)
 
 static void test_unsafe_attachment_names(void **state)
 {
-	struct mail *m = parse("From: a@example.org\nMIME-Version: 1.0\n"
-			       "Content-Type: multipart/mixed; boundary=\"x\"\n\n"
-			       "--x\nContent-Type: text/plain\n\nbody\n"
-			       "--x\nContent-Type: application/pdf\n"
-			       "Content-Disposition: attachment; filename=\"../../etc/passwd\"\n\nA\n"
-			       "--x\nContent-Type: application/pdf\n"
-			       "Content-Disposition: attachment; filename=\"..\\\\..\\\\.hidden\"\n\nB\n"
-			       "--x\nContent-Type: image/png\nContent-Disposition: attachment\n\nC\n"
-			       "--x--\n");
+	struct mail *m =
+	    parse("From: a@example.org\nMIME-Version: 1.0\n"
+		  "Content-Type: multipart/mixed; boundary=\"x\"\n\n"
+		  "--x\nContent-Type: text/plain\n\nbody\n"
+		  "--x\nContent-Type: application/pdf\n"
+		  "Content-Disposition: attachment; filename=\"../../etc/passwd\"\n\nA\n"
+		  "--x\nContent-Type: application/pdf\n"
+		  "Content-Disposition: attachment; filename=\"..\\\\..\\\\.hidden\"\n\nB\n"
+		  "--x\nContent-Type: image/png\nContent-Disposition: attachment\n\nC\n"
+		  "--x--\n");
 	(void)state;
 
 	assert_string_equal(m->text, "body"); /* the line end before a boundary is the boundary's */
@@ -102,18 +103,19 @@ static void test_unsafe_attachment_names(void **state)
 /* Bidi and zero-width characters make a name read as something else: they are removed. */
 static void test_format_characters_leave_names(void **state)
 {
-	struct mail *m = parse("From: a@example.org\nMIME-Version: 1.0\n"
-			       "Content-Type: multipart/mixed; boundary=\"x\"\n\n"
-			       "--x\nContent-Type: text/plain\n\nbody\n"
-			       "--x\nContent-Type: application/octet-stream\n"
-			       "Content-Disposition: attachment; "
-			       "filename*=utf-8''invoice_%E2%80%AEfdp.exe\n\nA\n"
-			       "--x\nContent-Type: application/octet-stream\n"
-			       "Content-Disposition: attachment; "
-			       "filename=\"=?utf-8?Q?re=E2=80=8Bport=E2=81=A6.pdf=EF=BB=BF?=\"\n\nB\n"
-			       "--x\nContent-Type: application/octet-stream\n"
-			       "Content-Disposition: attachment; filename*=utf-8''%E2%80%8F%E2%80%8E\n"
-			       "\nC\n--x--\n");
+	struct mail *m =
+	    parse("From: a@example.org\nMIME-Version: 1.0\n"
+		  "Content-Type: multipart/mixed; boundary=\"x\"\n\n"
+		  "--x\nContent-Type: text/plain\n\nbody\n"
+		  "--x\nContent-Type: application/octet-stream\n"
+		  "Content-Disposition: attachment; "
+		  "filename*=utf-8''invoice_%E2%80%AEfdp.exe\n\nA\n"
+		  "--x\nContent-Type: application/octet-stream\n"
+		  "Content-Disposition: attachment; "
+		  "filename=\"=?utf-8?Q?re=E2=80=8Bport=E2=81=A6.pdf=EF=BB=BF?=\"\n\nB\n"
+		  "--x\nContent-Type: application/octet-stream\n"
+		  "Content-Disposition: attachment; filename*=utf-8''%E2%80%8F%E2%80%8E\n"
+		  "\nC\n--x--\n");
 	(void)state;
 
 	assert_string_equal(attachment(m, 0)->filename, "invoice_fdp.exe");
@@ -156,18 +158,19 @@ static void test_forwarded_message_is_an_eml_attachment(void **state)
 
 static void test_bounce_report(void **state)
 {
-	struct mail *m = parse("From: MAILER-DAEMON@mx.example.net\nSubject: Undelivered\n"
-			       "MIME-Version: 1.0\n"
-			       "Content-Type: multipart/report; report-type=delivery-status; "
-			       "boundary=\"R\"\n\n"
-			       "--R\nContent-Type: text/plain\n\nCould not deliver.\n"
-			       "--R\nContent-Type: message/delivery-status\n\n"
-			       "Reporting-MTA: dns; mx.example.net\n\n"
-			       "Final-Recipient: rfc822; nobody@example.net\nAction: failed\n"
-			       "Status: 5.1.1\nDiagnostic-Code: smtp; 550 5.1.1 user\n    unknown\n\n"
-			       "--R\nContent-Type: text/rfc822-headers\n\n"
-			       "Message-ID: <orig@example.com>\nSubject: Your ticket\n\n"
-			       "--R--\n");
+	struct mail *m =
+	    parse("From: MAILER-DAEMON@mx.example.net\nSubject: Undelivered\n"
+		  "MIME-Version: 1.0\n"
+		  "Content-Type: multipart/report; report-type=delivery-status; "
+		  "boundary=\"R\"\n\n"
+		  "--R\nContent-Type: text/plain\n\nCould not deliver.\n"
+		  "--R\nContent-Type: message/delivery-status\n\n"
+		  "Reporting-MTA: dns; mx.example.net\n\n"
+		  "Final-Recipient: rfc822; nobody@example.net\nAction: failed\n"
+		  "Status: 5.1.1\nDiagnostic-Code: smtp; 550 5.1.1 user\n    unknown\n\n"
+		  "--R\nContent-Type: text/rfc822-headers\n\n"
+		  "Message-ID: <orig@example.com>\nSubject: Your ticket\n\n"
+		  "--R--\n");
 	(void)state;
 
 	assert_non_null(m->report);
@@ -202,8 +205,9 @@ static void test_size_limits_leave_out_and_say_so(void **state)
 	assert_int_equal(m->attachments->len, 1);
 	assert_string_equal(attachment(m, 0)->filename, "a.txt");
 	assert_int_equal(m->omitted->len, 3);
-	assert_non_null(strstr(g_ptr_array_index(m->omitted, 0), "big.txt (15 bytes): over the "
-								 "limit of 10 bytes per attachment"));
+	assert_non_null(strstr(g_ptr_array_index(m->omitted, 0),
+			       "big.txt (15 bytes): over the "
+			       "limit of 10 bytes per attachment"));
 	assert_non_null(strstr(g_ptr_array_index(m->omitted, 1), "b.txt (8 bytes): over the "
 								 "limit of 15 bytes for all"));
 	assert_non_null(strstr(g_ptr_array_index(m->omitted, 2), "empty.txt: empty"));
@@ -252,7 +256,8 @@ static void test_key_tells_mails_with_one_message_id_apart(void **state)
 	    "Received: by mx\r\nFrom: a@example.org\r\nDate: Thu, 5 Mar 2026 10:00:00 +0000\r\n"
 	    "Subject: Hi\r\n there\r\nMessage-ID: <f@x>\r\n\r\nLine.\r\n\r\n",
 	};
-	/* A body line starting "From ", as an mbox file quotes it and as an mbox reader gives it. */
+	/* A body line starting "From ", as an mbox file quotes it and as an mbox reader gives
+	 * it. */
 	static const char *const quoted[] = {
 	    "From: a@example.org\nSubject: q\nMessage-ID: <q@x>\n\nFrom here on.\n",
 	    "From: a@example.org\nSubject: q\nMessage-ID: <q@x>\n\n>From here on.\n",

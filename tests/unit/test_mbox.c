@@ -130,12 +130,14 @@ static const char *text_of(GPtrArray *msgs, guint i)
 /* The mbox of gmime-bugs/gmime_mbox_split_repro.c: GMime's mbox mode finds three messages. */
 static void test_from_on_read_boundary_is_not_a_separator(void **state)
 {
-	static const char hdr[] = "From a@example.com Mon Jan  2 00:00:00 2023\n"
-				  "From: a@example.com\nSubject: one\nMessage-ID: <1@example.com>\n\n";
-	static const char tail[] = "\nlast line\n\n"
-				   "From b@example.com Mon Jan  2 00:00:01 2023\n"
-				   "From: b@example.com\nSubject: two\nMessage-ID: <2@example.com>\n\n"
-				   "body two\n\n";
+	static const char hdr[] =
+	    "From a@example.com Mon Jan  2 00:00:00 2023\n"
+	    "From: a@example.com\nSubject: one\nMessage-ID: <1@example.com>\n\n";
+	static const char tail[] =
+	    "\nlast line\n\n"
+	    "From b@example.com Mon Jan  2 00:00:01 2023\n"
+	    "From: b@example.com\nSubject: two\nMessage-ID: <2@example.com>\n\n"
+	    "body two\n\n";
 	GString *mbox = g_string_new(hdr);
 	GPtrArray *msgs;
 	(void)state;
@@ -213,10 +215,11 @@ static void test_separator_lines_without_empty_line(void **state)
 static void test_content_length(void **state)
 {
 	static const char body[] = "b\n\nFrom x Thu Mar  5 10:00:00 2026\nstill body\n";
-	char *mbox = g_strdup_printf("From a@x Thu Mar  5 10:00:00 2026\nContent-Length: %zu\n\n%s\n"
-				     "From b@x Thu Mar  5 10:01:00 2026\nContent-Length: 999\n\n"
-				     "short\n\nFrom c@x Thu Mar  5 10:02:00 2026\n\nlast\n",
-				     strlen(body), body);
+	char *mbox =
+	    g_strdup_printf("From a@x Thu Mar  5 10:00:00 2026\nContent-Length: %zu\n\n%s\n"
+			    "From b@x Thu Mar  5 10:01:00 2026\nContent-Length: 999\n\n"
+			    "short\n\nFrom c@x Thu Mar  5 10:02:00 2026\n\nlast\n",
+			    strlen(body), body);
 	FILE *f = fmemopen(mbox, strlen(mbox), "r");
 	struct mbox_reader *r = mbox_reader_new(f);
 	GPtrArray *msgs = split(mbox, strlen(mbox));
@@ -264,7 +267,8 @@ static void test_long_lines_and_no_final_line_end(void **state)
 	g_string_append(mbox, "\n\nFrom y Mon Jan  2 00:00:00 2023\nSubject: last\n\nno end");
 	msgs = split(mbox->str, mbox->len);
 	assert_int_equal(msgs->len, 2);
-	assert_int_equal(strlen(text_of(msgs, 0)), strlen("Subject: long\n\n") + 3 * 256 * 1024 + 1);
+	assert_int_equal(strlen(text_of(msgs, 0)),
+			 strlen("Subject: long\n\n") + 3 * 256 * 1024 + 1);
 	assert_string_equal(text_of(msgs, 1), "Subject: last\n\nno end");
 	g_ptr_array_unref(msgs);
 	g_string_free(mbox, TRUE);

@@ -28,7 +28,8 @@ static void test_contract_examples(void **state)
 
 static void test_quotes_and_empty(void **state)
 {
-	const struct desk_field quoted[] = {{.id = 5, .value = "say \"hi\";"}, {.id = 6, .value = ""}};
+	const struct desk_field quoted[] = {{.id = 5, .value = "say \"hi\";"},
+					    {.id = 6, .value = ""}};
 	(void)state;
 
 	assert_serializes(quoted, 2, "a:2:{i:5;s:9:\"say \"hi\";\";i:6;s:0:\"\";}");
