@@ -16,7 +16,7 @@
 GQuark journal_error_quark(void);
 enum journal_error_code {
 	JOURNAL_ERROR_BUSY, /* another process holds the lock past the busy timeout: try later */
-	JOURNAL_ERROR_IO,   /* cannot open, read or write the file */
+	JOURNAL_ERROR_IO,   /* cannot open, read or write the journal */
 	JOURNAL_ERROR_VERSION,
 	JOURNAL_ERROR_KIND, /* no implementation of the kind asked for, or settings it cannot use */
 };
@@ -80,7 +80,7 @@ void journal_problem_free(struct journal_problem *problem);
 
 /* Which journal to open and how (all borrowed). */
 struct journal_settings {
-	const char *kind; /* the name of one of journal_backends[]; NULL: "sqlite" */
+	const char *kind;    /* the name of one of journal_backends[]; NULL: "sqlite" */
 	const char *path;    /* the file of a journal kept in one (sqlite); NULL for a server's */
 	const char *url;     /* where a server keeps the journal; NULL for sqlite (refused there) */
 	gboolean read_only;  /* open an existing journal to read, without creating or changing it */
@@ -92,12 +92,13 @@ struct journal;
 /* One implementation of the journal. Every op but open and close fails with a GError in
  * JOURNAL_ERROR: BUSY when another process kept the journal past the busy timeout (the mail is
  * tried again later), IO for anything else. A write that returns TRUE is durable (the source
- * is acknowledged on the strength of it); one that returns FALSE changed nothing. One struct
- * journal is used by one thread at a time: threads open a journal each. On a journal opened
- * read_only every write fails with JOURNAL_ERROR_IO and changes nothing, and the mail locks are
- * no-ops. Strings returned are newly allocated. */
+ * is acknowledged on the strength of it); one that returns FALSE changed nothing (but
+ * items_forget_absent may have forgotten some of the items). One struct journal is used by
+ * one thread at a time: threads open a journal each. On a journal opened read_only every
+ * write fails with JOURNAL_ERROR_IO and changes nothing, and the mail locks are no-ops.
+ * Strings returned are newly allocated. */
 struct journal_ops {
-	const char *name; /* the kind, as journal_settings and the config name it */
+	const char *name; /* the kind, as journal_settings names it */
 
 	/* Open (and create, unless read_only) the journal, and bring its schema to the version
 	 * this mail2ticket knows, running in one transaction the migration steps it has not seen
