@@ -1,5 +1,12 @@
-/* The journal: what became of each mail, in SQLite. Write-ahead: an attempt is recorded before the
- * desk is called, its answer after, and only then is the source acknowledged. */
+/* The journal: what became of each mail. Write-ahead: an attempt is recorded before the desk is
+ * called, its answer after, and only then is the source acknowledged. It also keeps where each
+ * source stands (archive checkpoints, mailbox marks and items) and what stats shows.
+ *
+ * This header is the interface: struct journal_ops is what an implementation provides, with the
+ * contract written on each op, and journal_backends[] lists the implementations by kind. The
+ * journal_* functions below call the op of the same name. Today there is one implementation, a
+ * SQLite file (state/journal_sqlite.c); its unit tests run against this interface, and so must
+ * any other implementation's. */
 #ifndef M2T_STATE_JOURNAL_H
 #define M2T_STATE_JOURNAL_H
 
@@ -9,8 +16,9 @@
 GQuark journal_error_quark(void);
 enum journal_error_code {
 	JOURNAL_ERROR_BUSY, /* another process holds the lock past the busy timeout: try later */
-	JOURNAL_ERROR_IO,   /* cannot open, read or write the file */
+	JOURNAL_ERROR_IO,   /* cannot open, read or write the journal */
 	JOURNAL_ERROR_VERSION,
+	JOURNAL_ERROR_KIND, /* no implementation of the kind asked for, or settings it cannot use */
 };
 
 enum journal_state {
@@ -20,6 +28,11 @@ enum journal_state {
 	JOURNAL_QUARANTINED, /* kept aside with a reason; not retried by itself */
 	JOURNAL_DROPPED,     /* deliberately not sent, with a reason */
 };
+
+/* The state's name as the journal stores it ("pending", "delivered", ...); static. */
+const char *journal_state_name(enum journal_state state);
+/* The state a stored name stands for; PENDING for a name it does not know. */
+enum journal_state journal_state_from_name(const char *name);
 
 struct journal_entry {
 	char *key;
@@ -40,75 +53,6 @@ struct journal_mail_info {
 	const char *subject;
 };
 
-struct journal;
-
-/* Open (and create) the journal at path. read_only opens an existing file without creating or
- * changing it. Free with journal_close(). */
-struct journal *journal_open(const char *path, gboolean read_only, int busy_timeout_ms,
-			     GError **error);
-void journal_close(struct journal *journal);
-
-/* One mail is delivered by one process at a time: an MTA may hand the copies of one mail (one
- * per recipient) to several processes at once, and each must see what the other recorded. Held
- * from the journal lookup to the last write of a delivery; waits while another process holds
- * it. A record lock on <path>.lock, which the kernel drops when the process dies. Threads of
- * one process do not exclude each other (import keeps a mail's thread on one lane). No-ops on
- * a read-only journal. */
-gboolean journal_lock_mail(struct journal *journal, const char *key, GError **error);
-void journal_unlock_mail(struct journal *journal, const char *key);
-
-/* *found is FALSE when the key is unknown; else out is filled (clear it after). */
-gboolean journal_lookup(struct journal *journal, const char *key, struct journal_entry *out,
-			gboolean *found, GError **error);
-/* Record that an attempt starts now (state PENDING, attempts + 1), and which write it is:
- * "open DEPTID" for a ticket opened in department DEPTID, "reply ID TID" for a reply to the
- * ticket with internal id ID and number TID. */
-gboolean journal_begin_attempt(struct journal *journal, const char *key,
-			       const struct journal_mail_info *info, const char *write,
-			       GError **error);
-/* A journal written before keys of mail with a Message-ID had a digest of the mail in them
- * knows the mail as legacy ("mid:ID", and "mid:ID#dept:N" for its per-department copies). When
- * the row filed there has the sender and subject of info, it is this mail, and its rows are
- * filed under key from now on (*claimed); otherwise it is another mail that carried the same
- * Message-ID, and nothing changes. */
-gboolean journal_claim_legacy_key(struct journal *journal, const char *legacy, const char *key,
-				  const struct journal_mail_info *info, gboolean *claimed,
-				  GError **error);
-
-/* The writes the attempts of key were (distinct, oldest first), as journal_begin_attempt() got
- * them, or "" for an attempt recorded by a mail2ticket that did not say. *writes is new. */
-gboolean journal_earlier_writes(struct journal *journal, const char *key, GPtrArray **writes,
-				GError **error);
-/* why (may be NULL) is the decision in words, kept with the attempt: a stranger's mail that
- * opened a ticket of its own says so there. */
-gboolean journal_mark_delivered(struct journal *journal, const char *key, const char *action,
-				const char *ticket_id, const char *ticket_tid, const char *why,
-				GError **error);
-gboolean journal_mark_failed(struct journal *journal, const char *key, const char *reason,
-			     GError **error);
-gboolean journal_mark_quarantined(struct journal *journal, const char *key,
-				  const struct journal_mail_info *info, const char *where,
-				  const char *reason, GError **error);
-gboolean journal_mark_dropped(struct journal *journal, const char *key,
-			      const struct journal_mail_info *info, const char *reason,
-			      GError **error);
-
-/* The ticket (public number and internal id, newly allocated) that the mail with message_id
- * opened or was added to; *tid NULL when the journal knows of none. */
-gboolean journal_ticket_of_message(struct journal *journal, const char *message_id, char **tid,
-				   char **id, GError **error);
-
-/* How many tickets mail from sender (any case) opened since the Unix time since. */
-gboolean journal_count_opened_since(struct journal *journal, const char *sender, gint64 since,
-				    guint *count, GError **error);
-
-/* How many messages of the archive at path, as it was when fingerprint was taken, were handled in
- * order; 0 when the journal has no checkpoint for it or the archive has changed since. */
-gboolean journal_checkpoint_get(struct journal *journal, const char *path, const char *fingerprint,
-				guint64 *handled, GError **error);
-gboolean journal_checkpoint_set(struct journal *journal, const char *path, const char *fingerprint,
-				guint64 handled, GError **error);
-
 /* Where the reading of an IMAP mailbox stands: every UID up to last_uid is handled; below
  * unseen_below only unseen mail is taken (what was read before the first start stays). */
 struct journal_mailbox_mark {
@@ -116,28 +60,6 @@ struct journal_mailbox_mark {
 	guint32 last_uid;
 	guint32 unseen_below;
 };
-gboolean journal_mailbox_mark_get(struct journal *journal, const char *mailbox,
-				  struct journal_mailbox_mark *out, gboolean *found, GError **error);
-gboolean journal_mailbox_mark_set(struct journal *journal, const char *mailbox,
-				  const struct journal_mailbox_mark *mark, GError **error);
-
-/* One message of a mailbox (IMAP "UIDVALIDITY:UID", POP3 UIDL): how often handling it failed
- * without healing (a parser that crashed counts too, since the count is raised before parsing),
- * and whether it was handled and left on the server. *reason is newly allocated or NULL. */
-gboolean journal_item_get(struct journal *journal, const char *mailbox, const char *item,
-			  int *failures, char **reason, gboolean *seen, GError **error);
-/* Add delta (which may be negative) to the failures; a NULL reason keeps the last one. */
-gboolean journal_item_count_failure(struct journal *journal, const char *mailbox, const char *item,
-				    int delta, const char *reason, GError **error);
-/* The message is acknowledged: forgotten, or with keep_seen remembered as handled. */
-gboolean journal_item_finish(struct journal *journal, const char *mailbox, const char *item,
-			     gboolean keep_seen, GError **error);
-/* Add the items remembered as handled to seen (a set of newly allocated strings). */
-gboolean journal_items_seen(struct journal *journal, const char *mailbox, GHashTable *seen,
-			    GError **error);
-/* Forget handled items that are no longer on the server (present: a set of strings). */
-gboolean journal_items_forget_absent(struct journal *journal, const char *mailbox,
-				     GHashTable *present, GError **error);
 
 /* What stats shows: mails by source and outcome, and mails that had trouble. */
 struct journal_count {
@@ -156,13 +78,214 @@ struct journal_problem {
 void journal_count_free(struct journal_count *count);
 void journal_problem_free(struct journal_problem *problem);
 
-/* The mails changed since the Unix time since: *counts (struct journal_count, by source and
- * outcome) and *problems (struct journal_problem, the newest at most max_problems that failed
- * or were quarantined, with the error); *waiting counts the mails, of any time, waiting for another attempt (failed or
- * pending). The arrays are new; free with g_ptr_array_unref(). */
+/* Which journal to open and how (all borrowed). */
+struct journal_settings {
+	const char *kind;    /* the name of one of journal_backends[]; NULL: "sqlite" */
+	const char *path;    /* the file of a journal kept in one (sqlite); NULL for a server's */
+	const char *url;     /* where a server keeps the journal; NULL for sqlite (refused there) */
+	gboolean read_only;  /* open an existing journal to read, without creating or changing it */
+	int busy_timeout_ms; /* how long to wait for another process's lock before BUSY */
+};
+
+struct journal;
+
+/* One implementation of the journal. Every op but open and close fails with a GError in
+ * JOURNAL_ERROR: BUSY when another process kept the journal past the busy timeout (the mail is
+ * tried again later), IO for anything else. A write that returns TRUE is durable (the source
+ * is acknowledged on the strength of it); one that returns FALSE changed nothing (but
+ * items_forget_absent may have forgotten some of the items). One struct journal is used by
+ * one thread at a time: threads open a journal each. On a journal opened read_only every
+ * write fails with JOURNAL_ERROR_IO and changes nothing, and the mail locks are no-ops.
+ * Strings returned are newly allocated. */
+struct journal_ops {
+	const char *name; /* the kind, as journal_settings names it */
+
+	/* Open (and create, unless read_only) the journal, and bring its schema to the version
+	 * this mail2ticket knows, running in one transaction the migration steps it has not seen
+	 * (a released step never changes). A journal of a newer version is refused with
+	 * JOURNAL_ERROR_VERSION; read_only only checks the version. NULL on failure, with
+	 * JOURNAL_ERROR_IO, BUSY, VERSION or KIND (settings this kind cannot use). */
+	struct journal *(*open)(const struct journal_settings *settings, GError **error);
+	/* Release everything the journal holds, its mail locks too. */
+	void (*close)(struct journal *journal);
+
+	/* One mail is delivered by one process at a time: an MTA may hand the copies of one mail
+	 * (one per recipient) to several processes at once, and each must see what the other
+	 * recorded. The lock of key is held from the journal lookup to the last write of a
+	 * delivery; it excludes other processes (other hosts too, for a journal they share), and
+	 * lock_mail waits while another one holds it (or fails with BUSY after the busy timeout,
+	 * where the implementation cannot wait longer). It is dropped when the holder dies. Two
+	 * keys may share a lock (then one waits for nothing worse than the other's delivery).
+	 * Threads of one process need not exclude each other: import keeps a mail's thread on one
+	 * lane. */
+	gboolean (*lock_mail)(struct journal *journal, const char *key, GError **error);
+	void (*unlock_mail)(struct journal *journal, const char *key);
+
+	/* *found is FALSE when the key is unknown; else out is filled (clear it after). */
+	gboolean (*lookup)(struct journal *journal, const char *key, struct journal_entry *out,
+			   gboolean *found, GError **error);
+	/* Record that an attempt starts now (state PENDING, attempts + 1; a new key starts with
+	 * the info), and which write it is: "open DEPTID" for a ticket opened in department
+	 * DEPTID, "reply ID TID" for a reply to the ticket with internal id ID and number TID. */
+	gboolean (*begin_attempt)(struct journal *journal, const char *key,
+				  const struct journal_mail_info *info, const char *write,
+				  GError **error);
+	/* A journal written before keys of mail with a Message-ID had a digest of the mail in
+	 * them knows the mail as legacy ("mid:ID", and "mid:ID#dept:N" for its per-department
+	 * copies). When the row filed there has the sender (any case) and subject of info, it is
+	 * this mail, and its rows and attempts are filed under key from now on, the suffixes
+	 * kept (*claimed); otherwise it is another mail that carried the same Message-ID, and
+	 * nothing changes. */
+	gboolean (*claim_legacy_key)(struct journal *journal, const char *legacy, const char *key,
+				     const struct journal_mail_info *info, gboolean *claimed,
+				     GError **error);
+	/* The writes the attempts of key were (distinct, oldest first), as begin_attempt got
+	 * them, or "" for an attempt recorded by a mail2ticket that did not say. *writes is new
+	 * (g_ptr_array_unref). */
+	gboolean (*earlier_writes)(struct journal *journal, const char *key, GPtrArray **writes,
+				   GError **error);
+	/* The desk has the mail whose attempt begin_attempt recorded: state DELIVERED with the
+	 * action ("opened", "replied", "adopted") and the ticket, last_error cleared. why (may be
+	 * NULL) is the decision in words, kept with the attempt: a stranger's mail that opened a
+	 * ticket of its own says so there. */
+	gboolean (*mark_delivered)(struct journal *journal, const char *key, const char *action,
+				   const char *ticket_id, const char *ticket_tid, const char *why,
+				   GError **error);
+	/* The attempt failed in a way that may heal: state FAILED, last_error reason. */
+	gboolean (*mark_failed)(struct journal *journal, const char *key, const char *reason,
+				GError **error);
+	/* Final states, recorded for known and unknown keys alike (a new key starts with the
+	 * info): QUARANTINED with where the mail was put, DROPPED; last_error is the reason. */
+	gboolean (*mark_quarantined)(struct journal *journal, const char *key,
+				     const struct journal_mail_info *info, const char *where,
+				     const char *reason, GError **error);
+	gboolean (*mark_dropped)(struct journal *journal, const char *key,
+				 const struct journal_mail_info *info, const char *reason,
+				 GError **error);
+
+	/* The ticket (public number and internal id) that the mail with message_id opened or was
+	 * added to, the earliest delivered; *tid NULL when the journal knows of none. */
+	gboolean (*ticket_of_message)(struct journal *journal, const char *message_id, char **tid,
+				      char **id, GError **error);
+	/* How many tickets mail from sender (any case) opened or adopted since the Unix time
+	 * since. */
+	gboolean (*count_opened_since)(struct journal *journal, const char *sender, gint64 since,
+				       guint *count, GError **error);
+
+	/* How many messages of the archive at path, as it was when fingerprint was taken, were
+	 * handled in order; 0 when the journal has no checkpoint for it or the archive has
+	 * changed since. set replaces the archive's checkpoint. */
+	gboolean (*checkpoint_get)(struct journal *journal, const char *path,
+				   const char *fingerprint, guint64 *handled, GError **error);
+	gboolean (*checkpoint_set)(struct journal *journal, const char *path,
+				   const char *fingerprint, guint64 handled, GError **error);
+
+	/* The mailbox's mark; *found FALSE (and out zero) when it has none. set replaces it. */
+	gboolean (*mailbox_mark_get)(struct journal *journal, const char *mailbox,
+				     struct journal_mailbox_mark *out, gboolean *found,
+				     GError **error);
+	gboolean (*mailbox_mark_set)(struct journal *journal, const char *mailbox,
+				     const struct journal_mailbox_mark *mark, GError **error);
+
+	/* One message of a mailbox (IMAP "UIDVALIDITY:UID", POP3 UIDL): how often handling it
+	 * failed without healing (a parser that crashed counts too, since the count is raised
+	 * before parsing), and whether it was handled and left on the server. *reason is NULL
+	 * when none was given; an unknown item has no failures and is not seen. */
+	gboolean (*item_get)(struct journal *journal, const char *mailbox, const char *item,
+			     int *failures, char **reason, gboolean *seen, GError **error);
+	/* Add delta (which may be negative; the count stays at 0 or above) to the failures; a
+	 * NULL reason keeps the last one. */
+	gboolean (*item_count_failure)(struct journal *journal, const char *mailbox,
+				       const char *item, int delta, const char *reason,
+				       GError **error);
+	/* The message is acknowledged: forgotten, or with keep_seen remembered as handled (and
+	 * its failures reset). */
+	gboolean (*item_finish)(struct journal *journal, const char *mailbox, const char *item,
+				gboolean keep_seen, GError **error);
+	/* Add the items remembered as handled to seen (a set of newly allocated strings). */
+	gboolean (*items_seen)(struct journal *journal, const char *mailbox, GHashTable *seen,
+			       GError **error);
+	/* Forget handled items that are no longer on the server (present: a set of strings). */
+	gboolean (*items_forget_absent)(struct journal *journal, const char *mailbox,
+					GHashTable *present, GError **error);
+
+	/* The mails changed since the Unix time since: *counts (struct journal_count, by source
+	 * and outcome, ordered by both) and *problems (struct journal_problem, the newest at most
+	 * max_problems failed, pending or quarantined with an error); *waiting counts the mails,
+	 * of any time, waiting for another attempt (failed or pending). The arrays are new, even
+	 * on failure; free with g_ptr_array_unref(). */
+	gboolean (*stats)(struct journal *journal, gint64 since, guint max_problems,
+			  GPtrArray **counts, GPtrArray **problems, guint *waiting, GError **error);
+};
+
+/* Every implementation embeds this first, and its ops point back at its own table. */
+struct journal {
+	const struct journal_ops *ops;
+};
+
+/* The implementations, by kind: a new one is its own file and one line in journal_backends[]
+ * (state/journal.c). The first is the default. */
+extern const struct journal_ops journal_sqlite;
+extern const struct journal_ops *const journal_backends[]; /* NULL-terminated */
+/* The implementation of kind (NULL: the default), or NULL when there is none. */
+const struct journal_ops *journal_backend_find(const char *kind);
+
+/* Open the journal settings describe; free with journal_close(). */
+struct journal *journal_open_with(const struct journal_settings *settings, GError **error);
+/* Open (and create) the SQLite journal at path. read_only opens an existing file without
+ * creating or changing it. Free with journal_close(). */
+struct journal *journal_open(const char *path, gboolean read_only, int busy_timeout_ms,
+			     GError **error);
+void journal_close(struct journal *journal);
+
+/* Each of these calls the op of the same name: its contract is written on the op above. */
+gboolean journal_lock_mail(struct journal *journal, const char *key, GError **error);
+void journal_unlock_mail(struct journal *journal, const char *key);
+gboolean journal_lookup(struct journal *journal, const char *key, struct journal_entry *out,
+			gboolean *found, GError **error);
+gboolean journal_begin_attempt(struct journal *journal, const char *key,
+			       const struct journal_mail_info *info, const char *write,
+			       GError **error);
+gboolean journal_claim_legacy_key(struct journal *journal, const char *legacy, const char *key,
+				  const struct journal_mail_info *info, gboolean *claimed,
+				  GError **error);
+gboolean journal_earlier_writes(struct journal *journal, const char *key, GPtrArray **writes,
+				GError **error);
+gboolean journal_mark_delivered(struct journal *journal, const char *key, const char *action,
+				const char *ticket_id, const char *ticket_tid, const char *why,
+				GError **error);
+gboolean journal_mark_failed(struct journal *journal, const char *key, const char *reason,
+			     GError **error);
+gboolean journal_mark_quarantined(struct journal *journal, const char *key,
+				  const struct journal_mail_info *info, const char *where,
+				  const char *reason, GError **error);
+gboolean journal_mark_dropped(struct journal *journal, const char *key,
+			      const struct journal_mail_info *info, const char *reason,
+			      GError **error);
+gboolean journal_ticket_of_message(struct journal *journal, const char *message_id, char **tid,
+				   char **id, GError **error);
+gboolean journal_count_opened_since(struct journal *journal, const char *sender, gint64 since,
+				    guint *count, GError **error);
+gboolean journal_checkpoint_get(struct journal *journal, const char *path, const char *fingerprint,
+				guint64 *handled, GError **error);
+gboolean journal_checkpoint_set(struct journal *journal, const char *path, const char *fingerprint,
+				guint64 handled, GError **error);
+gboolean journal_mailbox_mark_get(struct journal *journal, const char *mailbox,
+				  struct journal_mailbox_mark *out, gboolean *found,
+				  GError **error);
+gboolean journal_mailbox_mark_set(struct journal *journal, const char *mailbox,
+				  const struct journal_mailbox_mark *mark, GError **error);
+gboolean journal_item_get(struct journal *journal, const char *mailbox, const char *item,
+			  int *failures, char **reason, gboolean *seen, GError **error);
+gboolean journal_item_count_failure(struct journal *journal, const char *mailbox, const char *item,
+				    int delta, const char *reason, GError **error);
+gboolean journal_item_finish(struct journal *journal, const char *mailbox, const char *item,
+			     gboolean keep_seen, GError **error);
+gboolean journal_items_seen(struct journal *journal, const char *mailbox, GHashTable *seen,
+			    GError **error);
+gboolean journal_items_forget_absent(struct journal *journal, const char *mailbox,
+				     GHashTable *present, GError **error);
 gboolean journal_stats(struct journal *journal, gint64 since, guint max_problems,
 		       GPtrArray **counts, GPtrArray **problems, guint *waiting, GError **error);
-
-const char *journal_state_name(enum journal_state state);
 
 #endif
