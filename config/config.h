@@ -112,14 +112,14 @@ struct mailbox_config {
 	gsize max_message_bytes; /* 0: no limit */
 };
 
+/* Every value the file can leave out has its default in config.c's config_defaults. */
 struct config {
 	char *path;
 	struct {
-		char *kind;
+		char *kind; /* the name of a backend in desk/desk_backend.c's table */
 		char *url;
-		char *identifier;
-		char *secret; /* never printed or logged */
-		char *accesskey;
+		char *identifier; /* NULL where the kind needs none (Keliweb) */
+		char *secret;	  /* never printed or logged */
 		gboolean department_auto;
 		int department; /* used when !department_auto */
 		int default_department;
@@ -131,13 +131,16 @@ struct config {
 		/* import and poll --once try a mail the desk failed on again, ever later, until
 		 * the desk has failed for this many seconds in a row; 0: stop at once */
 		int give_up_after;
-		char *mailbox; /* thulium: the mailbox address sent as `to` unless a route says */
-		/* keliweb and thulium: pairs of call and path under url, NULL-terminated */
-		char **endpoints;
+		/* A desk that takes tickets by mailbox (DESK_CAN_MAILBOX): the address sent as `to`
+		 * unless a route says; else NULL */
+		char *mailbox;
 		enum cc_mode cc;
 		gboolean markdown;
 		gboolean noemail;
 		gboolean priority_from_headers; /* X-Priority, Importance, Priority raise it */
+		/* The kind's own keys (its desk_backend.keys) the file sets: name -> value, both
+		 * strings owned by the table; defaults are the backend's. NULL: none set. */
+		GHashTable *backend_keys;
 	} desk;
 	GPtrArray *departments; /* of struct department_route, in file order */
 	GPtrArray *rules;	/* of struct rule, in file order */

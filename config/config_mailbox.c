@@ -2,7 +2,8 @@
  * and what becomes of a mail once the desk has it. */
 #include <string.h>
 
-#include "config/config_loader.h"
+#include "config/loader.h"
+#include "config/sections.h"
 
 static const char *const mailbox_keys[] = {
     "url",	   "user",	   "password_file",	"tls",		"ca_file",
@@ -261,7 +262,7 @@ static gboolean load_mailbox(struct loader *ld, const char *group, struct mailbo
 
 	if (!*mb->name)
 		return loader_fail(ld, group, NULL, "a mailbox section needs a name: [mailbox NAME]");
-	if (!loader_check_known_keys(ld, group, mailbox_keys) || !load_url(ld, group, mb) ||
+	if (!loader_check_known_keys(ld, group, mailbox_keys, NULL) || !load_url(ld, group, mb) ||
 	    !loader_get_choice(ld, group, "tls", tls_modes, &tls) ||
 	    !loader_get_path(ld, group, "ca_file", &mb->ca_file) ||
 	    !load_credentials(ld, group, mb) || !load_after(ld, group, mb) ||
@@ -295,20 +296,25 @@ static gboolean load_mailbox(struct loader *ld, const char *group, struct mailbo
 	return TRUE;
 }
 
-/* A mailbox with the defaults of every [mailbox] key (parse_timeout: [parser]'s); free with
- * mailbox_config_free(). */
+/* What a [mailbox] key left out means, where it is a plain value (parse_timeout: [parser]'s; the
+ * rest depends on the protocol). */
+static const struct mailbox_config mailbox_defaults = {
+    .max_failures = 3,
+    .interval = 60,
+    .idle = TRUE,
+    .idle_restart = 25 * 60,
+    .timeout = 60,
+    .max_message_bytes = 50 * 1024 * 1024,
+};
+
+/* A mailbox with the defaults of every [mailbox] key; free with mailbox_config_free(). */
 static struct mailbox_config *mailbox_config_new(const struct config *config, const char *name)
 {
-	struct mailbox_config *mb = g_new0(struct mailbox_config, 1);
+	struct mailbox_config *mb = g_new(struct mailbox_config, 1);
 
+	*mb = mailbox_defaults;
 	mb->name = g_strstrip(g_strdup(name));
-	mb->max_failures = 3;
-	mb->interval = 60;
-	mb->idle = TRUE;
-	mb->idle_restart = 25 * 60;
-	mb->timeout = 60;
 	mb->parse_timeout = config->parser.parse_timeout;
-	mb->max_message_bytes = 50 * 1024 * 1024;
 	return mb;
 }
 

@@ -115,6 +115,9 @@ enum desk_capability {
 	DESK_CAN_CLIENTS = 1 << 3,  /* client accounts with contacts, client and service ids */
 	DESK_CAN_CATEGORY = 1 << 4, /* a ticket's category, status, tags, customer (Thulium) */
 	DESK_CAN_ATTACH_REPLY = 1 << 5, /* files with a reply */
+	DESK_CAN_MAILBOX = 1 << 6, /* tickets are sent to one of its mailboxes ([desk] mailbox, a
+				    * [departments] value naming one) and join its queue */
+	DESK_CAN_FIELD_NAMES = 1 << 7, /* custom fields named (customfield.NAME), not numbered */
 };
 
 struct desk_ops {
@@ -144,9 +147,9 @@ struct desk {
 	unsigned capabilities; /* of enum desk_capability: a REST front may carry less */
 };
 
-/* The backend the config names. With dry_run set, calls that would change the desk are written to
- * dry_run as JSON lines (secrets redacted) instead of being sent; look-ups still run. Free with
- * desk_free(). */
+/* The backend the config's kind names (desk/desk_backend.c). With dry_run set, calls that would
+ * change the desk are written to dry_run as JSON lines (secrets redacted) instead of being sent;
+ * look-ups still run. Free with desk_free(). */
 struct desk *desk_new(const struct config *config, FILE *dry_run, GError **error);
 void desk_free(struct desk *desk);
 

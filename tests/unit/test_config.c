@@ -143,7 +143,7 @@ static void test_bad_values(void **state)
 
 	t = g_string_new(good);
 	g_string_replace(t, "kind = whmcs ", "kind = zendesk ", 1);
-	assert_fails(t->str, ":3: [desk] kind: 'zendesk' is not one of: whmcs");
+	assert_fails(t->str, ":3: [desk] kind: 'zendesk' is not one of: whmcs, keliweb, thulium");
 	g_string_free(t, TRUE);
 
 	t = g_string_new(good);
@@ -257,17 +257,51 @@ static void test_keliweb(void **state)
 	assert_non_null(c);
 	assert_string_equal(c->desk.kind, "keliweb");
 	assert_null(c->desk.identifier);
-	for (int i = 0; c->desk.endpoints[i]; i += 2) {
-		if (strcmp(c->desk.endpoints[i], "GetTickets") == 0)
-			assert_string_equal(c->desk.endpoints[i + 1], "list-tickets");
-		if (strcmp(c->desk.endpoints[i], "GetTicket") == 0)
-			assert_string_equal(c->desk.endpoints[i + 1], "get-ticket");
-	}
+	/* The kind's own keys as the file gives them; the backend has the defaults. */
+	assert_string_equal(g_hash_table_lookup(c->desk.backend_keys, "get_tickets_endpoint"),
+			    "list-tickets");
+	assert_null(g_hash_table_lookup(c->desk.backend_keys, "get_ticket_endpoint"));
 	config_free(c);
 	g_free(path);
 
 	g_string_replace(t, "kind = keliweb ", "kind = whmcs ", 1);
 	assert_fails(t->str, "[desk] identifier: missing (required)");
+	g_string_free(t, TRUE);
+}
+
+/* Thulium sends tickets to its mailboxes and names its custom fields; the other kinds neither. */
+static void test_thulium(void **state)
+{
+	GString *t = g_string_new(good);
+	GError *err = NULL;
+	struct config *c;
+	char *path;
+	(void)state;
+
+	g_string_replace(t, "kind = whmcs ", "kind = Thulium ", 1);
+	assert_fails(t->str, "[desk] mailbox: missing (required)");
+	g_string_replace(t, "priority = high\n", "priority = high\nmailbox = support\n", 1);
+	assert_fails(t->str, "[desk] mailbox: 'support' is not the address of a Thulium mailbox");
+	g_string_replace(t, "mailbox = support\n", "mailbox = support@example.com\n", 1);
+	g_string_replace(t, "@sales.example.com = 3\n", "@sales.example.com = sales@example.com\n",
+			 1);
+	g_string_append(t, "[rule vip]\nfrom = boss@example.com\ncustomfield.Tier = gold\n");
+	path = write_config(t->str);
+	c = config_load(path, &err);
+	assert_non_null(c);
+	assert_string_equal(c->desk.kind, "thulium");
+	assert_string_equal(c->desk.mailbox, "support@example.com");
+	assert_string_equal(config_department_for_address(c, "x@sales.example.com")->mailbox,
+			    "sales@example.com");
+	assert_string_equal(g_array_index(((struct rule *)g_ptr_array_index(c->rules, 0))->fields,
+					  struct rule_field_value, 0)
+				.name,
+			    "Tier");
+	config_free(c);
+	g_free(path);
+
+	g_string_replace(t, "kind = Thulium ", "kind = whmcs ", 1);
+	assert_fails(t->str, "[desk] mailbox: only Thulium takes a mailbox");
 	g_string_free(t, TRUE);
 }
 
@@ -419,6 +453,7 @@ int main(void)
 	    cmocka_unit_test(test_loop_and_threading),
 	    cmocka_unit_test(test_mailboxes),
 	    cmocka_unit_test(test_keliweb),
+	    cmocka_unit_test(test_thulium),
 	    cmocka_unit_test(test_plain_http_desk),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
