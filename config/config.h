@@ -68,7 +68,8 @@ struct rule {
 	gboolean reply_only;
 };
 
-/* MAILBOX_SPOOL: pipe's spool, made from [pipe] spool, never written as a [mailbox]. */
+/* What the poll pass tells apart (each driver says its own). MAILBOX_SPOOL: pipe's spool, made
+ * from [pipe] spool, never written as a [mailbox]. */
 enum mailbox_protocol { MAILBOX_IMAP, MAILBOX_POP3, MAILBOX_SPOOL };
 enum mailbox_tls {
 	MAILBOX_TLS_IMPLICIT, /* imaps://, pop3s:// */
@@ -81,11 +82,16 @@ enum mailbox_after { MAILBOX_AFTER_MOVE, MAILBOX_AFTER_FLAG, MAILBOX_AFTER_DELET
 /* Which mail a mailbox's first poll takes. */
 enum mailbox_start { MAILBOX_START_UNSEEN, MAILBOX_START_ALL, MAILBOX_START_NEW };
 
+struct mailbox_driver;
+
 /* A [mailbox NAME] section. */
 struct mailbox_config {
 	char *name;
 	char *url; /* as written, for logs (it holds no password) */
-	enum mailbox_protocol protocol;
+	/* Its kind, from ingest/mailbox_driver.c's table (borrowed): what it can do and how it is
+	 * opened. */
+	const struct mailbox_driver *driver;
+	enum mailbox_protocol protocol; /* the driver's */
 	char *host;
 	int port;
 	char *folder; /* IMAP */

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "config/config.h"
+#include "ingest/mailbox_driver.h"
 
 static char *dir;
 
@@ -335,6 +336,7 @@ static void test_mailboxes(void **state)
 	mb = g_ptr_array_index(c->mailboxes, 0);
 	assert_string_equal(mb->name, "support");
 	assert_int_equal(mb->protocol, MAILBOX_IMAP);
+	assert_string_equal(mb->driver->name, "IMAP");
 	assert_int_equal(mb->tls, MAILBOX_TLS_IMPLICIT);
 	assert_string_equal(mb->host, "imap.example.com");
 	assert_int_equal(mb->port, 993);
@@ -347,6 +349,7 @@ static void test_mailboxes(void **state)
 	assert_int_equal(mb->max_message_bytes, 20 * 1024 * 1024);
 	mb = g_ptr_array_index(c->mailboxes, 1);
 	assert_int_equal(mb->protocol, MAILBOX_POP3);
+	assert_ptr_equal(mb->driver, mailbox_driver_lookup("pop3"));
 	assert_int_equal(mb->tls, MAILBOX_TLS_NONE);
 	assert_int_equal(mb->port, 1110);
 	assert_string_equal(mb->password, "pop-pass");
@@ -362,7 +365,8 @@ static void test_mailboxes(void **state)
 	g_free(text);
 	text = g_strconcat(good, "[mailbox a]\nurl = http://h/\nuser = u\npassword_file = secret\n",
 			   NULL);
-	assert_fails(text, "[mailbox a] url: 'http://h/' is not imaps://");
+	assert_fails(text, "[mailbox a] url: 'http://h/' is not imaps://HOST/FOLDER, imap://, "
+			   "pop3s://HOST or pop3://");
 	g_free(text);
 	text = g_strconcat(good, "[mailbox a]\nurl = imap://h/\nuser = u\n", NULL);
 	assert_fails(text, "[mailbox a] password_file: missing: set password_file here, or "
@@ -379,6 +383,33 @@ static void test_mailboxes(void **state)
 			   "tls = none\n",
 			   NULL);
 	assert_fails(text, "[mailbox a] tls: an imaps:// or pop3s:// url always uses TLS");
+	g_free(text);
+	text = g_strconcat(good,
+			   "[mailbox a]\nurl = pop3://h\nuser = u\npassword_file = secret\n"
+			   "tls = implicit\n",
+			   NULL);
+	assert_fails(text, "[mailbox a] tls: implicit TLS is written imaps:// or pop3s:// in url");
+	g_free(text);
+	text = g_strconcat(good, "[mailbox a]\nurl = pop3s://h/INBOX\nuser = u\n", NULL);
+	assert_fails(text, "[mailbox a] url: POP3 has no folders: remove '/INBOX'");
+	g_free(text);
+	text = g_strconcat(good,
+			   "[mailbox a]\nurl = pop3s://h\nuser = u\nauth = xoauth2\n"
+			   "oauth2_token_command = token\n",
+			   NULL);
+	assert_fails(text, "[mailbox a] auth: XOAUTH2 is for IMAP here");
+	g_free(text);
+	text = g_strconcat(good,
+			   "[mailbox a]\nurl = pop3s://h\nuser = u\npassword_file = secret\n"
+			   "start = unseen\n",
+			   NULL);
+	assert_fails(text, "[mailbox a] start: POP3 knows no seen flag: use all or new");
+	g_free(text);
+	text = g_strconcat(good,
+			   "[mailbox a]\nurl = pop3s://h\nuser = u\npassword_file = secret\n"
+			   "after = flag\n",
+			   NULL);
+	assert_fails(text, "[mailbox a] after: 'flag' is not delete or keep (POP3)");
 	g_free(text);
 	text = g_strconcat(good,
 			   "[mailbox a]\nurl = imaps://h\nuser = u\nauth = xoauth2\n", NULL);
