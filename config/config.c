@@ -5,6 +5,7 @@
 #include "config/config.h"
 
 #include <arpa/inet.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "config/loader.h"
@@ -19,10 +20,10 @@ G_DEFINE_QUARK(mail2ticket-config-error-quark, config_error)
 /* What a section may hold. A key not listed here stops the load: a typo must not silently turn
  * into a default. [desk] also takes every desk kind's own keys (desk/desk_backend.h). */
 static const char *const desk_keys[] = {
-    "kind",	    "url",	   "identifier",	 "secret",	  "secret_file",
-    "department",   "default_department", "priority", "ca_file",	  "connect_timeout",
-    "timeout",	    "cc",	   "markdown",		 "noemail",	  "priority_from_headers",
-    "concurrency",  "mailbox",	   "allow_plain_http",	 "give_up_after", NULL};
+    "kind", "url", "identifier", "secret", "secret_file", "department", "default_department",
+    "priority", "ca_file", "connect_timeout", "timeout", "cc", "markdown", "noemail",
+    "priority_from_headers", "concurrency", "mailbox", "allow_plain_http", "give_up_after",
+    NULL};
 static const char *const state_keys[] = {"path", "quarantine", "busy_timeout_ms", NULL};
 static const char *const pipe_keys[] = {"spool", NULL};
 static const char *const loop_keys[] = {"own_addresses", "banned", "rate_limit", "rate_window",
@@ -31,22 +32,19 @@ static const char *const threading_keys[] = {"ticket_pattern", "stranger", "clos
 					     "per_department", NULL};
 static const char *const auth_keys[] = {"authserv_id", "replies", "agents", "agent_recipients",
 					NULL};
-static const char *const parser_keys[] = {"max_attachment_bytes", "max_total_bytes", "reply_marker",
-					  "parse_timeout", NULL};
+static const char *const parser_keys[] = {"max_attachment_bytes", "max_total_bytes",
+					  "reply_marker", "parse_timeout", NULL};
 
 /* What a key left out means, where it is a plain value. The strings here are not the config's:
  * config_new() copies them, so that a config owns every string it holds. */
 static const struct config config_defaults = {
-    .desk =
-	{
-	    .priority = "Medium",
-	    .connect_timeout = 10,
-	    .timeout = 60,
-	    .concurrency = 4,
-	    .give_up_after = 300,
-	    .cc = CC_MODE_TEXT,
-	    .priority_from_headers = TRUE,
-	},
+    .desk = {.priority = "Medium",
+	     .connect_timeout = 10,
+	     .timeout = 60,
+	     .concurrency = 4,
+	     .give_up_after = 300,
+	     .cc = CC_MODE_TEXT,
+	     .priority_from_headers = TRUE},
     .state = {.path = "/var/lib/mail2ticket/journal.db", .busy_timeout_ms = 5000},
     .loop = {.rate_limit = 10, .rate_window = 15},
     .threading = {.stranger_opens = TRUE, .closed_reopens = TRUE},
@@ -75,7 +73,6 @@ static gboolean load_secret(struct loader *ld)
 			    " in the environment");
 	return TRUE;
 }
-
 
 /* localhost, 127.0.0.0/8 or ::1. */
 static gboolean is_loopback(const char *host)
@@ -124,7 +121,6 @@ static gboolean check_plain_http(struct loader *ld)
 		g_uri_unref(uri);
 	return ok;
 }
-
 
 /* [desk] kind, found in the desk table, and the kind's own keys as the file gives them. */
 static gboolean load_desk_kind(struct loader *ld, const struct desk_backend **backend)
@@ -438,7 +434,6 @@ static gboolean check_sections(struct loader *ld)
 	g_strfreev(groups);
 	return ok;
 }
-
 
 static void department_route_free(struct department_route *route)
 {

@@ -1,5 +1,6 @@
 /* One interface for every helpdesk: open a ticket, add a reply, read a ticket, find the ticket an
- * unanswered attempt may have opened, list departments. Backends fill in struct desk_ops. */
+ * unanswered attempt may have opened, list departments. Backends fill in struct desk_ops; the
+ * table of desk kinds (desk/desk_backend.h) makes them. */
 #ifndef M2T_DESK_DESK_H
 #define M2T_DESK_DESK_H
 
@@ -144,7 +145,7 @@ struct desk_ops {
 
 struct desk {
 	const struct desk_ops *ops;
-	unsigned capabilities; /* of enum desk_capability: a REST front may carry less */
+	unsigned capabilities; /* of enum desk_capability: its backend's, set by desk_new() */
 };
 
 /* The backend the config's kind names (desk/desk_backend.c). With dry_run set, calls that would

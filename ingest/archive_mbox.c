@@ -33,18 +33,22 @@ static gboolean is_gzipped(const char *path)
 /* What the split of an mbox leaves for a person to check, as a note. */
 static void note_split(struct archive *a, const char *path, const struct mbox_stats *stats)
 {
-	if (stats->without_empty_line)
-		archive_add_note(a, g_strdup_printf("%s: %u of %u messages began at a separator "
-						    "line without an empty line before it (the "
-						    "file's writer leaves none, or a message's text "
-						    "holds such a line): check that they were split "
-						    "right",
-						    path, stats->without_empty_line,
-						    stats->messages));
-	if (stats->by_length)
-		archive_add_note(a, g_strdup_printf("%s: %u of %u messages were split by their "
-						    "Content-Length header (mboxcl)",
-						    path, stats->by_length, stats->messages));
+	char *note;
+
+	if (stats->without_empty_line) {
+		note = g_strdup_printf("%s: %u of %u messages began at a separator line without an "
+				       "empty line before it (the file's writer leaves none, or a "
+				       "message's text holds such a line): check that they were "
+				       "split right",
+				       path, stats->without_empty_line, stats->messages);
+		archive_add_note(a, note);
+	}
+	if (stats->by_length) {
+		note = g_strdup_printf("%s: %u of %u messages were split by their Content-Length "
+				       "header (mboxcl)",
+				       path, stats->by_length, stats->messages);
+		archive_add_note(a, note);
+	}
 }
 
 /* A large mbox is indexed in parts, one thread each: alone, the index pass was a tenth of an
