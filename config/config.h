@@ -68,7 +68,8 @@ struct rule {
 	gboolean reply_only;
 };
 
-/* MAILBOX_SPOOL: pipe's spool, made from [pipe] spool, never written as a [mailbox]. */
+/* What the poll pass tells apart (each driver says its own). MAILBOX_SPOOL: pipe's spool, made
+ * from [pipe] spool, never written as a [mailbox]. */
 enum mailbox_protocol { MAILBOX_IMAP, MAILBOX_POP3, MAILBOX_SPOOL };
 enum mailbox_tls {
 	MAILBOX_TLS_IMPLICIT, /* imaps://, pop3s:// */
@@ -81,11 +82,16 @@ enum mailbox_after { MAILBOX_AFTER_MOVE, MAILBOX_AFTER_FLAG, MAILBOX_AFTER_DELET
 /* Which mail a mailbox's first poll takes. */
 enum mailbox_start { MAILBOX_START_UNSEEN, MAILBOX_START_ALL, MAILBOX_START_NEW };
 
+struct mailbox_driver;
+
 /* A [mailbox NAME] section. */
 struct mailbox_config {
 	char *name;
 	char *url; /* as written, for logs (it holds no password) */
-	enum mailbox_protocol protocol;
+	/* Its kind, from ingest/mailbox_driver.c's table (borrowed): what it can do and how it is
+	 * opened. */
+	const struct mailbox_driver *driver;
+	enum mailbox_protocol protocol; /* the driver's */
 	char *host;
 	int port;
 	char *folder; /* IMAP */
@@ -112,14 +118,14 @@ struct mailbox_config {
 	gsize max_message_bytes; /* 0: no limit */
 };
 
+/* Every value the file can leave out has its default in config.c's config_defaults. */
 struct config {
 	char *path;
 	struct {
-		char *kind;
+		char *kind; /* the name of a backend in desk/desk_backend.c's table */
 		char *url;
-		char *identifier;
-		char *secret; /* never printed or logged */
-		char *accesskey;
+		char *identifier; /* NULL where the kind needs none (Keliweb) */
+		char *secret;	  /* never printed or logged */
 		gboolean department_auto;
 		int department; /* used when !department_auto */
 		int default_department;
@@ -131,13 +137,16 @@ struct config {
 		/* import and poll --once try a mail the desk failed on again, ever later, until
 		 * the desk has failed for this many seconds in a row; 0: stop at once */
 		int give_up_after;
-		char *mailbox; /* thulium: the mailbox address sent as `to` unless a route says */
-		/* keliweb and thulium: pairs of call and path under url, NULL-terminated */
-		char **endpoints;
+		/* A desk that takes tickets by mailbox (DESK_CAN_MAILBOX): the address sent as `to`
+		 * unless a route says; else NULL */
+		char *mailbox;
 		enum cc_mode cc;
 		gboolean markdown;
 		gboolean noemail;
 		gboolean priority_from_headers; /* X-Priority, Importance, Priority raise it */
+		/* The kind's own keys (its desk_backend.keys) the file sets: name -> value, both
+		 * strings owned by the table; defaults are the backend's. NULL: none set. */
+		GHashTable *backend_keys;
 	} desk;
 	GPtrArray *departments; /* of struct department_route, in file order */
 	GPtrArray *rules;	/* of struct rule, in file order */

@@ -2,7 +2,9 @@
  * and what becomes of a mail once the desk has it. */
 #include <string.h>
 
-#include "config/config_loader.h"
+#include "config/loader.h"
+#include "config/sections.h"
+#include "ingest/mailbox_driver.h"
 
 static const char *const mailbox_keys[] = {
     "url",	   "user",	   "password_file",	"tls",		"ca_file",
@@ -43,23 +45,15 @@ static char *password_variable(const char *name)
 	return var;
 }
 
+/* The url names the driver by its scheme, and the host, port, user and folder. */
 static gboolean load_url(struct loader *ld, const char *group, struct mailbox_config *mb)
 {
-	static const struct {
-		const char *scheme;
-		enum mailbox_protocol protocol;
-		enum mailbox_tls tls;
-		int port;
-	} schemes[] = {
-	    {"imaps", MAILBOX_IMAP, MAILBOX_TLS_IMPLICIT, 993},
-	    {"imap", MAILBOX_IMAP, MAILBOX_TLS_STARTTLS, 143},
-	    {"pop3s", MAILBOX_POP3, MAILBOX_TLS_IMPLICIT, 995},
-	    {"pop3", MAILBOX_POP3, MAILBOX_TLS_STARTTLS, 110},
-	};
 	GError *err = NULL;
 	GUri *uri;
 	const char *path;
-	gboolean known = FALSE;
+	gboolean implicit_tls = FALSE;
+	gboolean ok = TRUE;
+	char *forms;
 
 	if (!loader_get_string(ld, group, "url", TRUE, &mb->url))
 		return FALSE;
@@ -69,25 +63,22 @@ static gboolean load_url(struct loader *ld, const char *group, struct mailbox_co
 		g_error_free(err);
 		return FALSE;
 	}
-	for (gsize i = 0; i < G_N_ELEMENTS(schemes); i++) {
-		if (g_ascii_strcasecmp(g_uri_get_scheme(uri), schemes[i].scheme) == 0) {
-			mb->protocol = schemes[i].protocol;
-			mb->tls = schemes[i].tls;
-			mb->port = schemes[i].port;
-			known = TRUE;
-		}
-	}
-	if (!known || !g_uri_get_host(uri) || !*g_uri_get_host(uri)) {
+	mb->driver = mailbox_driver_for_scheme(g_uri_get_scheme(uri), &implicit_tls);
+	if (!mb->driver || !g_uri_get_host(uri) || !*g_uri_get_host(uri)) {
 		g_uri_unref(uri);
-		return loader_fail(ld, group, "url",
-				   "'%s' is not imaps://HOST/FOLDER, imap://, pop3s://HOST or pop3://",
-				   mb->url);
+		forms = mailbox_driver_url_forms(FALSE);
+		loader_fail(ld, group, "url", "'%s' is not %s", mb->url, forms);
+		g_free(forms);
+		return FALSE;
 	}
 	if (g_uri_get_password(uri)) {
 		g_uri_unref(uri);
 		return loader_fail(ld, group, "url",
 				   "holds a password: put it in password_file or the environment");
 	}
+	mb->protocol = mb->driver->protocol;
+	mb->tls = implicit_tls ? MAILBOX_TLS_IMPLICIT : MAILBOX_TLS_STARTTLS;
+	mb->port = implicit_tls ? mb->driver->tls_port : mb->driver->port;
 	mb->host = g_strdup(g_uri_get_host(uri));
 	if (g_uri_get_port(uri) > 0)
 		mb->port = g_uri_get_port(uri);
@@ -96,14 +87,13 @@ static gboolean load_url(struct loader *ld, const char *group, struct mailbox_co
 	path = g_uri_get_path(uri);
 	while (*path == '/')
 		path++;
-	if (mb->protocol == MAILBOX_IMAP)
+	if (mb->driver->features & MAILBOX_HAS_FOLDERS)
 		mb->folder = g_strdup(*path ? path : "INBOX");
-	else if (*path) {
-		g_uri_unref(uri);
-		return loader_fail(ld, group, "url", "POP3 has no folders: remove '/%s'", path);
-	}
+	else if (*path)
+		ok = loader_fail(ld, group, "url", "%s has no folders: remove '/%s'",
+				 mb->driver->name, path);
 	g_uri_unref(uri);
-	return TRUE;
+	return ok;
 }
 
 /* "move:FOLDER" -> FOLDER (newly allocated), else NULL. */
@@ -123,16 +113,16 @@ static gboolean load_after(struct loader *ld, const char *group, struct mailbox_
 	if (!loader_get_string(ld, group, "after", FALSE, &value))
 		return FALSE;
 	if (!value)
-		value = g_strdup(mb->protocol == MAILBOX_IMAP ? "move:Processed" : "keep");
+		value = g_strdup(mb->driver->after);
 	folder = move_folder(value);
-	if (mb->protocol == MAILBOX_POP3) {
+	if (!(mb->driver->features & MAILBOX_HAS_FOLDERS)) {
 		if (g_ascii_strcasecmp(value, "delete") == 0)
 			mb->after = MAILBOX_AFTER_DELETE;
 		else if (g_ascii_strcasecmp(value, "keep") == 0)
 			mb->after = MAILBOX_AFTER_KEEP;
 		else
-			ok = loader_fail(ld, group, "after", "'%s' is not delete or keep (POP3)",
-					 value);
+			ok = loader_fail(ld, group, "after", "'%s' is not delete or keep (%s)",
+					 value, mb->driver->name);
 	} else if (folder && *folder) {
 		mb->after = MAILBOX_AFTER_MOVE;
 		mb->after_folder = g_strdup(folder);
@@ -163,11 +153,16 @@ static gboolean load_failed(struct loader *ld, const char *group, struct mailbox
 	if (!value)
 		return TRUE;
 	mb->failed_folder = move_folder(value);
-	if (mb->protocol == MAILBOX_POP3 || !mb->failed_folder || !*mb->failed_folder) {
-		loader_fail(ld, group, "failed", "'%s' is not move:FOLDER%s", value,
-			    mb->protocol == MAILBOX_POP3 ? " (and POP3 has no folders: failed "
-							   "mail goes to the quarantine)"
-							 : "");
+	if (!(mb->driver->features & MAILBOX_HAS_FOLDERS)) {
+		loader_fail(ld, group, "failed",
+			    "'%s' is not move:FOLDER (and %s has no folders: failed mail goes to "
+			    "the quarantine)",
+			    value, mb->driver->name);
+		g_free(value);
+		return FALSE;
+	}
+	if (!mb->failed_folder || !*mb->failed_folder) {
+		loader_fail(ld, group, "failed", "'%s' is not move:FOLDER", value);
 		g_free(value);
 		return FALSE;
 	}
@@ -232,8 +227,10 @@ static gboolean load_credentials(struct loader *ld, const char *group, struct ma
 		auth = mb->oauth2_token_command ? MAILBOX_AUTH_XOAUTH2 : MAILBOX_AUTH_LOGIN;
 	mb->auth = auth;
 	if (mb->auth == MAILBOX_AUTH_XOAUTH2) {
-		if (mb->protocol != MAILBOX_IMAP) {
-			loader_fail(ld, group, "auth", "XOAUTH2 is for IMAP here");
+		if (!(mb->driver->features & MAILBOX_HAS_XOAUTH2)) {
+			char *names = mailbox_driver_names(MAILBOX_HAS_XOAUTH2);
+			loader_fail(ld, group, "auth", "XOAUTH2 is for %s here", names);
+			g_free(names);
 			goto out;
 		}
 		if (!mb->oauth2_token_command) {
@@ -252,6 +249,23 @@ out:
 	return ok;
 }
 
+/* tls as the config says it: implicit only where the url's scheme says so, which it cannot undo;
+ * STARTTLS may be turned off. */
+static gboolean load_tls(struct loader *ld, const char *group, struct mailbox_config *mb,
+			 enum mailbox_tls tls)
+{
+	char *schemes = mailbox_driver_url_forms(TRUE);
+	gboolean ok = TRUE;
+
+	if (tls == MAILBOX_TLS_IMPLICIT && mb->tls != MAILBOX_TLS_IMPLICIT)
+		ok = loader_fail(ld, group, "tls", "implicit TLS is written %s in url", schemes);
+	else if (tls != MAILBOX_TLS_IMPLICIT && mb->tls == MAILBOX_TLS_IMPLICIT)
+		ok = loader_fail(ld, group, "tls", "an %s url always uses TLS", schemes);
+	mb->tls = tls;
+	g_free(schemes);
+	return ok;
+}
+
 static gboolean load_mailbox(struct loader *ld, const char *group, struct mailbox_config *mb)
 {
 	static const char *const tls_modes[] = {"implicit", "starttls", "none", NULL};
@@ -261,7 +275,7 @@ static gboolean load_mailbox(struct loader *ld, const char *group, struct mailbo
 
 	if (!*mb->name)
 		return loader_fail(ld, group, NULL, "a mailbox section needs a name: [mailbox NAME]");
-	if (!loader_check_known_keys(ld, group, mailbox_keys) || !load_url(ld, group, mb) ||
+	if (!loader_check_known_keys(ld, group, mailbox_keys, NULL) || !load_url(ld, group, mb) ||
 	    !loader_get_choice(ld, group, "tls", tls_modes, &tls) ||
 	    !loader_get_path(ld, group, "ca_file", &mb->ca_file) ||
 	    !load_credentials(ld, group, mb) || !load_after(ld, group, mb) ||
@@ -275,40 +289,40 @@ static gboolean load_mailbox(struct loader *ld, const char *group, struct mailbo
 	    !loader_get_int(ld, group, "parse_timeout", 1, 3600, &mb->parse_timeout) ||
 	    !loader_get_size(ld, group, "max_message_bytes", &mb->max_message_bytes))
 		return FALSE;
-	if (tls >= 0) {
-		if (tls == MAILBOX_TLS_IMPLICIT && mb->tls != MAILBOX_TLS_IMPLICIT)
-			return loader_fail(ld, group, "tls",
-					   "implicit TLS is written imaps:// or pop3s:// in url");
-		if (tls != MAILBOX_TLS_IMPLICIT && mb->tls == MAILBOX_TLS_IMPLICIT)
-			return loader_fail(ld, group, "tls",
-					   "an imaps:// or pop3s:// url always uses TLS");
-		mb->tls = tls;
-	}
+	if (tls >= 0 && !load_tls(ld, group, mb, tls))
+		return FALSE;
 	if (mb->ca_file && !g_file_test(mb->ca_file, G_FILE_TEST_IS_REGULAR))
 		return loader_fail(ld, group, "ca_file", "no such file: %s", mb->ca_file);
 	if (start >= 0)
 		mb->start = start;
 	else
-		mb->start = mb->protocol == MAILBOX_IMAP ? MAILBOX_START_UNSEEN : MAILBOX_START_ALL;
-	if (mb->protocol == MAILBOX_POP3 && mb->start == MAILBOX_START_UNSEEN)
-		return loader_fail(ld, group, "start", "POP3 knows no seen flag: use all or new");
+		mb->start = mb->driver->features & MAILBOX_HAS_FLAGS ? MAILBOX_START_UNSEEN
+								     : MAILBOX_START_ALL;
+	if (!(mb->driver->features & MAILBOX_HAS_FLAGS) && mb->start == MAILBOX_START_UNSEEN)
+		return loader_fail(ld, group, "start", "%s knows no seen flag: use all or new",
+				   mb->driver->name);
 	return TRUE;
 }
 
-/* A mailbox with the defaults of every [mailbox] key (parse_timeout: [parser]'s); free with
- * mailbox_config_free(). */
+/* What a [mailbox] key left out means, where it is a plain value (parse_timeout: [parser]'s; the
+ * rest is the driver's). */
+static const struct mailbox_config mailbox_defaults = {
+    .max_failures = 3,
+    .interval = 60,
+    .idle = TRUE,
+    .idle_restart = 25 * 60,
+    .timeout = 60,
+    .max_message_bytes = 50 * 1024 * 1024,
+};
+
+/* A mailbox with the defaults of every [mailbox] key; free with mailbox_config_free(). */
 static struct mailbox_config *mailbox_config_new(const struct config *config, const char *name)
 {
-	struct mailbox_config *mb = g_new0(struct mailbox_config, 1);
+	struct mailbox_config *mb = g_new(struct mailbox_config, 1);
 
+	*mb = mailbox_defaults;
 	mb->name = g_strstrip(g_strdup(name));
-	mb->max_failures = 3;
-	mb->interval = 60;
-	mb->idle = TRUE;
-	mb->idle_restart = 25 * 60;
-	mb->timeout = 60;
 	mb->parse_timeout = config->parser.parse_timeout;
-	mb->max_message_bytes = 50 * 1024 * 1024;
 	return mb;
 }
 
@@ -319,7 +333,8 @@ static struct mailbox_config *spool_mailbox(const struct config *config, const c
 	struct mailbox_config *mb = mailbox_config_new(config, "spool");
 
 	mb->url = g_strdup(dir);
-	mb->protocol = MAILBOX_SPOOL;
+	mb->driver = mailbox_driver_lookup("spool");
+	mb->protocol = mb->driver->protocol;
 	mb->folder = g_strdup(dir);
 	mb->host = g_strdup("");
 	mb->user = g_strdup("");

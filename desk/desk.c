@@ -2,9 +2,7 @@
 
 #include <string.h>
 
-#include "desk/keliweb.h"
-#include "desk/thulium.h"
-#include "desk/whmcs.h"
+#include "desk/desk_backend.h"
 
 G_DEFINE_QUARK(mail2ticket-desk-error-quark, desk_error)
 
@@ -70,16 +68,19 @@ void desk_department_free(struct desk_department *dept)
 
 struct desk *desk_new(const struct config *config, FILE *dry_run, GError **error)
 {
-	/* config_load() admits only kinds that have a backend here. */
-	if (g_strcmp0(config->desk.kind, "whmcs") == 0)
-		return whmcs_desk_new(config, dry_run, error);
-	if (g_strcmp0(config->desk.kind, "keliweb") == 0)
-		return keliweb_desk_new(config, dry_run, error);
-	if (g_strcmp0(config->desk.kind, "thulium") == 0)
-		return thulium_desk_new(config, dry_run, error);
-	g_set_error(error, DESK_ERROR, DESK_ERROR_REFUSED, "no backend for desk kind '%s'",
-		    config->desk.kind);
-	return NULL;
+	const struct desk_backend *backend = desk_backend_lookup(config->desk.kind);
+	struct desk *desk;
+
+	/* config_load() admits only kinds that have a backend. */
+	if (!backend) {
+		g_set_error(error, DESK_ERROR, DESK_ERROR_REFUSED, "no backend for desk kind '%s'",
+			    config->desk.kind);
+		return NULL;
+	}
+	desk = backend->desk_new(config, dry_run, error);
+	if (desk)
+		desk->capabilities = backend->capabilities;
+	return desk;
 }
 
 void desk_free(struct desk *desk)

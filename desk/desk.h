@@ -1,5 +1,6 @@
 /* One interface for every helpdesk: open a ticket, add a reply, read a ticket, find the ticket an
- * unanswered attempt may have opened, list departments. Backends fill in struct desk_ops. */
+ * unanswered attempt may have opened, list departments. Backends fill in struct desk_ops; the
+ * table of desk kinds (desk/desk_backend.h) makes them. */
 #ifndef M2T_DESK_DESK_H
 #define M2T_DESK_DESK_H
 
@@ -115,6 +116,9 @@ enum desk_capability {
 	DESK_CAN_CLIENTS = 1 << 3,  /* client accounts with contacts, client and service ids */
 	DESK_CAN_CATEGORY = 1 << 4, /* a ticket's category, status, tags, customer (Thulium) */
 	DESK_CAN_ATTACH_REPLY = 1 << 5, /* files with a reply */
+	DESK_CAN_MAILBOX = 1 << 6, /* tickets are sent to one of its mailboxes ([desk] mailbox, a
+				    * [departments] value naming one) and join its queue */
+	DESK_CAN_FIELD_NAMES = 1 << 7, /* custom fields named (customfield.NAME), not numbered */
 };
 
 struct desk_ops {
@@ -141,12 +145,12 @@ struct desk_ops {
 
 struct desk {
 	const struct desk_ops *ops;
-	unsigned capabilities; /* of enum desk_capability: a REST front may carry less */
+	unsigned capabilities; /* of enum desk_capability: its backend's, set by desk_new() */
 };
 
-/* The backend the config names. With dry_run set, calls that would change the desk are written to
- * dry_run as JSON lines (secrets redacted) instead of being sent; look-ups still run. Free with
- * desk_free(). */
+/* The backend the config's kind names (desk/desk_backend.c). With dry_run set, calls that would
+ * change the desk are written to dry_run as JSON lines (secrets redacted) instead of being sent;
+ * look-ups still run. Free with desk_free(). */
 struct desk *desk_new(const struct config *config, FILE *dry_run, GError **error);
 void desk_free(struct desk *desk);
 

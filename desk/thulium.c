@@ -1,8 +1,11 @@
-#include "desk/thulium.h"
-
+/* Thulium's REST API (https://ACCOUNT.thulium.com/api): HTTP Basic authentication, JSON. Listing
+ * tickets (GET tickets) is documented; creating one, adding the customer's message, reading one
+ * ticket and listing queues are inferred, and their paths are config keys. Tickets are sent to
+ * one of the account's mailboxes, whose queue they join. */
 #include <jansson.h>
 #include <string.h>
 
+#include "desk/desk_backend.h"
 #include "desk/http.h"
 #include "desk/json_text.h"
 
@@ -477,7 +480,18 @@ static const struct desk_ops thulium_ops = {
     .destroy = thulium_destroy,
 };
 
-struct desk *thulium_desk_new(const struct config *config, FILE *dry_run, GError **error)
+/* Thulium's documented calls (api.thulium.com/docs/api/), each path a key for a server mounted
+ * elsewhere: the key, the call it stands for, the default path ("{id}": the ticket's id). */
+static const struct desk_key thulium_keys[] = {
+    {"create_ticket_path", "create_ticket", "tickets"},
+    {"customer_response_path", "customer_response", "tickets/{id}/customer_response"},
+    {"ticket_path", "ticket", "tickets/{id}"},
+    {"tickets_path", "tickets", "tickets"},
+    {"temporary_files_path", "temporary_files", "temporary_files"},
+    {NULL, NULL, NULL},
+};
+
+static struct desk *thulium_desk_new(const struct config *config, FILE *dry_run, GError **error)
 {
 	struct http_client *http = http_client_for_desk(config, error);
 	struct thulium *t;
@@ -486,11 +500,6 @@ struct desk *thulium_desk_new(const struct config *config, FILE *dry_run, GError
 		return NULL;
 	t = g_new0(struct thulium, 1);
 	t->base.ops = &thulium_ops;
-	/* Files with a new ticket, custom fields by name, category, status, tags and customer
-	 * travel; files with a customer's reply, priority, clients and the author's name do not,
-	 * and the cc list goes in but a ticket's cc list does not come back (the sender check
-	 * cannot use it). */
-	t->base.capabilities = DESK_CAN_ATTACH | DESK_CAN_CATEGORY;
 	t->http = http;
 	t->url = g_strdup(config->desk.url);
 	while (g_str_has_suffix(t->url, "/"))
@@ -500,8 +509,32 @@ struct desk *thulium_desk_new(const struct config *config, FILE *dry_run, GError
 	t->mailbox = g_strdup(config->desk.mailbox);
 	t->cc_mode = config->desk.cc;
 	t->dry_run = dry_run;
-	t->paths = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-	for (char **e = config->desk.endpoints; e && e[0] && e[1]; e += 2)
-		g_hash_table_insert(t->paths, g_strdup(e[0]), g_strdup(e[1]));
+	t->paths = desk_backend_calls(config, thulium_keys);
 	return &t->base;
 }
+
+/* The user is the identifier, and a ticket needs a mailbox to be sent to. */
+static gboolean thulium_check_config(struct loader *ld)
+{
+	struct config *c = ld->config;
+
+	if (!loader_get_string(ld, "desk", "identifier", TRUE, &c->desk.identifier) ||
+	    !loader_get_string(ld, "desk", "mailbox", TRUE, &c->desk.mailbox))
+		return FALSE;
+	if (!strchr(c->desk.mailbox, '@'))
+		return loader_fail(ld, "desk", "mailbox",
+				   "'%s' is not the address of a Thulium mailbox", c->desk.mailbox);
+	return TRUE;
+}
+
+/* Files with a new ticket, custom fields by name, category, status, tags and customer travel;
+ * files with a customer's reply, priority, clients and the author's name do not, and the cc list
+ * goes in but a ticket's cc list does not come back (the sender check cannot use it). */
+const struct desk_backend thulium_backend = {
+    .name = "thulium",
+    .title = "Thulium",
+    .keys = thulium_keys,
+    .check_config = thulium_check_config,
+    .desk_new = thulium_desk_new,
+    .capabilities = DESK_CAN_ATTACH | DESK_CAN_CATEGORY | DESK_CAN_MAILBOX | DESK_CAN_FIELD_NAMES,
+};

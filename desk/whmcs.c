@@ -536,7 +536,14 @@ static const struct desk_ops whmcs_ops = {
     .destroy = whmcs_destroy,
 };
 
-static struct whmcs *whmcs_new(const struct config *config, FILE *dry_run, GError **error)
+/* The backend's own keys: WHMCS's API credentials may need an access key besides them. */
+static const struct desk_key whmcs_keys[] = {
+    {"accesskey", NULL, NULL},
+    {NULL, NULL, NULL},
+};
+
+static struct whmcs *whmcs_new(const struct config *config, FILE *dry_run,
+			       const struct desk_backend *backend, GError **error)
 {
 	struct http_client *http = http_client_for_desk(config, error);
 	struct whmcs *w;
@@ -545,15 +552,13 @@ static struct whmcs *whmcs_new(const struct config *config, FILE *dry_run, GErro
 		return NULL;
 	w = g_new0(struct whmcs, 1);
 	w->base.ops = &whmcs_ops;
-	w->base.capabilities = DESK_CAN_ATTACH | DESK_CAN_ATTACH_REPLY | DESK_CAN_PRIORITY |
-			       DESK_CAN_CC | DESK_CAN_CLIENTS;
-	w->kind = "whmcs";
-	w->name = "WHMCS";
+	w->kind = backend->name;
+	w->name = backend->title;
 	w->http = http;
 	w->url = g_strdup(config->desk.url);
 	w->identifier = g_strdup(config->desk.identifier);
 	w->secret = g_strdup(config->desk.secret);
-	w->accesskey = g_strdup(config->desk.accesskey);
+	w->accesskey = g_strdup(desk_backend_key_value(config, "accesskey"));
 	w->cc_mode = config->desk.cc;
 	w->markdown = config->desk.markdown;
 	w->noemail = config->desk.noemail;
@@ -561,30 +566,38 @@ static struct whmcs *whmcs_new(const struct config *config, FILE *dry_run, GErro
 	return w;
 }
 
-struct desk *whmcs_desk_new(const struct config *config, FILE *dry_run, GError **error)
+static struct desk *whmcs_desk_new(const struct config *config, FILE *dry_run, GError **error)
 {
-	struct whmcs *w = whmcs_new(config, dry_run, error);
+	struct whmcs *w = whmcs_new(config, dry_run, &whmcs_backend, error);
 
 	return w ? &w->base : NULL;
 }
 
 struct desk *whmcs_rest_desk_new(const struct config *config, FILE *dry_run,
-				 const struct whmcs_rest *rest, GError **error)
+				 const struct desk_backend *backend, GError **error)
 {
-	struct whmcs *w = whmcs_new(config, dry_run, error);
+	struct whmcs *w = whmcs_new(config, dry_run, backend, error);
 
 	if (!w)
 		return NULL;
-	/* A REST front sends only the fields its pages document (Keliweb's open-ticket and
-	 * add-ticket-reply: no clientid, serviceid, priority, cc, date or noemail). */
-	w->base.capabilities = DESK_CAN_ATTACH | DESK_CAN_ATTACH_REPLY;
-	w->kind = rest->kind;
-	w->name = rest->name;
-	w->endpoints = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-	for (const char *const *e = rest->endpoints; e[0] && e[1]; e += 2)
-		g_hash_table_insert(w->endpoints, g_strdup(e[0]), g_strdup(e[1]));
+	w->endpoints = desk_backend_calls(config, backend->keys);
 	/* The base URL is joined with "/" and an endpoint. */
 	while (g_str_has_suffix(w->url, "/"))
 		w->url[strlen(w->url) - 1] = '\0';
 	return &w->base;
 }
+
+static gboolean whmcs_check_config(struct loader *ld)
+{
+	return loader_get_string(ld, "desk", "identifier", TRUE, &ld->config->desk.identifier);
+}
+
+const struct desk_backend whmcs_backend = {
+    .name = "whmcs",
+    .title = "WHMCS",
+    .keys = whmcs_keys,
+    .check_config = whmcs_check_config,
+    .desk_new = whmcs_desk_new,
+    .capabilities = DESK_CAN_ATTACH | DESK_CAN_ATTACH_REPLY | DESK_CAN_PRIORITY | DESK_CAN_CC |
+		    DESK_CAN_CLIENTS,
+};

@@ -1,23 +1,19 @@
 /* WHMCS through its API (includes/api.php): OpenTicket, AddTicketReply, GetTicket, GetTickets,
- * GetSupportDepartments. */
+ * GetSupportDepartments. The backend is whmcs_backend in the desk table; REST fronts for WHMCS
+ * build on it. */
 #ifndef M2T_DESK_WHMCS_H
 #define M2T_DESK_WHMCS_H
 
-#include "desk/desk.h"
+#include "desk/desk_backend.h"
 
-struct desk *whmcs_desk_new(const struct config *config, FILE *dry_run, GError **error);
+extern const struct desk_backend whmcs_backend;
 
 /* A REST front for WHMCS (such as Keliweb's API v2): the same actions, parameters and answers,
  * but each action posted to its own endpoint under the config's url, as multipart/form-data,
- * with the config's secret as a bearer token. */
-struct whmcs_rest {
-	const char *kind; /* the config's kind, shown in dry-run lines */
-	const char *name; /* the desk's name in messages */
-	/* Pairs of WHMCS action and endpoint ("GetTicket", "get-ticket", ...), NULL-terminated;
-	 * every action the backend calls must be there. */
-	const char *const *endpoints;
-};
+ * with the config's secret as a bearer token. backend (borrowed, static) names it in dry-run
+ * lines and messages, and its keys that name a call give the endpoints: the call is the WHMCS
+ * action, and every action the desk is asked for must be there. */
 struct desk *whmcs_rest_desk_new(const struct config *config, FILE *dry_run,
-				 const struct whmcs_rest *rest, GError **error);
+				 const struct desk_backend *backend, GError **error);
 
 #endif

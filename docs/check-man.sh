@@ -2,9 +2,11 @@
 # Check the man pages: docs/check-man.sh [mail2ticket.1 [mail2ticket.conf.5]]
 #
 # 1. groff (and mandoc, where installed) format each page without a single warning.
-# 2. Every key in the key lists of config/config.c and config/config_mailbox.c (the
-#    `static const char *const NAME_keys[] = {...}` arrays) is documented in mail2ticket.conf(5)
-#    as "key = ..." in the subsection of its section ([NAME], [mailbox NAME] for mailbox_keys).
+# 2. Every key in the key lists under config/, desk/ and ingest/ is documented in
+#    mail2ticket.conf(5) as "key = ..." in the subsection of its section: each string of a
+#    `static const char *const NAME_keys[] = {...}` array is a key of [NAME] ([mailbox NAME] for
+#    mailbox_keys), and the first string of each row of a desk backend's
+#    `static const struct desk_key NAME_keys[] = {...}` is a key of [desk].
 # 3. Every command in the command table of cli/main.c is described in the COMMANDS section of
 #    mail2ticket(1) and shown in its SYNOPSIS.
 # 4. Every long option (but --help) of main.c's and each cli/cmd_NAME.c's option table is
@@ -26,7 +28,7 @@ if [ $# -gt 2 ]; then
 	exit 2
 fi
 for f in "$page1" "$page5" "$root/cli/main.c" "$root/config/config.c" \
-	"$root/config/config_mailbox.c"; do
+	"$root/desk/desk_backend.c"; do
 	if [ ! -r "$f" ]; then
 		echo "check-man: cannot read $f" >&2
 		exit 2
@@ -78,25 +80,37 @@ section() {
 	' "$1"
 }
 
-# 2. Config keys: "NAME KEY" for each string in each NAME_keys array.
+# 2. Config keys: "SECTION KEY" for each key in each key list.
 awk '
 	/static const char \*const [a-z_]+_keys\[\] *= *\{/ {
-		name = $0
-		sub(/.*const char \*const /, "", name)
-		sub(/_keys\[.*/, "", name)
+		section = $0
+		sub(/.*const char \*const /, "", section)
+		sub(/_keys\[.*/, "", section)
 		inside = 1
+		rows = 0
+	}
+	/static const struct desk_key [a-z_]+_keys\[\] *= *\{/ {
+		section = "desk"
+		inside = 1
+		rows = 1
+		next
 	}
 	inside {
 		line = $0
-		while (match(line, /"[^"]*"/)) {
-			print name, substr(line, RSTART + 1, RLENGTH - 2)
-			line = substr(line, RSTART + RLENGTH)
+		if (rows) {
+			if (match(line, /\{"[^"]*"/))
+				print section, substr(line, RSTART + 2, RLENGTH - 3)
+		} else {
+			while (match(line, /"[^"]*"/)) {
+				print section, substr(line, RSTART + 1, RLENGTH - 2)
+				line = substr(line, RSTART + RLENGTH)
+			}
 		}
 		if ($0 ~ /\};/)
 			inside = 0
 	}
-' "$root/config/config.c" "$root/config/config_mailbox.c" >"$tmp/keys"
-[ -s "$tmp/keys" ] || fail "no key lists found in config/config.c and config/config_mailbox.c"
+' "$root"/config/*.c "$root"/desk/*.c "$root"/ingest/*.c >"$tmp/keys"
+[ -s "$tmp/keys" ] || fail "no key lists found under config/, desk/ and ingest/"
 
 keys=0
 while read -r section key; do

@@ -6,11 +6,11 @@
 #include "ingest/source.h"
 
 /* Open path (a first pass indexes every message's place and date: messages come out in date
- * order, a gzipped mbox last in its own order), telling its kind from what it is: a folder with cur/ or new/ is a Maildir, another
- * folder is searched for Maildirs, mbox files and .eml files (in name order; other files there
- * are not mail and are passed over); a file starting with "From " is an mbox, any other file
- * named directly is one message. NULL with G_IO_ERROR set when path cannot
- * be read. Free with source_close(). */
+ * order, a gzipped mbox last in its own order), telling its kind from what it is
+ * (ingest/archive_kind.h): a folder with cur/ or new/ is a Maildir, another folder is searched
+ * for Maildirs, mbox files and .eml files (in name order; other files there are not mail and are
+ * passed over); a file starting with "From " is an mbox, any other file named directly is one
+ * message. NULL with G_IO_ERROR set when path cannot be read. Free with source_close(). */
 struct source *archive_open(const char *path, GError **error);
 
 /* What identifies the archive as it is now: its files' paths, sizes and modification times, and

@@ -6,6 +6,7 @@
 #include <libetpan/libetpan.h>
 
 #include "ingest/mailbox.h"
+#include "ingest/mailbox_driver.h"
 #include "ingest/tls_verify.h"
 
 struct imap_mailbox {
@@ -465,7 +466,7 @@ static const struct mailbox_ops imap_ops = {
     .free = imap_free,
 };
 
-struct mailbox *imap_mailbox_new(const struct mailbox_config *config)
+static struct mailbox *imap_mailbox_new(const struct mailbox_config *config)
 {
 	struct imap_mailbox *m = g_new0(struct imap_mailbox, 1);
 
@@ -473,3 +474,15 @@ struct mailbox *imap_mailbox_new(const struct mailbox_config *config)
 	m->base.config = config;
 	return &m->base;
 }
+
+const struct mailbox_driver imap_driver = {
+    .name = "IMAP",
+    .scheme = "imap",
+    .tls_scheme = "imaps",
+    .port = 143,
+    .tls_port = 993,
+    .protocol = MAILBOX_IMAP,
+    .features = MAILBOX_HAS_FOLDERS | MAILBOX_HAS_FLAGS | MAILBOX_HAS_XOAUTH2,
+    .after = "move:Processed",
+    .mailbox_new = imap_mailbox_new,
+};

@@ -7,19 +7,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "ingest/mailbox_driver.h"
+
 G_DEFINE_QUARK(mail2ticket-mailbox-error-quark, mailbox_error)
 
 struct mailbox *mailbox_new(const struct mailbox_config *config)
 {
-	switch (config->protocol) {
-	case MAILBOX_IMAP:
-		return imap_mailbox_new(config);
-	case MAILBOX_POP3:
-		return pop3_mailbox_new(config);
-	case MAILBOX_SPOOL:
-		break;
-	}
-	return spool_mailbox_new(config);
+	return config->driver->mailbox_new(config);
 }
 
 void mailbox_free(struct mailbox *mb)

@@ -70,8 +70,8 @@ struct mailbox {
 	guint32 uidnext;
 };
 
-/* A mailbox for config (borrowed; it must outlive the mailbox), not yet connected. Free with
- * mailbox_free(). */
+/* A mailbox for config (borrowed; it must outlive the mailbox), not yet connected, made by its
+ * driver (ingest/mailbox_driver.h). Free with mailbox_free(). */
 struct mailbox *mailbox_new(const struct mailbox_config *config);
 void mailbox_free(struct mailbox *mb);
 
@@ -83,9 +83,5 @@ GArray *mailbox_message_array_new(void);
  * allocated; wipe and free with mailbox_secret_free(). */
 char *mailbox_login_secret(const struct mailbox_config *config, GError **error);
 void mailbox_secret_free(char *secret);
-
-struct mailbox *imap_mailbox_new(const struct mailbox_config *config);
-struct mailbox *pop3_mailbox_new(const struct mailbox_config *config);
-struct mailbox *spool_mailbox_new(const struct mailbox_config *config);
 
 #endif

@@ -6,6 +6,7 @@
 #include <libetpan/libetpan.h>
 
 #include "ingest/mailbox.h"
+#include "ingest/mailbox_driver.h"
 #include "ingest/tls_verify.h"
 
 struct pop3_mailbox {
@@ -222,7 +223,7 @@ static const struct mailbox_ops pop3_ops = {
     .free = pop3_free,
 };
 
-struct mailbox *pop3_mailbox_new(const struct mailbox_config *config)
+static struct mailbox *pop3_mailbox_new(const struct mailbox_config *config)
 {
 	struct pop3_mailbox *m = g_new0(struct pop3_mailbox, 1);
 
@@ -230,3 +231,15 @@ struct mailbox *pop3_mailbox_new(const struct mailbox_config *config)
 	m->base.config = config;
 	return &m->base;
 }
+
+/* No folders and no flags: what was delivered is deleted, or kept and known by its UIDL. */
+const struct mailbox_driver pop3_driver = {
+    .name = "POP3",
+    .scheme = "pop3",
+    .tls_scheme = "pop3s",
+    .port = 110,
+    .tls_port = 995,
+    .protocol = MAILBOX_POP3,
+    .after = "keep",
+    .mailbox_new = pop3_mailbox_new,
+};

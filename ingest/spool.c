@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "ingest/mailbox.h"
+#include "ingest/mailbox_driver.h"
 
 struct spool_mailbox {
 	struct mailbox base;
@@ -228,7 +229,7 @@ static const struct mailbox_ops spool_ops = {
     .free = spool_free,
 };
 
-struct mailbox *spool_mailbox_new(const struct mailbox_config *config)
+static struct mailbox *spool_mailbox_new(const struct mailbox_config *config)
 {
 	struct spool_mailbox *m = g_new0(struct spool_mailbox, 1);
 
@@ -239,3 +240,11 @@ struct mailbox *spool_mailbox_new(const struct mailbox_config *config)
 	m->inotify = -1;
 	return &m->base;
 }
+
+/* Made by the config loader from [pipe] spool, never named by a [mailbox] url. */
+const struct mailbox_driver spool_driver = {
+    .name = "spool",
+    .protocol = MAILBOX_SPOOL,
+    .after = "delete",
+    .mailbox_new = spool_mailbox_new,
+};

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "config/config.h"
+#include "ingest/mailbox_driver.h"
 
 static char *dir;
 
@@ -143,7 +144,7 @@ static void test_bad_values(void **state)
 
 	t = g_string_new(good);
 	g_string_replace(t, "kind = whmcs ", "kind = zendesk ", 1);
-	assert_fails(t->str, ":3: [desk] kind: 'zendesk' is not one of: whmcs");
+	assert_fails(t->str, ":3: [desk] kind: 'zendesk' is not one of: whmcs, keliweb, thulium");
 	g_string_free(t, TRUE);
 
 	t = g_string_new(good);
@@ -257,17 +258,51 @@ static void test_keliweb(void **state)
 	assert_non_null(c);
 	assert_string_equal(c->desk.kind, "keliweb");
 	assert_null(c->desk.identifier);
-	for (int i = 0; c->desk.endpoints[i]; i += 2) {
-		if (strcmp(c->desk.endpoints[i], "GetTickets") == 0)
-			assert_string_equal(c->desk.endpoints[i + 1], "list-tickets");
-		if (strcmp(c->desk.endpoints[i], "GetTicket") == 0)
-			assert_string_equal(c->desk.endpoints[i + 1], "get-ticket");
-	}
+	/* The kind's own keys as the file gives them; the backend has the defaults. */
+	assert_string_equal(g_hash_table_lookup(c->desk.backend_keys, "get_tickets_endpoint"),
+			    "list-tickets");
+	assert_null(g_hash_table_lookup(c->desk.backend_keys, "get_ticket_endpoint"));
 	config_free(c);
 	g_free(path);
 
 	g_string_replace(t, "kind = keliweb ", "kind = whmcs ", 1);
 	assert_fails(t->str, "[desk] identifier: missing (required)");
+	g_string_free(t, TRUE);
+}
+
+/* Thulium sends tickets to its mailboxes and names its custom fields; the other kinds neither. */
+static void test_thulium(void **state)
+{
+	GString *t = g_string_new(good);
+	GError *err = NULL;
+	struct config *c;
+	char *path;
+	(void)state;
+
+	g_string_replace(t, "kind = whmcs ", "kind = Thulium ", 1);
+	assert_fails(t->str, "[desk] mailbox: missing (required)");
+	g_string_replace(t, "priority = high\n", "priority = high\nmailbox = support\n", 1);
+	assert_fails(t->str, "[desk] mailbox: 'support' is not the address of a Thulium mailbox");
+	g_string_replace(t, "mailbox = support\n", "mailbox = support@example.com\n", 1);
+	g_string_replace(t, "@sales.example.com = 3\n", "@sales.example.com = sales@example.com\n",
+			 1);
+	g_string_append(t, "[rule vip]\nfrom = boss@example.com\ncustomfield.Tier = gold\n");
+	path = write_config(t->str);
+	c = config_load(path, &err);
+	assert_non_null(c);
+	assert_string_equal(c->desk.kind, "thulium");
+	assert_string_equal(c->desk.mailbox, "support@example.com");
+	assert_string_equal(config_department_for_address(c, "x@sales.example.com")->mailbox,
+			    "sales@example.com");
+	assert_string_equal(g_array_index(((struct rule *)g_ptr_array_index(c->rules, 0))->fields,
+					  struct rule_field_value, 0)
+				.name,
+			    "Tier");
+	config_free(c);
+	g_free(path);
+
+	g_string_replace(t, "kind = Thulium ", "kind = whmcs ", 1);
+	assert_fails(t->str, "[desk] mailbox: only Thulium takes a mailbox");
 	g_string_free(t, TRUE);
 }
 
@@ -301,6 +336,7 @@ static void test_mailboxes(void **state)
 	mb = g_ptr_array_index(c->mailboxes, 0);
 	assert_string_equal(mb->name, "support");
 	assert_int_equal(mb->protocol, MAILBOX_IMAP);
+	assert_string_equal(mb->driver->name, "IMAP");
 	assert_int_equal(mb->tls, MAILBOX_TLS_IMPLICIT);
 	assert_string_equal(mb->host, "imap.example.com");
 	assert_int_equal(mb->port, 993);
@@ -313,6 +349,7 @@ static void test_mailboxes(void **state)
 	assert_int_equal(mb->max_message_bytes, 20 * 1024 * 1024);
 	mb = g_ptr_array_index(c->mailboxes, 1);
 	assert_int_equal(mb->protocol, MAILBOX_POP3);
+	assert_ptr_equal(mb->driver, mailbox_driver_lookup("pop3"));
 	assert_int_equal(mb->tls, MAILBOX_TLS_NONE);
 	assert_int_equal(mb->port, 1110);
 	assert_string_equal(mb->password, "pop-pass");
@@ -328,7 +365,8 @@ static void test_mailboxes(void **state)
 	g_free(text);
 	text = g_strconcat(good, "[mailbox a]\nurl = http://h/\nuser = u\npassword_file = secret\n",
 			   NULL);
-	assert_fails(text, "[mailbox a] url: 'http://h/' is not imaps://");
+	assert_fails(text, "[mailbox a] url: 'http://h/' is not imaps://HOST/FOLDER, imap://, "
+			   "pop3s://HOST or pop3://");
 	g_free(text);
 	text = g_strconcat(good, "[mailbox a]\nurl = imap://h/\nuser = u\n", NULL);
 	assert_fails(text, "[mailbox a] password_file: missing: set password_file here, or "
@@ -345,6 +383,33 @@ static void test_mailboxes(void **state)
 			   "tls = none\n",
 			   NULL);
 	assert_fails(text, "[mailbox a] tls: an imaps:// or pop3s:// url always uses TLS");
+	g_free(text);
+	text = g_strconcat(good,
+			   "[mailbox a]\nurl = pop3://h\nuser = u\npassword_file = secret\n"
+			   "tls = implicit\n",
+			   NULL);
+	assert_fails(text, "[mailbox a] tls: implicit TLS is written imaps:// or pop3s:// in url");
+	g_free(text);
+	text = g_strconcat(good, "[mailbox a]\nurl = pop3s://h/INBOX\nuser = u\n", NULL);
+	assert_fails(text, "[mailbox a] url: POP3 has no folders: remove '/INBOX'");
+	g_free(text);
+	text = g_strconcat(good,
+			   "[mailbox a]\nurl = pop3s://h\nuser = u\nauth = xoauth2\n"
+			   "oauth2_token_command = token\n",
+			   NULL);
+	assert_fails(text, "[mailbox a] auth: XOAUTH2 is for IMAP here");
+	g_free(text);
+	text = g_strconcat(good,
+			   "[mailbox a]\nurl = pop3s://h\nuser = u\npassword_file = secret\n"
+			   "start = unseen\n",
+			   NULL);
+	assert_fails(text, "[mailbox a] start: POP3 knows no seen flag: use all or new");
+	g_free(text);
+	text = g_strconcat(good,
+			   "[mailbox a]\nurl = pop3s://h\nuser = u\npassword_file = secret\n"
+			   "after = flag\n",
+			   NULL);
+	assert_fails(text, "[mailbox a] after: 'flag' is not delete or keep (POP3)");
 	g_free(text);
 	text = g_strconcat(good,
 			   "[mailbox a]\nurl = imaps://h\nuser = u\nauth = xoauth2\n", NULL);
@@ -419,6 +484,7 @@ int main(void)
 	    cmocka_unit_test(test_loop_and_threading),
 	    cmocka_unit_test(test_mailboxes),
 	    cmocka_unit_test(test_keliweb),
+	    cmocka_unit_test(test_thulium),
 	    cmocka_unit_test(test_plain_http_desk),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
