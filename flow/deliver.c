@@ -542,19 +542,10 @@ static gboolean check_ticket(struct deliver *d, const char *sender, struct decis
 	return TRUE;
 }
 
-static gboolean loop_guard_dropped(const struct config *config, const struct mail *mail,
-				   const struct envelope *envelope)
-{
-	char *why = loop_guard_reason(config, mail, envelope);
-	gboolean dropped = why != NULL;
-
-	g_free(why);
-	return dropped;
-}
-
 void decision_clear(struct decision *dec)
 {
 	action_free(dec->action);
+	g_free(dec->loop_guard);
 	g_free(dec->number);
 	g_free(dec->how);
 	desk_ticket_clear(&dec->ticket);
@@ -568,8 +559,11 @@ gboolean deliver_decide(struct deliver *d, const struct mail *mail,
 	const char *sender = route_requester(d->config, mail, envelope, NULL);
 
 	*dec = (struct decision){0};
-	/* Mail the loop guard drops needs no look-up: no robot's mail makes the desk work. */
-	if (loop_guard_dropped(d->config, mail, envelope)) {
+	/* The loop guard first, once: mail it drops needs no look-up (no robot's mail makes the
+	 * desk work), and its verdict is a fact of the decision. */
+	dec->loop_guard = loop_guard_reason(d->config, mail, envelope);
+	dec->facts.loop_guard = dec->loop_guard;
+	if (dec->loop_guard) {
 		dec->action = route_decide(d->config, mail, envelope, &dec->facts);
 		return TRUE;
 	}

@@ -80,14 +80,15 @@ char *deliver_parse_timeout_reason(int seconds);
 struct decision {
 	struct action *action;
 	struct route_facts facts;
+	char *loop_guard; /* why the loop guard drops the mail, or NULL */
 	char *number;
 	char *how;
 	struct desk_ticket ticket;
 };
 void decision_clear(struct decision *dec);
 
-/* Gather what the journal and (unless offline) the desk know, and decide. FALSE with error set
- * when the journal or the desk cannot answer now. */
+/* Gather what the loop guard, the journal and (unless offline) the desk know, and decide. FALSE
+ * with error set when the journal or the desk cannot answer now. */
 gboolean deliver_decide(struct deliver *d, const struct mail *mail,
 			const struct envelope *envelope, gboolean offline, struct decision *dec,
 			GError **error);
