@@ -173,7 +173,8 @@ static gboolean within_dates(const struct import_run *r, const struct mail *mail
 /* Count a finished delivery; FALSE when it failed. A mail the desk kept failing (its thread's
  * mails with it) waits for the next run, and the run goes on (*waiting set); any other failure,
  * or a desk that failed for give_up_after in a row, stops the run (the first kept in *stop). */
-static gboolean take_delivery(struct import_run *r, struct delivery *done, GError **stop)
+static gboolean take_delivery(struct import_run *r, struct finished_delivery *done,
+			      GError **stop)
 {
 	if (!done->ok) {
 		report_line(r, &done->parsed, "failed", done->error->message);
@@ -186,10 +187,11 @@ static gboolean take_delivery(struct import_run *r, struct delivery *done, GErro
 		}
 		return FALSE;
 	}
-	r->outcomes[done->outcome]++;
+	r->outcomes[done->result.outcome]++;
 	r->messages++;
-	if (done->outcome == DELIVER_DROPPED || done->outcome == DELIVER_QUARANTINED)
-		report_line(r, &done->parsed, deliver_outcome_name(done->outcome), done->reason);
+	if (done->result.outcome == DELIVER_DROPPED || done->result.outcome == DELIVER_QUARANTINED)
+		report_line(r, &done->parsed, deliver_outcome_name(done->result.outcome),
+			    done->result.reason);
 	return TRUE;
 }
 
@@ -249,17 +251,16 @@ static gboolean quarantine_unparsed(struct import_run *r, struct parsed_message 
 {
 	struct envelope envelope = {.source = "import", .item = p->msg.location,
 				    .started = g_get_monotonic_time()};
-	struct delivery done = {.parsed = *p};
-	gsize len;
-	const char *raw = g_bytes_get_data(p->msg.raw, &len);
+	struct finished_delivery done = {.parsed = *p};
+	char *reason = deliver_parse_timeout_reason(r->d.config->parser.parse_timeout);
 	gboolean ok;
 
 	*p = (struct parsed_message){0};
-	done.reason = deliver_parse_timeout_reason(r->d.config->parser.parse_timeout);
-	done.ok = deliver_quarantine_unparsed(&r->d, raw ? raw : "", len, &envelope, done.reason,
-					      &done.outcome, &done.error);
+	done.ok = deliver_quarantine_unparsed(&r->d, done.parsed.msg.raw, &envelope, reason,
+					      &done.result, &done.error);
 	ok = take_delivery(r, &done, stop);
-	delivery_clear(&done);
+	finished_delivery_clear(&done);
+	g_free(reason);
 	return ok;
 }
 
@@ -327,7 +328,7 @@ static gboolean import_path(struct import_run *r, const char *path, GError **err
 	struct source *src = archive_open(path, error);
 	GHashTable *finished = g_hash_table_new(NULL, NULL);
 	struct checkpoint cp = {0};
-	struct delivery done;
+	struct finished_delivery done;
 	GError *read_error = NULL;
 	GError *stop = NULL;
 	gboolean use_checkpoints = checkpoints_apply(r);
@@ -349,7 +350,7 @@ static gboolean import_path(struct import_run *r, const char *path, GError **err
 			break;
 		if (take_delivery(r, &done, &stop))
 			mark_handled(finished, done.seq, &cp);
-		delivery_clear(&done);
+		finished_delivery_clear(&done);
 		if (use_checkpoints && cp.handled - noted >= CHECKPOINT_EVERY) {
 			ok = journal_checkpoint_set(r->d.journal, cp.archive, cp.fingerprint,
 						    cp.handled, error);
@@ -360,7 +361,7 @@ static gboolean import_path(struct import_run *r, const char *path, GError **err
 	while (deliver_pool_pop(r->deliveries, &done)) {
 		if (take_delivery(r, &done, &stop))
 			mark_handled(finished, done.seq, &cp);
-		delivery_clear(&done);
+		finished_delivery_clear(&done);
 	}
 	{
 		struct parsed_message rest;

@@ -63,7 +63,7 @@ int cmd_pipe(const struct global_options *g, int argc, char **argv)
 	struct deliver d = {0};
 	gboolean dry_run = FALSE;
 	struct config *config = NULL;
-	enum deliver_outcome outcome;
+	struct delivery_result result = {0};
 	char *source = NULL;
 	GBytes *raw = NULL;
 	GError *err = NULL;
@@ -115,7 +115,7 @@ int cmd_pipe(const struct global_options *g, int argc, char **argv)
 	}
 	if (!deliver_open(&d, config, dry_run, &err))
 		goto fail;
-	if (!deliver_message(&d, raw, &envelope, &outcome, &err))
+	if (!deliver_message(&d, raw, &envelope, &result, &err))
 		goto fail;
 	goto out;
 fail:
@@ -129,6 +129,7 @@ fail:
 		  NULL);
 	g_error_free(err);
 out:
+	delivery_result_clear(&result);
 	deliver_close(&d);
 	config_free(config);
 	if (raw)

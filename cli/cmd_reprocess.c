@@ -98,7 +98,7 @@ static gboolean reprocess_file(struct deliver *d, const char *path, guint *refus
 	struct envelope envelope = {.source = "reprocess", .item = path,
 				    .started = g_get_monotonic_time()};
 	struct envelope_kept kept = {0};
-	enum deliver_outcome outcome;
+	struct delivery_result result;
 	gboolean ok;
 	GBytes *file, *mail;
 	char *raw;
@@ -112,14 +112,15 @@ static gboolean reprocess_file(struct deliver *d, const char *path, guint *refus
 	envelope.sender = kept.sender;
 	envelope.recipient = kept.recipient;
 	envelope.mailbox = kept.mailbox;
-	ok = deliver_message(d, mail, &envelope, &outcome, error);
+	ok = deliver_message(d, mail, &envelope, &result, error);
 	envelope_kept_clear(&kept);
 	g_bytes_unref(mail);
 	g_bytes_unref(file);
+	if (ok && result.outcome == DELIVER_QUARANTINED)
+		(*refused)++;
+	delivery_result_clear(&result);
 	if (!ok)
 		return FALSE;
-	if (outcome == DELIVER_QUARANTINED)
-		(*refused)++;
 	/* Refused again, the mail is already back in the quarantine with the new reason. */
 	if (d->dry_run)
 		return TRUE;

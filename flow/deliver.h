@@ -1,4 +1,5 @@
-/* One message through the whole flow: parse, decide, journal, desk, journal. Shared by every
+/* One message through the whole flow: the facts (what the journal and the desk know of it), the
+ * decision (rules/, pure), the actions (journal and desk writes) and the outcome. Shared by every
  * source; the caller acknowledges the source only when this returns TRUE. */
 #ifndef M2T_FLOW_DELIVER_H
 #define M2T_FLOW_DELIVER_H
@@ -12,6 +13,7 @@
 #include "config/config.h"
 #include "state/journal.h"
 
+/* What a run delivers with; what one mail needs lives in the flow's struct delivery. */
 struct deliver {
 	const struct config *config;
 	struct desk *desk;
@@ -24,16 +26,9 @@ struct deliver {
 	 * instead of quarantined at once: a mailbox retries a refused mail a few times, since the
 	 * cause may be a setting an admin fixes, before it sets the mail aside. */
 	gboolean keep_refused;
-	/* The envelope of the mail being delivered (borrowed, for the call only): kept with it
-	 * when it goes to the quarantine, so that reprocess routes it the same way. */
-	const struct envelope *envelope;
 	/* reprocess: a mail the journal has as quarantined is tried again rather than taken as
 	 * handled. */
 	gboolean retry_quarantined;
-	/* Why the last mail was dropped or quarantined, for reports; replaced by each delivery. */
-	char *last_reason;
-	/* The ticket number the last mail went to, or NULL; replaced by each delivery. */
-	char *last_ticket;
 };
 
 enum deliver_outcome {
@@ -48,6 +43,15 @@ enum deliver_outcome {
 
 const char *deliver_outcome_name(enum deliver_outcome outcome);
 
+/* What became of one mail, for the caller's reports. A delivery fills it from scratch; the
+ * caller frees it with delivery_result_clear(). */
+struct delivery_result {
+	enum deliver_outcome outcome; /* when the delivery returned TRUE */
+	char *reason;		      /* why it was dropped or quarantined, or NULL */
+	char *ticket;		      /* the ticket number (tid) it went to, or NULL */
+};
+void delivery_result_clear(struct delivery_result *result);
+
 /* Set d up for config (borrowed): its desk, and its journal (opened read-only in a dry run, and
  * then only if it exists). FALSE with error set when either cannot be had. Undo with
  * deliver_close(), also after a failure. */
@@ -60,18 +64,23 @@ void parse_options_from_config(const struct config *config, struct parse_options
 
 /* raw through the whole flow, parsed within [parser] parse_timeout (a mail the parser does not
  * finish in time is quarantined). TRUE when the message is safe to acknowledge at its source
- * (*outcome says what happened).
+ * (*result says what happened).
  * FALSE with error set when it must stay where it is: a temporary desk failure (DESK_ERROR), a
  * journal that cannot record (JOURNAL_ERROR), or a quarantine that cannot be written. */
 gboolean deliver_message(struct deliver *d, GBytes *raw, const struct envelope *envelope,
-			 enum deliver_outcome *outcome, GError **error);
+			 struct delivery_result *result, GError **error);
+
+/* The same for a message already parsed (with the config's parse options) from raw. */
+gboolean deliver_parsed_message(struct deliver *d, const struct mail *mail, GBytes *raw,
+				const struct envelope *envelope, struct delivery_result *result,
+				GError **error);
 
 /* Keep a mail that cannot go through the flow (unreadable, too big, or fatal or too slow for the
- * parser) in the quarantine with reason, journalled under the digest of its bytes; *outcome is
- * DELIVER_ALREADY when the journal has that digest already (and not retry_quarantined). */
-gboolean deliver_quarantine_unparsed(struct deliver *d, const char *raw, gsize len,
+ * parser) in the quarantine with reason, journalled under the digest of its bytes; the outcome
+ * is DELIVER_ALREADY when the journal has that digest already (and not retry_quarantined). */
+gboolean deliver_quarantine_unparsed(struct deliver *d, GBytes *raw,
 				     const struct envelope *envelope, const char *reason,
-				     enum deliver_outcome *outcome, GError **error);
+				     struct delivery_result *result, GError **error);
 
 /* "the parser did not finish within parse_timeout = N s". Newly allocated. */
 char *deliver_parse_timeout_reason(int seconds);
@@ -80,21 +89,17 @@ char *deliver_parse_timeout_reason(int seconds);
 struct decision {
 	struct action *action;
 	struct route_facts facts;
+	char *loop_guard; /* why the loop guard drops the mail, or NULL */
 	char *number;
 	char *how;
 	struct desk_ticket ticket;
 };
 void decision_clear(struct decision *dec);
 
-/* Gather what the journal and (unless offline) the desk know, and decide. FALSE with error set
- * when the journal or the desk cannot answer now. */
+/* Gather what the loop guard, the journal and (unless offline) the desk know, and decide. FALSE
+ * with error set when the journal or the desk cannot answer now. */
 gboolean deliver_decide(struct deliver *d, const struct mail *mail,
 			const struct envelope *envelope, gboolean offline, struct decision *dec,
 			GError **error);
-
-/* The same for a message already parsed (with the config's parse options) from raw. */
-gboolean deliver_parsed_message(struct deliver *d, const struct mail *mail, const char *raw,
-				gsize len, const struct envelope *envelope,
-				enum deliver_outcome *outcome, GError **error);
 
 #endif

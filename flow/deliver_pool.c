@@ -4,7 +4,7 @@
 #include "flow/retry_clock.h"
 
 struct job {
-	struct delivery d;
+	struct finished_delivery d;
 	struct lane *lane;
 	GPtrArray *ids;	 /* the Message-IDs that tie the mail to others (thread_ids()) */
 	GPtrArray *pins; /* those of them this job holds to its lane */
@@ -38,12 +38,11 @@ struct deliver_pool {
 	struct retry_clock *clock;
 };
 
-void delivery_clear(struct delivery *d)
+void finished_delivery_clear(struct finished_delivery *done)
 {
-	parsed_message_clear(&d->parsed);
-	g_clear_error(&d->error);
-	g_free(d->reason);
-	d->reason = NULL;
+	parsed_message_clear(&done->parsed);
+	g_clear_error(&done->error);
+	delivery_result_clear(&done->result);
 }
 
 static gboolean names_one_of(const GPtrArray *ids, GHashTable *set)
@@ -78,18 +77,17 @@ static GError *not_to_send(struct deliver_pool *pool, GHashTable *failed, const 
  * grow, and the run gives up when the desk has failed for [desk] give_up_after in a row. */
 static void run_job(struct lane *lane, struct job *job)
 {
-	struct delivery *d = &job->d;
+	struct finished_delivery *d = &job->d;
 	struct envelope envelope = {.source = "import", .item = d->parsed.msg.location};
-	gsize len;
-	const char *raw = g_bytes_get_data(d->parsed.msg.raw, &len);
 	gint64 failing_since = 0;
 
 	d->error = not_to_send(lane->pool, lane->failed, job);
 	d->ok = d->error == NULL;
 	while (d->ok) {
 		envelope.started = g_get_monotonic_time();
-		d->ok = deliver_parsed_message(&lane->d, d->parsed.mail, raw ? raw : "", len,
-					       &envelope, &d->outcome, &d->error);
+		delivery_result_clear(&d->result);
+		d->ok = deliver_parsed_message(&lane->d, d->parsed.mail, d->parsed.msg.raw,
+					       &envelope, &d->result, &d->error);
 		if (d->ok) {
 			retry_clock_success(lane->pool->clock);
 			break;
@@ -103,7 +101,6 @@ static void run_job(struct lane *lane, struct job *job)
 	}
 	if (!d->ok)
 		add_all(lane->failed, job->ids);
-	d->reason = g_strdup(lane->d.last_reason);
 	g_async_queue_push(lane->pool->results, job);
 }
 
@@ -151,12 +148,12 @@ struct deliver_pool *deliver_pool_new(const struct config *config, gboolean dry_
 
 void deliver_pool_free(struct deliver_pool *pool)
 {
-	struct delivery done;
+	struct finished_delivery done;
 
 	if (!pool)
 		return;
 	while (deliver_pool_pop(pool, &done))
-		delivery_clear(&done);
+		finished_delivery_clear(&done);
 	for (guint i = 0; i < pool->lanes->len; i++) {
 		struct lane *lane = g_ptr_array_index(pool->lanes, i);
 		if (lane->thread) {
@@ -260,7 +257,7 @@ guint deliver_pool_in_flight(const struct deliver_pool *pool)
 	return pool->in_flight;
 }
 
-gboolean deliver_pool_pop(struct deliver_pool *pool, struct delivery *out)
+gboolean deliver_pool_pop(struct deliver_pool *pool, struct finished_delivery *out)
 {
 	struct job *job;
 

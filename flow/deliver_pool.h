@@ -9,15 +9,14 @@
 #include "flow/parse_pool.h"
 
 /* A finished delivery, handed back to the thread that pushed it. */
-struct delivery {
+struct finished_delivery {
 	struct parsed_message parsed;
 	guint64 seq; /* as pushed */
 	gboolean ok;
-	enum deliver_outcome outcome; /* when ok */
-	GError *error;		      /* when !ok */
-	char *reason;		      /* why it was dropped or quarantined, or NULL */
+	struct delivery_result result; /* when ok */
+	GError *error;		       /* when !ok */
 };
-void delivery_clear(struct delivery *d);
+void finished_delivery_clear(struct finished_delivery *done);
 
 struct deliver_pool;
 
@@ -34,11 +33,11 @@ void deliver_pool_push(struct deliver_pool *pool, struct parsed_message *p, guin
 /* Deliveries pushed and not yet popped. */
 guint deliver_pool_in_flight(const struct deliver_pool *pool);
 /* A finished delivery (the first to finish, not the first pushed), waiting for one if need be;
- * FALSE when none is in flight. Clear out with delivery_clear(). A delivery the desk failed in
- * a way that may heal was tried again until the desk had failed for [desk] give_up_after in a
- * row; a mail whose thread has a mail that was not delivered in the run is not sent (the reply
- * would open a ticket of its own), and comes back failed. */
-gboolean deliver_pool_pop(struct deliver_pool *pool, struct delivery *out);
+ * FALSE when none is in flight. Clear out with finished_delivery_clear(). A delivery the desk
+ * failed in a way that may heal was tried again until the desk had failed for [desk]
+ * give_up_after in a row; a mail whose thread has a mail that was not delivered in the run is
+ * not sent (the reply would open a ticket of its own), and comes back failed. */
+gboolean deliver_pool_pop(struct deliver_pool *pool, struct finished_delivery *out);
 /* Whether the desk has failed for [desk] give_up_after in a row: the run should stop. */
 gboolean deliver_pool_gave_up(const struct deliver_pool *pool);
 

@@ -80,10 +80,8 @@ static enum item_result set_aside(struct pass *p, struct mailbox_message *msg, G
 	GError *err = NULL;
 	GBytes *fetched = NULL;
 	struct envelope envelope;
-	enum deliver_outcome outcome;
+	struct delivery_result result;
 	gboolean kept;
-	gsize len;
-	const char *data;
 
 	if (!p->write) {
 		log_event(LOG_WARN, "would set the mail aside", "mailbox", p->c->name, "mail",
@@ -105,10 +103,9 @@ static enum item_result set_aside(struct pass *p, struct mailbox_message *msg, G
 								  : (note_waiting(p, err), ITEM_LEFT);
 		raw = fetched;
 	}
-	data = g_bytes_get_data(raw, &len);
 	envelope = envelope_of(p, msg);
-	kept = deliver_quarantine_unparsed(p->d, data ? data : "", len, &envelope, reason, &outcome,
-					   &err);
+	kept = deliver_quarantine_unparsed(p->d, raw, &envelope, reason, &result, &err);
+	delivery_result_clear(&result);
 	if (fetched)
 		g_bytes_unref(fetched);
 	if (!kept) {
@@ -169,11 +166,9 @@ static enum item_result deliver_fetched(struct pass *p, struct mailbox_message *
 	gint64 started = g_get_monotonic_time();
 	struct parse_options options;
 	struct envelope envelope;
-	enum deliver_outcome outcome;
+	struct delivery_result result;
 	struct mail *mail;
 	GError *err = NULL;
-	gsize len;
-	const char *data = g_bytes_get_data(raw, &len);
 	gboolean ok;
 
 	/* Counted as a failure until the parser returns, so that a mail that kills the process
@@ -202,7 +197,8 @@ static enum item_result deliver_fetched(struct pass *p, struct mailbox_message *
 	}
 	envelope = envelope_of(p, msg);
 	envelope.started = started;
-	ok = deliver_parsed_message(p->d, mail, data ? data : "", len, &envelope, &outcome, &err);
+	ok = deliver_parsed_message(p->d, mail, raw, &envelope, &result, &err);
+	delivery_result_clear(&result);
 	if (!ok) {
 		mail_free(mail);
 		return delivery_failed(p, msg, raw, err, error);

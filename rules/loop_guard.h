@@ -7,7 +7,8 @@
 #include "parsers/mail.h"
 #include "config/config.h"
 
-/* Why mail must be dropped, or NULL. Newly allocated. */
+/* Why mail must be dropped, or NULL. Newly allocated. The flow asks once per mail, before any
+ * look-up, and hands the answer to route_decide() as a fact. */
 char *loop_guard_reason(const struct config *config, const struct mail *mail,
 			const struct envelope *envelope);
 

@@ -295,7 +295,7 @@ struct action *route_decide(const struct config *config, const struct mail *mail
 	struct action *action = g_new0(struct action, 1);
 	const char *email = mail->from.email;
 	struct rules_outcome rules;
-	char *loop, *unproven = NULL;
+	char *unproven = NULL;
 
 	action->why = g_ptr_array_new_with_free_func(g_free);
 	action->rules = g_ptr_array_new_with_free_func(g_free);
@@ -303,11 +303,9 @@ struct action *route_decide(const struct config *config, const struct mail *mail
 	action->fields = g_array_new(FALSE, TRUE, sizeof(struct rule_field_value));
 	action->markdown = -1;
 	action->priority = g_strdup(config->desk.priority);
-	loop = loop_guard_reason(config, mail, envelope);
-	if (loop) {
+	if (facts->loop_guard) {
 		action->kind = ACTION_DROP;
-		because(action, "loop guard: %s", loop);
-		g_free(loop);
+		because(action, "loop guard: %s", facts->loop_guard);
 		return action;
 	}
 	email = route_requester(config, mail, envelope, &unproven);

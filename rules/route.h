@@ -1,5 +1,5 @@
-/* The decision for one mail: what to do at the desk, and why. Pure: what the journal and the desk
- * know comes in as facts, gathered by the caller. */
+/* The decision for one mail: what to do at the desk, and why. Pure: what the loop guard, the
+ * journal and the desk say comes in as facts, gathered by the caller. */
 #ifndef M2T_RULES_ROUTE_H
 #define M2T_RULES_ROUTE_H
 
@@ -24,7 +24,9 @@ struct ticket_facts {
 };
 
 struct route_facts {
-	guint recent_tickets; /* tickets the sender opened within [loop] rate_window */
+	const char *loop_guard; /* why the loop guard drops the mail (loop_guard_reason()), or
+				 * NULL: it lets the mail through */
+	guint recent_tickets;	/* tickets the sender opened within [loop] rate_window */
 	struct ticket_facts ticket;
 };
 

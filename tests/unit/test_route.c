@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "parsers/mail_parse.h"
+#include "rules/loop_guard.h"
 #include "rules/route.h"
 
 static struct config *config;
@@ -46,18 +47,23 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* Decide for a mail with extra headers, from sender, with facts (NULL: none). */
+/* Decide for a mail with extra headers, from sender, with facts (NULL: none) and the loop
+ * guard's verdict, as the flow gathers it. */
 static struct action *decide(const char *headers, const char *from,
 			     const struct route_facts *facts, const struct envelope *env)
 {
-	static const struct route_facts none = {0};
 	static const struct envelope pipe_env = {.source = "pipe"};
 	char *raw = g_strdup_printf("From: %s\nTo: support@example.com\nSubject: Help "
 				    "[Ticket ID: 123456]\n%s\nbody\n",
 				    from, headers);
 	struct mail *mail = mail_parse(raw, strlen(raw), NULL);
-	struct action *a = route_decide(config, mail, env ? env : &pipe_env, facts ? facts : &none);
+	struct route_facts all = facts ? *facts : (struct route_facts){0};
+	char *loop = loop_guard_reason(config, mail, env ? env : &pipe_env);
+	struct action *a;
 
+	all.loop_guard = loop;
+	a = route_decide(config, mail, env ? env : &pipe_env, &all);
+	g_free(loop);
 	mail_free(mail);
 	g_free(raw);
 	return a;

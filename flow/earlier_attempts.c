@@ -1,0 +1,133 @@
+#include "flow/earlier_attempts.h"
+
+#include <string.h>
+
+#include "cli/log.h"
+
+/* Whether an earlier attempt may have opened a ticket or added the reply: not when the desk
+ * refused it (the mail was then quarantined), so a reprocess costs no look-up. */
+static gboolean may_have_reached_desk(const struct journal_entry *earlier)
+{
+	return earlier->attempts > 0 && earlier->state != JOURNAL_QUARANTINED;
+}
+
+/* An attempt that died without an answer may still be running at the desk until its own timeout
+ * has passed (a desk finishes a request whose client went away). Only after that does "not at
+ * the desk" mean the desk never took it, so this waits out the rest of that time; TRUE when it
+ * waited and the desk is worth asking again. */
+static gboolean wait_out_lost_attempt(const struct deliver *d, const struct delivery *m)
+{
+	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
+	gint64 until = m->earlier->updated + d->config->desk.timeout;
+	char seconds[32];
+
+	if (m->earlier->state != JOURNAL_PENDING || until <= now)
+		return FALSE;
+	g_snprintf(seconds, sizeof(seconds), "%" G_GINT64_FORMAT, until - now);
+	log_event(LOG_INFO, "an attempt without an answer may still be running at the desk; "
+			    "looking again after its timeout",
+		  "key", m->key, "wait", seconds, NULL);
+	g_usleep((until - now) * G_USEC_PER_SEC);
+	return TRUE;
+}
+
+/* After an AddTicketReply whose answer was lost: whether the reply is on the ticket already. */
+static gboolean reply_already_added(struct deliver *d, const char *tid, const char *message,
+				    gboolean *found, GError **error)
+{
+	struct desk_ticket ticket;
+
+	*found = FALSE;
+	if (!desk_get_ticket(d->desk, tid, &ticket, error))
+		return FALSE;
+	for (guint i = 0; ticket.messages && i < ticket.messages->len; i++)
+		if (desk_same_text(g_ptr_array_index(ticket.messages, i), message))
+			*found = TRUE;
+	desk_ticket_clear(&ticket);
+	return TRUE;
+}
+
+/* The ticket an earlier write left at the desk (both newly allocated; NULL: none found). */
+struct found_ticket {
+	char *id;
+	char *tid;
+};
+
+/* Whether one earlier write of the mail reached the desk: a ticket opened from it, or its reply
+ * on the ticket; *found says which ticket. An attempt recorded without saying which write it
+ * was is taken to be this one. */
+static gboolean find_earlier_write(struct deliver *d, const char *earlier,
+				   const struct pending_write *now, struct found_ticket *found,
+				   GError **error)
+{
+	const char *write = *earlier ? earlier : now->write;
+	char **words = g_strsplit(write, " ", 3);
+	gboolean ok = TRUE, there = FALSE;
+
+	if (strcmp(words[0], "open") == 0) {
+		/* As it was sent: a reply's request has no department. */
+		struct desk_ticket_request req = *now->open;
+		struct desk_ticket ticket;
+		if (words[1]) {
+			req.deptid = atoi(words[1]);
+			req.to = words[2];
+		}
+		ok = desk_find_opened_ticket(d->desk, &req, &ticket, &there, error);
+		if (!ok && delivery_do_without(error, "the ticket an unanswered attempt may have "
+						      "opened cannot be looked for; the mail goes "
+						      "again"))
+			ok = TRUE;
+		if (ok && there) {
+			found->id = g_strdup(ticket.id);
+			found->tid = g_strdup(ticket.tid);
+			desk_ticket_clear(&ticket);
+		}
+	} else if (g_strv_length(words) == 3) {
+		ok = reply_already_added(d, words[2], now->reply_message ? now->reply_message
+									 : now->open->message,
+					 &there, error);
+		if (ok && there) {
+			found->id = g_strdup(words[1]);
+			found->tid = g_strdup(words[2]);
+		}
+	}
+	g_strfreev(words);
+	return ok;
+}
+
+gboolean earlier_attempts_resolve(struct deliver *d, struct delivery *m,
+				  const struct pending_write *now, gboolean *adopted,
+				  GError **error)
+{
+	GPtrArray *writes = NULL;
+	struct found_ticket found = {0};
+	gboolean ok;
+
+	*adopted = FALSE;
+	if (!m->earlier || !may_have_reached_desk(m->earlier) || d->dry_run)
+		return TRUE;
+	ok = journal_earlier_writes(d->journal, m->key, &writes, error);
+	for (int round = 0; ok && !found.tid && round < 2; round++) {
+		/* Not at the desk: an attempt still running there shows up after its timeout. */
+		if (round == 1 && !wait_out_lost_attempt(d, m))
+			break;
+		for (guint i = 0; ok && !found.tid && i < writes->len; i++) {
+			const char *write = g_ptr_array_index(writes, i);
+			g_clear_pointer(&found.id, g_free);
+			ok = find_earlier_write(d, write, now, &found, error);
+		}
+	}
+	if (ok && found.tid) {
+		ok = journal_mark_delivered(d->journal, m->key, "adopted", found.id, found.tid,
+					    NULL, error);
+		log_event(LOG_DEBUG, "adopted what an earlier attempt did at the desk", "key",
+			  m->key, "ticket", found.tid, NULL);
+		delivery_set_ticket(m, found.tid);
+		*adopted = ok;
+	}
+	if (writes)
+		g_ptr_array_unref(writes);
+	g_free(found.id);
+	g_free(found.tid);
+	return ok;
+}
