@@ -113,9 +113,10 @@ def sample(name):
 class SandboxDesk:
     """The sandbox desk (tests/desk/sandbox_desk.py) as a subprocess."""
 
-    def __init__(self, workdir, tls=False):
+    def __init__(self, workdir, tls=False, state=None):
         """tls: serve HTTPS with a self-signed certificate for 127.0.0.1, kept in ca_file for
-        the config (plain http to loopback gets a warning at every start)."""
+        the config (plain http to loopback gets a warning at every start). state: the desk's
+        --state file, tickets and clients to start with (the desk writes to it)."""
         self.workdir = workdir
         port_file = os.path.join(workdir, "desk.port")
         env = dict(os.environ, SANDBOX_DESK_SECRET=SECRET)
@@ -124,7 +125,8 @@ class SandboxDesk:
         self.proc = subprocess.Popen(
             [sys.executable, os.path.join(SOURCE_DIR, "tests", "desk", "sandbox_desk.py"),
              "--port", "0", "--port-file", port_file, "--identifier", IDENTIFIER]
-            + (["--tls-self-signed", self.ca_file] if tls else []),
+            + (["--tls-self-signed", self.ca_file] if tls else [])
+            + (["--state", state] if state else []),
             stdout=self.log, stderr=subprocess.STDOUT, env=env, preexec_fn=die_with_parent)
         deadline = time.monotonic() + 15
         while not read_file(port_file):
