@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # A thin layer over CMake and ctest; the build itself is in CMakeLists.txt.
 BUILD ?= build
 ASAN_BUILD ?= build-asan

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """Parse throughput on the sample corpus: samples/mail/*.eml (every class of odd and damaged mail
 the parser is tested on, but replies that carry a ticket number) written into one mbox, each mail repeated until the archive is about
 SIZE_MB, read by `mail2ticket import --dry-run` and by the bare GMime loop.

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """Write a seeded, realistic mbox for the benchmarks and the import tests.
 
 Usage: bench/gen_mbox.py OUT.mbox SIZE_MB [SEED]

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The bare GMime loop the parse benchmark compares mail2ticket with: GMime's own mbox mode over
  * the whole file, and for each message every part's content decoded (to nowhere), the least any
  * program that reads mail must do. Prints messages and bytes. */

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """Time `mail2ticket parse` on every hostile shape (tests/hostile/hostile.py) at 1 MB and 2 MB.
 
 Every scanner mail2ticket has of its own must run in time linear in its input, so doubling the

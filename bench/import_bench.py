@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """Import benchmark: `mail2ticket import` into the sandbox desk, and `import --dry-run`.
 
 Usage: bench/import_bench.py BUILD_DIR [COUNT ...]      (default counts: 5000 50000)

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """Memory for one large mail: `mail2ticket pipe` of a 60 MB mail (9 MB of Cyrillic text, three
 12 MiB attachments) into the sandbox desk (WHMCS API), its time and peak RSS.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """Parse benchmark: `mail2ticket import --dry-run` against a bare GMime loop over the same mbox.
 
 Usage: bench/parse_bench.py BUILD_DIR [SIZE_MB ...]      (default sizes: 300 600)

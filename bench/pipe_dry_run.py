@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """Time from start to exit of `mail2ticket pipe --dry-run` on a small mail.
 
 Usage: bench/pipe_dry_run.py BINARY [RUNS]

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* `mail2ticket check`: the config loads, the desk takes the credentials, each mailbox logs in. */
 #include <getopt.h>
 #include <stdio.h>
 
@@ -5,6 +7,7 @@
 #include "cli/log.h"
 #include "desk/desk.h"
 #include "ingest/mailbox.h"
+#include "ingest/mailbox_driver.h"
 #include "config/config.h"
 #include "state/journal.h"
 
@@ -36,21 +39,23 @@ static int warn_unknown_departments(const struct config *config, const GPtrArray
 {
 	int warnings = 0;
 
-	if (config->desk.department_auto && !has_department(depts, config->desk.default_department)) {
-		log_msg(LOG_WARN, "[desk] default_department %d does not exist at the desk",
+	if (config->desk.department_auto &&
+	    !has_department(depts, config->desk.default_department)) {
+		log_msg(M2T_LOG_WARN, "[desk] default_department %d does not exist at the desk",
 			config->desk.default_department);
 		warnings++;
 	}
 	if (!config->desk.department_auto && !has_department(depts, config->desk.department)) {
-		log_msg(LOG_WARN, "[desk] department %d does not exist at the desk",
+		log_msg(M2T_LOG_WARN, "[desk] department %d does not exist at the desk",
 			config->desk.department);
 		warnings++;
 	}
 	for (guint i = 0; i < config->departments->len; i++) {
 		const struct department_route *r = g_ptr_array_index(config->departments, i);
 		if (!r->mailbox && !has_department(depts, r->deptid)) {
-			log_msg(LOG_WARN, "[departments] %s = %d: the desk has no department %d",
-				r->address, r->deptid, r->deptid);
+			log_msg(M2T_LOG_WARN,
+				"[departments] %s = %d: the desk has no department %d", r->address,
+				r->deptid, r->deptid);
 			warnings++;
 		}
 	}
@@ -61,17 +66,19 @@ static int warn_unknown_departments(const struct config *config, const GPtrArray
 static void warn_open_doors(const struct config *config)
 {
 	if (!config->auth.authserv_ids)
-		log_msg(LOG_WARN, "[auth] authserv_id is not set: a reply joins a ticket on its From "
-				  "header alone, so whoever knows a ticket number can write into it as "
-				  "its owner");
+		log_msg(M2T_LOG_WARN,
+			"[auth] authserv_id is not set: a reply joins a ticket on its From "
+			"header alone, so whoever knows a ticket number can write into it as "
+			"its owner");
 	else if (!config->auth.replies_aligned)
-		log_msg(LOG_WARN, "[auth] replies = any: a forged From header writes into its "
+		log_msg(M2T_LOG_WARN, "[auth] replies = any: a forged From header writes into its "
 				  "victim's tickets");
 	if (config->threading.agents[0] && !config->auth.agents_by_route &&
 	    !config->auth.authserv_ids)
-		log_msg(LOG_WARN, "[threading] agents without [auth] authserv_id: no agent's forward "
-				  "can be proven, so each opens a ticket for the agent; set "
-				  "authserv_id, or agents = route with agent_recipients");
+		log_msg(M2T_LOG_WARN,
+			"[threading] agents without [auth] authserv_id: no agent's forward "
+			"can be proven, so each opens a ticket for the agent; set "
+			"authserv_id, or agents = route with agent_recipients");
 }
 
 /* Log into each mailbox as poll would; the number that failed. */
@@ -84,13 +91,13 @@ static int check_mailboxes(const struct config *config)
 		struct mailbox *mb = mailbox_new(mc);
 		GError *err = NULL;
 		if (mb->ops->open(mb, &err) && mb->ops->close(mb, &err)) {
-			if (mc->protocol == MAILBOX_SPOOL)
-				printf("spool %s: ready\n", mc->url);
+			if (!(mc->driver->features & MAILBOX_HAS_LOGIN))
+				printf("%s %s: ready\n", mc->driver->name, mc->url);
 			else
 				printf("mailbox %s (%s): logged in as %s\n", mc->name, mc->url,
 				       mc->user);
 		} else {
-			log_msg(LOG_ERROR, "%s", err->message);
+			log_msg(M2T_LOG_ERROR, "%s", err->message);
 			g_error_free(err);
 			failed++;
 		}
@@ -166,7 +173,7 @@ mailboxes:
 	goto out;
 fail:
 	rc = exit_code_for_error(err);
-	log_msg(LOG_ERROR, "%s", err->message);
+	log_msg(M2T_LOG_ERROR, "%s", err->message);
 	g_error_free(err);
 out:
 	if (depts)

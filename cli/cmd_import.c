@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* `mail2ticket import`: archives through the parser and desk lanes, resumable from checkpoints. */
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
@@ -129,7 +131,7 @@ static void show_progress(struct import_run *r, gboolean last)
 		fprintf(stderr, "\r\033[K%s%s", line, last ? "\n" : "");
 		fflush(stderr);
 	} else if (!last) {
-		log_msg(LOG_INFO, "import: %s", line);
+		log_msg(M2T_LOG_INFO, "import: %s", line);
 	}
 	g_free(counts);
 }
@@ -147,7 +149,8 @@ static void report_line(const struct import_run *r, const struct parsed_message 
 	} else {
 		gsize len;
 		const guchar *raw = g_bytes_get_data(p->msg.raw, &len);
-		char *digest = g_compute_checksum_for_data(G_CHECKSUM_SHA256, raw ? raw : NULL, len);
+		char *digest =
+		    g_compute_checksum_for_data(G_CHECKSUM_SHA256, raw ? raw : NULL, len);
 		key = g_strconcat("sha256:", digest, NULL);
 		g_free(digest);
 	}
@@ -225,7 +228,7 @@ static gboolean checkpoint_resume(struct import_run *r, struct source *src, cons
 		return TRUE;
 	archive_skip(src, cp->handled);
 	g_snprintf(count, sizeof(count), "%" G_GUINT64_FORMAT, cp->handled);
-	log_event(LOG_INFO, "continuing where the last run stopped", "archive", cp->archive,
+	log_event(M2T_LOG_INFO, "continuing where the last run stopped", "archive", cp->archive,
 		  "handled", count, NULL);
 	return TRUE;
 }
@@ -313,7 +316,7 @@ static void show_notes(struct import_run *r, struct source *src, guint *shown)
 
 	for (; *shown < notes->len; (*shown)++) {
 		const char *note = g_ptr_array_index(notes, *shown);
-		log_event(LOG_WARN, "how an mbox was split", "note", note, NULL);
+		log_event(M2T_LOG_WARN, "how an mbox was split", "note", note, NULL);
 		if (r->report) {
 			json_t *line = json_pack("{s:s, s:s}", "outcome", "split", "reason", note);
 			json_dumpf(line, r->report, JSON_COMPACT);
@@ -453,8 +456,8 @@ int cmd_import(const struct global_options *g, int argc, char **argv)
 	if (!config || !deliver_open(&r.d, config, dry_run, &err))
 		goto fail;
 	/* One lane in a dry run keeps the printed calls in the archive's order. */
-	r.deliveries = deliver_pool_new(config, dry_run, TRUE, dry_run ? 1 : config->desk.concurrency,
-					&err);
+	r.deliveries =
+	    deliver_pool_new(config, dry_run, TRUE, dry_run ? 1 : config->desk.concurrency, &err);
 	if (!r.deliveries)
 		goto fail;
 	r.in_flight_max = 2 * (dry_run ? 1 : config->desk.concurrency);
@@ -477,20 +480,21 @@ int cmd_import(const struct global_options *g, int argc, char **argv)
 		char count[32];
 		g_snprintf(count, sizeof(count), "%u", r.waiting);
 		rc = EX_TEMPFAIL;
-		log_event(LOG_WARN, "some mail waits for the next run: the desk kept failing on it",
-			  "mails", count, "first", r.first_waiting->message, "exit",
-			  "75 (run again later)", NULL);
+		log_event(M2T_LOG_WARN,
+			  "some mail waits for the next run: the desk kept failing on it", "mails",
+			  count, "first", r.first_waiting->message, "exit", "75 (run again later)",
+			  NULL);
 	}
 	goto summary;
 fail:
 	rc = exit_code_for_error(err);
 	show_progress(&r, TRUE);
-	log_event(LOG_ERROR, err->message, "exit", rc == EX_TEMPFAIL ? "75 (run again later)" : NULL,
-		  NULL);
+	log_event(M2T_LOG_ERROR, err->message, "exit",
+		  rc == EX_TEMPFAIL ? "75 (run again later)" : NULL, NULL);
 	g_error_free(err);
 summary:
 	counts = outcome_counts(&r);
-	log_event(LOG_INFO, "import finished", "outcomes", counts, NULL);
+	log_event(M2T_LOG_INFO, "import finished", "outcomes", counts, NULL);
 	g_free(counts);
 out:
 	deliver_pool_free(r.deliveries);

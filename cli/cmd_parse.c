@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* `mail2ticket parse`: one mail as the JSON the rest of the flow sees. */
 #include <getopt.h>
 #include <gmime/gmime.h>
 #include <jansson.h>
@@ -75,7 +77,7 @@ int cmd_parse(const struct global_options *g, int argc, char **argv)
 		return usage_error(parse_usage, "parse takes one FILE, or - for standard input");
 	if (g_strcmp0(argv[optind], "-") == 0) {
 		if (!pipe_read_message(STDIN_FILENO, 0, &raw, &err)) {
-			log_msg(LOG_ERROR, "%s", err->message);
+			log_msg(M2T_LOG_ERROR, "%s", err->message);
 			g_error_free(err);
 			return EX_IOERR;
 		}
@@ -83,14 +85,14 @@ int cmd_parse(const struct global_options *g, int argc, char **argv)
 		char *contents;
 		gsize size;
 		if (!g_file_get_contents(argv[optind], &contents, &size, &err)) {
-			log_msg(LOG_ERROR, "%s", err->message);
+			log_msg(M2T_LOG_ERROR, "%s", err->message);
 			g_error_free(err);
 			return EX_NOINPUT;
 		}
 		raw = g_bytes_new_take(contents, size);
 	}
 	if (!parse_config(g, &config, &err)) {
-		log_msg(LOG_ERROR, "%s", err->message);
+		log_msg(M2T_LOG_ERROR, "%s", err->message);
 		g_error_free(err);
 		g_bytes_unref(raw);
 		return EX_CONFIG;
@@ -103,7 +105,7 @@ int cmd_parse(const struct global_options *g, int argc, char **argv)
 	mail = parse_within(raw, &parse_options, timeout);
 	if (!mail) {
 		char *reason = deliver_parse_timeout_reason(timeout);
-		log_event(LOG_ERROR, reason, "file", argv[optind], NULL);
+		log_event(M2T_LOG_ERROR, reason, "file", argv[optind], NULL);
 		g_free(reason);
 		config_free(config);
 		g_bytes_unref(raw);

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* `mail2ticket pipe`: the message an MTA hands over, with exit codes it understands. */
 #include <getopt.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -45,7 +47,7 @@ static gboolean spool_message(const char *spool, GBytes *raw, const struct envel
 	}
 	g_snprintf(ms, sizeof(ms), "%" G_GINT64_FORMAT,
 		   (g_get_monotonic_time() - envelope->started) / 1000);
-	log_event(LOG_INFO, "mail spooled", "source", envelope->source, "file", file, "ms", ms,
+	log_event(M2T_LOG_INFO, "mail spooled", "source", envelope->source, "file", file, "ms", ms,
 		  NULL);
 	g_free(file);
 	return TRUE;
@@ -121,10 +123,11 @@ int cmd_pipe(const struct global_options *g, int argc, char **argv)
 fail:
 	rc = exit_code_for_error(err);
 	/* An MTA bounces mail on 78 (Postfix: 5.3.5), to the customer, with the config's path in
-	 * the bounce. A config error is the admin's to fix: the mail waits in the queue meanwhile. */
+	 * the bounce. A config error is the admin's to fix: the mail waits in the queue
+	 * meanwhile. */
 	if (rc == EX_CONFIG)
 		rc = EX_TEMPFAIL;
-	log_event(LOG_ERROR, err->message, "exit",
+	log_event(M2T_LOG_ERROR, err->message, "exit",
 		  rc == EX_TEMPFAIL ? "75 (the MTA keeps the mail and tries again later)" : NULL,
 		  NULL);
 	g_error_free(err);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* poll: the long-running service. Every configured mailbox is watched from one thread: IMAP
  * mailboxes wait in IDLE (re-issued before servers drop it), others are polled at their interval;
  * a mailbox whose server or desk fails backs off on its own, the others go on. */
@@ -29,19 +30,20 @@ static const char poll_usage[] = "mail2ticket poll [--once] [--dry-run] [--mailb
 
 static void poll_help(void)
 {
-	printf("usage: %s\n\n"
-	       "Watch the [mailbox NAME] sections of the config (IMAP with IDLE, or POP3) and turn\n"
-	       "each new mail into a ticket or reply. A mail is moved, flagged or deleted on the\n"
-	       "server only after the journal has the desk's answer. Runs until SIGTERM or SIGINT\n"
-	       "(the mail in hand is finished first); SIGHUP reloads the config.\n\n"
-	       "  --once          handle what is there now and exit: 0 when all of it was handled,\n"
-	       "                  75 when some waits for a server or desk that failed for\n"
-	       "                  [desk] give_up_after in a row (mail is tried again until then)\n"
-	       "  --dry-run       print the API calls as JSON (secrets redacted); change nothing\n"
-	       "                  (implies --once)\n"
-	       "  --mailbox NAME  only this mailbox\n"
-	       "  -h, --help      this text\n",
-	       poll_usage);
+	printf(
+	    "usage: %s\n\n"
+	    "Watch the [mailbox NAME] sections of the config (IMAP with IDLE, or POP3) and turn\n"
+	    "each new mail into a ticket or reply. A mail is moved, flagged or deleted on the\n"
+	    "server only after the journal has the desk's answer. Runs until SIGTERM or SIGINT\n"
+	    "(the mail in hand is finished first); SIGHUP reloads the config.\n\n"
+	    "  --once          handle what is there now and exit: 0 when all of it was handled,\n"
+	    "                  75 when some waits for a server or desk that failed for\n"
+	    "                  [desk] give_up_after in a row (mail is tried again until then)\n"
+	    "  --dry-run       print the API calls as JSON (secrets redacted); change nothing\n"
+	    "                  (implies --once)\n"
+	    "  --mailbox NAME  only this mailbox\n"
+	    "  -h, --help      this text\n",
+	    poll_usage);
 }
 
 static volatile sig_atomic_t stop_requested;
@@ -106,7 +108,7 @@ static void watch_free(struct watch *w)
 	GError *err = NULL;
 
 	if (w->mb && !w->mb->ops->close(w->mb, &err)) {
-		log_event(LOG_WARN, err->message, "mailbox", w->config->name, NULL);
+		log_event(M2T_LOG_WARN, err->message, "mailbox", w->config->name, NULL);
 		g_error_free(err);
 	}
 	mailbox_free(w->mb);
@@ -129,10 +131,11 @@ static GPtrArray *watches_new(const struct config *config, const char *only, GEr
 		g_ptr_array_add(watches, w);
 	}
 	if (watches->len == 0) {
-		g_set_error(error, CONFIG_ERROR, CONFIG_ERROR_INVALID,
-			    only ? "%s: no [mailbox %s] section"
-				 : "%s: nothing to watch: no [mailbox NAME] section and no [pipe] spool",
-			    config->path, only);
+		g_set_error(
+		    error, CONFIG_ERROR, CONFIG_ERROR_INVALID,
+		    only ? "%s: no [mailbox %s] section"
+			 : "%s: nothing to watch: no [mailbox NAME] section and no [pipe] spool",
+		    config->path, only);
 		g_ptr_array_unref(watches);
 		return NULL;
 	}
@@ -152,15 +155,16 @@ static void pass_failed(struct watch *w, const char *what, const GError *err)
 	w->failures++;
 	g_snprintf(delay, sizeof(delay), "%u s", w->backoff);
 	alert = w->failures >= ALERT_AFTER &&
-		(!w->last_alert || now - w->last_alert >= (gint64)ALERT_EVERY_SECONDS * G_USEC_PER_SEC);
+		(!w->last_alert ||
+		 now - w->last_alert >= (gint64)ALERT_EVERY_SECONDS * G_USEC_PER_SEC);
 	if (alert) {
 		char *count = g_strdup_printf("%u", w->failures);
 		w->last_alert = now;
-		log_event(LOG_ERROR, "mailbox keeps failing", "mailbox", w->config->name,
+		log_event(M2T_LOG_ERROR, "mailbox keeps failing", "mailbox", w->config->name,
 			  "failures", count, "error", err ? err->message : what, NULL);
 		g_free(count);
 	} else {
-		log_event(LOG_WARN, what, "mailbox", w->config->name, "error",
+		log_event(M2T_LOG_WARN, what, "mailbox", w->config->name, "error",
 			  err ? err->message : NULL, "retry in", delay, NULL);
 	}
 }
@@ -168,7 +172,7 @@ static void pass_failed(struct watch *w, const char *what, const GError *err)
 static void pass_succeeded(struct watch *w)
 {
 	if (w->failures >= ALERT_AFTER)
-		log_event(LOG_INFO, "mailbox works again", "mailbox", w->config->name, NULL);
+		log_event(M2T_LOG_INFO, "mailbox works again", "mailbox", w->config->name, NULL);
 	w->failures = 0;
 	w->backoff = 0;
 	w->last_alert = 0;
@@ -209,7 +213,7 @@ static gboolean run_pass(struct deliver *d, struct watch *w, gboolean *all_done,
 	if (w->fd >= 0) {
 		w->fd = -1;
 		if (!w->mb->ops->idle_done(w->mb, &err)) {
-			log_event(LOG_INFO, "IDLE ended with an error; reconnecting", "mailbox",
+			log_event(M2T_LOG_INFO, "IDLE ended with an error; reconnecting", "mailbox",
 				  w->config->name, "error", err->message, NULL);
 			g_clear_error(&err);
 		}
@@ -238,7 +242,7 @@ static gboolean run_pass(struct deliver *d, struct watch *w, gboolean *all_done,
 		pass_failed(w, "the mailbox cannot be read", err);
 		break;
 	case POLL_FATAL:
-		log_event(LOG_ERROR, "stopping: a parser thread cannot be stopped",
+		log_event(M2T_LOG_ERROR, "stopping: a parser thread cannot be stopped",
 			  "mailbox", w->config->name, "error", err->message, NULL);
 		*rc = EX_SOFTWARE;
 		g_clear_error(&err);
@@ -309,7 +313,7 @@ static gboolean service_start(struct service *s, struct config *config, GError *
 	s->d = d;
 	for (guint i = 0; i < s->watches->len; i++) {
 		struct watch *w = g_ptr_array_index(s->watches, i);
-		log_event(LOG_INFO, "watching mailbox", "mailbox", w->config->name, "url",
+		log_event(M2T_LOG_INFO, "watching mailbox", "mailbox", w->config->name, "url",
 			  w->config->url, NULL);
 	}
 	return TRUE;
@@ -336,7 +340,7 @@ static void service_reload(struct service *s)
 	service_notify_reloading();
 	config = cli_config_load(global_config_path(s->g), &err);
 	if (!config || !service_start(&fresh, config, &err)) {
-		log_event(LOG_ERROR, "the config was not reloaded; the old one stays", "error",
+		log_event(M2T_LOG_ERROR, "the config was not reloaded; the old one stays", "error",
 			  err->message, NULL);
 		g_error_free(err);
 		config_free(config);
@@ -345,7 +349,7 @@ static void service_reload(struct service *s)
 	}
 	service_stop(s);
 	*s = fresh;
-	log_event(LOG_INFO, "config reloaded", "config", s->config->path, NULL);
+	log_event(M2T_LOG_INFO, "config reloaded", "config", s->config->path, NULL);
 	service_notify_ready("config reloaded; watching the mailboxes");
 }
 
@@ -392,7 +396,7 @@ int cmd_poll(const struct global_options *g, int argc, char **argv)
 	config = cli_config_load(global_config_path(g), &err);
 	if (!config || !install_signals(&err) || !service_start(&s, config, &err)) {
 		rc = exit_code_for_error(err);
-		log_event(LOG_ERROR, err->message, NULL);
+		log_event(M2T_LOG_ERROR, err->message, NULL);
 		g_error_free(err);
 		if (!s.config)
 			config_free(config);
@@ -430,7 +434,7 @@ int cmd_poll(const struct global_options *g, int argc, char **argv)
 	}
 	service_notify_stopping();
 	if (stop_requested)
-		log_event(LOG_INFO, "stopped by a signal", NULL);
+		log_event(M2T_LOG_INFO, "stopped by a signal", NULL);
 	service_stop(&s);
 	retry_clock_free(clock);
 	if (rc == EX_OK && once && !all_done)

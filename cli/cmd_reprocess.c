@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* reprocess: after the cause is fixed (a rule, a desk setting, a department), send the mail kept
  * aside again: the files of the local quarantine, or a mailbox's failed folder. */
 #include <errno.h>
@@ -142,11 +143,12 @@ static char *quarantined_path(const char *quarantine, const char *file)
 	char *inside_path = NULL;
 
 	if (!path)
-		log_event(LOG_ERROR, "cannot read the file", "file", file, "error",
+		log_event(M2T_LOG_ERROR, "cannot read the file", "file", file, "error",
 			  g_strerror(errno), NULL);
 	else if (!inside)
-		log_event(LOG_ERROR, "not a file of the quarantine (its new/ or cur/): left alone",
-			  "file", file, "quarantine", quarantine, NULL);
+		log_event(M2T_LOG_ERROR,
+			  "not a file of the quarantine (its new/ or cur/): left alone", "file",
+			  file, "quarantine", quarantine, NULL);
 	free(dir);
 	g_free(parent);
 	g_free(sub);
@@ -183,17 +185,17 @@ static int reprocess_quarantine(const struct config *config, gboolean dry_run, c
 	for (guint i = 0; i < paths->len; i++)
 		if (!reprocess_file(&d, g_ptr_array_index(paths, i), &refused, &err))
 			goto fail;
-	log_event(LOG_INFO, "reprocess finished", "quarantine", config->state.quarantine, NULL);
+	log_event(M2T_LOG_INFO, "reprocess finished", "quarantine", config->state.quarantine, NULL);
 	if (refused) {
-		log_event(LOG_WARN, "some mail was refused again and stays in the quarantine",
+		log_event(M2T_LOG_WARN, "some mail was refused again and stays in the quarantine",
 			  "quarantine", config->state.quarantine, NULL);
 		rc = rc == EX_OK ? EX_DATAERR : rc;
 	}
 	goto out;
 fail:
 	rc = exit_code_for_error(err);
-	log_event(LOG_ERROR, err->message, "exit", rc == EX_TEMPFAIL ? "75 (run again later)" : NULL,
-		  NULL);
+	log_event(M2T_LOG_ERROR, err->message, "exit",
+		  rc == EX_TEMPFAIL ? "75 (run again later)" : NULL, NULL);
 	g_error_free(err);
 out:
 	deliver_close(&d);
@@ -215,7 +217,7 @@ static int reprocess_failed_folder(const struct config *config, const char *name
 		if (strcmp(((struct mailbox_config *)config->mailboxes->pdata[i])->name, name) == 0)
 			watched = config->mailboxes->pdata[i];
 	if (!watched || !watched->failed_folder) {
-		log_event(LOG_ERROR,
+		log_event(M2T_LOG_ERROR,
 			  watched ? "this mailbox has no failed folder: its failed mail is in the "
 				    "quarantine; run reprocess without --mailbox"
 				  : "no such [mailbox NAME] section",
@@ -234,13 +236,13 @@ static int reprocess_failed_folder(const struct config *config, const char *name
 		g_snprintf(uid, sizeof(uid), "%u", msg->uid);
 		if (!dry_run && !mb->ops->move_to(mb, msg, watched->folder, &err))
 			goto fail;
-		log_event(LOG_INFO, dry_run ? "would move back" : "moved back", "mailbox", name,
+		log_event(M2T_LOG_INFO, dry_run ? "would move back" : "moved back", "mailbox", name,
 			  "from", watched->failed_folder, "uid", uid, "to", watched->folder, NULL);
 	}
 	goto out;
 fail:
 	rc = EX_TEMPFAIL;
-	log_event(LOG_ERROR, err->message, "exit", "75 (run again later)", NULL);
+	log_event(M2T_LOG_ERROR, err->message, "exit", "75 (run again later)", NULL);
 	g_error_free(err);
 out:
 	mb->ops->close(mb, NULL);
@@ -283,7 +285,7 @@ int cmd_reprocess(const struct global_options *g, int argc, char **argv)
 	config = cli_config_load(global_config_path(g), &err);
 	if (!config) {
 		rc = exit_code_for_error(err);
-		log_event(LOG_ERROR, err->message, NULL);
+		log_event(M2T_LOG_ERROR, err->message, NULL);
 		g_error_free(err);
 		return rc;
 	}

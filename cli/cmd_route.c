@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* `mail2ticket route`: the decision for one mail and its reasons; nothing sent or recorded. */
 #include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -51,28 +53,26 @@ static json_t *decision_to_json(const struct mail *mail, const struct decision *
 		g_snprintf(id, sizeof(id), "%d", f->id);
 		json_object_set_new(fields, f->name ? f->name : id, json_string(f->value));
 	}
-	obj = json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:I}", "key", key, "action",
-			action_kind_name(a->kind), "why", why, "rules", rules, "requester",
-			json_pack("{s:o, s:o}", "name", string_or_null(a->name), "email",
-				  string_or_null(a->email)),
-			"department", a->kind == ACTION_OPEN ? json_integer(a->deptid) : json_null(),
-			"priority", a->kind == ACTION_OPEN ? json_string(a->priority) : json_null(),
-			"ticket",
-			t->number ? json_pack("{s:s, s:s, s:b, s:b, s:o, s:o, s:o}", "number",
-					      t->number, "found_by", t->how, "checked", t->checked,
-					      "exists", t->exists, "id", string_or_null(t->id),
-					      "status", string_or_null(t->status), "owner",
-					      string_or_null(t->owner_email))
-				  : json_null(),
-			"recent_tickets_from_sender", (json_int_t)dec->facts.recent_tickets);
-	json_object_update_new(obj, json_pack("{s:o, s:o, s:o, s:o, s:o}", "clientid",
-					      a->clientid ? json_integer(a->clientid) : json_null(),
-					      "serviceid",
-					      a->serviceid ? json_integer(a->serviceid) : json_null(),
-					      "category",
-					      a->category ? json_integer(a->category) : json_null(),
-					      "status", a->status ? json_integer(a->status) : json_null(),
-					      "customfields", fields));
+	obj = json_pack(
+	    "{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:I}", "key", key, "action",
+	    action_kind_name(a->kind), "why", why, "rules", rules, "requester",
+	    json_pack("{s:o, s:o}", "name", string_or_null(a->name), "email",
+		      string_or_null(a->email)),
+	    "department", a->kind == ACTION_OPEN ? json_integer(a->deptid) : json_null(),
+	    "priority", a->kind == ACTION_OPEN ? json_string(a->priority) : json_null(), "ticket",
+	    t->number ? json_pack("{s:s, s:s, s:b, s:b, s:o, s:o, s:o}", "number", t->number,
+				  "found_by", t->how, "checked", t->checked, "exists", t->exists,
+				  "id", string_or_null(t->id), "status", string_or_null(t->status),
+				  "owner", string_or_null(t->owner_email))
+		      : json_null(),
+	    "recent_tickets_from_sender", (json_int_t)dec->facts.recent_tickets);
+	json_object_update_new(
+	    obj,
+	    json_pack("{s:o, s:o, s:o, s:o, s:o}", "clientid",
+		      a->clientid ? json_integer(a->clientid) : json_null(), "serviceid",
+		      a->serviceid ? json_integer(a->serviceid) : json_null(), "category",
+		      a->category ? json_integer(a->category) : json_null(), "status",
+		      a->status ? json_integer(a->status) : json_null(), "customfields", fields));
 	if (a->kind == ACTION_OPEN && a->mailbox)
 		json_object_set_new(obj, "mailbox", json_string(a->mailbox));
 	if (a->tags) {
@@ -180,7 +180,7 @@ int cmd_route(const struct global_options *g, int argc, char **argv)
 	goto out;
 fail:
 	rc = err->domain == G_FILE_ERROR ? EX_NOINPUT : exit_code_for_error(err);
-	log_msg(LOG_ERROR, "%s", err->message);
+	log_msg(M2T_LOG_ERROR, "%s", err->message);
 	g_error_free(err);
 out:
 	decision_clear(&dec);

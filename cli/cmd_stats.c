@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* `mail2ticket stats`: what the journal says became of the mail since a time. */
 #include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -15,14 +17,15 @@ static const char stats_usage[] = "mail2ticket stats [--days N] [--json]";
 
 static void stats_help(void)
 {
-	printf("usage: %s\n\n"
-	       "From the journal: how many mails each source (mailbox, pipe, archive) turned into\n"
-	       "tickets, replies, drops and quarantined mail over the last days, the latest errors,\n"
-	       "and how many mails wait for another attempt. Reads the journal only.\n\n"
-	       "  --days N   the period, in days back from now (default 7)\n"
-	       "  --json     one JSON object instead of text\n"
-	       "  -h, --help this text\n",
-	       stats_usage);
+	printf(
+	    "usage: %s\n\n"
+	    "From the journal: how many mails each source (mailbox, pipe, archive) turned into\n"
+	    "tickets, replies, drops and quarantined mail over the last days, the latest errors,\n"
+	    "and how many mails wait for another attempt. Reads the journal only.\n\n"
+	    "  --days N   the period, in days back from now (default 7)\n"
+	    "  --json     one JSON object instead of text\n"
+	    "  -h, --help this text\n",
+	    stats_usage);
 }
 
 static char *time_text(gint64 when)
@@ -119,8 +122,8 @@ int cmd_stats(const struct global_options *g, int argc, char **argv)
 		case 'd':
 			days = (int)strtol(optarg, &end, 10);
 			if (*end || days < 1 || days > 36500)
-				return usage_error(stats_usage, "--days takes a number of days, not "
-								"'%s'",
+				return usage_error(stats_usage,
+						   "--days takes a number of days, not '%s'",
 						   optarg);
 			break;
 		case 'j':
@@ -140,7 +143,7 @@ int cmd_stats(const struct global_options *g, int argc, char **argv)
 		goto fail;
 	/* Before the first delivery there is no journal: nothing to count, which is no error. */
 	if (!g_file_test(config->state.path, G_FILE_TEST_EXISTS)) {
-		log_msg(LOG_INFO, "no journal at %s yet: nothing has been handled",
+		log_msg(M2T_LOG_INFO, "no journal at %s yet: nothing has been handled",
 			config->state.path);
 		counts = g_ptr_array_new();
 		problems = g_ptr_array_new();
@@ -158,7 +161,7 @@ int cmd_stats(const struct global_options *g, int argc, char **argv)
 	goto out;
 fail:
 	rc = exit_code_for_error(err);
-	log_msg(LOG_ERROR, "%s", err->message);
+	log_msg(M2T_LOG_ERROR, "%s", err->message);
 	g_error_free(err);
 out:
 	if (counts)

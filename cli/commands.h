@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The subcommands, each with its own options after the command name. */
 #ifndef M2T_CLI_COMMANDS_H
 #define M2T_CLI_COMMANDS_H

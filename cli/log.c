@@ -1,19 +1,22 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Log lines in text, JSON or syslog form, every value escaped so mail text cannot forge one. */
 #include "cli/log.h"
 
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <syslog.h>
 #include <unistd.h>
 
-#include "cli/log_syslog.h"
-
-static enum log_level max_level = LOG_INFO;
+static enum log_level max_level = M2T_LOG_INFO;
 static gboolean as_json;
-static enum log_target target = LOG_TO_STDERR;
+static enum log_target target = M2T_LOG_TO_STDERR;
 static gboolean to_journal;
 
 static const char *const level_names[] = {"error", "warning", "info", "debug"};
+/* syslog's priority for each level; also the journal's "<N>" prefix on standard error. */
+static const int priorities[] = {LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG};
 
 /* $JOURNAL_STREAM is "device:inode" of the journal's socket; it is inherited, so it counts only
  * while standard error is still that socket. */
@@ -34,18 +37,18 @@ void log_setup(enum log_level level, gboolean json, enum log_target where)
 	max_level = level;
 	as_json = json;
 	target = where;
-	if (target == LOG_TO_SYSLOG)
-		log_syslog_open();
+	if (target == M2T_LOG_TO_SYSLOG)
+		openlog("mail2ticket", LOG_PID, LOG_MAIL);
 	else
 		to_journal = stderr_is_journal();
 }
 
 static void emit(enum log_level level, const char *text)
 {
-	if (target == LOG_TO_SYSLOG)
-		log_syslog_write(level, text);
+	if (target == M2T_LOG_TO_SYSLOG)
+		syslog(priorities[level], "%s", text);
 	else if (to_journal)
-		fprintf(stderr, "<%d>%s\n", log_syslog_priority(level), text);
+		fprintf(stderr, "<%d>%s\n", priorities[level], text);
 	else if (as_json)
 		fprintf(stderr, "%s\n", text);
 	else

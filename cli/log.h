@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Log lines on standard error: "mail2ticket: LEVEL: message key=value ..." or one JSON object per
  * line; or to syslog. Secrets are never passed here; everything else is escaped, so that one
  * event is one line whatever a mail holds. */
@@ -6,9 +7,9 @@
 
 #include <glib.h>
 
-enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
+enum log_level { M2T_LOG_ERROR, M2T_LOG_WARN, M2T_LOG_INFO, M2T_LOG_DEBUG };
 
-enum log_target { LOG_TO_STDERR, LOG_TO_SYSLOG };
+enum log_target { M2T_LOG_TO_STDERR, M2T_LOG_TO_SYSLOG };
 
 /* Where standard error is systemd's journal (it says so in $JOURNAL_STREAM), each line starts
  * with the journal's level prefix instead of the program's name. */

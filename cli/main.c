@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The command line: global options, one subcommand, and the exit codes of sysexits.h. */
 #include <getopt.h>
 #include <gio/gio.h>
 #include <gmime/gmime.h>
@@ -76,7 +78,7 @@ struct config *cli_config_load(const char *path, GError **error)
 	struct config *config = config_load(path, error);
 
 	for (guint i = 0; config && i < config->warnings->len; i++)
-		log_event(LOG_WARN, g_ptr_array_index(config->warnings, i), NULL);
+		log_event(M2T_LOG_WARN, g_ptr_array_index(config->warnings, i), NULL);
 	return config;
 }
 
@@ -118,9 +120,9 @@ int main(int argc, char **argv)
 						{"help", no_argument, NULL, 'h'},
 						{NULL, 0, NULL, 0}};
 	struct global_options g = {0};
-	enum log_level level = LOG_INFO;
+	enum log_level level = M2T_LOG_INFO;
 	gboolean json = FALSE;
-	enum log_target target = LOG_TO_STDERR;
+	enum log_target target = M2T_LOG_TO_STDERR;
 	int c, rc;
 
 	/* No core file and no ptrace by other processes of the user: memory holds the desk's
@@ -133,10 +135,10 @@ int main(int argc, char **argv)
 			g.config_path = optarg;
 			break;
 		case 'v':
-			level = LOG_DEBUG;
+			level = M2T_LOG_DEBUG;
 			break;
 		case 'q':
-			level = LOG_ERROR;
+			level = M2T_LOG_ERROR;
 			break;
 		case 'L':
 			if (strcmp(optarg, "json") != 0 && strcmp(optarg, "text") != 0)
@@ -146,7 +148,7 @@ int main(int argc, char **argv)
 			json = strcmp(optarg, "json") == 0;
 			break;
 		case 'S':
-			target = LOG_TO_SYSLOG;
+			target = M2T_LOG_TO_SYSLOG;
 			break;
 		case 'V':
 			printf("mail2ticket %s\n", M2T_VERSION);

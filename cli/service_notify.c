@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* sd_notify for the poll service (service_notify.h); nothing when built without libsystemd. */
 #include "cli/service_notify.h"
 
 #ifdef M2T_HAVE_SYSTEMD

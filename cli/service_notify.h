@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Telling systemd how the poll service is doing (Type=notify): ready, reloading, stopping, and the
  * watchdog's "still alive". Through libsystemd's sd_notify where it was built in; otherwise, and
  * when not started by systemd, these do nothing. */

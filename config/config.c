@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The config file's plain sections ([desk], [departments], [state], [pipe], [parser], [loop],
  * [threading], [auth]) read over config_defaults; the [rule NAME] and [mailbox NAME] sections
  * have files of their own (config_rules.c, config_mailbox.c), and each desk kind reads its own

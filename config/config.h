@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The configuration file, read once into plain structs (nothing else reads the file). */
 #ifndef M2T_CONFIG_CONFIG_H
 #define M2T_CONFIG_CONFIG_H
@@ -68,9 +69,6 @@ struct rule {
 	gboolean reply_only;
 };
 
-/* What the poll pass tells apart (each driver says its own). MAILBOX_SPOOL: pipe's spool, made
- * from [pipe] spool, never written as a [mailbox]. */
-enum mailbox_protocol { MAILBOX_IMAP, MAILBOX_POP3, MAILBOX_SPOOL };
 enum mailbox_tls {
 	MAILBOX_TLS_IMPLICIT, /* imaps://, pop3s:// */
 	MAILBOX_TLS_STARTTLS, /* imap://, pop3://: the server must offer it */
@@ -78,7 +76,12 @@ enum mailbox_tls {
 };
 enum mailbox_auth { MAILBOX_AUTH_LOGIN, MAILBOX_AUTH_PLAIN, MAILBOX_AUTH_XOAUTH2 };
 /* What becomes of a mail on the server once the journal has the desk's answer. */
-enum mailbox_after { MAILBOX_AFTER_MOVE, MAILBOX_AFTER_FLAG, MAILBOX_AFTER_DELETE, MAILBOX_AFTER_KEEP };
+enum mailbox_after {
+	MAILBOX_AFTER_MOVE,
+	MAILBOX_AFTER_FLAG,
+	MAILBOX_AFTER_DELETE,
+	MAILBOX_AFTER_KEEP
+};
 /* Which mail a mailbox's first poll takes. */
 enum mailbox_start { MAILBOX_START_UNSEEN, MAILBOX_START_ALL, MAILBOX_START_NEW };
 
@@ -91,7 +94,6 @@ struct mailbox_config {
 	/* Its kind, from ingest/mailbox_driver.c's table (borrowed): what it can do and how it is
 	 * opened. */
 	const struct mailbox_driver *driver;
-	enum mailbox_protocol protocol; /* the driver's */
 	char *host;
 	int port;
 	char *folder; /* IMAP */
@@ -169,7 +171,7 @@ struct config {
 	struct {
 		GPtrArray *ticket_patterns; /* of GRegex *, group 1 the ticket number */
 		gboolean stranger_opens;    /* a stranger's reply opens a ticket (else dropped) */
-		gboolean closed_reopens;    /* a reply to a closed ticket goes to it (else a new one) */
+		gboolean closed_reopens;    /* a reply to a closed ticket goes to it (else new) */
 		char **agents; /* lower-case addresses or "@domain" whose forwards are on behalf of
 				* the original sender */
 		gboolean per_department; /* one ticket in each department the mail was sent to */
@@ -185,7 +187,7 @@ struct config {
 		gsize max_attachment_bytes; /* 0: no limit */
 		gsize max_total_bytes;	    /* 0: no limit */
 		char **reply_markers;	    /* NULL-terminated, never NULL */
-		int parse_timeout; /* seconds the parser may take on one mail (mailboxes: their own) */
+		int parse_timeout;	    /* seconds per mail (mailboxes: their own) */
 	} parser;
 };
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The [mailbox NAME] sections: where mail is fetched, how the server is trusted and logged into,
  * and what becomes of a mail once the desk has it. */
 #include <string.h>
@@ -76,7 +77,6 @@ static gboolean load_url(struct loader *ld, const char *group, struct mailbox_co
 		return loader_fail(ld, group, "url",
 				   "holds a password: put it in password_file or the environment");
 	}
-	mb->protocol = mb->driver->protocol;
 	mb->tls = implicit_tls ? MAILBOX_TLS_IMPLICIT : MAILBOX_TLS_STARTTLS;
 	mb->port = implicit_tls ? mb->driver->tls_port : mb->driver->port;
 	mb->host = g_strdup(g_uri_get_host(uri));
@@ -188,7 +188,8 @@ static gboolean load_token_env(struct loader *ld, const char *group, struct mail
 			continue;
 		if (strspn(*w, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") !=
 		    strlen(*w)) {
-			loader_fail(ld, group, "oauth2_token_env", "'%s' is not a variable name", *w);
+			loader_fail(ld, group, "oauth2_token_env", "'%s' is not a variable name",
+				    *w);
 			g_ptr_array_free(names, TRUE);
 			g_strfreev(words);
 			g_free(value);
@@ -234,8 +235,9 @@ static gboolean load_credentials(struct loader *ld, const char *group, struct ma
 			goto out;
 		}
 		if (!mb->oauth2_token_command) {
-			loader_fail(ld, group, "oauth2_token_command",
-				    "missing: XOAUTH2 needs a command that prints the access token");
+			loader_fail(
+			    ld, group, "oauth2_token_command",
+			    "missing: XOAUTH2 needs a command that prints the access token");
 			goto out;
 		}
 	} else if (!mb->password) {
@@ -274,7 +276,8 @@ static gboolean load_mailbox(struct loader *ld, const char *group, struct mailbo
 	int start = -1;
 
 	if (!*mb->name)
-		return loader_fail(ld, group, NULL, "a mailbox section needs a name: [mailbox NAME]");
+		return loader_fail(ld, group, NULL,
+				   "a mailbox section needs a name: [mailbox NAME]");
 	if (!loader_check_known_keys(ld, group, mailbox_keys, NULL) || !load_url(ld, group, mb) ||
 	    !loader_get_choice(ld, group, "tls", tls_modes, &tls) ||
 	    !loader_get_path(ld, group, "ca_file", &mb->ca_file) ||
@@ -334,7 +337,6 @@ static struct mailbox_config *spool_mailbox(const struct config *config, const c
 
 	mb->url = g_strdup(dir);
 	mb->driver = mailbox_driver_lookup("spool");
-	mb->protocol = mb->driver->protocol;
 	mb->folder = g_strdup(dir);
 	mb->host = g_strdup("");
 	mb->user = g_strdup("");

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The [rule NAME] sections: conditions on a mail and the actions they take, in file order, into
  * config->rules (rules/rules.c evaluates them). */
 #include <stdlib.h>

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The INI reader under the section loaders (loader.h): one helper per kind of value. */
 #include "config/loader.h"
 
 #include <errno.h>

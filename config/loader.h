@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Reading an INI file's keys for the section loaders: the file opened once with its line numbers
  * kept, and one helper per kind of value. Every helper leaves *out alone when the key is absent
  * and, on a bad value, sets the loader's error naming file, line, section and key and returns

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The section loaders that have a file of their own, called by config_load() in turn once the
  * [desk] and the plain sections are read. Each fills its part of ld->config (the array it makes
  * even when it fails, so config_free() releases what was read). */

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The desk interface (desk.h): what every backend shares, and the message composed for it. */
 #include "desk/desk.h"
 
 #include <string.h>

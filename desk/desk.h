@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* One interface for every helpdesk: open a ticket, add a reply, read a ticket, find the ticket an
  * unanswered attempt may have opened, list departments. Backends fill in struct desk_ops; the
  * table of desk kinds (desk/desk_backend.h) makes them. */
@@ -134,7 +135,8 @@ struct desk_ops {
 	 * requester, subject and text. *found is FALSE when there is none. */
 	gboolean (*find_opened_ticket)(struct desk *desk, const struct desk_ticket_request *req,
 				       struct desk_ticket *out, gboolean *found, GError **error);
-	/* NULL where the API has no such call (Thulium): check_access then tries the credentials. */
+	/* NULL where the API has no such call (Thulium): check_access then tries the
+	 * credentials. */
 	gboolean (*list_departments)(struct desk *desk, GPtrArray **out, GError **error);
 	gboolean (*check_access)(struct desk *desk, GError **error);
 	/* Whether email is a contact of the client with id userid. */

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The table of desk kinds (desk_backend.h): one line per kind, looked up by [desk] kind. */
 #include "desk/desk_backend.h"
 
 /* Every kind of desk, one line each, in the order messages list them. A line both declares the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The kinds of desk, one line each in one table (desk/desk_backend.c): a kind's name in [desk]
  * kind, its own [desk] keys, what it checks in the config, its constructor and what its API can
  * carry. A new desk is its own file, defining NAME_backend, plus its line in the table; the

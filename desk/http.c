@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* HTTP for the desk backends (http.h): libcurl, never a retry, secrets out of dry runs. */
 #include "desk/http.h"
 
 #include <curl/curl.h>
@@ -350,9 +352,11 @@ static gboolean perform(struct http_client *client, const char *url, enum http_c
 	rc = curl_easy_perform(client->curl);
 	client->body = NULL;
 	if (rc == CURLE_ABORTED_BY_CALLBACK && client->sends > 1) {
-		g_set_error(error, DESK_ERROR, DESK_ERROR_TEMPORARY,
-			    "the connection to %s closed before an answer came; the request may have "
-			    "been done, so it is not sent again now", url);
+		g_set_error(
+		    error, DESK_ERROR, DESK_ERROR_TEMPORARY,
+		    "the connection to %s closed before an answer came; the request may have "
+		    "been done, so it is not sent again now",
+		    url);
 		http_response_clear(out);
 		return FALSE;
 	}
@@ -396,8 +400,8 @@ gboolean http_post_form(struct http_client *client, const char *url, const struc
 }
 
 gboolean http_post_multipart(struct http_client *client, const char *url,
-			     const struct http_form *form, const char *bearer_token, enum http_call call,
-			     struct http_response *out, GError **error)
+			     const struct http_form *form, const char *bearer_token,
+			     enum http_call call, struct http_response *out, GError **error)
 {
 	curl_mime *mime = curl_mime_init(client->curl);
 	char *auth = g_strconcat("Authorization: Bearer ", bearer_token, NULL);

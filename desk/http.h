@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* HTTP for desk backends, with libcurl: one handle per client so connections are reused. */
 #ifndef M2T_DESK_HTTP_H
 #define M2T_DESK_HTTP_H
@@ -60,7 +61,7 @@ gboolean http_request_basic(struct http_client *client, const char *url, const c
 /* POST form as multipart/form-data with "Authorization: Bearer token" (never shown anywhere).
  * Results as for http_post_form(). */
 gboolean http_post_multipart(struct http_client *client, const char *url,
-			     const struct http_form *form, const char *bearer_token, enum http_call call,
-			     struct http_response *out, GError **error);
+			     const struct http_form *form, const char *bearer_token,
+			     enum http_call call, struct http_response *out, GError **error);
 
 #endif

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Ids and numbers from desk answers as text, whichever JSON type the API chose (json_text.h). */
 #include "desk/json_text.h"
 
 char *json_text(const json_t *obj, const char *key)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Reading desk answers, whose APIs send ids and numbers as strings or as numbers as they please. */
 #ifndef M2T_DESK_JSON_TEXT_H
 #define M2T_DESK_JSON_TEXT_H

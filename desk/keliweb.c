@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Keliweb's API v2: a REST front for a WHMCS installation (bearer token, multipart/form-data, one
  * endpoint per action under https://apiv2.keliweb.it/api/v2/keliweb). Its answers carry WHMCS's
  * field names, so the WHMCS backend reads them; only the way there differs. */

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* PHP serialize() of custom fields, the form WHMCS takes them in (php_serialize.h). */
 #include "desk/php_serialize.h"
 
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* PHP serialize() of an int => string array, the form WHMCS takes custom fields in. */
 #ifndef M2T_DESK_PHP_SERIALIZE_H
 #define M2T_DESK_PHP_SERIALIZE_H

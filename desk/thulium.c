@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Thulium's REST API (https://ACCOUNT.thulium.com/api): HTTP Basic authentication, JSON. Listing
  * tickets (GET tickets) is documented; creating one, adding the customer's message, reading one
  * ticket and listing queues are inferred, and their paths are config keys. Tickets are sent to
@@ -54,7 +55,8 @@ static json_t *thulium_answer(const char *call, const struct http_response *resp
 {
 	json_error_t jerr;
 	gboolean empty = strspn(resp->body->str, " \t\r\n") == resp->body->len;
-	json_t *root = empty ? json_object() : json_loadb(resp->body->str, resp->body->len, 0, &jerr);
+	json_t *root =
+	    empty ? json_object() : json_loadb(resp->body->str, resp->body->len, 0, &jerr);
 	const char *said = json_string_value(json_object_get(root, "error"));
 
 	if (!said)
@@ -305,7 +307,8 @@ static gboolean thulium_add_reply(struct desk *desk, const struct desk_reply_req
 	struct thulium *t = (struct thulium *)desk;
 	char *text = text_with_attachment_note(req->message, req->attachments, req->n_attachments);
 	char *date = thulium_date(req->created);
-	json_t *body = json_pack("{s:s, s:s, s:s}", "body", text, "body_type", "PLAIN", "date", date);
+	json_t *body =
+	    json_pack("{s:s, s:s, s:s}", "body", text, "body_type", "PLAIN", "date", date);
 	json_t *answer;
 
 	g_free(text);
@@ -438,7 +441,8 @@ static gboolean thulium_find_opened_ticket(struct desk *desk, const struct desk_
 /* The smallest documented look-up, for check: one ticket of the list. */
 static gboolean thulium_check_access(struct desk *desk, GError **error)
 {
-	json_t *answer = thulium_call((struct thulium *)desk, "tickets", NULL, "limit=1", NULL, error);
+	json_t *answer =
+	    thulium_call((struct thulium *)desk, "tickets", NULL, "limit=1", NULL, error);
 
 	json_decref(answer);
 	return answer != NULL;

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The WHMCS backend (whmcs.h): OpenTicket, AddTicketReply, GetTicket, GetTickets, departments. */
 #include "desk/whmcs.h"
 
 #include <jansson.h>
@@ -76,7 +78,8 @@ static json_t *whmcs_answer(const struct whmcs *w, const char *action,
 	const char *result = json_string_value(json_object_get(root, "result"));
 	const char *message = json_string_value(json_object_get(root, "message"));
 
-	if (root && result && g_strcmp0(result, "error") == 0 && message && is_auth_message(message)) {
+	if (root && result && g_strcmp0(result, "error") == 0 && message &&
+	    is_auth_message(message)) {
 		g_set_error(error, DESK_ERROR, DESK_ERROR_AUTH,
 			    "%s refused the API credentials (%s): check identifier and secret, "
 			    "and the API IP allow-list",
@@ -186,8 +189,8 @@ static void add_attachments(const struct whmcs *w, struct http_form *form,
 		json_t *name = json_string(atts[i].name);
 		char *quoted = json_dumps(name, JSON_ENCODE_ANY);
 		char *data = g_base64_encode(atts[i].data, atts[i].len);
-		g_string_append_printf(list, "%s{\"name\":%s,\"data\":\"%s\"}", i ? "," : "", quoted,
-				       data);
+		g_string_append_printf(list, "%s{\"name\":%s,\"data\":\"%s\"}", i ? "," : "",
+				       quoted, data);
 		g_free(data);
 		free(quoted);
 		json_decref(name);
@@ -213,7 +216,8 @@ static void add_fields(struct http_form *form, const struct desk_field *fields, 
 	for (gsize i = 0; i < n; i++) {
 		char key[16];
 		g_snprintf(key, sizeof(key), "%d", fields[i].id);
-		json_object_set_new(shown, key, json_string(fields[i].value ? fields[i].value : ""));
+		json_object_set_new(shown, key,
+				    json_string(fields[i].value ? fields[i].value : ""));
 	}
 	http_form_add_shown_as(form, "customfields", b64, shown);
 	g_free(b64);

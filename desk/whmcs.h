@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* WHMCS through its API (includes/api.php): OpenTicket, AddTicketReply, GetTicket, GetTickets,
  * GetSupportDepartments. The backend is whmcs_backend in the desk table; REST fronts for WHMCS
  * build on it. */

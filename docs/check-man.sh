@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Check the man pages: docs/check-man.sh [mail2ticket.1 [mail2ticket.conf.5]]
 #
 # 1. groff (and mandoc, where installed) format each page without a single warning.

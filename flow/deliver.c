@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* One message through the flow (deliver.h): facts, then the decision, then the actions. */
 #include "flow/deliver.h"
 
 #include "cli/log.h"
@@ -31,18 +33,19 @@ static void warn_unsupported_actions(const struct deliver *d)
 	for (guint i = 0; i < d->config->rules->len; i++) {
 		const struct rule *r = g_ptr_array_index(d->config->rules, i);
 		if (r->priority && !desk_can(d->desk, DESK_CAN_PRIORITY))
-			log_event(LOG_WARN, "this desk's API takes no priority: the rule's is not sent",
+			log_event(M2T_LOG_WARN,
+				  "this desk's API takes no priority: the rule's is not sent",
 				  "rule", r->name, NULL);
 		if ((r->category > 0 || r->status > 0 || r->tags || r->customer_id > 0) &&
 		    !desk_can(d->desk, DESK_CAN_CATEGORY))
-			log_event(LOG_WARN,
-				  "this desk's API has no ticket category, status, tags or customer "
-				  "id: the rule's are not sent",
+			log_event(M2T_LOG_WARN,
+				  "this desk's API has no ticket category, status, tags or "
+				  "customer id: the rule's are not sent",
 				  "rule", r->name, NULL);
 		if ((r->clientid > 0 || r->serviceid > 0) && !desk_can(d->desk, DESK_CAN_CLIENTS))
-			log_event(LOG_WARN,
-				  "this desk's API has no client or service ids: the rule's are not "
-				  "sent",
+			log_event(M2T_LOG_WARN,
+				  "this desk's API has no client or service ids: the rule's are "
+				  "not sent",
 				  "rule", r->name, NULL);
 	}
 }
@@ -57,7 +60,8 @@ gboolean deliver_open(struct deliver *d, const struct config *config, gboolean d
 	warn_unsupported_actions(d);
 	if (dry_run && !g_file_test(config->state.path, G_FILE_TEST_EXISTS))
 		return TRUE;
-	d->journal = journal_open(config->state.path, dry_run, config->state.busy_timeout_ms, error);
+	d->journal =
+	    journal_open(config->state.path, dry_run, config->state.busy_timeout_ms, error);
 	return d->journal != NULL;
 }
 
@@ -160,7 +164,8 @@ static gboolean gather_facts(struct deliver *d, const struct mail *mail,
 		return FALSE;
 	}
 	if (d->journal && sender && *sender) {
-		gint64 since = g_get_real_time() / G_USEC_PER_SEC - 60 * d->config->loop.rate_window;
+		gint64 since =
+		    g_get_real_time() / G_USEC_PER_SEC - 60 * d->config->loop.rate_window;
 		if (!journal_count_opened_since(d->journal, sender, since,
 						&dec->facts.recent_tickets, error))
 			return FALSE;
@@ -223,7 +228,7 @@ static gboolean look_up_journal(struct deliver *d, struct delivery *m,
 static void log_warnings(const struct delivery *m)
 {
 	for (guint i = 0; i < m->mail->warnings->len; i++)
-		log_event(LOG_WARN, "mail read with a warning", "key", m->key, "warning",
+		log_event(M2T_LOG_WARN, "mail read with a warning", "key", m->key, "warning",
 			  (const char *)g_ptr_array_index(m->mail->warnings, i), NULL);
 }
 
@@ -236,13 +241,13 @@ static void log_mail_line(const struct delivery *m, gboolean ok, const GError *e
 	g_snprintf(ms, sizeof(ms), "%" G_GINT64_FORMAT,
 		   (g_get_monotonic_time() - m->started) / 1000);
 	if (ok)
-		log_event(m->result->outcome == DELIVER_QUARANTINED ? LOG_WARN : LOG_INFO,
+		log_event(m->result->outcome == DELIVER_QUARANTINED ? M2T_LOG_WARN : M2T_LOG_INFO,
 			  "mail handled", "source", envelope->source, "mail", envelope->item, "key",
 			  m->key, "action", deliver_outcome_name(m->result->outcome), "ticket",
 			  m->result->ticket, "why", m->why, "reason", m->result->reason, "ms", ms,
 			  NULL);
 	else
-		log_event(LOG_WARN, "mail not handled", "source", envelope->source, "mail",
+		log_event(M2T_LOG_WARN, "mail not handled", "source", envelope->source, "mail",
 			  envelope->item, "key", m->key, "error", error ? error->message : NULL,
 			  "ms", ms, NULL);
 }
@@ -290,7 +295,7 @@ gboolean deliver_parsed_message(struct deliver *d, const struct mail *mail, GByt
 		ok = look_up_journal(d, &m, &entry, error);
 	if (ok && m.earlier && delivery_already_handled(d, m.earlier)) {
 		delivery_set_ticket(&m, m.earlier->ticket_tid);
-		log_event(LOG_DEBUG, "already handled, not sent again", "key", key, "state",
+		log_event(M2T_LOG_DEBUG, "already handled, not sent again", "key", key, "state",
 			  journal_state_name(m.earlier->state), "ticket", m.earlier->ticket_tid,
 			  NULL);
 		result->outcome = DELIVER_ALREADY;

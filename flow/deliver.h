@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* One message through the whole flow: the facts (what the journal and the desk know of it), the
  * decision (rules/, pure), the actions (journal and desk writes) and the outcome. Shared by every
  * source; the caller acknowledges the source only when this returns TRUE. */

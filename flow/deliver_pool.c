@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Deliveries on several lanes with the mails of one thread kept in order (deliver_pool.h). */
 #include "flow/deliver_pool.h"
 
 #include "cli/log.h"
@@ -95,7 +97,7 @@ static void run_job(struct lane *lane, struct job *job)
 		if (!retry_clock_may_heal(d->error) ||
 		    !retry_clock_wait(lane->pool->clock, &failing_since))
 			break;
-		log_event(LOG_INFO, "trying the mail again", "mail", envelope.item, NULL);
+		log_event(M2T_LOG_INFO, "trying the mail again", "mail", envelope.item, NULL);
 		g_clear_error(&d->error);
 		d->ok = TRUE;
 	}

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Several desk calls in flight: deliveries run on a few lanes, each a thread with its own desk
  * connection and journal handle. The mails of one thread (linked by Message-ID, In-Reply-To and
  * References) always share a lane while any of them is in flight, so a reply is delivered only

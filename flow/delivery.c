@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* One mail on its way through the flow, and the actions that carry out its decision. */
 #include "flow/delivery.h"
 
 #include "cli/log.h"
@@ -72,7 +74,7 @@ static void note_files_left_out(const struct deliver *d, const struct mail *mail
 				enum desk_capability call)
 {
 	if (mail->attachments->len > 0 && !desk_can(d->desk, call))
-		log_event(LOG_INFO,
+		log_event(M2T_LOG_INFO,
 			  call == DESK_CAN_ATTACH_REPLY
 			      ? "this desk's API takes no files with a reply: the attachments are "
 				"named in the reply's text instead"
@@ -112,7 +114,7 @@ gboolean delivery_do_without(GError **error, const char *cost)
 {
 	if (!g_error_matches(*error, DESK_ERROR, DESK_ERROR_UNSUPPORTED))
 		return FALSE;
-	log_event(LOG_WARN, cost, "reason", (*error)->message, NULL);
+	log_event(M2T_LOG_WARN, cost, "reason", (*error)->message, NULL);
 	g_clear_error(error);
 	return TRUE;
 }
@@ -123,7 +125,7 @@ gboolean delivery_quarantine(struct deliver *d, const struct delivery *m, const 
 	char *where;
 
 	if (d->dry_run) {
-		log_event(LOG_WARN, "would quarantine", "key", m->key, "reason", reason, NULL);
+		log_event(M2T_LOG_WARN, "would quarantine", "key", m->key, "reason", reason, NULL);
 		return TRUE;
 	}
 	where = maildir_store(d->config->state.quarantine, m->envelope, m->raw, m->len, error);
@@ -135,7 +137,7 @@ gboolean delivery_quarantine(struct deliver *d, const struct delivery *m, const 
 		g_free(where);
 		return FALSE;
 	}
-	log_event(LOG_DEBUG, "mail quarantined", "key", m->key, "reason", reason, "file", where,
+	log_event(M2T_LOG_DEBUG, "mail quarantined", "key", m->key, "reason", reason, "file", where,
 		  NULL);
 	g_free(where);
 	return TRUE;
@@ -205,15 +207,15 @@ static gboolean send_ticket(struct deliver *d, struct delivery *m,
 				    error))
 		goto out;
 	if (!ticket.tid)
-		log_event(LOG_WARN,
+		log_event(M2T_LOG_WARN,
 			  "the desk opened the ticket without saying its number, and has no call "
 			  "to find it by: replies to it thread by their own numbers",
 			  "key", m->key, NULL);
 	delivery_set_ticket(m, ticket.tid);
 	g_snprintf(deptid, sizeof(deptid), "%d", action->deptid);
-	log_event(LOG_DEBUG, "ticket opened", "key", m->key, "ticket", ticket.tid, "id", ticket.id,
-		  "department", deptid, "priority", action->priority, "from", action->email, "why",
-		  m->why, NULL);
+	log_event(M2T_LOG_DEBUG, "ticket opened", "key", m->key, "ticket", ticket.tid, "id",
+		  ticket.id, "department", deptid, "priority", action->priority, "from",
+		  action->email, "why", m->why, NULL);
 	m->result->outcome = DELIVER_OPENED;
 	ok = TRUE;
 out:
@@ -259,7 +261,7 @@ static gboolean send_reply(struct deliver *d, struct delivery *m,
 				    action->ticket_tid, m->why, error))
 		return FALSE;
 	delivery_set_ticket(m, action->ticket_tid);
-	log_event(LOG_DEBUG, "reply added", "key", m->key, "ticket", action->ticket_tid, "id",
+	log_event(M2T_LOG_DEBUG, "reply added", "key", m->key, "ticket", action->ticket_tid, "id",
 		  action->ticket_id, "from", action->email, "why", m->why, NULL);
 	m->result->outcome = DELIVER_REPLIED;
 	return TRUE;
@@ -333,7 +335,7 @@ static gboolean drop(struct deliver *d, struct delivery *m, GError **error)
 {
 	if (!d->dry_run && !journal_mark_dropped(d->journal, m->key, m->info, m->why, error))
 		return FALSE;
-	log_event(LOG_DEBUG, "mail dropped", "key", m->key, "reason", m->why, NULL);
+	log_event(M2T_LOG_DEBUG, "mail dropped", "key", m->key, "reason", m->why, NULL);
 	m->result->outcome = DELIVER_DROPPED;
 	return TRUE;
 }

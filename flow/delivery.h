@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* One mail on its way through the flow (inside flow/ only): the mail and its bytes, the facts
  * gathered on it, the decision, and what became of it; and the actions that carry a decision out
  * (the journal and desk writes, in that order, so that no write goes twice). Everything in a

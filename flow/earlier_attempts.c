@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* What an unanswered earlier attempt did at the desk, found before any new write. */
 #include "flow/earlier_attempts.h"
 
 #include <string.h>
@@ -24,7 +26,7 @@ static gboolean wait_out_lost_attempt(const struct deliver *d, const struct deli
 	if (m->earlier->state != JOURNAL_PENDING || until <= now)
 		return FALSE;
 	g_snprintf(seconds, sizeof(seconds), "%" G_GINT64_FORMAT, until - now);
-	log_event(LOG_INFO, "an attempt without an answer may still be running at the desk; "
+	log_event(M2T_LOG_INFO, "an attempt without an answer may still be running at the desk; "
 			    "looking again after its timeout",
 		  "key", m->key, "wait", seconds, NULL);
 	g_usleep((until - now) * G_USEC_PER_SEC);
@@ -69,7 +71,7 @@ static gboolean find_earlier_write(struct deliver *d, const char *earlier,
 		struct desk_ticket_request req = *now->open;
 		struct desk_ticket ticket;
 		if (words[1]) {
-			req.deptid = atoi(words[1]);
+			req.deptid = (int)g_ascii_strtoll(words[1], NULL, 10);
 			req.to = words[2];
 		}
 		ok = desk_find_opened_ticket(d->desk, &req, &ticket, &there, error);
@@ -120,7 +122,7 @@ gboolean earlier_attempts_resolve(struct deliver *d, struct delivery *m,
 	if (ok && found.tid) {
 		ok = journal_mark_delivered(d->journal, m->key, "adopted", found.id, found.tid,
 					    NULL, error);
-		log_event(LOG_DEBUG, "adopted what an earlier attempt did at the desk", "key",
+		log_event(M2T_LOG_DEBUG, "adopted what an earlier attempt did at the desk", "key",
 			  m->key, "ticket", found.tid, NULL);
 		delivery_set_ticket(m, found.tid);
 		*adopted = ok;

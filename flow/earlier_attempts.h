@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* An attempt that got no answer (the process died, the connection broke, the desk timed out)
  * may have reached the desk all the same. Before any write the flow looks at the desk for what
  * each earlier attempt of the mail did, and records that instead of writing again: a mail opens

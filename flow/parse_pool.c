@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Parsing on several cores, in order, with a time limit per mail (parse_pool.h). */
 #include "flow/parse_pool.h"
 
 /* The caller sleeps until this many messages at the head are parsed (or all pushed are): waking

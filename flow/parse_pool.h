@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Parsing on several cores while everything with side effects (journal, desk, quarantine) stays on
  * the calling thread, in the order the messages were read; and parsing with a time limit. The
  * parser cannot be stopped: a mail it takes too long over is handed back unparsed, and its

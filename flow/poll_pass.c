@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* One pass over one mailbox (poll_pass.h): fetch, parse, deliver, then acknowledge. */
 #include "flow/poll_pass.h"
 
 #include <string.h>
@@ -6,6 +8,7 @@
 #include "flow/parse_pool.h"
 #include "cli/service_notify.h"
 #include "desk/desk.h"
+#include "ingest/mailbox_driver.h"
 #include "parsers/mail.h"
 
 /* After this many temporary desk failures in a row the desk is taken to be down. */
@@ -51,7 +54,7 @@ static void note_waiting(struct pass *p, GError *err)
 
 static gboolean keeps_handled_mail(const struct mailbox_config *c)
 {
-	return c->protocol == MAILBOX_POP3 && c->after == MAILBOX_AFTER_KEEP;
+	return !(c->driver->features & MAILBOX_HAS_UIDS) && c->after == MAILBOX_AFTER_KEEP;
 }
 
 static enum item_result connection_lost(GError *err, GError **error)
@@ -67,7 +70,7 @@ static void finish_item(struct pass *p, const struct mailbox_message *msg)
 
 	if (p->write && !journal_item_finish(p->d->journal, p->c->name, msg->id,
 					     keeps_handled_mail(p->c), &err)) {
-		log_event(LOG_WARN, err->message, "mailbox", p->c->name, NULL);
+		log_event(M2T_LOG_WARN, err->message, "mailbox", p->c->name, NULL);
 		g_error_free(err);
 	}
 }
@@ -84,23 +87,25 @@ static enum item_result set_aside(struct pass *p, struct mailbox_message *msg, G
 	gboolean kept;
 
 	if (!p->write) {
-		log_event(LOG_WARN, "would set the mail aside", "mailbox", p->c->name, "mail",
+		log_event(M2T_LOG_WARN, "would set the mail aside", "mailbox", p->c->name, "mail",
 			  p->where, "reason", reason, NULL);
 		return ITEM_DONE;
 	}
 	if (p->c->failed_folder) {
 		if (!p->mb->ops->move_to(p->mb, msg, p->c->failed_folder, &err))
-			return err->code == MAILBOX_ERROR_CONNECT ? connection_lost(err, error)
-								  : (note_waiting(p, err), ITEM_LEFT);
-		log_event(LOG_ERROR, "mail set aside", "mailbox", p->c->name, "mail", p->where,
+			return err->code == MAILBOX_ERROR_CONNECT
+				   ? connection_lost(err, error)
+				   : (note_waiting(p, err), ITEM_LEFT);
+		log_event(M2T_LOG_ERROR, "mail set aside", "mailbox", p->c->name, "mail", p->where,
 			  "folder", p->c->failed_folder, "reason", reason, NULL);
 		finish_item(p, msg);
 		return ITEM_DONE;
 	}
 	if (!raw) {
 		if (!p->mb->ops->fetch(p->mb, msg, &fetched, &err))
-			return err->code == MAILBOX_ERROR_CONNECT ? connection_lost(err, error)
-								  : (note_waiting(p, err), ITEM_LEFT);
+			return err->code == MAILBOX_ERROR_CONNECT
+				   ? connection_lost(err, error)
+				   : (note_waiting(p, err), ITEM_LEFT);
 		raw = fetched;
 	}
 	envelope = envelope_of(p, msg);
@@ -130,8 +135,8 @@ static enum item_result delivery_failed(struct pass *p, struct mailbox_message *
 	GError *journal_err = NULL;
 
 	if (err->domain != DESK_ERROR || desk_error_is_temporary(err)) {
-		log_event(LOG_WARN, "mail left on the server for now", "mailbox", p->c->name, "mail",
-			  p->where, "error", err->message, NULL);
+		log_event(M2T_LOG_WARN, "mail left on the server for now", "mailbox", p->c->name,
+			  "mail", p->where, "error", err->message, NULL);
 		p->temp_in_row++;
 		note_waiting(p, err);
 		return ITEM_LEFT;
@@ -153,8 +158,8 @@ static enum item_result delivery_failed(struct pass *p, struct mailbox_message *
 		g_error_free(err);
 		return r;
 	}
-	log_event(LOG_WARN, "the desk refused the mail; it is tried again", "mailbox", p->c->name,
-		  "mail", p->where, "error", err->message, NULL);
+	log_event(M2T_LOG_WARN, "the desk refused the mail; it is tried again", "mailbox",
+		  p->c->name, "mail", p->where, "error", err->message, NULL);
 	note_waiting(p, err);
 	return ITEM_LEFT;
 }
@@ -225,8 +230,8 @@ static enum item_result handle(struct pass *p, struct mailbox_message *msg, GErr
 	GBytes *raw = NULL;
 	GError *err = NULL;
 
-	if (p->d->journal &&
-	    !journal_item_get(p->d->journal, p->c->name, msg->id, &failures, &reason, &seen, &err)) {
+	if (p->d->journal && !journal_item_get(p->d->journal, p->c->name, msg->id, &failures,
+					       &reason, &seen, &err)) {
 		note_waiting(p, err);
 		return ITEM_LEFT;
 	}
@@ -254,7 +259,7 @@ static enum item_result handle(struct pass *p, struct mailbox_message *msg, GErr
 		if (err->code == MAILBOX_ERROR_CONNECT)
 			return connection_lost(err, error);
 		/* Gone from the folder since it was listed: someone else took it. */
-		log_event(LOG_WARN, err->message, "mailbox", p->c->name, NULL);
+		log_event(M2T_LOG_WARN, err->message, "mailbox", p->c->name, NULL);
 		g_error_free(err);
 		return ITEM_DONE;
 	}
@@ -277,7 +282,7 @@ static gboolean load_mark(struct pass *p, struct journal_mailbox_mark *mark, GEr
 	if (found && mark->uidvalidity == mb->uidvalidity)
 		return TRUE;
 	if (found)
-		log_event(LOG_WARN,
+		log_event(M2T_LOG_WARN,
 			  "the folder's UIDVALIDITY changed: its mail is read again and matched "
 			  "against the journal by Message-ID",
 			  "mailbox", p->c->name, NULL);
@@ -328,7 +333,7 @@ static gboolean forget_deleted(struct pass *p, GArray *list, GError **error)
 
 static enum poll_result run(struct pass *p, const volatile sig_atomic_t *stop, GError **error)
 {
-	const gboolean imap = p->c->protocol == MAILBOX_IMAP;
+	const gboolean uids = p->c->driver->features & MAILBOX_HAS_UIDS;
 	struct journal_mailbox_mark mark = {0};
 	GArray *list = mailbox_message_array_new();
 	enum poll_result result = POLL_OK;
@@ -337,14 +342,14 @@ static enum poll_result run(struct pass *p, const volatile sig_atomic_t *stop, G
 
 	if (!p->mb->connected && !p->mb->ops->open(p->mb, &err))
 		goto connection;
-	if (imap && !load_mark(p, &mark, &err)) {
+	if (uids && !load_mark(p, &mark, &err)) {
 		note_waiting(p, err);
 		result = POLL_RETRY;
 		goto out;
 	}
 	if (!p->mb->ops->list(p->mb, mark.last_uid, list, &err))
 		goto connection;
-	if (!imap && (!skip_existing(p, list, &err) || !forget_deleted(p, list, &err))) {
+	if (!uids && (!skip_existing(p, list, &err) || !forget_deleted(p, list, &err))) {
 		note_waiting(p, err);
 		result = POLL_RETRY;
 		goto out;
@@ -355,10 +360,9 @@ static enum poll_result run(struct pass *p, const volatile sig_atomic_t *stop, G
 		/* A long pass is not a hang. */
 		service_watchdog_ping();
 		g_free(p->where);
-		p->where = imap			       ? g_strdup_printf("UID %u", msg->uid)
-			   : p->c->protocol == MAILBOX_POP3 ? g_strdup_printf("UIDL %s", msg->id)
-							    : g_strdup_printf("file %s", msg->id);
-		if (!imap || msg->uid >= mark.unseen_below || !msg->seen)
+		p->where = uids ? g_strdup_printf("%s %u", p->c->driver->item_name, msg->uid)
+				: g_strdup_printf("%s %s", p->c->driver->item_name, msg->id);
+		if (!uids || msg->uid >= mark.unseen_below || !msg->seen)
 			r = handle(p, msg, &err);
 		if (r == ITEM_CONNECTION)
 			goto connection;
@@ -367,7 +371,7 @@ static enum poll_result run(struct pass *p, const volatile sig_atomic_t *stop, G
 			result = POLL_FATAL;
 			goto out;
 		}
-		if (r == ITEM_DONE && contiguous && imap) {
+		if (r == ITEM_DONE && contiguous && uids) {
 			mark.last_uid = msg->uid;
 			if (p->write &&
 			    !journal_mailbox_mark_set(p->d->journal, p->c->name, &mark, &err)) {
@@ -385,7 +389,7 @@ static enum poll_result run(struct pass *p, const volatile sig_atomic_t *stop, G
 	if (result == POLL_OK && p->waiting)
 		result = POLL_RETRY;
 	/* POP3 deletes at QUIT; the spool stays open for its inotify watch. */
-	if (p->c->protocol == MAILBOX_POP3 && !p->mb->ops->close(p->mb, &err))
+	if ((p->c->driver->features & MAILBOX_ACKS_AT_CLOSE) && !p->mb->ops->close(p->mb, &err))
 		goto connection;
 	goto out;
 connection:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* One pass over one mailbox: each new mail is fetched, parsed, delivered and then acknowledged
  * on the server; mail that keeps failing is set aside. */
 #ifndef M2T_FLOW_POLL_PASS_H

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The pause before a mail is tried again at a failing desk, and when a run gives up. */
 #include "flow/retry_clock.h"
 
 #include "desk/desk.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Riding out a flaky desk: a mail the desk failed on is tried again after a pause that grows
  * while the desk keeps failing, and the run gives up only when the desk has failed, with no
  * success in between, for a set time. Shared by the lanes of a run: one success anywhere shows
@@ -21,9 +22,9 @@ gboolean retry_clock_may_heal(const GError *error);
 /* The desk answered a call. */
 void retry_clock_success(struct retry_clock *clock);
 /* The desk failed a try of a mail: sleep before the next one (the longer the desk has failed
- * without a success, the longer) and return TRUE; or return FALSE when the desk has failed for give_up_after in a row (the run
- * gives up), or has failed this mail for that long (*mail_since: when it first did, 0 before;
- * the mail waits for another run). */
+ * without a success, the longer) and return TRUE; or return FALSE when the desk has failed for
+ * give_up_after in a row (the run gives up), or has failed this mail for that long (*mail_since:
+ * when it first did, 0 before; the mail waits for another run). */
 gboolean retry_clock_wait(struct retry_clock *clock, gint64 *mail_since);
 /* Whether the run has given up: then mail still waiting is not tried at all. */
 gboolean retry_clock_gave_up(struct retry_clock *clock);

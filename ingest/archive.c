@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Mail archives as sources (archive.h): the files found, indexed, then read one by one. */
 #include "ingest/archive.h"
 
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Mail archives as sources: an mbox file, a Maildir (with nested folders), a single .eml file, or a
  * folder holding any of them. */
 #ifndef M2T_INGEST_ARCHIVE_H

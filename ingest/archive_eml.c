@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* A file holding one message: an .eml file, a Maildir's message, possibly gzipped. In a folder
  * being searched only a name ending in .eml or .eml.gz says it is mail; a file named by the user
  * that is of no other kind is read as one message. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The kinds of mail archive, for ingest/archive.c, which lists them in one table and asks each
  * in turn whether a folder or a file is of its kind. A folder kind (a Maildir) names the files of
  * its messages; a file kind either indexes its messages with their dates, so that the archive

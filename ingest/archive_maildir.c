@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* A Maildir as an archive: the messages in cur/ and new/, and those of its Maildir++ subfolders
  * (".Sent", ".Archive"), each a file of its own. */
 #include "ingest/archive_kind.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* mbox files as archives. A plain mbox is indexed first, a large one in parts on several
  * threads; a gzipped one cannot be sought in cheaply and is read after the index, in its own
  * order. How each was split into messages that a person should check becomes a note. */

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The envelope kept in a mail's head while it waits in the spool or quarantine (envelope.h). */
 #include "ingest/envelope.h"
 
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* What a source knows about a message beyond its bytes. */
 #ifndef M2T_INGEST_ENVELOPE_H
 #define M2T_INGEST_ENVELOPE_H
@@ -6,10 +7,10 @@
 
 struct envelope {
 	const char *source;    /* "pipe", "mailbox support", "import", "reprocess": for logs */
-	const char *mailbox;   /* the configured mailbox (or pipe --mailbox) it came from, or NULL */
+	const char *mailbox;   /* its [mailbox] (or pipe --mailbox), or NULL */
 	const char *sender;    /* envelope sender (MAIL FROM), NULL when unknown */
 	const char *recipient; /* envelope recipient (RCPT TO), NULL when unknown */
-	const char *item;      /* which mail of the source: "UID 12", a file, "mbox@offset"; or NULL */
+	const char *item;      /* which mail: "UID 12", a file, "mbox@offset"; or NULL */
 	gint64 started;	       /* monotonic time the source handed it over; 0: unknown */
 };
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* IMAP through libetpan: implicit TLS or required STARTTLS, the certificate checked before the
  * login, UID-based listing and fetching with BODY.PEEK[], MOVE (or COPY, \Deleted and UID
  * EXPUNGE) and IDLE. */
@@ -96,8 +97,8 @@ static gboolean start_tls(struct imap_mailbox *m, GError **error)
 	/* Sends STARTTLS, then makes the TLS handshake on the same socket. */
 	rc = mailimap_socket_starttls_with_callback(m->imap, tls_set_server_name, c->host);
 	if (rc != MAILIMAP_NO_ERROR)
-		return imap_fail(m, rc == MAILIMAP_ERROR_STREAM ? MAILIMAP_ERROR_SSL : rc, "STARTTLS",
-				 error);
+		return imap_fail(m, rc == MAILIMAP_ERROR_STREAM ? MAILIMAP_ERROR_SSL : rc,
+				 "STARTTLS", error);
 	return TRUE;
 }
 
@@ -216,7 +217,8 @@ static void read_attributes(struct mailimap_msg_att *att, struct mailbox_message
 		struct mailimap_msg_att_item *item = clist_content(it);
 		if (item->att_type == MAILIMAP_MSG_ATT_ITEM_DYNAMIC) {
 			clist *flags = item->att_data.att_dyn->att_list;
-			for (clistiter *f = flags ? clist_begin(flags) : NULL; f; f = clist_next(f)) {
+			for (clistiter *f = flags ? clist_begin(flags) : NULL; f;
+			     f = clist_next(f)) {
 				struct mailimap_flag_fetch *ff = clist_content(f);
 				if (ff->fl_type == MAILIMAP_FLAG_FETCH_OTHER &&
 				    ff->fl_flag->fl_type == MAILIMAP_FLAG_SEEN)
@@ -338,7 +340,8 @@ static gboolean add_flag(struct imap_mailbox *m, guint32 uid, struct mailimap_fl
 	rc = mailimap_uid_store(m->imap, set, store);
 	mailimap_store_att_flags_free(store);
 	mailimap_set_free(set);
-	return rc == MAILIMAP_NO_ERROR ? TRUE : imap_fail(m, rc, "setting a flag (UID STORE)", error);
+	return rc == MAILIMAP_NO_ERROR ? TRUE
+				       : imap_fail(m, rc, "setting a flag (UID STORE)", error);
 }
 
 /* Without UIDPLUS, EXPUNGE also removes what others marked \Deleted; that is what they asked. */
@@ -481,8 +484,9 @@ const struct mailbox_driver imap_driver = {
     .tls_scheme = "imaps",
     .port = 143,
     .tls_port = 993,
-    .protocol = MAILBOX_IMAP,
-    .features = MAILBOX_HAS_FOLDERS | MAILBOX_HAS_FLAGS | MAILBOX_HAS_XOAUTH2,
+    .item_name = "UID",
+    .features = MAILBOX_HAS_FOLDERS | MAILBOX_HAS_FLAGS | MAILBOX_HAS_XOAUTH2 | MAILBOX_HAS_UIDS |
+		MAILBOX_HAS_LOGIN,
     .after = "move:Processed",
     .mailbox_new = imap_mailbox_new,
 };

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The mailbox interface (mailbox.h): what every server kind shares, secrets included. */
 #include "ingest/mailbox.h"
 
 #include <errno.h>

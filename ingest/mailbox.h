@@ -1,6 +1,7 @@
-/* A mail server's mailbox (IMAP or POP3, or pipe's local spool): list what is there, fetch a message whole, and
- * acknowledge it once the caller has recorded the desk's answer. The poll command sees only these
- * operations, never which protocol it reads. */
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* A mail server's mailbox (IMAP or POP3, or pipe's local spool): list what is there, fetch a
+ * message whole, and acknowledge it once the caller has recorded the desk's answer. The poll
+ * command sees only these operations, never which protocol it reads. */
 #ifndef M2T_INGEST_MAILBOX_H
 #define M2T_INGEST_MAILBOX_H
 

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The table of mailbox kinds (mailbox_driver.h): url schemes, ports, features, constructors. */
 #include "ingest/mailbox_driver.h"
 
 /* Every kind of mailbox, one line each, in the order messages list them. A line both declares

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The kinds of mailbox, one line each in one table (ingest/mailbox_driver.c): the url schemes
  * that name one, its ports, what it can do, what a [mailbox] left out means for it, and its
  * constructor. The config loader finds a [mailbox] url's kind there and mailbox_new() its
@@ -12,11 +13,17 @@
 
 struct mailbox;
 
-/* What a kind of mailbox can do, which decides the [mailbox] values it takes. */
+/* What a kind of mailbox can do: which [mailbox] values it takes, and how a poll pass keeps its
+ * place in it and acknowledges its mail. */
 enum mailbox_feature {
 	MAILBOX_HAS_FOLDERS = 1 << 0, /* the url names a folder; after and failed may move mail */
 	MAILBOX_HAS_FLAGS = 1 << 1,   /* a seen flag and keywords: after = flag, start = unseen */
 	MAILBOX_HAS_XOAUTH2 = 1 << 2, /* auth = xoauth2 */
+	/* Ids that only grow (IMAP UIDs): the journal keeps one mark per folder; without, it keeps
+	 * each id it has seen. */
+	MAILBOX_HAS_UIDS = 1 << 3,
+	MAILBOX_ACKS_AT_CLOSE = 1 << 4, /* acknowledgements count at the session's end (QUIT) */
+	MAILBOX_HAS_LOGIN = 1 << 5,	/* a server with a user and a secret */
 };
 
 struct mailbox_driver {
@@ -25,9 +32,9 @@ struct mailbox_driver {
 	const char *tls_scheme; /* a url's scheme with TLS from the start ("imaps") */
 	int port;		/* with scheme */
 	int tls_port;		/* with tls_scheme */
-	enum mailbox_protocol protocol; /* what the poll pass tells apart */
-	unsigned features;		/* of enum mailbox_feature */
-	const char *after;		/* [mailbox] after when the file leaves it out */
+	const char *item_name;	/* what names one of its mails in logs: "UID" */
+	unsigned features;	/* of enum mailbox_feature */
+	const char *after;	/* [mailbox] after when the file leaves it out */
 	/* Not connected yet; config (borrowed) must outlive it. */
 	struct mailbox *(*mailbox_new)(const struct mailbox_config *config);
 };

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* An mbox file read one message at a time, with its own separator scan (mbox.h). */
 #include "ingest/mbox.h"
 
 #include <errno.h>
@@ -361,7 +363,8 @@ gboolean mbox_find_separator(FILE *stream, goffset from, goffset *found, GError 
 		}
 		have += n;
 		/* A line end is looked at once the 5 bytes after it are here. */
-		while ((nl = memchr(buf + scan, '\n', have - scan)) && (gsize)(nl - buf) + 6 <= have) {
+		while ((nl = memchr(buf + scan, '\n', have - scan)) &&
+		       (gsize)(nl - buf) + 6 <= have) {
 			gsize i = nl - buf;
 			goffset q = base + i;
 			scan = i + 1;

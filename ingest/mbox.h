@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Reading an mbox file one message at a time. Separators are found here, not by GMime's mbox
  * mode, which in 3.2.13 cuts a message in two when "From " falls on a 4096-byte boundary of its
  * reads in the middle of a long line. */

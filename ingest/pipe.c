@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* One message read from the MTA's pipe, with a size limit (pipe.h). */
 #include "ingest/pipe.h"
 
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The MTA pipe: one message on a file descriptor (standard input). */
 #ifndef M2T_INGEST_PIPE_H
 #define M2T_INGEST_PIPE_H

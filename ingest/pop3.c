@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* POP3 through libetpan: implicit TLS or required STLS, the certificate checked before the
  * login, messages named by UIDL. Deletions take effect only when the session ends with QUIT, so
  * a session cut short leaves every message on the server. */
@@ -76,10 +77,11 @@ static gboolean start_tls(struct pop3_mailbox *m, GError **error)
 	int rc;
 
 	if (!offers_stls(m)) {
-		g_set_error(error, MAILBOX_ERROR, MAILBOX_ERROR_TLS,
-			    "mailbox %s: %s:%d does not offer STLS, and TLS is required (only tls = "
-			    "none allows a plain-text login)",
-			    c->name, c->host, c->port);
+		g_set_error(
+		    error, MAILBOX_ERROR, MAILBOX_ERROR_TLS,
+		    "mailbox %s: %s:%d does not offer STLS, and TLS is required (only tls = "
+		    "none allows a plain-text login)",
+		    c->name, c->host, c->port);
 		drop_connection(m);
 		return FALSE;
 	}
@@ -239,7 +241,8 @@ const struct mailbox_driver pop3_driver = {
     .tls_scheme = "pop3s",
     .port = 110,
     .tls_port = 995,
-    .protocol = MAILBOX_POP3,
+    .item_name = "UIDL",
+    .features = MAILBOX_ACKS_AT_CLOSE | MAILBOX_HAS_LOGIN,
     .after = "keep",
     .mailbox_new = pop3_mailbox_new,
 };

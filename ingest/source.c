@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The source interface (source.h): archives and other sources read one message at a time. */
 #include "ingest/source.h"
 
 void source_message_clear(struct source_message *msg)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* A mail source: something that yields raw messages one at a time (an archive, later a mailbox).
  * Callers see only this struct of operations, never which kind they read. */
 #ifndef M2T_INGEST_SOURCE_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* pipe's spool read back as a mailbox: a Maildir on local disk that `pipe` fills (spool = DIR)
  * and `poll` empties. Each file is the mail as the MTA handed it over, after one header line
  * that keeps the envelope. inotify stands in for IDLE. */
@@ -129,8 +130,8 @@ static gboolean spool_fetch(struct mailbox *mb, struct mailbox_message *msg, GBy
 	gsize len, head;
 
 	if (!g_file_get_contents(path, &data, &len, &err)) {
-		/* Gone since it was listed: taken by another poll. Unreadable (permissions, I/O): the
-		 * spool cannot be read, so it backs off like a lost server and says why. */
+		/* Gone since it was listed: taken by another poll. Unreadable (permissions, I/O):
+		 * the spool cannot be read, so it backs off like a lost server and says why. */
 		g_set_error(error, MAILBOX_ERROR,
 			    g_error_matches(err, G_FILE_ERROR, G_FILE_ERROR_NOENT)
 				? MAILBOX_ERROR_REFUSED
@@ -244,7 +245,7 @@ static struct mailbox *spool_mailbox_new(const struct mailbox_config *config)
 /* Made by the config loader from [pipe] spool, never named by a [mailbox] url. */
 const struct mailbox_driver spool_driver = {
     .name = "spool",
-    .protocol = MAILBOX_SPOOL,
+    .item_name = "file",
     .after = "delete",
     .mailbox_new = spool_mailbox_new,
 };

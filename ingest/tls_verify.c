@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The certificate check of every TLS stream to a mail server, before a credential is sent. */
 #include "ingest/tls_verify.h"
 
 #include <gio/gio.h>
@@ -20,9 +22,9 @@ static gboolean load_trust(gnutls_x509_trust_list_t trust, const char *ca_file, 
 
 	if (n > 0)
 		return TRUE;
-	g_set_error(error, MAILBOX_ERROR, MAILBOX_ERROR_TLS, "cannot load trusted certificates from %s: %s",
-		    ca_file ? ca_file : "the system store",
-		    n < 0 ? gnutls_strerror(n) : "it holds none");
+	g_set_error(
+	    error, MAILBOX_ERROR, MAILBOX_ERROR_TLS, "cannot load trusted certificates from %s: %s",
+	    ca_file ? ca_file : "the system store", n < 0 ? gnutls_strerror(n) : "it holds none");
 	return FALSE;
 }
 
@@ -68,7 +70,8 @@ gboolean tls_verify_stream(mailstream *stream, const char *host, const char *ca_
 						&status, NULL);
 	if (rc < 0) {
 		g_set_error(error, MAILBOX_ERROR, MAILBOX_ERROR_TLS,
-			    "the certificate of %s cannot be checked: %s", host, gnutls_strerror(rc));
+			    "the certificate of %s cannot be checked: %s", host,
+			    gnutls_strerror(rc));
 	} else if (status != 0) {
 		gnutls_datum_t why = {0};
 		gnutls_certificate_verification_status_print(status, GNUTLS_CRT_X509, &why, 0);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Certificate checks for mail servers. libetpan makes the TLS connection but does not check whom
  * it reached, so every TLS stream is checked here, before any credential is sent. */
 #ifndef M2T_INGEST_TLS_VERIFY_H

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Sender addresses checked and repaired before a desk sees them (address.h). */
 #include "parsers/address.h"
 
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Sender addresses checked before a desk sees them: GMime reads "Odd <a@b@c.example>" as a@b and
  * finds nothing in "Big Bug bb@bug.example"; mail2ticket sends only a valid addr-spec. */
 #ifndef M2T_PARSERS_ADDRESS_H

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Authentication-Results values (RFC 8601) read in one pass, without backtracking. */
 #include "parsers/auth_results.h"
 
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Authentication-Results headers (RFC 8601), as a receiving server's verifiers write them:
  * which server judged, and what each method (dmarc, dkim, spf) said about which domain. */
 #ifndef M2T_PARSERS_AUTH_RESULTS_H

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Calendar invitations (RFC 5545) summarized, unfolded and read in one pass. */
 #include "parsers/calendar.h"
 
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Calendar invitations (text/calendar, RFC 5545) as a few lines a support agent can read. */
 #ifndef M2T_PARSERS_CALENDAR_H
 #define M2T_PARSERS_CALENDAR_H

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Declared charsets to valid UTF-8 through iconv, labels checked before iconv sees them. */
 #include "parsers/charset.h"
 
 #include <errno.h>

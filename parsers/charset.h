@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Turning text of any declared (or wrongly declared) charset into valid UTF-8. */
 #ifndef M2T_PARSERS_CHARSET_H
 #define M2T_PARSERS_CHARSET_H

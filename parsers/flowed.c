@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* format=flowed (RFC 3676) paragraphs joined in one pass over the lines. */
 #include "parsers/flowed.h"
 
 #include <string.h>

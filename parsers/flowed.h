@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* RFC 3676 format=flowed text, joined back into the paragraphs its sender typed. */
 #ifndef M2T_PARSERS_FLOWED_H
 #define M2T_PARSERS_FLOWED_H

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* RFC 2047 words found in one pass here and decoded by GMime one complete word at a time. */
 #include "parsers/header_decode.h"
 
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Header values decoded to UTF-8: RFC 2047 text by mail2ticket itself, in linear time (GMime
  * 3.2.13's lenient decoder rescans the rest of a header from every "=?" and loses text after a
  * padded encoded word), address lists by GMime around that bug. */

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* HTML bodies to text with libxml2's parser: one walk over the tree, linear in its size. */
 #include "parsers/html_text.h"
 
 #include <libxml/HTMLparser.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* HTML mail bodies as the plain text a person would read. */
 #ifndef M2T_PARSERS_HTML_TEXT_H
 #define M2T_PARSERS_HTML_TEXT_H

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Mail text cut into lines and cleared of control characters (lines.h). */
 #include "parsers/lines.h"
 
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Mail text cut into lines, and cleared of what no line of text holds. */
 #ifndef M2T_PARSERS_LINES_H
 #define M2T_PARSERS_LINES_H

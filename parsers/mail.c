@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* struct mail: constructors, look-ups, keys and warnings (mail.h). */
 #include "parsers/mail.h"
 
 #include <string.h>

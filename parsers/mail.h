@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The parsed form of one e-mail: everything later stages need, decoded to UTF-8. */
 #ifndef M2T_PARSERS_MAIL_H
 #define M2T_PARSERS_MAIL_H

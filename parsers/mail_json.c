@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* struct mail as JSON (jansson), for `parse` and the golden samples. */
 #include "parsers/mail_json.h"
 
 static json_t *string_or_null(const char *s)

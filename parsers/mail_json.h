@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The JSON form of a parsed mail, as `mail2ticket parse` prints it. */
 #ifndef M2T_PARSERS_MAIL_JSON_H
 #define M2T_PARSERS_MAIL_JSON_H

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* MIME to struct mail with GMime; a part that cannot be read is kept as a file. */
 #include "parsers/mail_parse.h"
 
 #include <gmime/gmime.h>

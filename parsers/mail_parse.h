@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* MIME message -> struct mail, with GMime. */
 #ifndef M2T_PARSERS_MAIL_PARSE_H
 #define M2T_PARSERS_MAIL_PARSE_H

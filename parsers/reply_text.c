@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* A reply's quoted thread cut away: the configured markers and "On ... wrote:" lines. */
 #include "parsers/reply_text.h"
 
 #include <glib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The new words of a reply, without the quoted thread below them. */
 #ifndef M2T_PARSERS_REPLY_TEXT_H
 #define M2T_PARSERS_REPLY_TEXT_H

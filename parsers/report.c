@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* multipart/report (bounces, DSNs, MDNs): the machine-readable part (report.h). */
 #include "parsers/report.h"
 
 #include <string.h>

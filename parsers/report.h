@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The machine-readable parts of a multipart/report, read with GMime's header parser. */
 #ifndef M2T_PARSERS_REPORT_H
 #define M2T_PARSERS_REPORT_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* TNEF ([MS-OXTNEF]) unpacking with libytnef.
  *
  * libytnef 2.0 is not given the sender's bytes. It trusts what it is handed in ways that hurt here:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Unpacking the TNEF stream (winmail.dat, application/ms-tnef) that Outlook wraps attachments in,
  * so a ticket gets the real files rather than one winmail.dat. Decoding is libytnef's. */
 #ifndef M2T_PARSERS_TNEF_H

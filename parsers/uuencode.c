@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* uuencoded blocks in plain text found and decoded in one pass (uuencode.h). */
 #include "parsers/uuencode.h"
 
 #include <gmime/gmime.h>

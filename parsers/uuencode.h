@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* uuencoded files inside plain text, as old Unix mailers and some scripts still send them. */
 #ifndef M2T_PARSERS_UUENCODE_H
 #define M2T_PARSERS_UUENCODE_H

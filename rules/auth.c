@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The sender proof (auth.h): verdicts of the trusted servers, aligned with From. */
 #include "rules/auth.h"
 
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Whether a mail's sender is proven, not just named by its From header: the receiving server's
  * verdict (Authentication-Results added by [auth] authserv_id) with DMARC, or DKIM or SPF aligned
  * with the From domain; or, for an agent's forward, the recipient it arrived on. Pure: the

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The loop guard's signals (loop_guard.h), each with the reason it gives. */
 #include "rules/loop_guard.h"
 
 #include <string.h>
@@ -90,21 +92,24 @@ char *loop_guard_reason(const struct config *config, const struct mail *mail,
 
 	if (why)
 		return why;
-	if (mail->report)
+	if (mail->report) {
+		gboolean receipt =
+			g_strcmp0(mail->report->type, "disposition-notification") == 0;
 		return g_strdup_printf("%s report (%s %s)",
-				       g_strcmp0(mail->report->type, "disposition-notification") == 0
-					   ? "read receipt"
-					   : "delivery status",
+				       receipt ? "read receipt" : "delivery status",
 				       mail->report->action ? mail->report->action : "",
 				       mail->report->status ? mail->report->status : "");
+	}
 	return_path = header_word(mail, "Return-Path");
-	if (strcmp(return_path, "<>") == 0 || (envelope && envelope->sender && !*envelope->sender)) {
+	if (strcmp(return_path, "<>") == 0 ||
+	    (envelope && envelope->sender && !*envelope->sender)) {
 		g_free(return_path);
 		return g_strdup("empty return path (a bounce or a notification)");
 	}
 	g_free(return_path);
 	if (is_daemon(from) || (envelope && is_daemon(envelope->sender)))
-		return g_strdup_printf("sent by a mail system (%s)", from ? from : envelope->sender);
+		return g_strdup_printf("sent by a mail system (%s)",
+				       from ? from : envelope->sender);
 	if (is_own(config, from))
 		return g_strdup_printf("sent from our own address %s", from);
 	if (address_listed(config->loop.banned, from))

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Mail that must never become a ticket or a reply: auto-replies, bounces, list mail, our own mail,
  * banned senders. Checked before any rule, so that two robots cannot mail each other forever. */
 #ifndef M2T_RULES_LOOP_GUARD_H

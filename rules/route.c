@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* route_decide and its facts (route.h): threading, the sender check, departments, rules. */
 #include "rules/route.h"
 
 #include <string.h>
@@ -114,8 +116,8 @@ static const struct department_route *department_by_recipient(const struct confi
 
 	if (envelope && envelope->recipient &&
 	    (r = config_department_for_address(config, envelope->recipient))) {
-		because(action, "%s from envelope recipient %s", route_target(r, target, sizeof(target)),
-			envelope->recipient);
+		because(action, "%s from envelope recipient %s",
+			route_target(r, target, sizeof(target)), envelope->recipient);
 		return r;
 	}
 	for (guint i = 0; i < mail->headers->len; i++) {
@@ -132,7 +134,8 @@ static const struct department_route *department_by_recipient(const struct confi
 		for (guint i = 0; i < addrs->len; i++) {
 			const struct mail_address *a = g_ptr_array_index(addrs, i);
 			if ((r = config_department_for_address(config, a->email))) {
-				because(action, "%s from %s %s", route_target(r, target, sizeof(target)),
+				because(action, "%s from %s %s",
+					route_target(r, target, sizeof(target)),
 					list == 0 ? "To" : "Cc", a->email);
 				return r;
 			}
@@ -315,8 +318,8 @@ struct action *route_decide(const struct config *config, const struct mail *mail
 		return action;
 	}
 	if (unproven) {
-		because(action, "a forward from agent %s, but %s: the ticket is the forwarder's", email,
-			unproven);
+		because(action, "a forward from agent %s, but %s: the ticket is the forwarder's",
+			email, unproven);
 		g_free(unproven);
 	}
 	if (email == mail->original_sender.email) {
@@ -365,9 +368,9 @@ struct action *route_decide(const struct config *config, const struct mail *mail
 	}
 	if (!loop_guard_rate_allows(config, facts->recent_tickets)) {
 		action->kind = ACTION_DROP;
-		because(action, "loop guard: %s opened %u tickets in the last %d minutes (limit %d)",
-			email, facts->recent_tickets, config->loop.rate_window,
-			config->loop.rate_limit);
+		because(action,
+			"loop guard: %s opened %u tickets in the last %d minutes (limit %d)", email,
+			facts->recent_tickets, config->loop.rate_window, config->loop.rate_limit);
 		rules_outcome_clear(&rules);
 		return action;
 	}

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The decision for one mail: what to do at the desk, and why. Pure: what the loop guard, the
  * journal and the desk say comes in as facts, gathered by the caller. */
 #ifndef M2T_RULES_ROUTE_H

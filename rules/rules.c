@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The [rule NAME] conditions matched against one mail, and what they set (rules.h). */
 #include "rules/rules.h"
 
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The [rule NAME] sections applied to one mail: which rules match, and what they set. Pure. */
 #ifndef M2T_RULES_RULES_H
 #define M2T_RULES_RULES_H

@@ -28,23 +28,33 @@ BANNED = ("strcpy", "strcat", "sprintf", "vsprintf", "gets", "atoi", "atol", "at
 BANNED_RE = re.compile(r"(?<![\w.>])(%s)\s*\(" % "|".join(BANNED))
 EXIT_RE = re.compile(r"(?<![\w.>])(_?exit|_Exit)\s*\(")
 OPEN_WORK_RE = re.compile(r"\b(TODO|FIXME|XXX)\b")
-# Files that are not code (mail samples, golden output, fuzz seeds, data) carry no licence line.
-CODE_SUFFIXES = (".c", ".h", ".py", ".sh", ".in", ".example", ".1", ".5")
-CODE_NAMES = ("CMakeLists.txt", "Makefile", "run")
+# Files that are data (mail samples, golden output, fuzz seeds) carry no licence line: it would
+# change what they hold.
+CODE_SUFFIXES = (".c", ".h", ".py", ".sh", ".in", ".example", ".1", ".5", ".md", ".dict", ".supp")
+CODE_NAMES = ("CMakeLists.txt", "Makefile", "run", ".clang-format", ".gitignore")
 # Test helpers and benchmarks may use what the program must not (system() to set up a fixture).
 TEST_DIRS = ("tests/", "bench/")
 
 
 def tracked_files(root):
-    out = subprocess.run(["git", "-C", root, "ls-files"], check=True, capture_output=True,
-                         text=True).stdout
-    return [p for p in out.splitlines()
-            if not p.startswith("samples/") and os.path.isfile(os.path.join(root, p))]
+    try:
+        out = subprocess.run(["git", "-C", root, "ls-files"], check=True, capture_output=True,
+                             text=True).stdout
+        paths = out.splitlines()
+    except (OSError, subprocess.CalledProcessError):
+        # A tree without git (an unpacked release): every file but the build's and git's.
+        paths = []
+        for top, dirs, files in os.walk(root):
+            dirs[:] = [d for d in dirs if not d.startswith((".git", "build")) and
+                       os.path.relpath(os.path.join(top, d), root) != "bench/out"]
+            paths += [os.path.relpath(os.path.join(top, f), root) for f in files]
+    return sorted(p for p in paths
+                  if not p.startswith("samples/") and os.path.isfile(os.path.join(root, p)))
 
 
 def is_code(path):
     name = os.path.basename(path)
-    if "/seeds/" in path or path.startswith("tests/hostile/") or path.startswith("tests/tnef/"):
+    if "/seeds/" in path:
         return False
     return name.endswith(CODE_SUFFIXES) or name in CODE_NAMES
 
@@ -122,9 +132,7 @@ def check_other(path, lines, problems):
 
 
 def main(argv):
-    root = subprocess.run(["git", "rev-parse", "--show-toplevel"], check=True,
-                          capture_output=True, text=True,
-                          cwd=os.path.dirname(os.path.abspath(__file__))).stdout.strip()
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     paths = argv[1:] or [p for p in tracked_files(root) if is_code(p)]
     problems = []
     for path in paths:

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # make demo [DESK=whmcs|keliweb|thulium]: start the sandbox desk, pipe every sample mail through
 # mail2ticket as an MTA would, and show the tickets the desk received.
 set -eu

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Install, with apt-get, the Debian 12 packages mail2ticket needs to build, test and run the demo:
 # only those missing, non-interactively. Re-running it when all are present does nothing.
 set -eu

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The journal's interface (journal.h): the backend table and the calls every backend serves. */
 #include "state/journal.h"
 
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The journal: what became of each mail. Write-ahead: an attempt is recorded before the desk is
  * called, its answer after, and only then is the source acknowledged. It also keeps where each
  * source stands (archive checkpoints, mailbox marks and items) and what stats shows.

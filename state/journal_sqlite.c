@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The journal in one SQLite file: opening it, its schema and migrations, and the mail locks,
  * which are a record lock on a file beside it. What is stored lives in the other
  * journal_sqlite_*.c files (state/journal_sqlite.h). */
@@ -116,9 +117,8 @@ static gboolean check_schema(struct sqlite_journal *j, gboolean read_only, GErro
 	if (!read_only &&
 	    (!exec(j, "BEGIN IMMEDIATE", error) ||
 	     !exec(j,
-				  "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, "
-				  "value TEXT NOT NULL)",
-				  error)))
+		   "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
+		   error)))
 		goto fail;
 	if (!read_version(j, &version, error))
 		goto fail;

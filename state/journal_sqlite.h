@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The insides of the SQLite journal (the ops journal_sqlite), shared by its files and included by
  * no other: journal_sqlite.c opens the file, keeps its schema and the mail locks;
  * journal_sqlite_mails.c records mails and their attempts; journal_sqlite_sources.c where each

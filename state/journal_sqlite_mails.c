@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The SQLite journal's mails and their attempts: a row in mails per key with its state, and a
  * row in attempts for each attempt and outcome, written in one transaction with it. */
 #include "state/journal_sqlite.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Where each source stands in the SQLite journal: archive checkpoints, IMAP mailbox marks, and
  * the failures and seen flags of single messages. */
 #include "state/journal_sqlite.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* What stats reads from the SQLite journal. */
 #include "state/journal_sqlite.h"
 

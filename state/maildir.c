@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* A mail stored whole in a Maildir, for the quarantine and pipe's spool (maildir.h). */
 #include "state/maildir.h"
 
 #include <errno.h>

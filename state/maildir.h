@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Mail kept on local disk, whole, in a Maildir: the quarantine, and pipe's spool. */
 #ifndef M2T_STATE_MAILDIR_H
 #define M2T_STATE_MAILDIR_H

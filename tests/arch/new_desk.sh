@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # A new kind of desk is one new file plus one line in the desk table: tests/arch/new_desk.sh SRC
 #
 # The tracked tree of SRC is copied to a temporary folder, tests/arch/null_desk.c is added there as

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* A desk that does nothing: every ticket it opens is number 1, every reply is taken, and it has
  * no keys of its own. tests/arch/new_desk.sh adds it as desk/null.c, with one line in the desk
  * table, to show that a new kind of desk needs nothing else. */

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """Print the tickets a sandbox desk holds as a table (used by `make demo`).
 
 Usage: list_tickets.py URL      e.g. list_tickets.py http://127.0.0.1:8765

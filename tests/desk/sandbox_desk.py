@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """Sandbox helpdesk: fake WHMCS, Keliweb v2 and Thulium APIs for mail2ticket's tests and demo.
 
 End-to-end tests start this server on a loopback port, point the real

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """Tests for the sandbox desk, run as a real subprocess over real HTTP.
 
 The end-to-end tests of mail2ticket trust what the sandbox stores and

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """The logs of a whole test run hold none of the secrets the tests used.
 
 Usage: check_secrets_in_logs.py LOG_DIR [FILE...]

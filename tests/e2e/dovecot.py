@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """A private, real Dovecot 2.3 (IMAP and POP3) for the end-to-end tests, on loopback ports.
 
 Everything lives under the test's workdir: the config (nothing from /etc/dovecot is read, no

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """Shared parts of the end-to-end tests: the real mail2ticket binary, a sandbox desk on a loopback
 port, and a config written per test. Standard library only."""
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """A private, real Postfix for the end-to-end tests: SMTP on a loopback port, delivery to
 `mail2ticket pipe` through a pipe(8) transport, and to commands in an aliases file.
 

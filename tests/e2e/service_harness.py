@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """Shared parts of the spool, reprocess and service tests: a config with `[pipe] spool`, the spool
 and quarantine Maildirs as lists of files, mail2ticket started as a background process (its
 output checked for the secret like run_m2t's), and waits with generous upper bounds.

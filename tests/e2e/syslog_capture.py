@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """Run a command with a /dev/log of our own and print what it sent to syslog.
 
 Usage (as root): unshare --mount --propagation unchanged python3 syslog_capture.py CMD...

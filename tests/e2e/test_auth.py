@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """Only a ticket's owner writes into it: the sender check trusts the receiving server's verdict
 (Authentication-Results from [auth] authserv_id), not the From header. Forged From headers,
 forged In-Reply-To, forged agent forwards and forged verdicts from a foreign server are tried

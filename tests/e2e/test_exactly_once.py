@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """Every mail becomes exactly one ticket or reply, against a desk that fails, loses answers and
 slows down, and for mail of every size: nothing lost, nothing doubled, nothing blanked. The real
 binary against the sandbox desk's fault modes."""

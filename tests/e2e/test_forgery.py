@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """Mail text cannot forge what mail2ticket writes about it: log lines (text, JSON) and the
 envelope kept with a spooled or quarantined mail. The real binary against the sandbox desk."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """Hostile mail cannot crash or stall mail2ticket: every shape of tests/hostile/hostile.py, at
 1 MB, through the real binary (`parse`; mbox shapes through `import --dry-run`), must finish with
 exit 0 and a sane result. The upper bound on each run only stops a hang; how long a shape takes is

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """`mail2ticket import` end to end: mbox, Maildir and .eml folders into the sandbox desk."""
 
 import email.utils

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """`kill -9` of `mail2ticket import` at random points, each followed by a re-run: the tickets and
 replies at the desk must equal those of one clean run, none doubled, none missing."""
 

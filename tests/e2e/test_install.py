@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """`cmake --install` as an admin runs it: the files land where they belong, the man pages render
 without a warning, the systemd unit passes `systemd-analyze verify`, and the example config loads
 with the installed program."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """Keliweb as its public method pages document it: get-ticket, open-ticket and add-ticket-reply
 with the fields those pages list (the sandbox refuses any other with HTTP 400, so every Keliweb
 end-to-end test checks that), and the inferred list and department endpoints done without when a

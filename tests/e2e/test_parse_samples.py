@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """`mail2ticket parse` on every sample mail equals the stored samples/expected/NAME.json.
 
 Run with --update to rewrite the expected files after a deliberate parser change, then review the

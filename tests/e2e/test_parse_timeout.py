@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """[parser] parse_timeout holds for every command that parses: a mail the parser does not finish
 in time is quarantined (pipe, import, reprocess), shown as such (route) or refused (parse), and
 the run goes on. The real binary against the sandbox desk."""

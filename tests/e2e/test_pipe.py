@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """`mail2ticket pipe` end to end: the real binary, the sandbox desk, a journal on disk."""
 
 import base64

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """poll against a real Dovecot (IMAP and POP3, TLS with a self-signed certificate trusted through
 ca_file) and the sandbox desk: exactly one ticket per mail through desk failures, server restarts
 and kill -9, IDLE latency, TLS refusals, and mail set aside without blocking the rest."""

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """A real MTA in front of `mail2ticket pipe`: a private Postfix (tests/e2e/postfix.py) takes mail
 over SMTP on a loopback port and delivers it through a pipe(8) transport, `mail2ticket --config
 CONF pipe -f ${sender} -r ${original_recipient}`, and through an aliases file's command, to the

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """`mail2ticket reprocess` end to end: mail the desk refused sits in the quarantine; once the
 cause is fixed, reprocess sends it again through the whole flow (one ticket each, never two),
 keeps what is refused again (exit 65), leaves everything as it was when the desk is down (75);

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """`mail2ticket route` on every routing case in samples/route/ equals the case's stored JSON.
 
 A case is NN-name.eml (the mail), NN-name.conf (the config) and NN-name.json (what route prints);

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """Routing rules end to end: what a rule sets arrives at the desk."""
 
 import os

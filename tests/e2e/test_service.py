@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """mail2ticket as a service: one "mail handled" line per mail (text and JSON) from pipe, import,
 poll and reprocess; the journal's level prefixes when standard error is the stream named by
 $JOURNAL_STREAM; sd_notify READY/RELOADING/STOPPING and the watchdog, received on a datagram

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """`[pipe] spool = DIR` end to end: `pipe` only stores the mail durably with its envelope (exit 0
 even with the desk down), and `poll` (or `poll --once`) delivers the spool like a mailbox named
 "spool": the kept envelope routes as a direct pipe would, a file is deleted only once the journal

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """Threading, the sender check and the loop guard, end to end through `pipe` and `route`."""
 
 import json

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """Thulium as its public API pages document it (api.thulium.com/docs/api/): the ticket goes to a
 mailbox (`to`), files go up as temporary files first, a customer's reply is PLAIN text with its
 date and gets an empty answer. The sandbox speaks only the documented calls and fields, so a

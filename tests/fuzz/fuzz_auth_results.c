@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* libFuzzer target: any Authentication-Results value (a sender can write one, and the receiving
  * server's own are mail text too) through the RFC 8601 reader must neither crash, leak nor hang. */
 #include <stdint.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* libFuzzer target: any text through the invitation summary (as mail_parse hands a text/calendar
  * part over, converted to UTF-8) must neither crash, leak nor hang. */
 #include <stdint.h>

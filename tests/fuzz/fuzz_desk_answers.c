@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* libFuzzer target: any answer from a desk. A loopback HTTP server in this process answers every
  * request with the input (its first byte picks the backend, WHMCS, Keliweb or Thulium, the
  * second the HTTP status, the rest is the body), and the backend, built from a config as
@@ -48,7 +49,8 @@ static gboolean read_request(int fd, GString *buf)
 	if ((end = strcasestr(buf->str, "\r\nContent-Length:")))
 		need = strtoul(end + 17, NULL, 10);
 	end = strstr(buf->str, "\r\n\r\n") + 4;
-	if (strcasestr(buf->str, "\r\nExpect: 100-continue") && (gsize)(buf->str + buf->len - end) < need)
+	if (strcasestr(buf->str, "\r\nExpect: 100-continue") &&
+	    (gsize)(buf->str + buf->len - end) < need)
 		if (write(fd, "HTTP/1.1 100 Continue\r\n\r\n", 25) != 25)
 			return FALSE;
 	while ((gsize)(buf->str + buf->len - end) < need) {
@@ -109,12 +111,13 @@ static gpointer serve(gpointer data)
 
 static int start_server(void)
 {
-	struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	struct sockaddr_in addr = {.sin_family = AF_INET,
+				   .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	socklen_t len = sizeof(addr);
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 
-	if (fd < 0 || bind(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0 || listen(fd, 16) != 0 ||
-	    getsockname(fd, (struct sockaddr *)&addr, &len) != 0)
+	if (fd < 0 || bind(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0 ||
+	    listen(fd, 16) != 0 || getsockname(fd, (struct sockaddr *)&addr, &len) != 0)
 		abort();
 	g_thread_unref(g_thread_new("server", serve, GINT_TO_POINTER(fd)));
 	return ntohs(addr.sin_port);
@@ -123,12 +126,12 @@ static int start_server(void)
 static struct config *desk_config(const char *dir, gsize i, int port)
 {
 	char *path = g_strdup_printf("%s/%s.conf", dir, kinds[i]);
-	char *text = g_strdup_printf("[desk]\nkind = %s\nurl = http://127.0.0.1:%d%s\n"
-				     "identifier = fuzz\nsecret = fuzz\ndefault_department = 1\n"
-				     "timeout = 5\n%s[state]\npath = %s/journal.db\n",
-				     kinds[i], port, paths[i],
-				     strcmp(kinds[i], "thulium") == 0 ? "mailbox = desk@example.com\n" : "",
-				     dir);
+	char *text = g_strdup_printf(
+	    "[desk]\nkind = %s\nurl = http://127.0.0.1:%d%s\n"
+	    "identifier = fuzz\nsecret = fuzz\ndefault_department = 1\n"
+	    "timeout = 5\n%s[state]\npath = %s/journal.db\n",
+	    kinds[i], port, paths[i],
+	    strcmp(kinds[i], "thulium") == 0 ? "mailbox = desk@example.com\n" : "", dir);
 	GError *err = NULL;
 	struct config *config;
 

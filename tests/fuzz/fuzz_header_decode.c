@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* libFuzzer target: any header value through RFC 2047 decoding (mail2ticket's own, for text) and
  * address parsing (GMime's, with the names it leaves encoded decoded after), with the parser
  * options mail_parse uses: no crash, leak or hang, and valid UTF-8 out. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* libFuzzer target: any UTF-8 through the HTML renderer (as mail_parse hands it over, after the
  * charset conversion) must neither crash, leak nor hang, and must come out as valid UTF-8. */
 #include <libxml/parser.h>

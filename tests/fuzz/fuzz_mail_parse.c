@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* libFuzzer target: any bytes through the parser and its JSON form must neither crash, leak,
  * nor hang. Built by `make fuzz` (clang, -fsanitize=fuzzer,address,undefined). */
 #include <gmime/gmime.h>

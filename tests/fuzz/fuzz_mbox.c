@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* libFuzzer target: any bytes as an mbox file. The splitter must neither crash, leak nor hang,
  * and reading the file in two ranges, split where mbox_find_separator() finds a message after an
  * offset taken from the input, must give exactly the messages of one reader over the whole file

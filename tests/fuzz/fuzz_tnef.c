@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* libFuzzer target: any bytes as a winmail.dat: mail2ticket's own checks of every length, then
  * libytnef on the copy it rebuilt. No crash, leak or hang; every file that comes out has data,
  * and a name that is UTF-8. */

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Run each libFuzzer target for SECONDS: tests/fuzz/run.sh BUILD SECONDS TARGET...
 # (TARGET without the fuzz_ prefix). Each keeps the inputs it finds in BUILD/corpus-TARGET,
 # starts from its seeds (tests/fuzz/seeds/TARGET, the sample mails for mail_parse, generated TNEF

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """Hostile mail of a chosen size, one shape per weakness a hand-written scanner could have.
 
 Each shape repeats one pattern that once made (or could make) a scanner rescan its input from

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """Write the winmail.dat (TNEF, [MS-OXTNEF]) that samples/mail/40-outlook-winmail-dat.eml carries.
 
 The stream is built the way Outlook builds it: signature, legacy key, attTnefVersion,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* An mbox archive large enough to be indexed in parts comes out whole, in date order. */
 #include <setjmp.h>
 #include <stdarg.h>

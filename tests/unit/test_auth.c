@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Authentication-Results as verifiers write them (RFC 8601), and the proof a sender needs: only
  * the configured server's topmost verdict, aligned with the From domain. */
 #include <setjmp.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Calendar invitations summarized. */
 #include <setjmp.h>
 #include <stdarg.h>

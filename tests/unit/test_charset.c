@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Text of any label to valid UTF-8, never dropping the rest of the text. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The config file: every key checked, errors naming file, line, section and key. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -149,7 +150,8 @@ static void test_bad_values(void **state)
 
 	t = g_string_new(good);
 	g_string_replace(t, "https://desk", "ftp://desk", 1);
-	assert_fails(t->str, "[desk] url: 'ftp://desk.example.com/includes/api.php' is not an http");
+	assert_fails(t->str,
+		     "[desk] url: 'ftp://desk.example.com/includes/api.php' is not an http");
 	g_string_free(t, TRUE);
 
 	assert_fails("[desk\nkind = whmcs\n", "test.conf");
@@ -210,10 +212,11 @@ static void test_department_auto_needs_default(void **state)
 
 static void test_loop_and_threading(void **state)
 {
-	char *text = g_strconcat(good, "[loop]\nown_addresses = Desk@Example.com, @desk.example\n"
-				       "banned = spam@example.net\nrate_limit = 3\nrate_window = 60\n"
-				       "[threading]\nticket_pattern = #(\\d{5})\\b\nstranger = drop\n"
-				       "closed = open_new\n",
+	char *text = g_strconcat(good,
+				 "[loop]\nown_addresses = Desk@Example.com, @desk.example\n"
+				 "banned = spam@example.net\nrate_limit = 3\nrate_window = 60\n"
+				 "[threading]\nticket_pattern = #(\\d{5})\\b\nstranger = drop\n"
+				 "closed = open_new\n",
 				 NULL);
 	char *path = write_config(text);
 	struct config *c = config_load(path, NULL);
@@ -335,7 +338,7 @@ static void test_mailboxes(void **state)
 	assert_int_equal(c->mailboxes->len, 2);
 	mb = g_ptr_array_index(c->mailboxes, 0);
 	assert_string_equal(mb->name, "support");
-	assert_int_equal(mb->protocol, MAILBOX_IMAP);
+	assert_string_equal(mb->driver->name, "IMAP");
 	assert_string_equal(mb->driver->name, "IMAP");
 	assert_int_equal(mb->tls, MAILBOX_TLS_IMPLICIT);
 	assert_string_equal(mb->host, "imap.example.com");
@@ -348,7 +351,7 @@ static void test_mailboxes(void **state)
 	assert_int_equal(mb->start, MAILBOX_START_UNSEEN);
 	assert_int_equal(mb->max_message_bytes, 20 * 1024 * 1024);
 	mb = g_ptr_array_index(c->mailboxes, 1);
-	assert_int_equal(mb->protocol, MAILBOX_POP3);
+	assert_string_equal(mb->driver->name, "POP3");
 	assert_ptr_equal(mb->driver, mailbox_driver_lookup("pop3"));
 	assert_int_equal(mb->tls, MAILBOX_TLS_NONE);
 	assert_int_equal(mb->port, 1110);
@@ -459,10 +462,12 @@ static void test_plain_http_desk(void **state)
 					     "secret = s\ndefault_department = 1\n",
 					     urls[i][0]);
 		if (!urls[i][1])
-			assert_fails(text, "would send the API secret unencrypted to desk.example.com: "
-					   "use https://, or set allow_plain_http = true");
+			assert_fails(text,
+				     "would send the API secret unencrypted to desk.example.com: "
+				     "use https://, or set allow_plain_http = true");
 		else
-			assert_loads_with_warning(text, urls[i][1], !g_str_has_prefix(urls[i][0], "https"));
+			assert_loads_with_warning(text, urls[i][1],
+						  !g_str_has_prefix(urls[i][0], "https"));
 		g_free(text);
 	}
 	assert_loads_with_warning("[desk]\nkind = whmcs\nurl = http://desk.example.com/api.php\n"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* RFC 3676 format=flowed decoding. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* RFC 2047 decoding, including GMime 3.2.13's lost text after a padded encoded word. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* HTML bodies as readable text. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The journal: the contract of state/journal.h, run against every implementation of
  * journal_backends[] (each brings a fixture that makes a fresh journal and removes it), then
  * what only the SQLite file has: its file, its busy answer and its schema versions. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* mail_parse on shapes the sample corpus does not cover: hostile or odd input. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* mbox splitting, including GMime 3.2.13's cut at a 4096-byte read boundary. */
 #include <setjmp.h>
 #include <stdarg.h>

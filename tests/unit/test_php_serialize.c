@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Custom fields in PHP serialize() form, as api-contract.md gives the examples. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The new words of a reply, without the quoted thread. */
 #include <setjmp.h>
 #include <stdarg.h>

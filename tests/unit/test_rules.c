@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* What of the rule language the routing cases (samples/route/, run by
  * tests/e2e/test_route_samples.py) cannot show: the mailbox condition, since only poll gives a mail
  * a mailbox, and the markdown action, which route's JSON leaves out. */

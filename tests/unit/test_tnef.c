@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* TNEF (winmail.dat) unpacking: the sample Outlook mail, streams built here for the cases Outlook
  * does not make on demand, and damaged input of every kind, which must never crash, leak or print
  * (ASan, valgrind and a redirected stdout check that). */

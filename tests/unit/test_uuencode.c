@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* uuencoded blocks in plain text become files. */
 #include <setjmp.h>
 #include <stdarg.h>

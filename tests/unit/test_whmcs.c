@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The WHMCS backend against the sandbox desk on a loopback port: every call, its errors, TLS. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -179,7 +180,8 @@ static void test_client_and_custom_fields(void **state)
 {
 	struct config *c = config_for(plain.url, SECRET, NULL);
 	struct desk *d = desk_for(c);
-	const struct desk_field fields[] = {{.id = 3, .value = "Zürich"}, {.id = 8, .value = "mydomain.com"}};
+	const struct desk_field fields[] = {{.id = 3, .value = "Zürich"},
+					    {.id = 8, .value = "mydomain.com"}};
 	struct desk_ticket_request req = guest_request;
 	struct desk_ticket opened, got;
 	GError *err = NULL;
@@ -334,7 +336,8 @@ static void test_compose_message_cc_block(void **state)
 	req.cc = cc;
 	req.n_cc = 2;
 	text = desk_compose_message(&req, CC_MODE_TEXT);
-	assert_string_equal(text, "Cc: Bob <bob@example.org>, c@example.net\n\nIt is really on fire.");
+	assert_string_equal(text,
+			    "Cc: Bob <bob@example.org>, c@example.net\n\nIt is really on fire.");
 	g_free(text);
 	text = desk_compose_message(&req, CC_MODE_PARAM);
 	assert_string_equal(text, "It is really on fire.");
