@@ -8,6 +8,7 @@ G_DEFINE_QUARK(mail2ticket-journal-error-quark, journal_error)
 
 const struct journal_ops *const journal_backends[] = {
     &journal_sqlite,
+    &journal_pg,
     NULL,
 };
 

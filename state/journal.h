@@ -5,9 +5,9 @@
  *
  * This header is the interface: struct journal_ops is what an implementation provides, with the
  * contract written on each op, and journal_backends[] lists the implementations by kind. The
- * journal_* functions below call the op of the same name. Today there is one implementation, a
- * SQLite file (state/journal_sqlite.c); its unit tests run against this interface, and so must
- * any other implementation's. */
+ * journal_* functions below call the op of the same name. There are two implementations: a
+ * SQLite file (state/journal_sqlite.c), and a PostgreSQL database several hosts share
+ * (state/journal_pg.c); the unit tests run against this interface, for each of them. */
 #ifndef M2T_STATE_JOURNAL_H
 #define M2T_STATE_JOURNAL_H
 
@@ -20,6 +20,9 @@ enum journal_error_code {
 	JOURNAL_ERROR_IO,   /* cannot open, read or write the journal */
 	JOURNAL_ERROR_VERSION,
 	JOURNAL_ERROR_KIND, /* no implementation of the kind asked for, or settings it cannot use */
+	/* the journal's server cannot be reached, or the connection to it was lost: try later */
+	JOURNAL_ERROR_UNAVAILABLE,
+	JOURNAL_ERROR_MISSING, /* opened read_only, and nothing was ever recorded there */
 };
 
 enum journal_state {
@@ -84,6 +87,9 @@ struct journal_settings {
 	const char *kind;    /* the name of one of journal_backends[]; NULL: "sqlite" */
 	const char *path;    /* the file of a journal kept in one (sqlite); NULL for a server's */
 	const char *url;     /* where a server keeps the journal; NULL for sqlite (refused there) */
+	/* A file whose first line is the password for url, read at each open; NULL: the
+	 * server's client library finds one (PGPASSWORD, ~/.pgpass) or none is needed */
+	const char *password_file;
 	gboolean read_only;  /* open an existing journal to read, without creating or changing it */
 	int busy_timeout_ms; /* how long to wait for another process's lock before BUSY */
 };
@@ -92,20 +98,27 @@ struct journal;
 
 /* One implementation of the journal. Every op but open and close fails with a GError in
  * JOURNAL_ERROR: BUSY when another process kept the journal past the busy timeout (the mail is
- * tried again later), IO for anything else. A write that returns TRUE is durable (the source
- * is acknowledged on the strength of it); one that returns FALSE changed nothing (but
- * items_forget_absent may have forgotten some of the items). One struct journal is used by
- * one thread at a time: threads open a journal each. On a journal opened read_only every
- * write fails with JOURNAL_ERROR_IO and changes nothing, and the mail locks are no-ops.
- * Strings returned are newly allocated. */
+ * tried again later), UNAVAILABLE when a journal kept by a server cannot reach it (the same),
+ * IO for anything else. A write that returns TRUE is durable (the source is acknowledged on
+ * the strength of it); one that returns FALSE changed nothing (but items_forget_absent may
+ * have forgotten some of the items), except that a write whose answer was lost with the
+ * connection (UNAVAILABLE) may have been recorded: as after a crash, the next attempt's
+ * lookup finds out. A journal kept by a server whose connection broke reconnects once at the
+ * next op, never in the middle of a write, and not while it holds a mail lock (which went with
+ * the connection): its ops fail with UNAVAILABLE until that lock is unlocked. One struct
+ * journal is used by one thread at a time: threads open a journal each. On a journal opened
+ * read_only every write fails with JOURNAL_ERROR_IO and changes nothing, and the mail locks are
+ * no-ops. Strings returned are newly allocated. */
 struct journal_ops {
 	const char *name; /* the kind, as journal_settings names it */
 
 	/* Open (and create, unless read_only) the journal, and bring its schema to the version
 	 * this mail2ticket knows, running in one transaction the migration steps it has not seen
 	 * (a released step never changes). A journal of a newer version is refused with
-	 * JOURNAL_ERROR_VERSION; read_only only checks the version. NULL on failure, with
-	 * JOURNAL_ERROR_IO, BUSY, VERSION or KIND (settings this kind cannot use). */
+	 * JOURNAL_ERROR_VERSION; read_only only checks the version, and fails with
+	 * JOURNAL_ERROR_MISSING where no journal was ever made. NULL on failure, with
+	 * JOURNAL_ERROR_IO, BUSY, UNAVAILABLE, VERSION, MISSING or KIND (settings this kind cannot
+	 * use). */
 	struct journal *(*open)(const struct journal_settings *settings, GError **error);
 	/* Release everything the journal holds, its mail locks too. */
 	void (*close)(struct journal *journal);
@@ -115,8 +128,11 @@ struct journal_ops {
 	 * recorded. The lock of key is held from the journal lookup to the last write of a
 	 * delivery; it excludes other processes (other hosts too, for a journal they share), and
 	 * lock_mail waits while another one holds it (or fails with BUSY after the busy timeout,
-	 * where the implementation cannot wait longer). It is dropped when the holder dies. Two
-	 * keys may share a lock (then one waits for nothing worse than the other's delivery).
+	 * where the implementation cannot wait longer). It is dropped when the holder dies (a
+	 * server drops it with the holder's connection: when the holder's host vanishes, once the
+	 * connection is found dead), and then no op of the holder's journal succeeds until it
+	 * unlocks the key. Locking a key held already does nothing. Two keys may share a lock
+	 * (then one waits for nothing worse than the other's delivery).
 	 * Threads of one process need not exclude each other: import keeps a mail's thread on one
 	 * lane. */
 	gboolean (*lock_mail)(struct journal *journal, const char *key, GError **error);
@@ -222,11 +238,16 @@ struct journal_ops {
 /* Every implementation embeds this first, and its ops point back at its own table. */
 struct journal {
 	const struct journal_ops *ops;
+	/* What the journal is, for messages: its file, or its server and database without a
+	 * password (owned by the implementation). */
+	const char *where;
+	int schema_version; /* what open found, or brought the journal to */
 };
 
 /* The implementations, by kind: a new one is its own file and one line in journal_backends[]
  * (state/journal.c). The first is the default. */
 extern const struct journal_ops journal_sqlite;
+extern const struct journal_ops journal_pg;
 extern const struct journal_ops *const journal_backends[]; /* NULL-terminated */
 /* The implementation of kind (NULL: the default), or NULL when there is none. */
 const struct journal_ops *journal_backend_find(const char *kind);

@@ -129,6 +129,7 @@ static gboolean check_schema(struct sqlite_journal *j, gboolean read_only, GErro
 			    j->path, version, SCHEMA_VERSION);
 		goto fail;
 	}
+	j->base.schema_version = version;
 	if (read_only)
 		return TRUE;
 	for (int v = version; v < SCHEMA_VERSION; v++)
@@ -139,8 +140,10 @@ static gboolean check_schema(struct sqlite_journal *j, gboolean read_only, GErro
 			      SCHEMA_VERSION);
 	ok = exec(j, set, error);
 	g_free(set);
-	if (ok && exec(j, "COMMIT", error))
+	if (ok && exec(j, "COMMIT", error)) {
+		j->base.schema_version = SCHEMA_VERSION;
 		return TRUE;
+	}
 fail:
 	if (!read_only)
 		sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
@@ -210,14 +213,20 @@ static struct journal *sqlite_journal_open(const struct journal_settings *settin
 	struct sqlite_journal *j;
 	int rc;
 
-	if (!settings->path || settings->url) {
+	if (!settings->path || settings->url || settings->password_file) {
 		g_set_error(error, JOURNAL_ERROR, JOURNAL_ERROR_KIND,
-			    "the sqlite journal is a file: it takes a path and no url");
+			    "the sqlite journal is a file: it takes a path, and no url or password");
+		return NULL;
+	}
+	if (read_only && !g_file_test(settings->path, G_FILE_TEST_EXISTS)) {
+		g_set_error(error, JOURNAL_ERROR, JOURNAL_ERROR_MISSING,
+			    "no journal at %s yet: nothing has been recorded", settings->path);
 		return NULL;
 	}
 	j = g_new0(struct sqlite_journal, 1);
 	j->base.ops = &journal_sqlite;
 	j->path = g_strdup(settings->path);
+	j->base.where = j->path;
 	j->lock_fd = -1;
 	if (!read_only && !prepare_files(j, error))
 		goto fail;

@@ -1,13 +1,17 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The journal: the contract of state/journal.h, run against every implementation of
  * journal_backends[] (each brings a fixture that makes a fresh journal and removes it), then
- * what only the SQLite file has: its file, its busy answer and its schema versions. */
+ * what only the SQLite file has (its file, its busy answer and its schema versions) and what
+ * only the PostgreSQL journal has (its url and password, a server that goes away, hosts that
+ * migrate at once). The PostgreSQL cases need a server: ctest runs this test through
+ * tests/e2e/postgres.py, which lends it one (M2T_TEST_PG_URL); without one they are skipped. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 #include <glib/gstdio.h>
+#include <libpq-fe.h>
 #include <poll.h>
 #include <signal.h>
 #include <sqlite3.h>
@@ -30,6 +34,9 @@ struct backend_fixture {
 	const char *kind;
 	void (*make)(struct journal_settings *settings);
 	void (*remove)(const struct journal_settings *settings);
+	/* The environment variable that must be set for the cases to run (a server lent to
+	 * them), or NULL. */
+	const char *needs;
 };
 
 static char *sqlite_dir;
@@ -55,9 +62,80 @@ static void sqlite_remove(const struct journal_settings *settings)
 	g_clear_pointer(&sqlite_dir, g_free);
 }
 
+/* The server tests/e2e/postgres.py lends: a conninfo without dbname for a role that may create
+ * databases, and its password file. */
+#define PG_URL_VARIABLE "M2T_TEST_PG_URL"
+#define PG_PASSWORD_VARIABLE "M2T_TEST_PG_PASSWORD_FILE"
+
+static char *pg_database; /* the case's own */
+
+/* A connection as the test role to db, for what the cases do behind the journal's back. */
+static PGconn *pg_connect(const char *db)
+{
+	char *password = NULL;
+	char *conninfo = g_strdup_printf("%s dbname=%s application_name=m2t-test",
+					 g_getenv(PG_URL_VARIABLE), db);
+	const char *const keywords[] = {"dbname", "password", NULL};
+	const char *values[] = {conninfo, NULL, NULL};
+	PGconn *conn;
+
+	assert_true(g_file_get_contents(g_getenv(PG_PASSWORD_VARIABLE), &password, NULL, NULL));
+	values[1] = g_strchomp(password);
+	conn = PQconnectdbParams(keywords, values, 1);
+	if (PQstatus(conn) != CONNECTION_OK)
+		fail_msg("%s", PQerrorMessage(conn));
+	g_free(password);
+	g_free(conninfo);
+	return conn;
+}
+
+/* The first value sql answers in db (newly allocated), or NULL when it answers no row. */
+static char *pg_sql(const char *db, const char *sql)
+{
+	PGconn *conn = pg_connect(db);
+	PGresult *res = PQexec(conn, sql);
+	char *value = NULL;
+
+	if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK)
+		fail_msg("%s: %s", sql, PQerrorMessage(conn));
+	if (PQntuples(res) > 0)
+		value = g_strdup(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	PQfinish(conn);
+	return value;
+}
+
+static void pg_make(struct journal_settings *settings)
+{
+	static int cases;
+	char *sql;
+
+	pg_database = g_strdup_printf("m2t_case_%d_%d", (int)getpid(), ++cases);
+	sql = g_strdup_printf("CREATE DATABASE %s", pg_database);
+	g_free(pg_sql("postgres", sql));
+	g_free(sql);
+	settings->url = g_strdup_printf("%s dbname=%s", g_getenv(PG_URL_VARIABLE), pg_database);
+	settings->password_file = g_getenv(PG_PASSWORD_VARIABLE);
+	/* A server answers slower than a file, and more so under valgrind: a lock wait in the
+	 * cases must not end in BUSY (test_pg_busy_lock sets its own timeout). */
+	settings->busy_timeout_ms = ANSWER_MS;
+}
+
+static void pg_remove(const struct journal_settings *settings)
+{
+	/* FORCE: the session of a killed process may not have ended yet. */
+	char *sql = g_strdup_printf("DROP DATABASE %s WITH (FORCE)", pg_database);
+
+	g_free(pg_sql("postgres", sql));
+	g_free(sql);
+	g_free((char *)settings->url);
+	g_clear_pointer(&pg_database, g_free);
+}
+
 /* A new implementation adds its fixture here; test_every_backend_is_tested sees that it does. */
 static const struct backend_fixture fixtures[] = {
-    {"sqlite", sqlite_make, sqlite_remove},
+    {"sqlite", sqlite_make, sqlite_remove, NULL},
+    {"postgresql", pg_make, pg_remove, PG_URL_VARIABLE},
 };
 
 static const struct backend_fixture *fixture; /* the implementation under test */
@@ -659,7 +737,7 @@ static void test_sqlite_read_only_does_not_create(void **state)
 	(void)state;
 
 	assert_null(journal_open(settings.path, TRUE, 1000, &err));
-	assert_true(g_error_matches(err, JOURNAL_ERROR, JOURNAL_ERROR_IO));
+	assert_true(g_error_matches(err, JOURNAL_ERROR, JOURNAL_ERROR_MISSING));
 	g_error_free(err);
 	assert_false(g_file_test(settings.path, G_FILE_TEST_EXISTS));
 }
@@ -765,6 +843,246 @@ static void test_created_for_its_user_only(void **state)
 	journal_close(j);
 }
 
+/* What only the PostgreSQL journal has: a server, reached by a url with the password apart. */
+static int pg_setup(void **state)
+{
+	fixture = fixture_of(journal_pg.name);
+	return setup(state);
+}
+
+/* The error of opening with s, which must fail with code. */
+static GError *open_fails(const struct journal_settings *s, int code)
+{
+	GError *err = NULL;
+
+	assert_null(journal_open_with(s, &err));
+	if (!g_error_matches(err, JOURNAL_ERROR, code))
+		fail_msg("expected code %d, got %s", code, err ? err->message : "no error");
+	return err;
+}
+
+/* The url is shown in messages: a password in it is refused, and never echoed. */
+static void test_pg_url_holds_no_password(void **state)
+{
+	static const char *const urls[] = {
+	    "postgresql://mail2ticket:hunter2@127.0.0.1:1/m2t",
+	    "host=127.0.0.1 port=1 password=hunter2 dbname=m2t",
+	};
+	struct journal_settings s = settings;
+	char *wrong = g_build_filename(g_get_tmp_dir(), "m2t-test-no-such-password", NULL);
+	struct journal *j;
+	GError *err;
+	(void)state;
+
+	for (gsize i = 0; i < G_N_ELEMENTS(urls); i++) {
+		s.url = urls[i];
+		err = open_fails(&s, JOURNAL_ERROR_KIND);
+		assert_null(strstr(err->message, "hunter2"));
+		assert_non_null(strstr(err->message, "password_file"));
+		g_error_free(err);
+	}
+	s.url = settings.url;
+	s.path = "/tmp/journal.db";
+	g_error_free(open_fails(&s, JOURNAL_ERROR_KIND));
+	s.path = NULL;
+	s.password_file = wrong;
+	err = open_fails(&s, JOURNAL_ERROR_IO);
+	assert_non_null(strstr(err->message, "m2t-test-no-such-password"));
+	g_error_free(err);
+	g_free(wrong);
+
+	j = open_journal(FALSE);
+	assert_non_null(strstr(j->where, "postgresql://mail2ticket@127.0.0.1:"));
+	assert_non_null(strstr(j->where, pg_database));
+	assert_int_equal(j->schema_version, 2);
+	journal_close(j);
+}
+
+/* A server that is not there is one that may come back: try later. */
+static void test_pg_unreachable_server(void **state)
+{
+	struct journal_settings s = settings;
+	char *url = g_strdup_printf("host=127.0.0.1 port=1 dbname=%s", pg_database);
+	GError *err;
+	(void)state;
+
+	s.url = url;
+	err = open_fails(&s, JOURNAL_ERROR_UNAVAILABLE);
+	assert_non_null(strstr(err->message, "cannot connect"));
+	g_error_free(err);
+	g_free(url);
+}
+
+/* stats before anything was delivered: nothing to read, and nothing made. */
+static void test_pg_read_only_makes_nothing(void **state)
+{
+	struct journal_settings s = settings;
+	char *meta;
+	(void)state;
+
+	s.read_only = TRUE;
+	g_error_free(open_fails(&s, JOURNAL_ERROR_MISSING));
+	meta = pg_sql(pg_database, "SELECT to_regclass('meta') IS NULL");
+	assert_string_equal(meta, "t");
+	g_free(meta);
+}
+
+/* Another session that holds a mail's lock past the busy timeout: BUSY, not a wait forever. */
+static void test_pg_busy_lock(void **state)
+{
+	struct journal_settings s = settings;
+	struct journal *holder = open_journal(FALSE);
+	struct journal *j;
+	GError *err = NULL;
+	(void)state;
+
+	s.busy_timeout_ms = 50;
+	j = journal_open_with(&s, NULL);
+	assert_non_null(j);
+	assert_true(journal_lock_mail(holder, "mid:a", NULL));
+	assert_false(journal_lock_mail(j, "mid:a", &err));
+	assert_true(g_error_matches(err, JOURNAL_ERROR, JOURNAL_ERROR_BUSY));
+	g_clear_error(&err);
+	/* The failed wait left the session fit for use. */
+	assert_true(journal_begin_attempt(j, "mid:b", &info, "open 1", NULL));
+	journal_unlock_mail(holder, "mid:a");
+	assert_true(journal_lock_mail(j, "mid:a", NULL));
+	journal_unlock_mail(j, "mid:a");
+	journal_close(j);
+	journal_close(holder);
+}
+
+static void test_pg_newer_schema_refused(void **state)
+{
+	GError *err;
+	(void)state;
+
+	journal_close(open_journal(FALSE));
+	g_free(pg_sql(pg_database, "UPDATE meta SET value = '99' WHERE name = 'schema_version'"));
+	err = open_fails(&settings, JOURNAL_ERROR_VERSION);
+	assert_non_null(strstr(err->message, "newer"));
+	g_error_free(err);
+}
+
+/* A journal of schema version 1 (before mailboxes were polled) is brought forward. */
+static void test_pg_version_1_journal_is_brought_forward(void **state)
+{
+	struct journal_mailbox_mark got;
+	struct journal_entry e;
+	gboolean found;
+	struct journal *j;
+	char *version;
+	(void)state;
+
+	g_free(pg_sql(
+	    pg_database,
+	    "CREATE TABLE meta (name text PRIMARY KEY, value text NOT NULL);"
+	    "INSERT INTO meta VALUES ('schema_version', '1');"
+	    "CREATE TABLE mails (key text COLLATE \"C\" PRIMARY KEY,"
+	    " id bigint GENERATED ALWAYS AS IDENTITY, state text NOT NULL, source text,"
+	    " message_id text, sender text, subject text, action text, ticket_id text,"
+	    " ticket_tid text, attempts integer NOT NULL DEFAULT 0, first_seen bigint NOT NULL,"
+	    " updated bigint NOT NULL, last_error text, quarantine_path text);"
+	    "INSERT INTO mails (key, state, ticket_id, ticket_tid, attempts, first_seen, updated)"
+	    " VALUES ('mid:old', 'delivered', '7', '123456', 1, 0, 0);"
+	    "CREATE TABLE attempts (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+	    " key text COLLATE \"C\" NOT NULL, at bigint NOT NULL, outcome text NOT NULL,"
+	    " detail text);"
+	    "CREATE TABLE checkpoints (archive text PRIMARY KEY, fingerprint text NOT NULL,"
+	    " handled bigint NOT NULL, updated bigint NOT NULL);"));
+
+	j = open_journal(FALSE);
+	assert_true(journal_lookup(j, "mid:old", &e, &found, NULL));
+	assert_true(found);
+	assert_string_equal(e.ticket_tid, "123456");
+	journal_entry_clear(&e);
+	assert_true(journal_mailbox_mark_get(j, "support", &got, &found, NULL));
+	assert_false(found);
+	journal_close(j);
+	version = pg_sql(pg_database, "SELECT value FROM meta WHERE name = 'schema_version'");
+	assert_string_equal(version, "2");
+	g_free(version);
+}
+
+/* Hosts that start on a new database at the same moment: one makes the tables, the others wait
+ * for it and find them made. */
+static void test_pg_hosts_migrate_at_once(void **state)
+{
+	enum { HOSTS = 4 };
+	pid_t pids[HOSTS];
+	int go[2];
+	char *version;
+	(void)state;
+
+	assert_int_equal(pipe(go), 0);
+	for (int i = 0; i < HOSTS; i++) {
+		char c;
+		struct journal *j;
+		pids[i] = fork();
+		assert_true(pids[i] >= 0);
+		if (pids[i] > 0)
+			continue;
+		close(go[1]);
+		if (read(go[0], &c, 1) != 0)
+			_exit(2);
+		j = journal_open_with(&settings, NULL);
+		if (!j || !journal_begin_attempt(j, "mid:1", &info, "open 1", NULL))
+			_exit(1);
+		journal_close(j);
+		_exit(0);
+	}
+	close(go[0]);
+	/* The end of the pipe starts them all at once. */
+	close(go[1]);
+	for (int i = 0; i < HOSTS; i++) {
+		int status;
+		assert_int_equal(waitpid(pids[i], &status, 0), pids[i]);
+		assert_true(WIFEXITED(status));
+		assert_int_equal(WEXITSTATUS(status), 0);
+	}
+	version = pg_sql(pg_database, "SELECT attempts FROM mails WHERE key = 'mid:1'");
+	assert_string_equal(version, "4");
+	g_free(version);
+}
+
+/* The journal's sessions in the case's database end, as a server restart ends them. */
+static void end_sessions(void)
+{
+	g_free(pg_sql(pg_database,
+		      "SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity "
+		      "WHERE datname = current_database() AND pid <> pg_backend_pid()"));
+}
+
+/* A lost connection is made again at the next op, reads and writes alike; not while a mail
+ * lock went with it, until that mail is unlocked. */
+static void test_pg_reconnects_after_a_lost_connection(void **state)
+{
+	struct journal *j = open_journal(FALSE);
+	struct journal_entry e;
+	gboolean found;
+	GError *err = NULL;
+	(void)state;
+
+	assert_true(journal_begin_attempt(j, "mid:1", &info, "open 1", NULL));
+	end_sessions();
+	assert_state(j, "mid:1", JOURNAL_PENDING, 1, NULL);
+	end_sessions();
+	assert_true(journal_mark_failed(j, "mid:1", "HTTP 500", NULL));
+	assert_state(j, "mid:1", JOURNAL_FAILED, 1, "HTTP 500");
+
+	assert_true(journal_lock_mail(j, "mid:1", NULL));
+	end_sessions();
+	assert_false(journal_lookup(j, "mid:1", &e, &found, &err));
+	assert_true(g_error_matches(err, JOURNAL_ERROR, JOURNAL_ERROR_UNAVAILABLE));
+	g_clear_error(&err);
+	assert_false(journal_begin_attempt(j, "mid:1", &info, "open 1", &err));
+	assert_true(g_error_matches(err, JOURNAL_ERROR, JOURNAL_ERROR_UNAVAILABLE));
+	g_clear_error(&err);
+	journal_unlock_mail(j, "mid:1");
+	assert_state(j, "mid:1", JOURNAL_FAILED, 1, "HTTP 500");
+	journal_close(j);
+}
+
 int main(void)
 {
 	/* The contract, run once for each implementation. */
@@ -799,12 +1117,31 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_version_1_journal_is_brought_forward, sqlite_setup,
 					    teardown),
 	};
+	const struct CMUnitTest pg_server[] = {
+	    cmocka_unit_test_setup_teardown(test_pg_url_holds_no_password, pg_setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_pg_unreachable_server, pg_setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_pg_read_only_makes_nothing, pg_setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_pg_busy_lock, pg_setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_pg_newer_schema_refused, pg_setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_pg_version_1_journal_is_brought_forward, pg_setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_pg_hosts_migrate_at_once, pg_setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_pg_reconnects_after_a_lost_connection, pg_setup,
+					    teardown),
+	};
 	int failed = cmocka_run_group_tests_name("journal backends", registry, NULL, NULL);
 
 	for (gsize i = 0; i < G_N_ELEMENTS(fixtures); i++) {
 		fixture = &fixtures[i];
+		if (fixture->needs && !g_getenv(fixture->needs)) {
+			printf("%s: skipped, %s is not set (tests/e2e/postgres.py sets it)\n",
+			       fixture->kind, fixture->needs);
+			continue;
+		}
 		failed += cmocka_run_group_tests_name(fixtures[i].kind, contract, NULL, NULL);
 	}
 	failed += cmocka_run_group_tests_name("sqlite file", sqlite_file, NULL, NULL);
+	if (g_getenv(PG_URL_VARIABLE))
+		failed += cmocka_run_group_tests_name("postgresql server", pg_server, NULL, NULL);
 	return failed;
 }
