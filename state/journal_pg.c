@@ -115,8 +115,9 @@ static gboolean unavailable(struct pg_journal *j, const char *sqlstate)
 {
 	static const char *const states[] = {"57P01", "57P02", "57P03", "53300", NULL};
 
-	return PQstatus(j->conn) != CONNECTION_OK ||
-	       (sqlstate && (g_str_has_prefix(sqlstate, "08") || g_strv_contains(states, sqlstate)));
+	if (PQstatus(j->conn) != CONNECTION_OK)
+		return TRUE;
+	return sqlstate && (g_str_has_prefix(sqlstate, "08") || g_strv_contains(states, sqlstate));
 }
 
 gboolean pg_fail(struct pg_journal *j, const PGresult *res, const char *what, GError **error)
@@ -459,8 +460,8 @@ static gboolean read_password(const char *path, char **password, GError **error)
 		return TRUE;
 	}
 	g_free(contents);
-	g_set_error(error, JOURNAL_ERROR, JOURNAL_ERROR_IO, "the journal's password file %s is empty",
-		    path);
+	g_set_error(error, JOURNAL_ERROR, JOURNAL_ERROR_IO,
+		    "the journal's password file %s is empty", path);
 	return FALSE;
 }
 

@@ -83,10 +83,11 @@ gboolean pg_journal_claim_legacy_key(struct journal *journal, const char *legacy
 	struct pg_journal *j = (struct pg_journal *)journal;
 	const char *params[] = {legacy, key};
 	const struct pg_statement renames[] = {
-	    {"UPDATE mails SET key = $2::text || substr(key, length($1) + 1) WHERE " LEGACY_KEYS, 2,
-	     params},
-	    {"UPDATE attempts SET key = $2::text || substr(key, length($1) + 1) WHERE " LEGACY_KEYS, 2,
-	     params},
+	    {"UPDATE mails SET key = $2::text || substr(key, length($1) + 1) WHERE " LEGACY_KEYS,
+	     2, params},
+	    {"UPDATE attempts SET key = $2::text || substr(key, length($1) + 1) WHERE "
+	     LEGACY_KEYS,
+	     2, params},
 	};
 	PGresult *res = pg_read(j, "looking up an older key",
 				"SELECT sender, subject FROM mails WHERE " LEGACY_KEYS " LIMIT 1",

@@ -215,7 +215,8 @@ static struct journal *sqlite_journal_open(const struct journal_settings *settin
 
 	if (!settings->path || settings->url || settings->password_file) {
 		g_set_error(error, JOURNAL_ERROR, JOURNAL_ERROR_KIND,
-			    "the sqlite journal is a file: it takes a path, and no url or password");
+			    "the sqlite journal is a file: it takes a path, and no url or "
+			    "password");
 		return NULL;
 	}
 	if (read_only && !g_file_test(settings->path, G_FILE_TEST_EXISTS)) {
