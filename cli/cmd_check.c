@@ -9,6 +9,7 @@
 #include "ingest/mailbox.h"
 #include "ingest/mailbox_driver.h"
 #include "config/config.h"
+#include "flow/deliver.h"
 #include "state/journal.h"
 
 static const char check_usage[] = "mail2ticket check";
@@ -133,10 +134,10 @@ int cmd_check(const struct global_options *g, int argc, char **argv)
 		goto fail;
 	printf("config %s: ok\n", config->path);
 	warn_open_doors(config);
-	journal = journal_open(config->state.path, FALSE, config->state.busy_timeout_ms, &err);
+	journal = journal_open_from_config(config, FALSE, &err);
 	if (!journal)
 		goto fail;
-	printf("journal %s: ok\n", config->state.path);
+	printf("journal %s: ok, schema %d\n", journal->where, journal->schema_version);
 	desk = desk_new(config, NULL, &err);
 	if (!desk)
 		goto fail;

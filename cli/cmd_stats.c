@@ -8,6 +8,7 @@
 #include "cli/commands.h"
 #include "cli/log.h"
 #include "config/config.h"
+#include "flow/deliver.h"
 #include "state/journal.h"
 
 static const char stats_usage[] = "mail2ticket stats [--days N] [--json]";
@@ -141,14 +142,14 @@ int cmd_stats(const struct global_options *g, int argc, char **argv)
 	config = cli_config_load(global_config_path(g), &err);
 	if (!config)
 		goto fail;
+	journal = journal_open_from_config(config, TRUE, &err);
 	/* Before the first delivery there is no journal: nothing to count, which is no error. */
-	if (!g_file_test(config->state.path, G_FILE_TEST_EXISTS)) {
-		log_msg(M2T_LOG_INFO, "no journal at %s yet: nothing has been handled",
-			config->state.path);
+	if (!journal && g_error_matches(err, JOURNAL_ERROR, JOURNAL_ERROR_MISSING)) {
+		log_msg(M2T_LOG_INFO, "%s", err->message);
+		g_clear_error(&err);
 		counts = g_ptr_array_new();
 		problems = g_ptr_array_new();
-	} else if (!(journal = journal_open(config->state.path, TRUE,
-					    config->state.busy_timeout_ms, &err)) ||
+	} else if (!journal ||
 		   !journal_stats(journal,
 				  g_get_real_time() / G_USEC_PER_SEC - (gint64)days * 86400,
 				  STATS_PROBLEMS, &counts, &problems, &waiting, &err)) {

@@ -86,10 +86,12 @@ int exit_code_for_error(const GError *error)
 {
 	if (error->domain == CONFIG_ERROR)
 		return EX_CONFIG;
-	if (error->domain == JOURNAL_ERROR && error->code == JOURNAL_ERROR_VERSION)
+	if (error->domain == JOURNAL_ERROR &&
+	    (error->code == JOURNAL_ERROR_VERSION || error->code == JOURNAL_ERROR_KIND))
 		return EX_CONFIG;
 	/* Everything else that stops a command leaves the mail where it was: desk failures that
-	 * may heal, a busy or unwritable journal, a full disk for the quarantine. */
+	 * may heal, a busy or unwritable journal, a journal's server out of reach
+	 * (JOURNAL_ERROR_UNAVAILABLE), a full disk for the quarantine. */
 	return EX_TEMPFAIL;
 }
 

@@ -6,6 +6,7 @@
 #include "config/config.h"
 
 #include <arpa/inet.h>
+#include <libpq-fe.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,6 +14,7 @@
 #include "config/sections.h"
 #include "desk/desk_backend.h"
 #include "parsers/mail_parse.h"
+#include "state/journal.h"
 
 G_DEFINE_QUARK(mail2ticket-config-error-quark, config_error)
 
@@ -25,7 +27,8 @@ static const char *const desk_keys[] = {
     "priority", "ca_file", "connect_timeout", "timeout", "cc", "markdown", "noemail",
     "priority_from_headers", "concurrency", "mailbox", "allow_plain_http", "give_up_after",
     NULL};
-static const char *const state_keys[] = {"path", "quarantine", "busy_timeout_ms", NULL};
+static const char *const state_keys[] = {"kind", "path", "url", "password_file", "quarantine",
+					 "busy_timeout_ms", NULL};
 static const char *const pipe_keys[] = {"spool", NULL};
 static const char *const loop_keys[] = {"own_addresses", "banned", "rate_limit", "rate_window",
 					NULL};
@@ -46,7 +49,8 @@ static const struct config config_defaults = {
 	     .give_up_after = 300,
 	     .cc = CC_MODE_TEXT,
 	     .priority_from_headers = TRUE},
-    .state = {.path = "/var/lib/mail2ticket/journal.db", .busy_timeout_ms = 5000},
+    .state = {.kind = "sqlite", .path = "/var/lib/mail2ticket/journal.db",
+	      .busy_timeout_ms = 5000},
     .loop = {.rate_limit = 10, .rate_window = 15},
     .threading = {.stranger_opens = TRUE, .closed_reopens = TRUE},
     .parser = {.parse_timeout = PARSE_TIMEOUT_DEFAULT},
@@ -274,17 +278,95 @@ static gboolean load_departments(struct loader *ld)
 	return ok;
 }
 
+/* [state] kind, found in the journal table. */
+static gboolean load_state_kind(struct loader *ld)
+{
+	struct config *c = ld->config;
+	const struct journal_ops *ops;
+	GString *names;
+
+	if (!loader_get_string(ld, "state", "kind", FALSE, &c->state.kind))
+		return FALSE;
+	ops = journal_backend_find(c->state.kind);
+	if (ops) {
+		g_free(c->state.kind);
+		c->state.kind = g_strdup(ops->name);
+		return TRUE;
+	}
+	names = g_string_new(NULL);
+	for (gsize i = 0; journal_backends[i]; i++)
+		g_string_append_printf(names, "%s%s", i ? ", " : "", journal_backends[i]->name);
+	loader_fail(ld, "state", "kind", "'%s' is not one of: %s", c->state.kind, names->str);
+	g_string_free(names, TRUE);
+	return FALSE;
+}
+
+/* A journal on a server: its url, which is shown in messages and so holds no password (that is
+ * password_file's, or libpq's PGPASSWORD or ~/.pgpass). Nothing of a url that does not parse
+ * is echoed: the part libpq would name may be the password. */
+static gboolean load_state_server(struct loader *ld)
+{
+	struct config *c = ld->config;
+	PQconninfoOption *options;
+	gboolean has_password = FALSE;
+	char *message = NULL;
+
+	if (g_key_file_has_key(ld->kf, "state", "path", NULL))
+		return loader_fail(ld, "state", "path",
+				   "kind = %s keeps the journal in a database: give url, not path",
+				   c->state.kind);
+	g_clear_pointer(&c->state.path, g_free);
+	if (!loader_get_string(ld, "state", "url", TRUE, &c->state.url) ||
+	    !loader_get_path(ld, "state", "password_file", &c->state.password_file))
+		return FALSE;
+	options = PQconninfoParse(c->state.url, &message);
+	PQfreemem(message);
+	if (!options)
+		return loader_fail(ld, "state", "url",
+				   "not a libpq connection string (host=... dbname=...) or a "
+				   "postgresql:// URI");
+	for (PQconninfoOption *o = options; o->keyword; o++)
+		if (strcmp(o->keyword, "password") == 0 && o->val && *o->val)
+			has_password = TRUE;
+	PQconninfoFree(options);
+	if (has_password)
+		return loader_fail(ld, "state", "url",
+				   "holds a password: put it in password_file or the environment "
+				   "(PGPASSWORD)");
+	if (c->state.password_file) {
+		if (!g_file_test(c->state.password_file, G_FILE_TEST_IS_REGULAR))
+			return loader_fail(ld, "state", "password_file", "no such file: %s",
+					   c->state.password_file);
+		loader_check_private(ld, c->state.password_file, "the journal's password file");
+	}
+	return TRUE;
+}
+
 static gboolean load_state(struct loader *ld)
 {
 	struct config *c = ld->config;
+	gboolean file;
 
-	if (!loader_check_known_keys(ld, "state", state_keys, NULL) ||
-	    !loader_get_path(ld, "state", "path", &c->state.path) ||
+	if (!loader_check_known_keys(ld, "state", state_keys, NULL) || !load_state_kind(ld) ||
 	    !loader_get_path(ld, "state", "quarantine", &c->state.quarantine) ||
 	    !loader_get_int(ld, "state", "busy_timeout_ms", 0, 600000, &c->state.busy_timeout_ms))
 		return FALSE;
+	file = strcmp(c->state.kind, journal_sqlite.name) == 0;
+	if (file) {
+		static const char *const server_only[] = {"url", "password_file", NULL};
+		for (int i = 0; server_only[i]; i++)
+			if (g_key_file_has_key(ld->kf, "state", server_only[i], NULL))
+				return loader_fail(ld, "state", server_only[i],
+						   "only a journal on a server (kind = "
+						   "postgresql) takes it");
+		if (!loader_get_path(ld, "state", "path", &c->state.path))
+			return FALSE;
+	} else if (!load_state_server(ld)) {
+		return FALSE;
+	}
 	if (!c->state.quarantine) {
-		char *dir = g_path_get_dirname(c->state.path);
+		/* The quarantine is this host's, beside a journal file or where one would be. */
+		char *dir = g_path_get_dirname(file ? c->state.path : config_defaults.state.path);
 		c->state.quarantine = g_build_filename(dir, "quarantine", NULL);
 		g_free(dir);
 	}
@@ -453,6 +535,7 @@ static struct config *config_new(const char *path)
 	c->path = g_strdup(path);
 	c->desk.priority = g_strdup(config_defaults.desk.priority);
 	c->desk.backend_keys = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	c->state.kind = g_strdup(config_defaults.state.kind);
 	c->state.path = g_strdup(config_defaults.state.path);
 	/* The parser's own limits, which are no constant expression for config_defaults. */
 	c->parser.max_attachment_bytes = parse_defaults.max_attachment_bytes;
@@ -506,7 +589,10 @@ void config_free(struct config *config)
 	g_free(config->desk.priority);
 	g_free(config->desk.ca_file);
 	g_ptr_array_unref(config->departments);
+	g_free(config->state.kind);
 	g_free(config->state.path);
+	g_free(config->state.url);
+	g_free(config->state.password_file);
 	g_free(config->state.quarantine);
 	g_free(config->pipe.spool);
 	if (config->warnings)

@@ -155,8 +155,13 @@ struct config {
 	GPtrArray *mailboxes;	/* of struct mailbox_config, in file order */
 	GPtrArray *warnings;	/* of char *: what loaded but should be changed */
 	struct {
-		char *path;
-		char *quarantine;
+		/* The name of a journal in state/journal.c's table: "sqlite" or "postgresql". */
+		char *kind;
+		char *path; /* sqlite: the journal's file; NULL for postgresql */
+		/* postgresql: a libpq conninfo or postgresql:// URI, with no password */
+		char *url;
+		char *password_file; /* postgresql: read by the journal when it opens, or NULL */
+		char *quarantine;    /* this host's own Maildir, whatever the journal */
 		int busy_timeout_ms;
 	} state;
 	struct {

@@ -53,16 +53,35 @@ static void warn_unsupported_actions(const struct deliver *d)
 gboolean deliver_open(struct deliver *d, const struct config *config, gboolean dry_run,
 		      GError **error)
 {
+	GError *err = NULL;
+
 	*d = (struct deliver){.config = config, .dry_run = dry_run};
 	d->desk = desk_new(config, dry_run ? stdout : NULL, error);
 	if (!d->desk)
 		return FALSE;
 	warn_unsupported_actions(d);
-	if (dry_run && !g_file_test(config->state.path, G_FILE_TEST_EXISTS))
+	d->journal = journal_open_from_config(config, dry_run, &err);
+	if (d->journal || (dry_run && g_error_matches(err, JOURNAL_ERROR, JOURNAL_ERROR_MISSING))) {
+		g_clear_error(&err);
 		return TRUE;
-	d->journal =
-	    journal_open(config->state.path, dry_run, config->state.busy_timeout_ms, error);
-	return d->journal != NULL;
+	}
+	g_propagate_error(error, err);
+	return FALSE;
+}
+
+struct journal *journal_open_from_config(const struct config *config, gboolean read_only,
+					 GError **error)
+{
+	const struct journal_settings settings = {
+	    .kind = config->state.kind,
+	    .path = config->state.path,
+	    .url = config->state.url,
+	    .password_file = config->state.password_file,
+	    .read_only = read_only,
+	    .busy_timeout_ms = config->state.busy_timeout_ms,
+	};
+
+	return journal_open_with(&settings, error);
 }
 
 void deliver_close(struct deliver *d)

@@ -54,11 +54,17 @@ struct delivery_result {
 void delivery_result_clear(struct delivery_result *result);
 
 /* Set d up for config (borrowed): its desk, and its journal (opened read-only in a dry run, and
- * then only if it exists). FALSE with error set when either cannot be had. Undo with
- * deliver_close(), also after a failure. */
+ * then only if something was recorded there). FALSE with error set when either cannot be had.
+ * Undo with deliver_close(), also after a failure. */
 gboolean deliver_open(struct deliver *d, const struct config *config, gboolean dry_run,
 		      GError **error);
 void deliver_close(struct deliver *d);
+
+/* Open the journal [state] names: the one helper that turns the config into
+ * journal_settings. read_only: to read what is there (JOURNAL_ERROR_MISSING when nothing was
+ * ever recorded). Free with journal_close(). */
+struct journal *journal_open_from_config(const struct config *config, gboolean read_only,
+					 GError **error);
 
 /* The parser's options from the config (borrowing its strings). */
 void parse_options_from_config(const struct config *config, struct parse_options *out);

@@ -38,7 +38,8 @@ void retry_clock_free(struct retry_clock *clock)
 gboolean retry_clock_may_heal(const GError *error)
 {
 	return desk_error_is_temporary(error) ||
-	       g_error_matches(error, JOURNAL_ERROR, JOURNAL_ERROR_BUSY);
+	       g_error_matches(error, JOURNAL_ERROR, JOURNAL_ERROR_BUSY) ||
+	       g_error_matches(error, JOURNAL_ERROR, JOURNAL_ERROR_UNAVAILABLE);
 }
 
 void retry_clock_success(struct retry_clock *clock)

@@ -16,7 +16,7 @@ struct retry_clock *retry_clock_new(int give_up_after);
 void retry_clock_free(struct retry_clock *clock);
 
 /* Whether error is one that a later try may not meet: the desk unreachable, slow, failing or
- * refusing the credentials, or the journal busy. */
+ * refusing the credentials, or the journal busy or its server out of reach. */
 gboolean retry_clock_may_heal(const GError *error);
 
 /* The desk answered a call. */

@@ -7,7 +7,8 @@ set -eu
 packages="gcc make libc6-dev cmake pkg-config ca-certificates openssl python3 valgrind
 libgmime-3.0-dev libetpan-dev libcurl4-gnutls-dev libjansson-dev libsqlite3-dev libxml2-dev
 libytnef0-dev zlib1g-dev libgnutls28-dev libjemalloc-dev libsystemd-dev libsasl2-modules
-libcmocka-dev clang libclang-rt-14-dev dovecot-imapd dovecot-pop3d postfix systemd man-db"
+libpq-dev libcmocka-dev clang libclang-rt-14-dev dovecot-imapd dovecot-pop3d postfix postgresql
+systemd man-db"
 # libjemalloc-dev: the program's allocator; glibc's malloc makes the parser threads wait.
 # libsystemd-dev: sd_notify, so that `poll` runs as a Type=notify service with a watchdog.
 # libgnutls28-dev: the mail servers' certificates are checked with GnuTLS (libetpan does not).
@@ -16,6 +17,10 @@ libcmocka-dev clang libclang-rt-14-dev dovecot-imapd dovecot-pop3d postfix syste
 # loopback ports (tests/e2e/dovecot.py); a system instance the install may start is not used.
 # systemd and man-db: the install test runs `systemd-analyze verify` on the unit and renders the
 # man pages.
+# libpq-dev: the journal kept in PostgreSQL ([state] kind = postgresql).
+# postgresql: the journal's unit tests and the shared-journal end-to-end tests run their own
+# private server (tests/e2e/postgres.py, initdb in a temporary folder, a loopback port); the
+# system cluster the install may start is not used.
 # postfix: the MTA end-to-end test runs its own private Postfix (tests/e2e/postfix.py) with a pipe
 # transport to `mail2ticket pipe`; the system instance the install may start is not used.
 

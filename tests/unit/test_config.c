@@ -190,6 +190,67 @@ static void test_secret_sources(void **state)
 	g_free(secret_path);
 }
 
+/* [state] kind = postgresql: a url without a password (never echoed), no path; the password
+ * file is read by the journal, only checked here; the quarantine stays on this host. */
+static void test_state_on_a_server(void **state)
+{
+	static const char server[] = "kind = postgresql\n"
+				     "url = host=db1 dbname=m2t user=m2t sslmode=verify-full\n";
+	char *password = g_build_filename(dir, "secret", NULL);
+	char *text = g_strconcat(good, "kind = sqlite\n", NULL);
+	char *path = write_config(text);
+	GError *err = NULL;
+	struct config *c = config_load(path, &err);
+	GString *t;
+	(void)state;
+
+	assert_non_null(c);
+	assert_string_equal(c->state.kind, "sqlite");
+	assert_null(c->state.url);
+	config_free(c);
+	g_free(path);
+	g_free(text);
+
+	t = g_string_new(good);
+	g_string_replace(t, "path = journal.db\n", server, 1);
+	g_string_append(t, "password_file = secret\n");
+	assert_true(g_file_set_contents(password, "pw\n", -1, NULL));
+	path = write_config(t->str);
+	c = config_load(path, &err);
+	assert_non_null(c);
+	assert_string_equal(c->state.kind, "postgresql");
+	assert_string_equal(c->state.url, "host=db1 dbname=m2t user=m2t sslmode=verify-full");
+	assert_string_equal(c->state.password_file, password);
+	assert_null(c->state.path);
+	assert_string_equal(c->state.quarantine, "/var/lib/mail2ticket/quarantine");
+	config_free(c);
+	g_free(path);
+	g_unlink(password);
+	assert_fails(t->str, "[state] password_file: no such file");
+	g_string_free(t, TRUE);
+
+	t = g_string_new(good);
+	g_string_replace(t, "path = journal.db\n", "kind = postgresql\n", 1);
+	assert_fails(t->str, "[state] url: missing (required)");
+	g_string_append(t, "url = postgresql://m2t:hunter2@db1/m2t\n");
+	assert_fails(t->str, "[state] url: holds a password");
+	g_string_replace(t, "m2t:hunter2@", "", 1);
+	g_string_append(t, "path = journal.db\n");
+	assert_fails(t->str, "[state] path: kind = postgresql keeps the journal in a database");
+	g_string_free(t, TRUE);
+
+	t = g_string_new(good);
+	g_string_append(t, "url = host=db1\n");
+	assert_fails(t->str, "[state] url: only a journal on a server (kind = postgresql)");
+	g_string_replace(t, "url = host=db1\n", "kind = oracle\n", 1);
+	assert_fails(t->str, "[state] kind: 'oracle' is not one of: sqlite, postgresql");
+	g_string_replace(t, "path = journal.db\nkind = oracle\n",
+			 "kind = postgresql\nurl = host=db1 pass=w0rd\n", 1);
+	assert_fails(t->str, "[state] url: not a libpq connection string");
+	g_string_free(t, TRUE);
+	g_free(password);
+}
+
 static void test_department_auto_needs_default(void **state)
 {
 	GString *t = g_string_new(good);
@@ -485,6 +546,7 @@ int main(void)
 	    cmocka_unit_test(test_missing_required),
 	    cmocka_unit_test(test_bad_values),
 	    cmocka_unit_test(test_secret_sources),
+	    cmocka_unit_test(test_state_on_a_server),
 	    cmocka_unit_test(test_department_auto_needs_default),
 	    cmocka_unit_test(test_loop_and_threading),
 	    cmocka_unit_test(test_mailboxes),
