@@ -22,11 +22,13 @@ BINARY = os.environ.get("M2T_BINARY", os.path.join(SOURCE_DIR, "build", "mail2ti
 SAMPLES = os.path.join(SOURCE_DIR, "samples", "mail")
 IDENTIFIER = "e2e-identifier"
 SECRET = "e2e-secret-7f3a9c"  # the tests check that it never appears in any output
+# The password of the PostgreSQL role the shared-journal tests use (tests/e2e/postgres.py).
+PG_PASSWORD = "pg-secret-4d1c8e"
 # Every secret any end-to-end test hands mail2ticket: the desk's secret, the Dovecot password, the
-# OAuth2 tokens, the install test's example secrets. check_secrets_in_logs.py looks for each in
-# the logs of the whole run.
+# OAuth2 tokens, the install test's example secrets, the journal database's password.
+# check_secrets_in_logs.py looks for each in the logs of the whole run.
 SECRETS = [SECRET, "pass123", "tok-good-123", "tok-bad-456", "example-desk-secret",
-           "example-mailbox-password"]
+           "example-mailbox-password", PG_PASSWORD]
 # With M2T_LOG_DIR set (ctest sets it), each test case's mail2ticket output is kept there.
 LOG_DIR = os.environ.get("M2T_LOG_DIR")
 

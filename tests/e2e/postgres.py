@@ -37,7 +37,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import die_with_parent, free_ports, open_path  # noqa: E402
+from harness import PG_PASSWORD, die_with_parent, free_ports, open_path  # noqa: E402
 
 HOST = "127.0.0.1"
 NOBODY = 65534
@@ -45,7 +45,7 @@ START_TIMEOUT = 60
 STOP_TIMEOUT = 30
 MAX_SOCKET_DIR = 80  # the socket's path (dir/.s.PGSQL.PORT) must stay under 108 bytes
 # The test role's password: harness.SECRETS has it, so that no log may show it.
-PASSWORD = "pg-secret-4d1c8e"
+PASSWORD = PG_PASSWORD
 
 
 def bin_dir():
