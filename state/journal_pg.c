@@ -13,10 +13,13 @@
 
 /* A host that vanished (no FIN, no RST) is found dead by TCP keepalives: idle 15 s, then 3
  * probes 5 s apart. Set on both ends: the client notices a server gone, and the server drops
- * the session of a client gone, and with it the mail locks, about 30 s after the last word. */
+ * the session of a client gone, and with it the mail locks, about 30 s after the last word.
+ * A query sent to a server that vanished is not idle but unacknowledged: the client gives up on
+ * it after USER_TIMEOUT_MS instead of TCP's retransmissions for a quarter of an hour. */
 #define KEEPALIVE_IDLE "15"
 #define KEEPALIVE_INTERVAL "5"
 #define KEEPALIVE_COUNT "3"
+#define USER_TIMEOUT_MS "30000"
 
 /* The journal's schema, one step per version, as journal_sqlite.c's and with its numbers: step
  * N brings a journal from version N to N + 1. A released step never changes; a new version is a
@@ -408,11 +411,12 @@ static gboolean check_url(const char *url, char **where, GError **error)
 	char *message = NULL;
 	PQconninfoOption *options = PQconninfoParse(url, &message);
 
+	/* libpq's message may quote the part it could not read, which may be the password. */
+	PQfreemem(message);
 	if (!options) {
 		g_set_error(error, JOURNAL_ERROR, JOURNAL_ERROR_KIND,
-			    "the postgresql journal's url is not a connection string: %s",
-			    message ? message : "out of memory");
-		PQfreemem(message);
+			    "the postgresql journal's url is not a libpq connection string or a "
+			    "postgresql:// URI");
 		return FALSE;
 	}
 	for (PQconninfoOption *o = options; o->keyword; o++) {
@@ -475,13 +479,28 @@ static void ignore_notice(void *arg, const char *message)
 /* Ours first: what the url says overrides them, and the password file overrides the url. */
 static PGconn *connect_to(const char *url, const char *password)
 {
-	const char *const keywords[] = {
-	    "connect_timeout", "keepalives",	    "keepalives_idle", "keepalives_interval",
-	    "keepalives_count", "fallback_application_name", "client_encoding", "dbname",
-	    "password",	       NULL};
-	const char *const values[] = {
-	    "10",	    "1",	 KEEPALIVE_IDLE, KEEPALIVE_INTERVAL, KEEPALIVE_COUNT,
-	    "mail2ticket", "UTF8", url,		 password,	     NULL};
+	const char *const keywords[] = {"connect_timeout",
+					"keepalives",
+					"keepalives_idle",
+					"keepalives_interval",
+					"keepalives_count",
+					"tcp_user_timeout",
+					"fallback_application_name",
+					"client_encoding",
+					"dbname",
+					"password",
+					NULL};
+	const char *const values[] = {"10",
+				      "1",
+				      KEEPALIVE_IDLE,
+				      KEEPALIVE_INTERVAL,
+				      KEEPALIVE_COUNT,
+				      USER_TIMEOUT_MS,
+				      "mail2ticket",
+				      "UTF8",
+				      url,
+				      password,
+				      NULL};
 
 	return PQconnectdbParams(keywords, values, 1);
 }
