@@ -37,7 +37,7 @@ class Install(unittest.TestCase):
         for path in ["bin/mail2ticket", "share/man/man1/mail2ticket.1",
                      "share/man/man5/mail2ticket.conf.5", "lib/systemd/system/mail2ticket.service",
                      "share/doc/mail2ticket/mail2ticket.conf.example",
-                     "share/doc/mail2ticket/README.md"]:
+                     "share/doc/mail2ticket/README.md", "share/doc/mail2ticket/scaling.md"]:
             self.assertTrue(os.path.isfile(self.installed(path)), path)
         out = subprocess.run([self.installed("bin/mail2ticket"), "--version"],
                              capture_output=True, text=True, check=True).stdout
