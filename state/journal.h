@@ -243,10 +243,10 @@ struct journal_ops {
 	 * looked at (NULL asks only whether there is one: *plan 0 when not); else units (of
 	 * char *, each one unit's mails in words the planner and the workers agree on) is recorded
 	 * as the plan, numbered 0, 1, ... in its order (*recorded TRUE, else FALSE), under an id
-	 * no other plan had or will have. A plan of
-	 * archive with another fingerprint is that of a changed archive: it is replaced, unless
-	 * one of its units is claimed (the claim not expired), when another worker imports a
-	 * different file under the same path (JOURNAL_ERROR_CONFLICT). */
+	 * no other plan had or will have. A plan of archive with another fingerprint is that of
+	 * a changed archive: it is replaced, unless one of its units is claimed (the claim not
+	 * expired), when another worker imports a different file under the same path
+	 * (JOURNAL_ERROR_CONFLICT). */
 	gboolean (*work_plan)(struct journal *journal, const char *archive, const char *fingerprint,
 			      const GPtrArray *units, gint64 *plan, gboolean *recorded,
 			      GError **error);
