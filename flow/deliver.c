@@ -60,9 +60,14 @@ gboolean deliver_open(struct deliver *d, const struct config *config, gboolean d
 	warn_unsupported_actions(d);
 	if (dry_run && !g_file_test(config->state.path, G_FILE_TEST_EXISTS))
 		return TRUE;
-	d->journal =
-	    journal_open(config->state.path, dry_run, config->state.busy_timeout_ms, error);
+	d->journal = deliver_journal_open(config, dry_run, error);
 	return d->journal != NULL;
+}
+
+struct journal *deliver_journal_open(const struct config *config, gboolean read_only,
+				     GError **error)
+{
+	return journal_open(config->state.path, read_only, config->state.busy_timeout_ms, error);
 }
 
 void deliver_close(struct deliver *d)

@@ -59,6 +59,10 @@ void delivery_result_clear(struct delivery_result *result);
 gboolean deliver_open(struct deliver *d, const struct config *config, gboolean dry_run,
 		      GError **error);
 void deliver_close(struct deliver *d);
+/* The journal [state] names, opened as deliver_open() opens it, for a thread of its own. Free
+ * with journal_close(). */
+struct journal *deliver_journal_open(const struct config *config, gboolean read_only,
+				     GError **error);
 
 /* The parser's options from the config (borrowing its strings). */
 void parse_options_from_config(const struct config *config, struct parse_options *out);
