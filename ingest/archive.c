@@ -401,8 +401,10 @@ char *archive_fingerprint(struct source *src)
 
 	for (guint i = 0; i < a->paths->len; i++)
 		fingerprint_file(sum, "", g_ptr_array_index(a->paths, i));
-	for (guint i = 0; i < a->streamed->len; i++)
-		fingerprint_file(sum, "gz ", ((struct streamed *)g_ptr_array_index(a->streamed, i))->path);
+	for (guint i = 0; i < a->streamed->len; i++) {
+		const struct streamed *s = g_ptr_array_index(a->streamed, i);
+		fingerprint_file(sum, "gz ", s->path);
+	}
 	count = g_strdup_printf("%u", a->entries->len);
 	g_checksum_update(sum, (const guchar *)count, -1);
 	g_free(count);
