@@ -656,9 +656,10 @@ static int parse_import_options(struct import_run *r, struct worker *w, gboolean
 				   "a dry run writes nothing, and a worker must record its claims "
 				   "in the journal: see the calls with import --dry-run alone");
 	if (w->on && (r->since || r->until))
-		return usage_error(import_usage, "--since and --until do not go with --worker: a "
-						 "unit is finished for every worker, and mail passed "
-						 "over would never be sent");
+		return usage_error(import_usage,
+				   "--since and --until do not go with --worker: a unit is "
+				   "finished for every worker, so mail passed over would never "
+				   "be sent");
 	return EX_OK;
 }
 
