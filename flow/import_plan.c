@@ -167,32 +167,37 @@ static gboolean read_place(const char **p, guint64 *place)
 	return errno == 0;
 }
 
+/* The run "first" or "first-last" at *p, after every place in places, appended to them; *p is
+ * moved past it. FALSE when there is none. */
+static gboolean read_run(const char **p, GArray *places)
+{
+	guint64 first, last;
+
+	if (!read_place(p, &first))
+		return FALSE;
+	last = first;
+	if (**p == '-') {
+		(*p)++;
+		if (!read_place(p, &last))
+			return FALSE;
+	}
+	if (last < first ||
+	    (places->len && first <= g_array_index(places, guint64, places->len - 1)))
+		return FALSE;
+	for (guint64 place = first; place <= last; place++)
+		g_array_append_val(places, place);
+	return TRUE;
+}
+
 GArray *import_unit_places(const char *words, GError **error)
 {
 	GArray *places = g_array_new(FALSE, FALSE, sizeof(guint64));
 	const char *p = words;
+	gboolean ok;
 
-	while (*p) {
-		guint64 first, last;
-		if (!read_place(&p, &first))
-			break;
-		last = first;
-		if (*p == '-') {
-			p++;
-			if (!read_place(&p, &last))
-				break;
-		}
-		if (last < first || (places->len &&
-				     first <= g_array_index(places, guint64, places->len - 1)))
-			break;
-		for (guint64 place = first; place <= last; place++)
-			g_array_append_val(places, place);
-		if (*p == ',' && p[1])
-			p++;
-		else if (*p)
-			break;
-	}
-	if (!*p && places->len)
+	while ((ok = read_run(&p, places)) && *p == ',')
+		p++;
+	if (ok && !*p)
 		return places;
 	g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
 		    "the journal's plan names the mails of a unit as \"%s\", which is not a list "
