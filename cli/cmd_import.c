@@ -451,12 +451,12 @@ static gboolean work_unit(struct import_run *r, struct worker *w, struct source 
 	gboolean all = FALSE, held = TRUE, lost, ok = places != NULL;
 	char number[16], mails[16];
 
+	claim_keeper_hold(r->keeper, plan, unit->number);
 	g_snprintf(number, sizeof(number), "%u", unit->number);
 	if (ok) {
 		g_snprintf(mails, sizeof(mails), "%u", places->len);
 		log_event(M2T_LOG_INFO, "working on a unit", "archive", path, "unit", number,
 			  "mails", mails, "claimed_before_by", unit->former_owner, NULL);
-		claim_keeper_hold(r->keeper, plan, unit->number);
 		src = import_unit_source(archive, places);
 		ok = import_source(r, src, &cp, FALSE, &all, error);
 		source_close(src);

@@ -151,6 +151,13 @@ class ImportWorkers(DeskTestCase):
         self.assertEqual(len(self.writes()), before)
         self.assertNotIn("working on a unit", read_log(rerun))
 
+    def test_what_a_worker_refuses(self):
+        for args in (["--worker", "--dry-run"], ["--worker", "--since", "2026-01-01"],
+                     ["--lease", "5"], ["--worker", "--unit-size", "0"]):
+            rc, _, err = self.run_m2t("import", *args, self.archive)
+            self.assertEqual(rc, 64, err)
+        self.assertEqual(self.desk.calls(), [])
+
     def test_three_workers_on_a_shared_sqlite_journal(self):
         self.check_shared_import("[state]\npath = %s\n"
                                  % os.path.join(self.dir, "shared", "journal.db"))
