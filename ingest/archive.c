@@ -57,9 +57,9 @@ struct archive {
 	guint current_file;
 	GPtrArray *streamed; /* of struct streamed *, read in their order after the index */
 	guint next_streamed; /* the next of them to open */
-	guint streams_opened; /* how many of them were opened (and read) before */
+	guint streams_read; /* how many of them were read to their end (the first ones) */
 	struct source *stream; /* the streamed file being read, or NULL */
-	gboolean stream_again; /* it was read before: its notes were taken then */
+	gboolean quiet;	   /* notes are not taken: a file read again, or not to its end */
 	guint64 position;  /* the place in delivery order of the next message delivered */
 	GPtrArray *notes;  /* of char *: what a reader should know about how files were split */
 };
@@ -131,7 +131,7 @@ void archive_add_file(struct archive *a, const char *path)
 
 void archive_add_note(struct archive *a, char *note)
 {
-	if (a->stream_again)
+	if (a->quiet)
 		g_free(note);
 	else
 		g_ptr_array_add(a->notes, note);
@@ -328,12 +328,16 @@ static void streamed_free(struct streamed *s)
 	g_free(s);
 }
 
-/* The streamed file being read is let go (its notes taken, the first time). */
-static void close_stream(struct archive *a)
+/* The streamed file being read is let go, which gives its notes on how it was split: they are
+ * taken when it was read to its end for the first time (read_whole). */
+static void close_stream(struct archive *a, gboolean read_whole)
 {
+	a->quiet = !read_whole || a->next_streamed <= a->streams_read;
 	source_close(a->stream);
 	a->stream = NULL;
-	a->stream_again = FALSE;
+	a->quiet = FALSE;
+	if (read_whole)
+		a->streams_read = MAX(a->streams_read, a->next_streamed);
 }
 
 static gboolean next_message(struct archive *a, struct source_message *out, GError **error)
@@ -350,7 +354,7 @@ static gboolean next_message(struct archive *a, struct source_message *out, GErr
 			GError *err = NULL;
 			if (source_next(a->stream, out, &err))
 				return TRUE;
-			close_stream(a);
+			close_stream(a, err == NULL);
 			if (err) {
 				g_propagate_error(error, err);
 				return FALSE;
@@ -359,10 +363,8 @@ static gboolean next_message(struct archive *a, struct source_message *out, GErr
 		if (a->next_streamed == a->streamed->len)
 			return FALSE;
 		s = g_ptr_array_index(a->streamed, a->next_streamed);
-		a->stream_again = a->next_streamed < a->streams_opened;
 		a->stream = s->kind->stream(a, s->path, error);
 		a->next_streamed++;
-		a->streams_opened = MAX(a->streams_opened, a->next_streamed);
 		if (!a->stream)
 			return FALSE;
 	}
@@ -439,7 +441,7 @@ gboolean archive_seek(struct source *src, guint64 place, GError **error)
 
 	if (place < a->position) {
 		/* Back: the streamed files are read again from the first. */
-		close_stream(a);
+		close_stream(a, FALSE);
 		a->next_streamed = 0;
 		a->position = 0;
 	}
@@ -466,7 +468,7 @@ static void archive_close(struct source *src)
 {
 	struct archive *a = (struct archive *)src;
 
-	close_stream(a);
+	close_stream(a, FALSE);
 	if (a->current)
 		fclose(a->current);
 	g_queue_free_full(a->files, g_free);
