@@ -8,15 +8,25 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "flow/claim_keeper.h"
 #include "flow/deliver.h"
 #include "flow/deliver_pool.h"
 #include "cli/log.h"
+#include "flow/import_plan.h"
 #include "flow/parse_pool.h"
 #include "flow/retry_clock.h"
 #include "ingest/archive.h"
 
 static const char import_usage[] =
-    "mail2ticket import [--dry-run] [--since DATE] [--until DATE] [--report FILE] PATH...";
+    "mail2ticket import [--dry-run] [--since DATE] [--until DATE] [--report FILE] PATH...\n"
+    "       mail2ticket import --worker [--unit-size N] [--lease SECONDS] [--report FILE] "
+    "PATH...";
+
+/* The mails of a unit of work: enough that claiming one is a small part of its time, few
+ * enough that the last units spread over the workers. */
+#define UNIT_SIZE_DEFAULT 500
+/* How long a claim lasts unless renewed: how long a dead worker's unit waits for another. */
+#define LEASE_SECONDS_DEFAULT 30
 
 static void import_help(void)
 {
@@ -32,8 +42,14 @@ static void import_help(void)
 	       "  --until DATE     only mail dated before DATE\n"
 	       "  --report FILE    write the mails not turned into tickets or replies (dropped,\n"
 	       "                   quarantined, failed) as JSON lines, with the reason\n"
+	       "  --worker         share the import with the other workers given the same PATH\n"
+	       "                   and journal (on this host or others): the first plans it in\n"
+	       "                   units of whole threads, each worker takes units until none is\n"
+	       "                   left, a dead worker's unit goes to another\n"
+	       "  --unit-size N    mails in a unit, when this worker plans (default %d)\n"
+	       "  --lease SECONDS  how long a dead worker's claim keeps its unit (default %d)\n"
 	       "  -h, --help       this text\n",
-	       import_usage);
+	       import_usage, UNIT_SIZE_DEFAULT, LEASE_SECONDS_DEFAULT);
 }
 
 struct import_run {
@@ -50,6 +66,18 @@ struct import_run {
 	guint64 bytes, total_bytes;
 	gint64 started, last_progress;
 	gboolean tty;
+	struct claim_keeper *keeper; /* import --worker: the claim of the unit being delivered */
+};
+
+/* import --worker: what this worker is and did. */
+struct worker {
+	gboolean on;
+	guint unit_size;
+	int lease_seconds;
+	char *owner;	   /* its name in the journal's claims: host, process, a random tag */
+	GArray *given_back; /* of guint: units it gave back with mail waiting: not taken again */
+	GString *done;	   /* the numbers of the units it finished of the archive it is on */
+	guint units_done;  /* of every archive */
 };
 
 /* YYYY-MM-DD (midnight UTC) or a full ISO 8601 time. New reference, or NULL. */
@@ -305,10 +333,6 @@ static gboolean dispatch(struct import_run *r, struct source *src, gboolean *mor
 	return TRUE;
 }
 
-/* Every message of one archive, parsed ahead on the parser threads, handed to the delivery lanes
- * in the archive's (date) order; FALSE (error set) when the run must stop. Then nothing more is
- * handed out, the deliveries in flight finish, and the rest is simply not acknowledged: the next
- * run reads it again. */
 /* The archive's notes on how its mboxes were split, from *shown on: logged and reported. */
 static void show_notes(struct import_run *r, struct source *src, guint *shown)
 {
@@ -326,44 +350,43 @@ static void show_notes(struct import_run *r, struct source *src, guint *shown)
 	}
 }
 
-static gboolean import_path(struct import_run *r, const char *path, GError **error)
+/* Every message of src from cp->handled on, parsed ahead on the parser threads, handed to the
+ * delivery lanes in src's order; cp counts those handled without a gap from the first, and
+ * with noting the journal keeps it every CHECKPOINT_EVERY and at the end. *all: every message
+ * of src was handled. FALSE (error set) when the run must stop. Then nothing more is handed
+ * out, the deliveries in flight finish, and the rest is simply not acknowledged: the next run
+ * reads it again. The same when the worker's claim of the unit src holds was lost, without an
+ * error. */
+static gboolean import_source(struct import_run *r, struct source *src, struct checkpoint *cp,
+			      gboolean noting, gboolean *all, GError **error)
 {
-	struct source *src = archive_open(path, error);
 	GHashTable *finished = g_hash_table_new(NULL, NULL);
-	struct checkpoint cp = {0};
 	struct finished_delivery done;
 	GError *read_error = NULL;
 	GError *stop = NULL;
-	gboolean use_checkpoints = checkpoints_apply(r);
-	gboolean more = src != NULL;
-	gboolean ok = src != NULL;
-	guint64 next_seq;
-	guint64 noted;
-	guint notes_shown = 0;
+	gboolean more = TRUE;
+	gboolean ok = TRUE;
+	guint64 next_seq = cp->handled;
+	guint64 noted = cp->handled;
 
-	if (src)
-		show_notes(r, src, &notes_shown);
-	if (ok && use_checkpoints)
-		ok = more = checkpoint_resume(r, src, path, &cp, error);
-	noted = next_seq = cp.handled;
 	while (ok) {
-		if (!stop)
-			dispatch(r, src, &more, &read_error, &next_seq, finished, &cp, &stop);
+		if (!stop && !(r->keeper && claim_keeper_lost(r->keeper)))
+			dispatch(r, src, &more, &read_error, &next_seq, finished, cp, &stop);
 		if (!deliver_pool_pop(r->deliveries, &done))
 			break;
 		if (take_delivery(r, &done, &stop))
-			mark_handled(finished, done.seq, &cp);
+			mark_handled(finished, done.seq, cp);
 		finished_delivery_clear(&done);
-		if (use_checkpoints && cp.handled - noted >= CHECKPOINT_EVERY) {
-			ok = journal_checkpoint_set(r->d.journal, cp.archive, cp.fingerprint,
-						    cp.handled, error);
-			noted = cp.handled;
+		if (noting && cp->handled - noted >= CHECKPOINT_EVERY) {
+			ok = journal_checkpoint_set(r->d.journal, cp->archive, cp->fingerprint,
+						    cp->handled, error);
+			noted = cp->handled;
 		}
 		show_progress(r, FALSE);
 	}
 	while (deliver_pool_pop(r->deliveries, &done)) {
 		if (take_delivery(r, &done, &stop))
-			mark_handled(finished, done.seq, &cp);
+			mark_handled(finished, done.seq, cp);
 		finished_delivery_clear(&done);
 	}
 	{
@@ -378,14 +401,11 @@ static gboolean import_path(struct import_run *r, const char *path, GError **err
 	}
 	g_clear_error(&stop);
 	/* Also when the run stops: what was handled stays handled. */
-	if (use_checkpoints && cp.archive && cp.handled != noted)
-		journal_checkpoint_set(r->d.journal, cp.archive, cp.fingerprint, cp.handled,
+	if (noting && cp->handled != noted)
+		journal_checkpoint_set(r->d.journal, cp->archive, cp->fingerprint, cp->handled,
 				       ok ? error : NULL);
 	g_hash_table_unref(finished);
-	checkpoint_clear(&cp);
-	if (src)
-		show_notes(r, src, &notes_shown);
-	source_close(src);
+	*all = ok && !more && !read_error && cp->handled == next_seq;
 	if (ok && read_error) {
 		g_propagate_error(error, read_error);
 		return FALSE;
@@ -395,15 +415,196 @@ static gboolean import_path(struct import_run *r, const char *path, GError **err
 	return ok && !(error && *error);
 }
 
-static int parse_import_options(struct import_run *r, gboolean *dry_run, const char **report,
-				int argc, char **argv)
+/* Every message of one archive, in the archive's (date) order, resumed from its checkpoint. */
+static gboolean import_path(struct import_run *r, const char *path, GError **error)
+{
+	struct source *src = archive_open(path, error);
+	struct checkpoint cp = {0};
+	gboolean ok = src != NULL;
+	gboolean all;
+	guint notes_shown = 0;
+
+	if (!src)
+		return FALSE;
+	show_notes(r, src, &notes_shown);
+	if (checkpoints_apply(r))
+		ok = checkpoint_resume(r, src, path, &cp, error);
+	if (ok)
+		ok = import_source(r, src, &cp, checkpoints_apply(r), &all, error);
+	checkpoint_clear(&cp);
+	show_notes(r, src, &notes_shown);
+	source_close(src);
+	return ok;
+}
+
+/* One unit claimed: its mails delivered in the archive's order while the keeper renews the
+ * claim; then finished, given back (some mail waits: another worker, or the next run, tries
+ * again), or left to the worker that took it over. FALSE (error set) when the run must stop;
+ * the unit is then given back. */
+static gboolean work_unit(struct import_run *r, struct worker *w, struct source *archive,
+			  gint64 plan, const char *path, const struct journal_work_unit *unit,
+			  GError **error)
+{
+	GArray *places = import_unit_places(unit->mails, error);
+	struct checkpoint cp = {0};
+	struct source *src;
+	gboolean all = FALSE, held = TRUE, lost, ok = places != NULL;
+	char number[16], mails[16];
+
+	claim_keeper_hold(r->keeper, plan, unit->number);
+	g_snprintf(number, sizeof(number), "%u", unit->number);
+	if (ok) {
+		g_snprintf(mails, sizeof(mails), "%u", places->len);
+		log_event(M2T_LOG_INFO, "working on a unit", "archive", path, "unit", number,
+			  "mails", mails, "claimed_before_by", unit->former_owner, NULL);
+		src = import_unit_source(archive, places);
+		ok = import_source(r, src, &cp, FALSE, &all, error);
+		source_close(src);
+	}
+	lost = claim_keeper_lost(r->keeper);
+	claim_keeper_drop(r->keeper);
+	if (!lost && !journal_work_release(r->d.journal, plan, unit->number, w->owner, ok && all,
+					   &held, ok ? error : NULL))
+		return FALSE;
+	if (lost || !held) {
+		log_event(M2T_LOG_WARN,
+			  "another worker took the unit over: this worker's claim had expired",
+			  "archive", path, "unit", number, NULL);
+	} else if (ok && all) {
+		g_string_append_printf(w->done, "%s%s", w->done->len ? " " : "", number);
+		w->units_done++;
+		log_event(M2T_LOG_INFO, "unit finished", "archive", path, "unit", number, NULL);
+	} else if (ok) {
+		g_array_append_val(w->given_back, unit->number);
+		log_event(M2T_LOG_WARN, "unit given back: some of its mail waits", "archive", path,
+			  "unit", number, NULL);
+	}
+	return ok;
+}
+
+/* The plan of the archive's import: the journal's, else made here (the first worker reads
+ * every mail's head to find the threads) and recorded, unless another worker was quicker. */
+static gboolean plan_archive(struct import_run *r, const struct worker *w,
+			     struct source *archive, const char *path, const char *canonical,
+			     const char *fingerprint, gint64 *plan, GError **error)
+{
+	GPtrArray *units;
+	guint64 mails;
+	gboolean recorded, ok;
+	char count[32], total[32];
+
+	if (!journal_work_plan(r->d.journal, canonical, fingerprint, NULL, plan, &recorded, error))
+		return FALSE;
+	if (*plan) {
+		guint n, left;
+		if (!journal_work_left(r->d.journal, *plan, &n, &left, error))
+			return FALSE;
+		g_snprintf(count, sizeof(count), "%u", n);
+		g_snprintf(total, sizeof(total), "%u", left);
+		log_event(M2T_LOG_INFO, "taking part in the import as planned", "archive", path,
+			  "units", count, "left", total, NULL);
+		return TRUE;
+	}
+	log_event(M2T_LOG_INFO, "planning the import: reading the threads of the archive",
+		  "archive", path, NULL);
+	units = import_plan_units(archive, w->unit_size, &mails, error);
+	if (!units)
+		return FALSE;
+	ok = journal_work_plan(r->d.journal, canonical, fingerprint, units, plan, &recorded,
+			       error);
+	g_snprintf(count, sizeof(count), "%u", units->len);
+	g_snprintf(total, sizeof(total), "%" G_GUINT64_FORMAT, mails);
+	if (ok)
+		log_event(M2T_LOG_INFO,
+			  recorded ? "planned the import" : "another worker planned it first",
+			  "archive", path, "units", recorded ? count : NULL, "mails",
+			  recorded ? total : NULL, NULL);
+	g_ptr_array_unref(units);
+	return ok;
+}
+
+/* import --worker: claim the archive's units one at a time until none is left, waiting while
+ * other workers hold some (one of them may die, and its unit come free). */
+static gboolean work_path(struct import_run *r, struct worker *w, const char *path,
+			  GError **error)
+{
+	/* A fraction of the lease: a dead worker's unit is taken soon after its claim expires. */
+	gulong pause = CLAMP((gulong)w->lease_seconds * G_USEC_PER_SEC / 6, G_USEC_PER_SEC / 5,
+			     5 * G_USEC_PER_SEC);
+	struct source *archive = archive_open(path, error);
+	char *canonical = g_canonicalize_filename(path, NULL);
+	char *fingerprint = NULL;
+	guint notes_shown = 0, waited_for = 0;
+	gboolean ok = archive != NULL;
+	gint64 plan = 0;
+
+	g_array_set_size(w->given_back, 0);
+	g_string_truncate(w->done, 0);
+	if (ok) {
+		show_notes(r, archive, &notes_shown);
+		fingerprint = archive_fingerprint(archive);
+		ok = plan_archive(r, w, archive, path, canonical, fingerprint, &plan, error);
+	}
+	while (ok) {
+		struct journal_work_unit unit;
+		gboolean found;
+		guint held;
+		char count[16];
+		ok = journal_work_claim(r->d.journal, plan, w->owner, w->lease_seconds,
+					w->given_back, &unit, &found, &held, error);
+		if (!ok || (!found && held == 0))
+			break;
+		if (found) {
+			ok = work_unit(r, w, archive, plan, path, &unit, error);
+			journal_work_unit_clear(&unit);
+			waited_for = 0;
+			continue;
+		}
+		g_snprintf(count, sizeof(count), "%u", held);
+		if (held != waited_for)
+			log_event(M2T_LOG_INFO, "waiting for the units other workers hold",
+				  "archive", path, "units", count, NULL);
+		waited_for = held;
+		g_usleep(pause);
+	}
+	if (ok)
+		log_event(M2T_LOG_INFO,
+			  w->given_back->len ? "no unit left for this worker: some mail waits"
+					     : "no unit left: the archive is imported",
+			  "archive", path, "units_done_here", w->done->len ? w->done->str : "none",
+			  NULL);
+	if (archive)
+		show_notes(r, archive, &notes_shown);
+	source_close(archive);
+	g_free(fingerprint);
+	g_free(canonical);
+	return ok;
+}
+
+/* A number option of at least min; FALSE when optarg is not one. */
+static gboolean number_option(const char *text, guint64 min, guint64 max, guint64 *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = g_ascii_strtoull(text, &end, 10);
+	return g_ascii_isdigit(*text) && !*end && errno == 0 && *out >= min && *out <= max;
+}
+
+static int parse_import_options(struct import_run *r, struct worker *w, gboolean *dry_run,
+				const char **report, int argc, char **argv)
 {
 	static const struct option options[] = {{"dry-run", no_argument, NULL, 'n'},
 						{"since", required_argument, NULL, 's'},
 						{"until", required_argument, NULL, 'u'},
 						{"report", required_argument, NULL, 'R'},
+						{"worker", no_argument, NULL, 'W'},
+						{"unit-size", required_argument, NULL, 'U'},
+						{"lease", required_argument, NULL, 'L'},
 						{"help", no_argument, NULL, 'h'},
 						{NULL, 0, NULL, 0}};
+	gboolean worker_options = FALSE;
+	guint64 number;
 	int c;
 
 	optind = 0;
@@ -425,6 +626,20 @@ static int parse_import_options(struct import_run *r, gboolean *dry_run, const c
 		case 'R':
 			*report = optarg;
 			break;
+		case 'W':
+			w->on = TRUE;
+			break;
+		case 'U':
+		case 'L':
+			if (!number_option(optarg, 1, c == 'U' ? G_MAXUINT : 86400, &number))
+				return usage_error(import_usage, "'%s' is not a number of %s",
+						   optarg, c == 'U' ? "mails" : "seconds");
+			if (c == 'U')
+				w->unit_size = (guint)number;
+			else
+				w->lease_seconds = (int)number;
+			worker_options = TRUE;
+			break;
 		case 'h':
 			import_help();
 			return -1;
@@ -434,6 +649,17 @@ static int parse_import_options(struct import_run *r, gboolean *dry_run, const c
 	}
 	if (optind == argc)
 		return usage_error(import_usage, "import needs at least one PATH");
+	if (worker_options && !w->on)
+		return usage_error(import_usage, "--unit-size and --lease go with --worker");
+	if (w->on && *dry_run)
+		return usage_error(import_usage,
+				   "a dry run writes nothing, and a worker must record its claims "
+				   "in the journal: see the calls with import --dry-run alone");
+	if (w->on && (r->since || r->until))
+		return usage_error(import_usage,
+				   "--since and --until do not go with --worker: a unit is "
+				   "finished for every worker, so mail passed over would never "
+				   "be sent");
 	return EX_OK;
 }
 
@@ -442,13 +668,15 @@ int cmd_import(const struct global_options *g, int argc, char **argv)
 	/* Parsing is most of an import's work; one parser per core, a few messages read ahead. */
 	int threads = CLAMP(g_get_num_processors(), 1, 8);
 	struct import_run r = {0};
+	struct worker w = {.unit_size = UNIT_SIZE_DEFAULT, .lease_seconds = LEASE_SECONDS_DEFAULT};
 	struct parse_options parse_options;
 	struct config *config = NULL;
 	const char *report = NULL;
 	gboolean dry_run = FALSE;
 	GError *err = NULL;
 	char *counts;
-	int rc = parse_import_options(&r, &dry_run, &report, argc, argv);
+	char units[16];
+	int rc = parse_import_options(&r, &w, &dry_run, &report, argc, argv);
 
 	if (rc != EX_OK)
 		goto out;
@@ -466,14 +694,25 @@ int cmd_import(const struct global_options *g, int argc, char **argv)
 			    "cannot write the report %s: %s", report, g_strerror(errno));
 		goto fail;
 	}
+	if (w.on) {
+		struct journal *own = journal_open_from_config(config, FALSE, &err);
+		if (!own)
+			goto fail;
+		w.owner = g_strdup_printf("%s:%d:%04x", g_get_host_name(), (int)getpid(),
+					  (unsigned)g_random_int_range(0, 0x10000));
+		w.given_back = g_array_new(FALSE, FALSE, sizeof(guint));
+		w.done = g_string_new(NULL);
+		r.keeper = claim_keeper_new(own, w.owner, w.lease_seconds);
+	}
 	r.tty = isatty(STDERR_FILENO);
-	for (int i = optind; i < argc; i++)
+	/* A worker does a share of the archive: its bytes tell no time left. */
+	for (int i = optind; i < argc && !w.on; i++)
 		r.total_bytes += size_of(argv[i]);
 	r.started = r.last_progress = g_get_monotonic_time();
 	parse_options_from_config(config, &parse_options);
 	r.parsers = parse_pool_new(&parse_options, threads, config->parser.parse_timeout);
 	for (int i = optind; i < argc; i++)
-		if (!import_path(&r, argv[i], &err))
+		if (!(w.on ? work_path(&r, &w, argv[i], &err) : import_path(&r, argv[i], &err)))
 			goto fail;
 	show_progress(&r, TRUE);
 	if (r.waiting) {
@@ -494,9 +733,17 @@ fail:
 	g_error_free(err);
 summary:
 	counts = outcome_counts(&r);
-	log_event(M2T_LOG_INFO, "import finished", "outcomes", counts, NULL);
+	g_snprintf(units, sizeof(units), "%u", w.units_done);
+	log_event(M2T_LOG_INFO, "import finished", "outcomes", counts, "worker", w.owner,
+		  "units", w.on ? units : NULL, NULL);
 	g_free(counts);
 out:
+	claim_keeper_free(r.keeper);
+	g_free(w.owner);
+	if (w.given_back)
+		g_array_unref(w.given_back);
+	if (w.done)
+		g_string_free(w.done, TRUE);
 	deliver_pool_free(r.deliveries);
 	parse_pool_free(r.parsers);
 	if (r.report)

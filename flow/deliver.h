@@ -59,7 +59,6 @@ void delivery_result_clear(struct delivery_result *result);
 gboolean deliver_open(struct deliver *d, const struct config *config, gboolean dry_run,
 		      GError **error);
 void deliver_close(struct deliver *d);
-
 /* Open the journal [state] names: the one helper that turns the config into
  * journal_settings. read_only: to read what is there (JOURNAL_ERROR_MISSING when nothing was
  * ever recorded). Free with journal_close(). */

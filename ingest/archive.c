@@ -55,8 +55,12 @@ struct archive {
 	guint next;	   /* the next entry to deliver */
 	FILE *current;	   /* the file the last range came from, kept open */
 	guint current_file;
-	GQueue *streamed;  /* of struct streamed *, read in their order after the index */
+	GPtrArray *streamed; /* of struct streamed *, read in their order after the index */
+	guint next_streamed; /* the next of them to open */
+	guint streams_read; /* how many of them were read to their end (the first ones) */
 	struct source *stream; /* the streamed file being read, or NULL */
+	gboolean quiet;	   /* notes are not taken: a file read again, or not to its end */
+	guint64 position;  /* the place in delivery order of the next message delivered */
 	GPtrArray *notes;  /* of char *: what a reader should know about how files were split */
 };
 
@@ -127,7 +131,10 @@ void archive_add_file(struct archive *a, const char *path)
 
 void archive_add_note(struct archive *a, char *note)
 {
-	g_ptr_array_add(a->notes, note);
+	if (a->quiet)
+		g_free(note);
+	else
+		g_ptr_array_add(a->notes, note);
 }
 
 /* The first kind that claims path: a folder kind for a folder, a file kind for a file. NULL
@@ -260,7 +267,7 @@ static gboolean build_index(struct archive *a, GError **error)
 			struct streamed *s = g_new(struct streamed, 1);
 			s->path = path;
 			s->kind = kind;
-			g_queue_push_tail(a->streamed, s);
+			g_ptr_array_add(a->streamed, s);
 			continue;
 		}
 		g_ptr_array_add(a->paths, path);
@@ -321,9 +328,20 @@ static void streamed_free(struct streamed *s)
 	g_free(s);
 }
 
-static gboolean archive_next(struct source *src, struct source_message *out, GError **error)
+/* The streamed file being read is let go, which gives its notes on how it was split: they are
+ * taken when it was read to its end for the first time (read_whole). */
+static void close_stream(struct archive *a, gboolean read_whole)
 {
-	struct archive *a = (struct archive *)src;
+	a->quiet = !read_whole || a->next_streamed <= a->streams_read;
+	source_close(a->stream);
+	a->stream = NULL;
+	a->quiet = FALSE;
+	if (read_whole)
+		a->streams_read = MAX(a->streams_read, a->next_streamed);
+}
+
+static gboolean next_message(struct archive *a, struct source_message *out, GError **error)
+{
 	const struct entry *e;
 
 	if (a->next < a->entries->len) {
@@ -336,21 +354,30 @@ static gboolean archive_next(struct source *src, struct source_message *out, GEr
 			GError *err = NULL;
 			if (source_next(a->stream, out, &err))
 				return TRUE;
-			source_close(a->stream);
-			a->stream = NULL;
+			close_stream(a, err == NULL);
 			if (err) {
 				g_propagate_error(error, err);
 				return FALSE;
 			}
 		}
-		s = g_queue_pop_head(a->streamed);
-		if (!s)
+		if (a->next_streamed == a->streamed->len)
 			return FALSE;
+		s = g_ptr_array_index(a->streamed, a->next_streamed);
 		a->stream = s->kind->stream(a, s->path, error);
-		streamed_free(s);
+		a->next_streamed++;
 		if (!a->stream)
 			return FALSE;
 	}
+}
+
+static gboolean archive_next(struct source *src, struct source_message *out, GError **error)
+{
+	struct archive *a = (struct archive *)src;
+
+	if (!next_message(a, out, error))
+		return FALSE;
+	a->position++;
+	return TRUE;
 }
 
 /* One file's part of the fingerprint: its path, size and modification time. */
@@ -376,8 +403,10 @@ char *archive_fingerprint(struct source *src)
 
 	for (guint i = 0; i < a->paths->len; i++)
 		fingerprint_file(sum, "", g_ptr_array_index(a->paths, i));
-	for (GList *l = a->streamed->head; l; l = l->next)
-		fingerprint_file(sum, "gz ", ((struct streamed *)l->data)->path);
+	for (guint i = 0; i < a->streamed->len; i++) {
+		const struct streamed *s = g_ptr_array_index(a->streamed, i);
+		fingerprint_file(sum, "gz ", s->path);
+	}
 	count = g_strdup_printf("%u", a->entries->len);
 	g_checksum_update(sum, (const guchar *)count, -1);
 	g_free(count);
@@ -398,20 +427,52 @@ void archive_skip(struct source *src, guint64 n)
 	struct source_message msg = {0};
 
 	a->next += indexed;
+	a->position += indexed;
 	/* A streamed file cannot be sought in: what it holds is read and let go. */
 	for (n -= indexed; n > 0 && archive_next(src, &msg, NULL); n--)
 		source_message_clear(&msg);
+}
+
+gboolean archive_seek(struct source *src, guint64 place, GError **error)
+{
+	struct archive *a = (struct archive *)src;
+	struct source_message msg = {0};
+	GError *err = NULL;
+
+	if (place < a->position) {
+		/* Back: the streamed files are read again from the first. */
+		close_stream(a, FALSE);
+		a->next_streamed = 0;
+		a->position = 0;
+	}
+	if (a->position < a->entries->len) {
+		a->next = MIN(place, (guint64)a->entries->len);
+		a->position = a->next;
+	}
+	while (a->position < place) {
+		if (!archive_next(src, &msg, &err)) {
+			if (!err)
+				g_set_error(&err, G_IO_ERROR, G_IO_ERROR_FAILED,
+					    "the archive has %" G_GUINT64_FORMAT " messages, not "
+					    "the %" G_GUINT64_FORMAT " or more its plan names",
+					    a->position, place + 1);
+			g_propagate_error(error, err);
+			return FALSE;
+		}
+		source_message_clear(&msg);
+	}
+	return TRUE;
 }
 
 static void archive_close(struct source *src)
 {
 	struct archive *a = (struct archive *)src;
 
-	source_close(a->stream);
+	close_stream(a, FALSE);
 	if (a->current)
 		fclose(a->current);
 	g_queue_free_full(a->files, g_free);
-	g_queue_free_full(a->streamed, (GDestroyNotify)streamed_free);
+	g_ptr_array_unref(a->streamed);
 	g_ptr_array_unref(a->paths);
 	g_ptr_array_unref(a->kinds);
 	g_array_unref(a->entries);
@@ -431,7 +492,7 @@ struct source *archive_open(const char *path, GError **error)
 
 	a->base.ops = &archive_ops;
 	a->files = g_queue_new();
-	a->streamed = g_queue_new();
+	a->streamed = g_ptr_array_new_with_free_func((GDestroyNotify)streamed_free);
 	a->paths = g_ptr_array_new_with_free_func(g_free);
 	a->kinds = g_ptr_array_new();
 	a->entries = g_array_new(FALSE, FALSE, sizeof(struct entry));

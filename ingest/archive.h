@@ -27,4 +27,10 @@ const GPtrArray *archive_notes(struct source *archive);
  * allows. */
 void archive_skip(struct source *archive, guint64 n);
 
+/* Go to the message at place (0: the first, in delivery order), so that the next
+ * source_next() reads it: at once for an indexed message, by reading up to it for a message
+ * of a gzipped mbox (from the file's start when place lies behind). FALSE with G_IO_ERROR set
+ * when the archive cannot be read that far or holds fewer messages. */
+gboolean archive_seek(struct source *archive, guint64 place, GError **error);
+
 #endif

@@ -778,11 +778,37 @@ static void use_declared_charsets(struct walk *w, GMimeMessage *msg)
 	g_ptr_array_add(w->charsets, NULL);
 }
 
+/* The Message-IDs that tie msg to other mails: its own, In-Reply-To's first, References'. */
+static void read_thread_ids(GMimeParserOptions *options, GMimeMessage *msg, char **message_id,
+			    char **in_reply_to, GPtrArray *references)
+{
+	const char *raw = g_mime_message_get_message_id(msg);
+
+	*message_id = raw && *raw ? g_strdup(raw) : NULL;
+	raw = g_mime_object_get_header(GMIME_OBJECT(msg), "In-Reply-To");
+	if (raw) {
+		GMimeReferences *refs = g_mime_references_parse(options, raw);
+		if (refs && g_mime_references_length(refs) > 0)
+			*in_reply_to = g_strdup(g_mime_references_get_message_id(refs, 0));
+		if (refs)
+			g_mime_references_free(refs);
+	}
+	raw = g_mime_object_get_header(GMIME_OBJECT(msg), "References");
+	if (raw) {
+		GMimeReferences *refs = g_mime_references_parse(options, raw);
+		int count = refs ? g_mime_references_length(refs) : 0;
+		for (int i = 0; i < count; i++)
+			g_ptr_array_add(references,
+					g_strdup(g_mime_references_get_message_id(refs, i)));
+		if (refs)
+			g_mime_references_free(refs);
+	}
+}
+
 static void read_headers(struct walk *w, GMimeMessage *msg)
 {
 	GMimeHeaderList *headers = g_mime_object_get_header_list(GMIME_OBJECT(msg));
 	int n = g_mime_header_list_get_count(headers);
-	const char *raw;
 	GDateTime *date;
 
 	for (int i = 0; i < n; i++) {
@@ -807,26 +833,8 @@ static void read_headers(struct walk *w, GMimeMessage *msg)
 	read_addresses(w, headers, "To", w->mail->to);
 	read_addresses(w, headers, "Cc", w->mail->cc);
 
-	raw = g_mime_message_get_message_id(msg);
-	w->mail->message_id = raw && *raw ? g_strdup(raw) : NULL;
-	raw = g_mime_object_get_header(GMIME_OBJECT(msg), "In-Reply-To");
-	if (raw) {
-		GMimeReferences *refs = g_mime_references_parse(w->options, raw);
-		if (refs && g_mime_references_length(refs) > 0)
-			w->mail->in_reply_to = g_strdup(g_mime_references_get_message_id(refs, 0));
-		if (refs)
-			g_mime_references_free(refs);
-	}
-	raw = g_mime_object_get_header(GMIME_OBJECT(msg), "References");
-	if (raw) {
-		GMimeReferences *refs = g_mime_references_parse(w->options, raw);
-		int count = refs ? g_mime_references_length(refs) : 0;
-		for (int i = 0; i < count; i++)
-			g_ptr_array_add(w->mail->references,
-					g_strdup(g_mime_references_get_message_id(refs, i)));
-		if (refs)
-			g_mime_references_free(refs);
-	}
+	read_thread_ids(w->options, msg, &w->mail->message_id, &w->mail->in_reply_to,
+			w->mail->references);
 	date = g_mime_message_get_date(msg);
 	w->mail->date = date ? g_date_time_ref(date) : NULL;
 }
@@ -1242,9 +1250,78 @@ void mail_parse_init(void)
 	xmlInitParser();
 }
 
-struct mail *mail_parse(const char *raw, gsize len, const struct parse_options *opts)
+static GMimeParserOptions *parser_options_new(void)
 {
 	static const char *fallback_charsets[] = {"UTF-8", "windows-1252", NULL};
+	GMimeParserOptions *options = g_mime_parser_options_new();
+
+	/* Strict: GMime's lenient RFC 2047 mode rescans the rest of a header from every "=?" (a
+	 * 400 KB subject took 20 s). Encoded words glued to other text are decoded by
+	 * header_decode.c instead, in one pass. */
+	g_mime_parser_options_set_rfc2047_compliance_mode(options, GMIME_RFC_COMPLIANCE_STRICT);
+	g_mime_parser_options_set_address_compliance_mode(options, GMIME_RFC_COMPLIANCE_LOOSE);
+	g_mime_parser_options_set_parameter_compliance_mode(options, GMIME_RFC_COMPLIANCE_LOOSE);
+	g_mime_parser_options_set_allow_addresses_without_domain(options, TRUE);
+	g_mime_parser_options_set_fallback_charsets(options, fallback_charsets);
+	return options;
+}
+
+/* Where the head of data ends: at its empty line, or its end. */
+static gsize head_length(const char *data, gsize len)
+{
+	for (const char *line = data; line < data + len;) {
+		const char *nl = memchr(line, '\n', data + len - line);
+		if (!nl)
+			break;
+		if (nl == line || (nl == line + 1 && line[0] == '\r'))
+			return line - data;
+		line = nl + 1;
+	}
+	return len;
+}
+
+void mail_thread_ids(const char *raw, gsize len, struct mail_thread_ids *out)
+{
+	GByteArray *fixed = without_bare_cr(raw, len);
+	const char *damage = NULL;
+	GByteArray *head = fixed ? repaired_head((const char *)fixed->data, fixed->len, &damage)
+				 : repaired_head(raw, len, &damage);
+	const char *data = head ? (const char *)head->data
+				: fixed ? (const char *)fixed->data : raw;
+	gsize size = head ? head->len : fixed ? fixed->len : len;
+	GMimeStream *stream = g_mime_stream_mem_new_with_buffer(data, head_length(data, size));
+	GMimeParser *parser = g_mime_parser_new_with_stream(stream);
+	GMimeParserOptions *options = parser_options_new();
+	GMimeMessage *msg;
+
+	*out = (struct mail_thread_ids){.references = g_ptr_array_new_with_free_func(g_free)};
+	g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
+	msg = g_mime_parser_construct_message(parser, options);
+	if (msg) {
+		read_thread_ids(options, msg, &out->message_id, &out->in_reply_to,
+				out->references);
+		g_object_unref(msg);
+	}
+	g_mime_parser_options_free(options);
+	g_object_unref(parser);
+	g_object_unref(stream);
+	if (head)
+		g_byte_array_unref(head);
+	if (fixed)
+		g_byte_array_unref(fixed);
+}
+
+void mail_thread_ids_clear(struct mail_thread_ids *ids)
+{
+	g_free(ids->message_id);
+	g_free(ids->in_reply_to);
+	if (ids->references)
+		g_ptr_array_unref(ids->references);
+	*ids = (struct mail_thread_ids){0};
+}
+
+struct mail *mail_parse(const char *raw, gsize len, const struct parse_options *opts)
+{
 	static const struct parse_options defaults = PARSE_OPTIONS_DEFAULT;
 	struct walk w = {.mail = mail_new(),
 			 .plain = g_string_new(NULL),
@@ -1272,15 +1349,7 @@ struct mail *mail_parse(const char *raw, gsize len, const struct parse_options *
 	if (damage)
 		mail_add_warning(w.mail, "the head had %s: read as mail clients read it", damage);
 
-	w.options = g_mime_parser_options_new();
-	/* Strict: GMime's lenient RFC 2047 mode rescans the rest of a header from every "=?" (a
-	 * 400 KB subject took 20 s). Encoded words glued to other text are decoded by
-	 * header_decode.c instead, in one pass. */
-	g_mime_parser_options_set_rfc2047_compliance_mode(w.options, GMIME_RFC_COMPLIANCE_STRICT);
-	g_mime_parser_options_set_address_compliance_mode(w.options, GMIME_RFC_COMPLIANCE_LOOSE);
-	g_mime_parser_options_set_parameter_compliance_mode(w.options, GMIME_RFC_COMPLIANCE_LOOSE);
-	g_mime_parser_options_set_allow_addresses_without_domain(w.options, TRUE);
-	g_mime_parser_options_set_fallback_charsets(w.options, fallback_charsets);
+	w.options = parser_options_new();
 	g_mime_parser_options_set_warning_callback(w.options, collect_gmime_warning, &w);
 	g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
 

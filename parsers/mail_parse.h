@@ -25,4 +25,15 @@ void mail_parse_init(void);
  * PARSE_OPTIONS_DEFAULT. Free with mail_free(). GMime must have been initialised (g_mime_init). */
 struct mail *mail_parse(const char *raw, gsize len, const struct parse_options *opts);
 
+/* What ties a mail to the others of its thread, as mail_parse() reads it: its Message-ID,
+ * the first of In-Reply-To, and References (of char *, oldest first); NULL where it has none.
+ * Read from the head alone, so a plan of an archive's threads does not parse whole mails. */
+struct mail_thread_ids {
+	char *message_id;
+	char *in_reply_to;
+	GPtrArray *references;
+};
+void mail_thread_ids(const char *raw, gsize len, struct mail_thread_ids *out);
+void mail_thread_ids_clear(struct mail_thread_ids *ids);
+
 #endif

@@ -56,6 +56,13 @@ void journal_problem_free(struct journal_problem *problem)
 	g_free(problem);
 }
 
+void journal_work_unit_clear(struct journal_work_unit *unit)
+{
+	g_free(unit->mails);
+	g_free(unit->former_owner);
+	*unit = (struct journal_work_unit){0};
+}
+
 const struct journal_ops *journal_backend_find(const char *kind)
 {
 	if (!kind)
@@ -236,4 +243,37 @@ gboolean journal_stats(struct journal *journal, gint64 since, guint max_problems
 		       GPtrArray **counts, GPtrArray **problems, guint *waiting, GError **error)
 {
 	return journal->ops->stats(journal, since, max_problems, counts, problems, waiting, error);
+}
+
+gboolean journal_work_plan(struct journal *journal, const char *archive, const char *fingerprint,
+			   const GPtrArray *units, gint64 *plan, gboolean *recorded, GError **error)
+{
+	return journal->ops->work_plan(journal, archive, fingerprint, units, plan, recorded,
+				       error);
+}
+
+gboolean journal_work_claim(struct journal *journal, gint64 plan, const char *owner,
+			    int lease_seconds, const GArray *skip, struct journal_work_unit *out,
+			    gboolean *found, guint *held, GError **error)
+{
+	return journal->ops->work_claim(journal, plan, owner, lease_seconds, skip, out, found,
+					held, error);
+}
+
+gboolean journal_work_renew(struct journal *journal, gint64 plan, guint unit, const char *owner,
+			    int lease_seconds, gboolean *held, GError **error)
+{
+	return journal->ops->work_renew(journal, plan, unit, owner, lease_seconds, held, error);
+}
+
+gboolean journal_work_release(struct journal *journal, gint64 plan, guint unit,
+			      const char *owner, gboolean finished, gboolean *held, GError **error)
+{
+	return journal->ops->work_release(journal, plan, unit, owner, finished, held, error);
+}
+
+gboolean journal_work_left(struct journal *journal, gint64 plan, guint *units, guint *left,
+			   GError **error)
+{
+	return journal->ops->work_left(journal, plan, units, left, error);
 }

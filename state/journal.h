@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The journal: what became of each mail. Write-ahead: an attempt is recorded before the desk is
  * called, its answer after, and only then is the source acknowledged. It also keeps where each
- * source stands (archive checkpoints, mailbox marks and items) and what stats shows.
+ * source stands (archive checkpoints, mailbox marks and items), what stats shows, and the units
+ * of work of an import that several workers share.
  *
  * This header is the interface: struct journal_ops is what an implementation provides, with the
  * contract written on each op, and journal_backends[] lists the implementations by kind. The
@@ -23,6 +24,9 @@ enum journal_error_code {
 	/* the journal's server cannot be reached, or the connection to it was lost: try later */
 	JOURNAL_ERROR_UNAVAILABLE,
 	JOURNAL_ERROR_MISSING, /* opened read_only, and nothing was ever recorded there */
+	/* import --worker: another worker imports a different file under the archive's path, or
+	 * the plan a worker took was replaced by one for a changed archive */
+	JOURNAL_ERROR_CONFLICT,
 };
 
 enum journal_state {
@@ -93,6 +97,15 @@ struct journal_settings {
 	gboolean read_only;  /* open an existing journal to read, without creating or changing it */
 	int busy_timeout_ms; /* how long to wait for another process's lock before BUSY */
 };
+
+/* One unit of work of an import shared by workers (import --worker), as claimed. */
+struct journal_work_unit {
+	guint number;	     /* its place in the plan: 0, 1, ... */
+	char *mails;	     /* which mails it holds, as the planner wrote them */
+	guint claims;	     /* how often it was claimed, this claim included */
+	char *former_owner;  /* who claimed it last before (and did not finish it), or NULL */
+};
+void journal_work_unit_clear(struct journal_work_unit *unit);
 
 struct journal;
 
@@ -233,6 +246,49 @@ struct journal_ops {
 	 * on failure; free with g_ptr_array_unref(). */
 	gboolean (*stats)(struct journal *journal, gint64 since, guint max_problems,
 			  GPtrArray **counts, GPtrArray **problems, guint *waiting, GError **error);
+
+	/* One import shared by workers (import --worker, on one host or several): a plan of
+	 * units of work, which the workers claim one at a time. A claim is a lease: it has an
+	 * owner (a name unique among the workers) and an expiry in the journal's clock, the owner
+	 * renews it while it works, and once it expires (its owner died or hangs) another worker
+	 * may claim the unit. A claim never decides a mail: a unit done twice finds its mails in
+	 * the journal.
+	 *
+	 * The plan of archive (its canonical path) as fingerprint identifies it, recorded by the
+	 * first worker to come: when the journal has that plan, *plan is its id and units is not
+	 * looked at (NULL asks only whether there is one: *plan 0 when not); else units (of
+	 * char *, each one unit's mails in words the planner and the workers agree on) is recorded
+	 * as the plan, numbered 0, 1, ... in its order (*recorded TRUE, else FALSE), under an id
+	 * no other plan had or will have. A plan of archive with another fingerprint is that of
+	 * a changed archive: it is replaced, unless one of its units is claimed (the claim not
+	 * expired), when another worker imports a different file under the same path
+	 * (JOURNAL_ERROR_CONFLICT). */
+	gboolean (*work_plan)(struct journal *journal, const char *archive, const char *fingerprint,
+			      const GPtrArray *units, gint64 *plan, gboolean *recorded,
+			      GError **error);
+	/* Claim for owner the first unit of plan, in plan order, that is not finished, not in
+	 * skip (guint unit numbers; NULL: none) and claimed by nobody (or the claim expired),
+	 * until lease_seconds from now; out is filled (clear it after). Two workers claiming at
+	 * once get two units. *found FALSE when there is none: then *held counts the units not
+	 * finished nor in skip whose claim has not expired (0: nothing is left to wait for). A
+	 * plan that is no longer there was replaced (JOURNAL_ERROR_CONFLICT). */
+	gboolean (*work_claim)(struct journal *journal, gint64 plan, const char *owner,
+			       int lease_seconds, const GArray *skip, struct journal_work_unit *out,
+			       gboolean *found, guint *held, GError **error);
+	/* Extend owner's claim of unit to lease_seconds from now; *held FALSE (and nothing
+	 * changed) when owner no longer has it: another worker claimed it, or it was released. An
+	 * expired claim nobody took since is still owner's. */
+	gboolean (*work_renew)(struct journal *journal, gint64 plan, guint unit, const char *owner,
+			       int lease_seconds, gboolean *held, GError **error);
+	/* owner is done with its claim of unit: finished, the unit is done for good; else it is
+	 * given back unfinished, for any worker to claim at once. *held FALSE (and nothing
+	 * changed) when owner no longer had the claim. */
+	gboolean (*work_release)(struct journal *journal, gint64 plan, guint unit,
+				 const char *owner, gboolean finished, gboolean *held,
+				 GError **error);
+	/* How many units plan has, and how many of them are not finished. */
+	gboolean (*work_left)(struct journal *journal, gint64 plan, guint *units, guint *left,
+			      GError **error);
 };
 
 /* Every implementation embeds this first, and its ops point back at its own table. */
@@ -309,5 +365,18 @@ gboolean journal_items_forget_absent(struct journal *journal, const char *mailbo
 				     GHashTable *present, GError **error);
 gboolean journal_stats(struct journal *journal, gint64 since, guint max_problems,
 		       GPtrArray **counts, GPtrArray **problems, guint *waiting, GError **error);
+gboolean journal_work_plan(struct journal *journal, const char *archive, const char *fingerprint,
+			   const GPtrArray *units, gint64 *plan, gboolean *recorded,
+			   GError **error);
+gboolean journal_work_claim(struct journal *journal, gint64 plan, const char *owner,
+			    int lease_seconds, const GArray *skip, struct journal_work_unit *out,
+			    gboolean *found, guint *held, GError **error);
+gboolean journal_work_renew(struct journal *journal, gint64 plan, guint unit, const char *owner,
+			    int lease_seconds, gboolean *held, GError **error);
+gboolean journal_work_release(struct journal *journal, gint64 plan, guint unit,
+			      const char *owner, gboolean finished, gboolean *held,
+			      GError **error);
+gboolean journal_work_left(struct journal *journal, gint64 plan, guint *units, guint *left,
+			   GError **error);
 
 #endif

@@ -87,6 +87,25 @@ static const char *const migrations[] = {
     "  seen INTEGER NOT NULL DEFAULT 0,"
     "  updated INTEGER NOT NULL,"
     "  PRIMARY KEY (mailbox, item));",
+    /* 3 -> 4: import work: the plans of imports shared by workers (import --worker), one per
+     * archive, and their units, each claimed by one worker at a time until its claim expires
+     * (expires 0: not claimed) or it is finished. A plan's id is never used again, so a worker
+     * still on a replaced plan finds it gone. */
+    "CREATE TABLE IF NOT EXISTS work_plans ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  archive TEXT NOT NULL,"
+    "  fingerprint TEXT NOT NULL,"
+    "  created INTEGER NOT NULL,"
+    "  UNIQUE (archive, fingerprint));"
+    "CREATE TABLE IF NOT EXISTS work_units ("
+    "  plan INTEGER NOT NULL,"
+    "  unit INTEGER NOT NULL,"
+    "  mails TEXT NOT NULL,"
+    "  owner TEXT,"
+    "  expires INTEGER NOT NULL DEFAULT 0,"
+    "  claims INTEGER NOT NULL DEFAULT 0,"
+    "  finished INTEGER,"
+    "  PRIMARY KEY (plan, unit));",
 };
 
 #define SCHEMA_VERSION ((int)G_N_ELEMENTS(migrations))
@@ -309,4 +328,9 @@ const struct journal_ops journal_sqlite = {
     .items_seen = sqlite_journal_items_seen,
     .items_forget_absent = sqlite_journal_items_forget_absent,
     .stats = sqlite_journal_stats,
+    .work_plan = sqlite_journal_work_plan,
+    .work_claim = sqlite_journal_work_claim,
+    .work_renew = sqlite_journal_work_renew,
+    .work_release = sqlite_journal_work_release,
+    .work_left = sqlite_journal_work_left,
 };

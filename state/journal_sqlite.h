@@ -3,7 +3,7 @@
  * no other: journal_sqlite.c opens the file, keeps its schema and the mail locks;
  * journal_sqlite_mails.c records mails and their attempts; journal_sqlite_sources.c where each
  * source stands (archive checkpoints, mailbox marks and items); journal_sqlite_stats.c what
- * stats shows. */
+ * stats shows; journal_sqlite_work.c the units of work of imports shared by workers. */
 #ifndef M2T_STATE_JOURNAL_SQLITE_H
 #define M2T_STATE_JOURNAL_SQLITE_H
 
@@ -76,5 +76,22 @@ gboolean sqlite_journal_items_forget_absent(struct journal *journal, const char 
 gboolean sqlite_journal_stats(struct journal *journal, gint64 since, guint max_problems,
 			      GPtrArray **counts, GPtrArray **problems, guint *waiting,
 			      GError **error);
+
+/* journal_sqlite_work.c */
+gboolean sqlite_journal_work_plan(struct journal *journal, const char *archive,
+				  const char *fingerprint, const GPtrArray *units, gint64 *plan,
+				  gboolean *recorded, GError **error);
+gboolean sqlite_journal_work_claim(struct journal *journal, gint64 plan, const char *owner,
+				   int lease_seconds, const GArray *skip,
+				   struct journal_work_unit *out, gboolean *found, guint *held,
+				   GError **error);
+gboolean sqlite_journal_work_renew(struct journal *journal, gint64 plan, guint unit,
+				   const char *owner, int lease_seconds, gboolean *held,
+				   GError **error);
+gboolean sqlite_journal_work_release(struct journal *journal, gint64 plan, guint unit,
+				     const char *owner, gboolean finished, gboolean *held,
+				     GError **error);
+gboolean sqlite_journal_work_left(struct journal *journal, gint64 plan, guint *units,
+				  guint *left, GError **error);
 
 #endif

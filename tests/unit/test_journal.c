@@ -48,15 +48,21 @@ static void sqlite_make(struct journal_settings *settings)
 	settings->path = g_build_filename(sqlite_dir, "journal.db", NULL);
 }
 
-static void sqlite_remove(const struct journal_settings *settings)
+/* The SQLite journal at path and the files beside it. */
+static void remove_sqlite_files(const char *path)
 {
 	static const char *const suffixes[] = {"", "-wal", "-shm", ".lock"};
 
 	for (gsize i = 0; i < G_N_ELEMENTS(suffixes); i++) {
-		char *f = g_strconcat(settings->path, suffixes[i], NULL);
+		char *f = g_strconcat(path, suffixes[i], NULL);
 		g_unlink(f);
 		g_free(f);
 	}
+}
+
+static void sqlite_remove(const struct journal_settings *settings)
+{
+	remove_sqlite_files(settings->path);
 	g_rmdir(sqlite_dir);
 	g_free((char *)settings->path);
 	g_clear_pointer(&sqlite_dir, g_free);
@@ -527,6 +533,261 @@ static void test_stats(void **state)
 	journal_close(j);
 }
 
+/* A plan of n units named "unit 0", "unit 1", ...; free with g_ptr_array_unref(). */
+static GPtrArray *units_of(guint n)
+{
+	GPtrArray *units = g_ptr_array_new_with_free_func(g_free);
+
+	for (guint i = 0; i < n; i++)
+		g_ptr_array_add(units, g_strdup_printf("unit %u", i));
+	return units;
+}
+
+static gint64 record_plan(struct journal *j, const char *fingerprint, guint n)
+{
+	GPtrArray *units = units_of(n);
+	gboolean recorded;
+	gint64 plan;
+
+	assert_true(journal_work_plan(j, "/a.mbox", fingerprint, units, &plan, &recorded, NULL));
+	assert_true(plan > 0);
+	g_ptr_array_unref(units);
+	return plan;
+}
+
+/* owner claims the unit numbered expected (-1: none, with held units still claimed). */
+static void assert_claims(struct journal *j, gint64 plan, const char *owner, int lease,
+			  const GArray *skip, int expected, guint held_expected)
+{
+	struct journal_work_unit unit;
+	gboolean found;
+	guint held = 99;
+	char *name;
+
+	assert_true(journal_work_claim(j, plan, owner, lease, skip, &unit, &found, &held, NULL));
+	assert_int_equal(found, expected >= 0);
+	assert_int_equal(held, held_expected);
+	if (!found)
+		return;
+	assert_int_equal(unit.number, expected);
+	name = g_strdup_printf("unit %d", expected);
+	assert_string_equal(unit.mails, name);
+	g_free(name);
+	journal_work_unit_clear(&unit);
+}
+
+static void assert_left(struct journal *j, gint64 plan, guint units_expected, guint left_expected)
+{
+	guint units = 99, left = 99;
+
+	assert_true(journal_work_left(j, plan, &units, &left, NULL));
+	assert_int_equal(units, units_expected);
+	assert_int_equal(left, left_expected);
+}
+
+/* The first worker records the plan; the others, and a rerun, find that one. */
+static void test_work_planned_once(void **state)
+{
+	struct journal *j = open_journal(FALSE);
+	GPtrArray *other = units_of(7);
+	gboolean recorded = TRUE;
+	gint64 plan, again;
+	(void)state;
+
+	assert_true(journal_work_plan(j, "/a.mbox", "fp1", NULL, &plan, &recorded, NULL));
+	assert_int_equal(plan, 0);
+	assert_false(recorded);
+	plan = record_plan(j, "fp1", 3);
+	assert_true(journal_work_plan(j, "/a.mbox", "fp1", other, &again, &recorded, NULL));
+	assert_int_equal(again, plan);
+	assert_false(recorded);
+	assert_true(journal_work_plan(j, "/a.mbox", "fp1", NULL, &again, &recorded, NULL));
+	assert_int_equal(again, plan);
+	assert_left(j, plan, 3, 3);
+	journal_close(j);
+
+	j = open_journal(FALSE);
+	assert_true(journal_work_plan(j, "/a.mbox", "fp1", other, &again, &recorded, NULL));
+	assert_int_equal(again, plan);
+	assert_claims(j, plan, "w1", 60, NULL, 0, 0);
+	g_ptr_array_unref(other);
+	journal_close(j);
+}
+
+/* A changed archive is a new plan, which replaces the old one once nobody works on it; while
+ * somebody does, a worker with another fingerprint has another file and is refused. */
+static void test_work_changed_archive(void **state)
+{
+	struct journal *j = open_journal(FALSE);
+	GPtrArray *units = units_of(2);
+	GError *err = NULL;
+	gboolean recorded, held;
+	gint64 plan, changed, again;
+	(void)state;
+
+	plan = record_plan(j, "fp1", 2);
+	assert_claims(j, plan, "w1", 60, NULL, 0, 0);
+	assert_false(journal_work_plan(j, "/a.mbox", "fp2", units, &changed, &recorded, &err));
+	assert_true(g_error_matches(err, JOURNAL_ERROR, JOURNAL_ERROR_CONFLICT));
+	assert_false(recorded);
+	g_clear_error(&err);
+	assert_true(journal_work_release(j, plan, 0, "w1", TRUE, &held, NULL));
+	assert_true(held);
+
+	changed = record_plan(j, "fp2", 2);
+	assert_true(changed != plan);
+	assert_left(j, changed, 2, 2);
+	assert_left(j, plan, 0, 0);
+	assert_true(journal_work_plan(j, "/a.mbox", "fp1", NULL, &again, &recorded, NULL));
+	assert_int_equal(again, 0);
+	/* A worker still on the old plan learns that it was replaced. */
+	assert_false(journal_work_claim(j, plan, "w1", 60, NULL, &(struct journal_work_unit){0},
+					&recorded, &(guint){0}, &err));
+	assert_true(g_error_matches(err, JOURNAL_ERROR, JOURNAL_ERROR_CONFLICT));
+	g_clear_error(&err);
+	/* Another archive's plan is its own. */
+	assert_true(journal_work_plan(j, "/b.mbox", "fp1", units, &again, &recorded, NULL));
+	assert_true(recorded);
+	assert_left(j, changed, 2, 2);
+	g_ptr_array_unref(units);
+	journal_close(j);
+}
+
+/* Claims in plan order; a unit is held by one owner until it is finished, given back, or its
+ * claim expires; only its owner renews or releases it. */
+static void test_work_claims(void **state)
+{
+	struct journal *j = open_journal(FALSE);
+	GArray *skip = g_array_new(FALSE, FALSE, sizeof(guint));
+	struct journal_work_unit unit;
+	gboolean held, found;
+	guint waiting;
+	gint64 plan;
+	(void)state;
+
+	plan = record_plan(j, "fp", 4);
+	assert_claims(j, plan, "w1", 60, NULL, 0, 0);
+	assert_claims(j, plan, "w2", 60, NULL, 1, 0);
+	assert_true(journal_work_renew(j, plan, 0, "w1", 60, &held, NULL));
+	assert_true(held);
+	assert_true(journal_work_renew(j, plan, 0, "w2", 60, &held, NULL));
+	assert_false(held);
+	assert_true(journal_work_release(j, plan, 0, "w2", TRUE, &held, NULL));
+	assert_false(held);
+	assert_left(j, plan, 4, 4);
+	assert_true(journal_work_release(j, plan, 0, "w1", TRUE, &held, NULL));
+	assert_true(held);
+	assert_true(journal_work_release(j, plan, 0, "w1", TRUE, &held, NULL));
+	assert_false(held);
+	assert_left(j, plan, 4, 3);
+
+	/* Skipped units are not claimed, nor counted as held. */
+	g_array_append_val(skip, (guint){2});
+	g_array_append_val(skip, (guint){3});
+	assert_claims(j, plan, "w1", 60, skip, -1, 1);
+
+	/* Given back: claimable at once, and its giver no longer holds it. */
+	assert_true(journal_work_release(j, plan, 1, "w2", FALSE, &held, NULL));
+	assert_true(held);
+	assert_true(journal_work_renew(j, plan, 1, "w2", 60, &held, NULL));
+	assert_false(held);
+	assert_true(journal_work_claim(j, plan, "w3", 60, skip, &unit, &found, &waiting, NULL));
+	assert_true(found);
+	assert_int_equal(unit.number, 1);
+	assert_int_equal(unit.claims, 2);
+	assert_string_equal(unit.former_owner, "w2");
+	journal_work_unit_clear(&unit);
+
+	/* An expired claim goes to the next worker; the one it expired on lost it. */
+	assert_claims(j, plan, "w1", 0, NULL, 2, 0);
+	assert_true(journal_work_claim(j, plan, "w4", 60, NULL, &unit, &found, &waiting, NULL));
+	assert_true(found);
+	assert_int_equal(unit.number, 2);
+	assert_string_equal(unit.former_owner, "w1");
+	journal_work_unit_clear(&unit);
+	assert_true(journal_work_renew(j, plan, 2, "w1", 60, &held, NULL));
+	assert_false(held);
+	assert_true(journal_work_release(j, plan, 2, "w1", TRUE, &held, NULL));
+	assert_false(held);
+
+	/* Expired and not taken since: still its owner's to renew and finish. */
+	assert_claims(j, plan, "w5", 0, NULL, 3, 0);
+	assert_true(journal_work_renew(j, plan, 3, "w5", 60, &held, NULL));
+	assert_true(held);
+	assert_true(journal_work_release(j, plan, 3, "w5", TRUE, &held, NULL));
+	assert_true(held);
+	assert_claims(j, plan, "w6", 60, NULL, -1, 2);
+	assert_true(journal_work_release(j, plan, 1, "w3", TRUE, &held, NULL));
+	assert_true(journal_work_release(j, plan, 2, "w4", TRUE, &held, NULL));
+	assert_claims(j, plan, "w6", 60, NULL, -1, 0);
+	assert_left(j, plan, 4, 0);
+	g_array_unref(skip);
+	journal_close(j);
+}
+
+#define RACED_UNITS 60
+
+/* Two processes claim at once until nothing is left: each unit goes to exactly one. */
+static void test_work_claims_race(void **state)
+{
+	struct journal *j = open_journal(FALSE);
+	guint8 got[RACED_UNITS] = {0};
+	int says[2][2], go[2];
+	pid_t pids[2];
+	gint64 plan;
+	(void)state;
+
+	plan = record_plan(j, "fp", RACED_UNITS);
+	journal_close(j);
+	assert_int_equal(pipe(go), 0);
+	for (int w = 0; w < 2; w++) {
+		assert_int_equal(pipe(says[w]), 0);
+		pids[w] = fork();
+		assert_true(pids[w] >= 0);
+		if (pids[w] == 0) {
+			struct journal_work_unit unit;
+			char owner[] = {'w', (char)('0' + w), 0};
+			gboolean found = TRUE;
+			guint held;
+			char c;
+			close(says[w][0]);
+			close(go[1]);
+			j = journal_open_with(&settings, NULL);
+			if (!j || read(go[0], &c, 1) < 0)
+				_exit(1);
+			while (found) {
+				guint8 number;
+				if (!journal_work_claim(j, plan, owner, 600, NULL, &unit, &found,
+							&held, NULL))
+					_exit(2);
+				number = (guint8)unit.number;
+				if (found && write(says[w][1], &number, 1) != 1)
+					_exit(3);
+				journal_work_unit_clear(&unit);
+			}
+			journal_close(j);
+			_exit(0);
+		}
+		close(says[w][1]);
+	}
+	close(go[0]);
+	close(go[1]); /* both start now */
+	for (int w = 0; w < 2; w++) {
+		guint8 number;
+		int status;
+		while (read(says[w][0], &number, 1) == 1) {
+			assert_true(number < RACED_UNITS);
+			got[number]++;
+		}
+		close(says[w][0]);
+		assert_int_equal(waitpid(pids[w], &status, 0), pids[w]);
+		assert_true(WIFEXITED(status));
+		assert_int_equal(WEXITSTATUS(status), 0);
+	}
+	for (guint i = 0; i < RACED_UNITS; i++)
+		assert_int_equal(got[i], 1);
+}
+
 /* err is read here, after the call that fills it has run. */
 static void assert_refused(gboolean ok, GError **err)
 {
@@ -541,11 +802,16 @@ static void test_read_only_refuses_writes(void **state)
 	const struct journal_mailbox_mark mark = {.uidvalidity = 7, .last_uid = 41};
 	struct journal_mailbox_mark got;
 	struct journal *j = open_journal(FALSE);
+	GPtrArray *units = g_ptr_array_new();
+	struct journal_work_unit unit;
 	GError *err = NULL;
 	guint64 handled;
-	gboolean found, claimed;
+	gboolean found, claimed, recorded;
+	gint64 plan;
+	guint held;
 	(void)state;
 
+	g_ptr_array_add(units, "0-9");
 	assert_true(journal_begin_attempt(j, "mid:1", &info, "open 1", NULL));
 	journal_close(j);
 	j = open_journal(TRUE);
@@ -562,6 +828,9 @@ static void test_read_only_refuses_writes(void **state)
 	assert_refused(journal_mark_quarantined(j, "mid:1", &info, "/q/x", "no", &err), &err);
 	assert_refused(journal_claim_legacy_key(j, "mid:1", "mid:1#k", &info, &claimed, &err),
 		       &err);
+	assert_refused(journal_work_plan(j, "/a.mbox", "fp", units, &plan, &recorded, &err),
+		       &err);
+	assert_refused(journal_work_claim(j, 1, "w", 60, NULL, &unit, &found, &held, &err), &err);
 	journal_unlock_mail(j, "mid:1");
 	journal_close(j);
 
@@ -572,7 +841,10 @@ static void test_read_only_refuses_writes(void **state)
 	assert_int_equal(handled, 0);
 	assert_true(journal_mailbox_mark_get(j, "support", &got, &found, NULL));
 	assert_false(found);
+	assert_true(journal_work_plan(j, "/a.mbox", "fp", NULL, &plan, &recorded, NULL));
+	assert_int_equal(plan, 0);
 	journal_close(j);
+	g_ptr_array_unref(units);
 }
 
 /* Another process that opens the journal, says 'o', locks key, says 'l', and when told (any
@@ -777,6 +1049,27 @@ static void test_newer_schema_refused(void **state)
 	g_error_free(err);
 }
 
+/* The schema version of a journal made now: the newest this mail2ticket knows. */
+static int fresh_schema_version(void)
+{
+	char *path = g_build_filename(sqlite_dir, "fresh.db", NULL);
+	sqlite3_stmt *st;
+	sqlite3 *db;
+	int version;
+
+	journal_close(journal_open(path, FALSE, 1000, NULL));
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE name = 'schema_version'", -1, &st,
+			   NULL);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	version = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	remove_sqlite_files(path);
+	g_free(path);
+	return version;
+}
+
 /* A journal written by a mail2ticket of schema version 1 (before mailboxes were polled). */
 static void test_version_1_journal_is_brought_forward(void **state)
 {
@@ -822,7 +1115,7 @@ static void test_version_1_journal_is_brought_forward(void **state)
 	sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE name = 'schema_version'", -1, &st,
 			   NULL);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	assert_string_equal((const char *)sqlite3_column_text(st, 0), "2");
+	assert_int_equal(sqlite3_column_int(st, 0), fresh_schema_version());
 	sqlite3_finalize(st);
 	sqlite3_close(db);
 }
@@ -1102,6 +1395,10 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_mail_lock_dropped_when_the_holder_dies, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_work_planned_once, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_work_changed_archive, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_work_claims, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_work_claims_race, setup, teardown),
 	};
 	const struct CMUnitTest registry[] = {
 	    cmocka_unit_test(test_every_backend_is_tested),
