@@ -87,6 +87,12 @@ static const char *const migrations[] = {
     "  seen INTEGER NOT NULL DEFAULT 0,"
     "  updated INTEGER NOT NULL,"
     "  PRIMARY KEY (mailbox, item));",
+    /* 2 -> 3: leases: which poll instance reads which mailbox, until when (Unix time in
+     * milliseconds). */
+    "CREATE TABLE IF NOT EXISTS leases ("
+    "  name TEXT PRIMARY KEY,"
+    "  owner TEXT NOT NULL,"
+    "  expires_ms INTEGER NOT NULL);",
 };
 
 #define SCHEMA_VERSION ((int)G_N_ELEMENTS(migrations))
@@ -299,4 +305,6 @@ const struct journal_ops journal_sqlite = {
     .items_seen = sqlite_journal_items_seen,
     .items_forget_absent = sqlite_journal_items_forget_absent,
     .stats = sqlite_journal_stats,
+    .lease_take = sqlite_journal_lease_take,
+    .lease_release = sqlite_journal_lease_release,
 };

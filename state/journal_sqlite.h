@@ -3,7 +3,7 @@
  * no other: journal_sqlite.c opens the file, keeps its schema and the mail locks;
  * journal_sqlite_mails.c records mails and their attempts; journal_sqlite_sources.c where each
  * source stands (archive checkpoints, mailbox marks and items); journal_sqlite_stats.c what
- * stats shows. */
+ * stats shows; journal_sqlite_leases.c the leases. */
 #ifndef M2T_STATE_JOURNAL_SQLITE_H
 #define M2T_STATE_JOURNAL_SQLITE_H
 
@@ -76,5 +76,11 @@ gboolean sqlite_journal_items_forget_absent(struct journal *journal, const char 
 gboolean sqlite_journal_stats(struct journal *journal, gint64 since, guint max_problems,
 			      GPtrArray **counts, GPtrArray **problems, guint *waiting,
 			      GError **error);
+
+/* journal_sqlite_leases.c */
+gboolean sqlite_journal_lease_take(struct journal *journal, const char *name, const char *owner,
+				   guint seconds, gboolean *held, char **previous, GError **error);
+gboolean sqlite_journal_lease_release(struct journal *journal, const char *name,
+				      const char *owner, GError **error);
 
 #endif
