@@ -39,10 +39,11 @@ static gboolean write_lease(struct sqlite_journal *j, const char *name, const ch
 			    gint64 expires_ms, GError **error)
 {
 	sqlite3_stmt *st;
-	int rc = sqlite3_prepare_v2(j->db,
-				    "INSERT INTO leases (name, owner, expires_ms) VALUES (?1, ?2, ?3) "
-				    "ON CONFLICT(name) DO UPDATE SET owner = ?2, expires_ms = ?3",
-				    -1, &st, NULL);
+	int rc = sqlite3_prepare_v2(
+	    j->db,
+	    "INSERT INTO leases (name, owner, expires_ms) VALUES (?1, ?2, ?3) "
+	    "ON CONFLICT(name) DO UPDATE SET owner = ?2, expires_ms = ?3",
+	    -1, &st, NULL);
 
 	if (rc != SQLITE_OK)
 		return sqlite_fail(j, rc, "taking a lease", error);
