@@ -60,16 +60,16 @@ static void held_by_another(struct mailbox_lease *lease, const char *holder)
 	lease->waiting_for = g_strdup(holder);
 }
 
-/* The lease is this instance's now; previous held it before (NULL: nobody). */
+/* The lease is this instance's now; previous held it before (NULL: nobody). Taken from another
+ * instance is said also when this one thought it held the lease all along: its renewal came so
+ * late that the lease ran out and another instance had it meanwhile. */
 static void taken(struct mailbox_lease *lease, const char *previous)
 {
-	if (lease->held)
-		return;
 	if (previous && g_strcmp0(previous, lease->instance) != 0)
 		log_event(M2T_LOG_INFO, "took the mailbox over: its holder's lease ran out",
 			  "mailbox", lease->mailbox, "instance", lease->instance, "from", previous,
 			  NULL);
-	else
+	else if (!lease->held)
 		log_event(M2T_LOG_INFO, "holding the mailbox", "mailbox", lease->mailbox,
 			  "instance", lease->instance, NULL);
 	g_clear_pointer(&lease->waiting_for, g_free);
