@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* poll: the long-running service. Every configured mailbox is watched from one thread: IMAP
  * mailboxes wait in IDLE (re-issued before servers drop it), others are polled at their interval;
- * a mailbox whose server or desk fails backs off on its own, the others go on. */
+ * a mailbox whose server or desk fails backs off on its own, the others go on. Instances that
+ * share a journal share the mailboxes: each one is read by the instance that holds its lease
+ * (flow/mailbox_lease.h), and one instance alone holds them all. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -16,9 +18,11 @@
 #include "cli/commands.h"
 #include "flow/deliver.h"
 #include "cli/log.h"
+#include "flow/mailbox_lease.h"
 #include "flow/retry_clock.h"
 #include "flow/poll_pass.h"
 #include "cli/service_notify.h"
+#include "ingest/mailbox_driver.h"
 
 static const char poll_usage[] = "mail2ticket poll [--once] [--dry-run] [--mailbox NAME]";
 
@@ -35,12 +39,15 @@ static void poll_help(void)
 	    "Watch the [mailbox NAME] sections of the config (IMAP with IDLE, or POP3) and turn\n"
 	    "each new mail into a ticket or reply. A mail is moved, flagged or deleted on the\n"
 	    "server only after the journal has the desk's answer. Runs until SIGTERM or SIGINT\n"
-	    "(the mail in hand is finished first); SIGHUP reloads the config.\n\n"
+	    "(the mail in hand is finished first); SIGHUP reloads the config. Instances that\n"
+	    "share a journal share the mailboxes: each is read by one of them at a time, and\n"
+	    "another takes it over within [state] lease_seconds when that one dies.\n\n"
 	    "  --once          handle what is there now and exit: 0 when all of it was handled,\n"
 	    "                  75 when some waits for a server or desk that failed for\n"
-	    "                  [desk] give_up_after in a row (mail is tried again until then)\n"
-	    "  --dry-run       print the API calls as JSON (secrets redacted); change nothing\n"
-	    "                  (implies --once)\n"
+	    "                  [desk] give_up_after in a row (mail is tried again until then),\n"
+	    "                  or for another instance that held a mailbox for lease_seconds\n"
+	    "  --dry-run       print the API calls as JSON (secrets redacted); change nothing,\n"
+	    "                  take no lease (implies --once)\n"
 	    "  --mailbox NAME  only this mailbox\n"
 	    "  -h, --help      this text\n",
 	    poll_usage);
@@ -96,6 +103,8 @@ static void drain_wake_pipe(void)
 struct watch {
 	const struct mailbox_config *config;
 	struct mailbox *mb;
+	struct mailbox_lease *lease; /* NULL: read without one (the spool, a dry run) */
+	gboolean asked;		     /* the lease was asked for once (--once waits only then) */
 	gint64 due;	    /* monotonic time of the next pass */
 	int fd;		    /* the IDLE socket, or -1 */
 	guint backoff;	    /* seconds, after the last failure */
@@ -112,10 +121,18 @@ static void watch_free(struct watch *w)
 		g_error_free(err);
 	}
 	mailbox_free(w->mb);
+	/* Released after the connection is closed: nothing is acknowledged once another instance
+	 * may hold the mailbox. */
+	mailbox_lease_free(w->lease);
 	g_free(w);
 }
 
-static GPtrArray *watches_new(const struct config *config, const char *only, GError **error)
+/* The watches of config's mailboxes (only the one named only, when not NULL). A mailbox on a
+ * server gets a lease in d's journal for instance, unless d is a dry run (which changes
+ * nothing); the spool has none, for it is a folder on this host that this host's pipe fills and
+ * no other instance reads. */
+static GPtrArray *watches_new(const struct config *config, const char *only,
+			      const struct deliver *d, const char *instance, GError **error)
 {
 	GPtrArray *watches = g_ptr_array_new_with_free_func((GDestroyNotify)watch_free);
 
@@ -128,6 +145,9 @@ static GPtrArray *watches_new(const struct config *config, const char *only, GEr
 		w->config = mc;
 		w->mb = mailbox_new(mc);
 		w->fd = -1;
+		if (!d->dry_run && !(mc->driver->features & MAILBOX_IS_LOCAL))
+			w->lease = mailbox_lease_new(d->journal, mc->name, instance,
+						     (guint)config->state.lease_seconds);
 		g_ptr_array_add(watches, w);
 	}
 	if (watches->len == 0) {
@@ -218,7 +238,7 @@ static gboolean run_pass(struct deliver *d, struct watch *w, gboolean *all_done,
 			g_clear_error(&err);
 		}
 	}
-	result = poll_pass(d, w->mb, &stop_requested, &err);
+	result = poll_pass(d, w->mb, w->lease, &stop_requested, &err);
 	switch (result) {
 	case POLL_OK:
 		pass_succeeded(w);
@@ -241,6 +261,10 @@ static gboolean run_pass(struct deliver *d, struct watch *w, gboolean *all_done,
 		w->mb->ops->close(w->mb, NULL);
 		pass_failed(w, "the mailbox cannot be read", err);
 		break;
+	case POLL_LEASE_LOST:
+		*all_done = FALSE;
+		w->mb->ops->close(w->mb, NULL);
+		break;
 	case POLL_FATAL:
 		log_event(M2T_LOG_ERROR, "stopping: a parser thread cannot be stopped",
 			  "mailbox", w->config->name, "error", err->message, NULL);
@@ -252,7 +276,69 @@ static gboolean run_pass(struct deliver *d, struct watch *w, gboolean *all_done,
 	return TRUE;
 }
 
-/* Sleep until a watch is due, an IDLE socket has news, or a signal arrives. */
+/* This process among the poll instances that share a journal, as its leases and logs name it:
+ * the host, the pid, and a random part, since a pid comes back after a restart (in a container
+ * it is often 1). Newly allocated. */
+static char *instance_id_new(void)
+{
+	return g_strdup_printf("%s:%d:%08" G_GINT32_MODIFIER "x", g_get_host_name(), (int)getpid(),
+			       g_random_int());
+}
+
+/* Sleep until the monotonic time until, or a signal. */
+static void sleep_until(gint64 until)
+{
+	struct pollfd fd = {.fd = wake_pipe[0], .events = POLLIN};
+	gint64 now = g_get_monotonic_time();
+
+	if (until > now && poll(&fd, 1, (int)MIN((until - now + 999) / 1000, G_MAXINT)) > 0)
+		drain_wake_pipe();
+}
+
+/* --once: a mailbox that another instance holds is waited for up to lease_seconds, by which time
+ * the lease of one that died has run out; then it is left to its holder. */
+static gboolean once_take_lease(struct watch *w, int lease_seconds)
+{
+	gint64 until = g_get_monotonic_time() + (gint64)lease_seconds * G_USEC_PER_SEC;
+
+	while (!mailbox_lease_keep(w->lease, TRUE)) {
+		if (g_get_monotonic_time() >= until || stop_requested) {
+			char *seconds = g_strdup_printf("%d s", lease_seconds);
+			log_event(M2T_LOG_WARN, "no lease on the mailbox; its mail waits",
+				  "mailbox", w->config->name, "waited", seconds, NULL);
+			g_free(seconds);
+			return FALSE;
+		}
+		sleep_until(MIN(until, mailbox_lease_due(w->lease)));
+	}
+	return TRUE;
+}
+
+/* Whether this instance may read the watch's mailbox now: it has no lease, or holds it, taken
+ * or renewed here as that falls due (--once waits for it the first time). A mailbox just taken
+ * is read at once; one lost has its connection closed at once, so that nothing more is
+ * acknowledged there. */
+static gboolean watch_holds_mailbox(struct watch *w, gboolean once, int lease_seconds)
+{
+	gboolean had, held;
+
+	if (!w->lease)
+		return TRUE;
+	had = mailbox_lease_held(w->lease);
+	held = once && !w->asked ? once_take_lease(w, lease_seconds)
+				 : mailbox_lease_keep(w->lease, FALSE);
+	w->asked = TRUE;
+	if (held && !had)
+		w->due = 0;
+	if (!held && w->mb->connected)
+		w->mb->ops->close(w->mb, NULL);
+	if (!held)
+		w->fd = -1;
+	return held;
+}
+
+/* Sleep until a watch is due, a lease is to be renewed or asked for again, an IDLE socket has
+ * news, or a signal arrives. */
 static void wait_for_work(GPtrArray *watches)
 {
 	struct pollfd *fds = g_new0(struct pollfd, watches->len + 1);
@@ -264,6 +350,12 @@ static void wait_for_work(GPtrArray *watches)
 	fds[n++] = (struct pollfd){.fd = wake_pipe[0], .events = POLLIN};
 	for (guint i = 0; i < watches->len; i++) {
 		struct watch *w = g_ptr_array_index(watches, i);
+		if (w->lease) {
+			next = MIN(next, mailbox_lease_due(w->lease));
+			/* Another instance reads it: only the lease is asked for again. */
+			if (!mailbox_lease_held(w->lease))
+				continue;
+		}
 		next = MIN(next, w->due);
 		if (w->fd >= 0)
 			fds[n++] = (struct pollfd){.fd = w->fd, .events = POLLIN};
@@ -289,6 +381,7 @@ static void wait_for_work(GPtrArray *watches)
 struct service {
 	const struct global_options *g;
 	const char *only;
+	const char *instance; /* instance_id_new()'s */
 	gboolean dry_run;
 	struct config *config;
 	struct deliver d;
@@ -304,7 +397,7 @@ static gboolean service_start(struct service *s, struct config *config, GError *
 		return FALSE;
 	}
 	d.keep_refused = TRUE;
-	s->watches = watches_new(config, s->only, error);
+	s->watches = watches_new(config, s->only, &d, s->instance, error);
 	if (!s->watches) {
 		deliver_close(&d);
 		return FALSE;
@@ -314,7 +407,7 @@ static gboolean service_start(struct service *s, struct config *config, GError *
 	for (guint i = 0; i < s->watches->len; i++) {
 		struct watch *w = g_ptr_array_index(s->watches, i);
 		log_event(M2T_LOG_INFO, "watching mailbox", "mailbox", w->config->name, "url",
-			  w->config->url, NULL);
+			  w->config->url, "instance", w->lease ? s->instance : NULL, NULL);
 	}
 	return TRUE;
 }
@@ -335,7 +428,8 @@ static void service_reload(struct service *s)
 {
 	GError *err = NULL;
 	struct config *config;
-	struct service fresh = {.g = s->g, .only = s->only, .dry_run = s->dry_run};
+	struct service fresh = {
+	    .g = s->g, .only = s->only, .instance = s->instance, .dry_run = s->dry_run};
 
 	service_notify_reloading();
 	config = cli_config_load(global_config_path(s->g), &err);
@@ -361,6 +455,7 @@ int cmd_poll(const struct global_options *g, int argc, char **argv)
 						{"help", no_argument, NULL, 'h'},
 						{NULL, 0, NULL, 0}};
 	struct service s = {.g = g};
+	char *instance;
 	struct retry_clock *clock = NULL;
 	gint64 failing_since = 0;
 	gboolean once = FALSE;
@@ -393,6 +488,7 @@ int cmd_poll(const struct global_options *g, int argc, char **argv)
 	if (optind != argc)
 		return usage_error(poll_usage, "poll takes no arguments");
 
+	s.instance = instance = instance_id_new();
 	config = cli_config_load(global_config_path(g), &err);
 	if (!config || !install_signals(&err) || !service_start(&s, config, &err)) {
 		rc = exit_code_for_error(err);
@@ -401,6 +497,7 @@ int cmd_poll(const struct global_options *g, int argc, char **argv)
 		if (!s.config)
 			config_free(config);
 		service_stop(&s);
+		g_free(instance);
 		return rc;
 	}
 	service_notify_ready("watching the mailboxes");
@@ -413,7 +510,9 @@ int cmd_poll(const struct global_options *g, int argc, char **argv)
 		service_watchdog_ping();
 		for (guint i = 0; go_on && i < s.watches->len && !stop_requested; i++) {
 			struct watch *w = g_ptr_array_index(s.watches, i);
-			if (once || w->due <= now)
+			if (!watch_holds_mailbox(w, once, s.config->state.lease_seconds))
+				all_done = FALSE;
+			else if (once || w->due <= now)
 				go_on = run_pass(&s.d, w, &all_done, &may_heal, &rc);
 		}
 		if (!go_on)
@@ -437,6 +536,7 @@ int cmd_poll(const struct global_options *g, int argc, char **argv)
 		log_event(M2T_LOG_INFO, "stopped by a signal", NULL);
 	service_stop(&s);
 	retry_clock_free(clock);
+	g_free(instance);
 	if (rc == EX_OK && once && !all_done)
 		rc = EX_TEMPFAIL;
 	return rc;

@@ -28,7 +28,7 @@ static const char *const desk_keys[] = {
     "priority_from_headers", "concurrency", "mailbox", "allow_plain_http", "give_up_after",
     NULL};
 static const char *const state_keys[] = {"kind", "path", "url", "password_file", "quarantine",
-					 "busy_timeout_ms", NULL};
+					 "busy_timeout_ms", "lease_seconds", NULL};
 static const char *const pipe_keys[] = {"spool", NULL};
 static const char *const loop_keys[] = {"own_addresses", "banned", "rate_limit", "rate_window",
 					NULL};
@@ -49,8 +49,10 @@ static const struct config config_defaults = {
 	     .give_up_after = 300,
 	     .cc = CC_MODE_TEXT,
 	     .priority_from_headers = TRUE},
-    .state = {.kind = "sqlite", .path = "/var/lib/mail2ticket/journal.db",
-	      .busy_timeout_ms = 5000},
+    .state = {.kind = "sqlite",
+	      .path = "/var/lib/mail2ticket/journal.db",
+	      .busy_timeout_ms = 5000,
+	      .lease_seconds = 30},
     .loop = {.rate_limit = 10, .rate_window = 15},
     .threading = {.stranger_opens = TRUE, .closed_reopens = TRUE},
     .parser = {.parse_timeout = PARSE_TIMEOUT_DEFAULT},
@@ -349,7 +351,9 @@ static gboolean load_state(struct loader *ld)
 
 	if (!loader_check_known_keys(ld, "state", state_keys, NULL) || !load_state_kind(ld) ||
 	    !loader_get_path(ld, "state", "quarantine", &c->state.quarantine) ||
-	    !loader_get_int(ld, "state", "busy_timeout_ms", 0, 600000, &c->state.busy_timeout_ms))
+	    !loader_get_int(ld, "state", "busy_timeout_ms", 0, 600000, &c->state.busy_timeout_ms) ||
+	    !loader_get_int(ld, "state", "lease_seconds", LEASE_SECONDS_MIN, 3600,
+			    &c->state.lease_seconds))
 		return FALSE;
 	file = strcmp(c->state.kind, journal_sqlite.name) == 0;
 	if (file) {

@@ -163,6 +163,9 @@ struct config {
 		char *password_file; /* postgresql: read by the journal when it opens, or NULL */
 		char *quarantine;    /* this host's own Maildir, whatever the journal */
 		int busy_timeout_ms;
+		/* How long a poll instance's hold on a mailbox lasts unless renewed: another
+		 * instance takes over the mailbox of one that died within this time. */
+		int lease_seconds;
 	} state;
 	struct {
 		char *spool; /* NULL: pipe delivers at once */
@@ -195,6 +198,10 @@ struct config {
 		int parse_timeout;	    /* seconds per mail (mailboxes: their own) */
 	} parser;
 };
+
+/* The shortest [state] lease_seconds: renewed every third of it, a lease shorter than that would
+ * leave no room for a busy journal. */
+#define LEASE_SECONDS_MIN 3
 
 /* Seconds the parser may take on one mail unless [parser] parse_timeout says otherwise. */
 #define PARSE_TIMEOUT_DEFAULT 60

@@ -19,11 +19,13 @@ enum item_result {
 	ITEM_LEFT,	 /* left where it is for a later pass */
 	ITEM_CONNECTION, /* the connection failed (error set) */
 	ITEM_FATAL,	 /* see POLL_FATAL (error set) */
+	ITEM_LEASE_LOST, /* see POLL_LEASE_LOST: the mail was not acknowledged */
 };
 
 struct pass {
 	struct deliver *d;
 	struct mailbox *mb;
+	struct mailbox_lease *lease; /* NULL: the mailbox has none */
 	const struct mailbox_config *c;
 	struct envelope envelope;
 	gboolean write;	     /* not a dry run: acknowledge and journal */
@@ -55,6 +57,13 @@ static void note_waiting(struct pass *p, GError *err)
 static gboolean keeps_handled_mail(const struct mailbox_config *c)
 {
 	return !(c->driver->features & MAILBOX_HAS_UIDS) && c->after == MAILBOX_AFTER_KEEP;
+}
+
+/* Whether the mailbox is still this instance's to acknowledge mail in; the lease is renewed here
+ * when due, so a long pass keeps it. */
+static gboolean lease_kept(struct pass *p)
+{
+	return !p->lease || mailbox_lease_keep(p->lease, FALSE);
 }
 
 static enum item_result connection_lost(GError *err, GError **error)
@@ -91,6 +100,8 @@ static enum item_result set_aside(struct pass *p, struct mailbox_message *msg, G
 			  p->where, "reason", reason, NULL);
 		return ITEM_DONE;
 	}
+	if (!lease_kept(p))
+		return ITEM_LEASE_LOST;
 	if (p->c->failed_folder) {
 		if (!p->mb->ops->move_to(p->mb, msg, p->c->failed_folder, &err))
 			return err->code == MAILBOX_ERROR_CONNECT
@@ -117,6 +128,8 @@ static enum item_result set_aside(struct pass *p, struct mailbox_message *msg, G
 		note_waiting(p, err);
 		return ITEM_LEFT;
 	}
+	if (!lease_kept(p))
+		return ITEM_LEASE_LOST;
 	if (!p->mb->ops->acknowledge(p->mb, msg, &err))
 		return err->code == MAILBOX_ERROR_CONNECT ? connection_lost(err, error)
 							  : (note_waiting(p, err), ITEM_LEFT);
@@ -209,6 +222,12 @@ static enum item_result deliver_fetched(struct pass *p, struct mailbox_message *
 		return delivery_failed(p, msg, raw, err, error);
 	}
 	p->temp_in_row = 0;
+	if (p->write && !lease_kept(p)) {
+		/* Delivered and journalled: the mailbox's new holder finds it in the journal and
+		 * only acknowledges it. */
+		mail_free(mail);
+		return ITEM_LEASE_LOST;
+	}
 	if (p->write && !p->mb->ops->acknowledge(p->mb, msg, &err)) {
 		/* Delivered and journalled: the next pass finds it in the journal and only
 		 * acknowledges it. */
@@ -362,10 +381,16 @@ static enum poll_result run(struct pass *p, const volatile sig_atomic_t *stop, G
 		g_free(p->where);
 		p->where = uids ? g_strdup_printf("%s %u", p->c->driver->item_name, msg->uid)
 				: g_strdup_printf("%s %s", p->c->driver->item_name, msg->id);
-		if (!uids || msg->uid >= mark.unseen_below || !msg->seen)
+		if (!lease_kept(p))
+			r = ITEM_LEASE_LOST;
+		else if (!uids || msg->uid >= mark.unseen_below || !msg->seen)
 			r = handle(p, msg, &err);
 		if (r == ITEM_CONNECTION)
 			goto connection;
+		if (r == ITEM_LEASE_LOST) {
+			result = POLL_LEASE_LOST;
+			goto out;
+		}
 		if (r == ITEM_FATAL) {
 			g_propagate_error(error, err);
 			result = POLL_FATAL;
@@ -404,7 +429,7 @@ out:
 	return result;
 }
 
-enum poll_result poll_pass(struct deliver *d, struct mailbox *mb,
+enum poll_result poll_pass(struct deliver *d, struct mailbox *mb, struct mailbox_lease *lease,
 			   const volatile sig_atomic_t *stop, GError **error)
 {
 	const struct mailbox_config *c = mb->config;
@@ -412,6 +437,7 @@ enum poll_result poll_pass(struct deliver *d, struct mailbox *mb,
 	struct pass p = {
 	    .d = d,
 	    .mb = mb,
+	    .lease = lease,
 	    .c = c,
 	    .envelope = {.source = source,
 			 .mailbox = c->name,

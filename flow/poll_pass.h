@@ -7,6 +7,7 @@
 #include <signal.h>
 
 #include "flow/deliver.h"
+#include "flow/mailbox_lease.h"
 #include "ingest/mailbox.h"
 
 enum poll_result {
@@ -16,11 +17,15 @@ enum poll_result {
 	POLL_CONNECTION, /* the server or the connection failed (error set) */
 	POLL_FATAL,	 /* the parser hung on a mail, now set aside (error set): the process
 			  * must end, for the parser's thread cannot be stopped */
+	POLL_LEASE_LOST, /* the mailbox's lease is no longer this instance's (logged): the pass
+			  * stopped, and nothing more may be acknowledged on this connection */
 };
 
-/* Run a pass over mb (opening it when it is not connected) for d. stop is read between mails:
- * once set, the pass ends after the mail in hand. */
-enum poll_result poll_pass(struct deliver *d, struct mailbox *mb,
+/* Run a pass over mb (opening it when it is not connected) for d. lease (NULL: the mailbox has
+ * none) is renewed as it falls due and checked before each mail and each acknowledgement, so
+ * that a long pass keeps it and a lost one ends the pass. stop is read between mails: once set,
+ * the pass ends after the mail in hand. */
+enum poll_result poll_pass(struct deliver *d, struct mailbox *mb, struct mailbox_lease *lease,
 			   const volatile sig_atomic_t *stop, GError **error);
 
 #endif

@@ -24,6 +24,9 @@ enum mailbox_feature {
 	MAILBOX_HAS_UIDS = 1 << 3,
 	MAILBOX_ACKS_AT_CLOSE = 1 << 4, /* acknowledgements count at the session's end (QUIT) */
 	MAILBOX_HAS_LOGIN = 1 << 5,	/* a server with a user and a secret */
+	/* A folder on this host (the spool): each host's poll reads its own, so poll instances
+	 * that share a journal do not share it through a lease. */
+	MAILBOX_IS_LOCAL = 1 << 6,
 };
 
 struct mailbox_driver {

@@ -246,6 +246,7 @@ static struct mailbox *spool_mailbox_new(const struct mailbox_config *config)
 const struct mailbox_driver spool_driver = {
     .name = "spool",
     .item_name = "file",
+    .features = MAILBOX_IS_LOCAL,
     .after = "delete",
     .mailbox_new = spool_mailbox_new,
 };

@@ -245,6 +245,18 @@ gboolean journal_stats(struct journal *journal, gint64 since, guint max_problems
 	return journal->ops->stats(journal, since, max_problems, counts, problems, waiting, error);
 }
 
+gboolean journal_lease_take(struct journal *journal, const char *name, const char *owner,
+			    guint seconds, gboolean *held, char **previous, GError **error)
+{
+	return journal->ops->lease_take(journal, name, owner, seconds, held, previous, error);
+}
+
+gboolean journal_lease_release(struct journal *journal, const char *name, const char *owner,
+			       GError **error)
+{
+	return journal->ops->lease_release(journal, name, owner, error);
+}
+
 gboolean journal_work_plan(struct journal *journal, const char *archive, const char *fingerprint,
 			   const GPtrArray *units, gint64 *plan, gboolean *recorded, GError **error)
 {

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The journal: what became of each mail. Write-ahead: an attempt is recorded before the desk is
  * called, its answer after, and only then is the source acknowledged. It also keeps where each
- * source stands (archive checkpoints, mailbox marks and items), what stats shows, and the units
- * of work of an import that several workers share.
+ * source stands (archive checkpoints, mailbox marks and items), what stats shows, the leases
+ * by which poll instances sharing it share the mailboxes, and the units of work of an import
+ * that several workers share.
  *
  * This header is the interface: struct journal_ops is what an implementation provides, with the
  * contract written on each op, and journal_backends[] lists the implementations by kind. The
@@ -247,6 +248,24 @@ struct journal_ops {
 	gboolean (*stats)(struct journal *journal, gint64 since, guint max_problems,
 			  GPtrArray **counts, GPtrArray **problems, guint *waiting, GError **error);
 
+	/* Leases: a named thing (a mailbox, "mailbox:NAME") is worked on by one owner at a time
+	 * among the processes and hosts that share the journal. lease_take takes the lease name
+	 * for owner until seconds from now, or renews it when owner holds it already. *held is
+	 * TRUE when owner holds it now: it was free, or had run out (its holder died or stopped
+	 * renewing: taking it over is what the expiry is for), or was owner's; FALSE, and nothing
+	 * changes, while another owner holds it. Taking is atomic: of owners racing for a lease,
+	 * exactly one holds it. *previous (NULL: not asked) is the owner the journal had for the
+	 * lease before this call, run out or not, or NULL when it had none; newly allocated. The
+	 * expiry is measured on the journal's clock where it has one (a database server's now()),
+	 * so that hosts whose clocks disagree still agree on it; a journal without one (a SQLite
+	 * file, which one host keeps) uses the local clock. A lease of 0 seconds has run out at
+	 * once. */
+	gboolean (*lease_take)(struct journal *journal, const char *name, const char *owner,
+			       guint seconds, gboolean *held, char **previous, GError **error);
+	/* Give the lease up, so that another owner takes it at once instead of after its expiry;
+	 * nothing changes when another owner holds it (owner's ran out and was taken). */
+	gboolean (*lease_release)(struct journal *journal, const char *name, const char *owner,
+				  GError **error);
 	/* One import shared by workers (import --worker, on one host or several): a plan of
 	 * units of work, which the workers claim one at a time. A claim is a lease: it has an
 	 * owner (a name unique among the workers) and an expiry in the journal's clock, the owner
@@ -365,6 +384,10 @@ gboolean journal_items_forget_absent(struct journal *journal, const char *mailbo
 				     GHashTable *present, GError **error);
 gboolean journal_stats(struct journal *journal, gint64 since, guint max_problems,
 		       GPtrArray **counts, GPtrArray **problems, guint *waiting, GError **error);
+gboolean journal_lease_take(struct journal *journal, const char *name, const char *owner,
+			    guint seconds, gboolean *held, char **previous, GError **error);
+gboolean journal_lease_release(struct journal *journal, const char *name, const char *owner,
+			       GError **error);
 gboolean journal_work_plan(struct journal *journal, const char *archive, const char *fingerprint,
 			   const GPtrArray *units, gint64 *plan, gboolean *recorded,
 			   GError **error);

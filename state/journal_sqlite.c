@@ -87,6 +87,12 @@ static const char *const migrations[] = {
     "  seen INTEGER NOT NULL DEFAULT 0,"
     "  updated INTEGER NOT NULL,"
     "  PRIMARY KEY (mailbox, item));",
+    /* 2 -> 3: leases: which poll instance reads which mailbox, until when (Unix time in
+     * milliseconds). */
+    "CREATE TABLE IF NOT EXISTS leases ("
+    "  name TEXT PRIMARY KEY,"
+    "  owner TEXT NOT NULL,"
+    "  expires_ms INTEGER NOT NULL);",
     /* 3 -> 4: import work: the plans of imports shared by workers (import --worker), one per
      * archive, and their units, each claimed by one worker at a time until its claim expires
      * (expires 0: not claimed) or it is finished. A plan's id is never used again, so a worker
@@ -328,6 +334,8 @@ const struct journal_ops journal_sqlite = {
     .items_seen = sqlite_journal_items_seen,
     .items_forget_absent = sqlite_journal_items_forget_absent,
     .stats = sqlite_journal_stats,
+    .lease_take = sqlite_journal_lease_take,
+    .lease_release = sqlite_journal_lease_release,
     .work_plan = sqlite_journal_work_plan,
     .work_claim = sqlite_journal_work_claim,
     .work_renew = sqlite_journal_work_renew,

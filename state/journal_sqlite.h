@@ -3,7 +3,8 @@
  * no other: journal_sqlite.c opens the file, keeps its schema and the mail locks;
  * journal_sqlite_mails.c records mails and their attempts; journal_sqlite_sources.c where each
  * source stands (archive checkpoints, mailbox marks and items); journal_sqlite_stats.c what
- * stats shows; journal_sqlite_work.c the units of work of imports shared by workers. */
+ * stats shows; journal_sqlite_leases.c the leases; journal_sqlite_work.c the units of work of
+ * imports shared by workers. */
 #ifndef M2T_STATE_JOURNAL_SQLITE_H
 #define M2T_STATE_JOURNAL_SQLITE_H
 
@@ -77,6 +78,11 @@ gboolean sqlite_journal_stats(struct journal *journal, gint64 since, guint max_p
 			      GPtrArray **counts, GPtrArray **problems, guint *waiting,
 			      GError **error);
 
+/* journal_sqlite_leases.c */
+gboolean sqlite_journal_lease_take(struct journal *journal, const char *name, const char *owner,
+				   guint seconds, gboolean *held, char **previous, GError **error);
+gboolean sqlite_journal_lease_release(struct journal *journal, const char *name,
+				      const char *owner, GError **error);
 /* journal_sqlite_work.c */
 gboolean sqlite_journal_work_plan(struct journal *journal, const char *archive,
 				  const char *fingerprint, const GPtrArray *units, gint64 *plan,

@@ -91,6 +91,7 @@ static void test_good_config(void **state)
 	assert_int_equal(c->desk.cc, CC_MODE_TEXT);
 	assert_false(c->desk.markdown);
 	assert_string_equal(c->state.path, journal);
+	assert_int_equal(c->state.lease_seconds, 30);
 	assert_int_equal(config_department_for_address(c, "Billing@Example.com")->deptid, 2);
 	assert_int_equal(config_department_for_address(c, "anyone@sales.example.com")->deptid, 3);
 	assert_null(config_department_for_address(c, "support@example.com"));
@@ -152,6 +153,13 @@ static void test_bad_values(void **state)
 	g_string_replace(t, "https://desk", "ftp://desk", 1);
 	assert_fails(t->str,
 		     "[desk] url: 'ftp://desk.example.com/includes/api.php' is not an http");
+	g_string_free(t, TRUE);
+
+	/* Renewed every third of it: under 3 s a lease leaves no room for a busy journal. */
+	t = g_string_new(good);
+	g_string_append(t, "lease_seconds = 2\n");
+	assert_fails(t->str,
+		     ":16: [state] lease_seconds: '2' is not a whole number from 3 to 3600");
 	g_string_free(t, TRUE);
 
 	assert_fails("[desk\nkind = whmcs\n", "test.conf");

@@ -809,6 +809,7 @@ static void test_read_only_refuses_writes(void **state)
 	gboolean found, claimed, recorded;
 	gint64 plan;
 	guint held;
+	gboolean lease_held = TRUE;
 	(void)state;
 
 	g_ptr_array_add(units, "0-9");
@@ -828,6 +829,9 @@ static void test_read_only_refuses_writes(void **state)
 	assert_refused(journal_mark_quarantined(j, "mid:1", &info, "/q/x", "no", &err), &err);
 	assert_refused(journal_claim_legacy_key(j, "mid:1", "mid:1#k", &info, &claimed, &err),
 		       &err);
+	assert_refused(journal_lease_take(j, "mailbox:support", "a", 60, &lease_held, NULL, &err), &err);
+	assert_false(lease_held);
+	assert_refused(journal_lease_release(j, "mailbox:support", "a", &err), &err);
 	assert_refused(journal_work_plan(j, "/a.mbox", "fp", units, &plan, &recorded, &err),
 		       &err);
 	assert_refused(journal_work_claim(j, 1, "w", 60, NULL, &unit, &found, &held, &err), &err);
@@ -956,6 +960,119 @@ static void test_mail_lock_dropped_when_the_holder_dies(void **state)
 	assert_true(WIFSIGNALED(status));
 	assert_int_equal(locker_hears(&next, ANSWER_MS), 'l');
 	locker_stop(&next);
+}
+
+/* Whether owner takes (or renews) the lease name for seconds; *previous as the journal had it. */
+static gboolean takes(struct journal *j, const char *name, const char *owner, guint seconds,
+		      char **previous)
+{
+	gboolean held = FALSE;
+	GError *err = NULL;
+
+	if (!journal_lease_take(j, name, owner, seconds, &held, previous, &err))
+		fail_msg("%s", err->message);
+	return held;
+}
+
+/* A lease is one owner's until it runs out or is released; renewing keeps it, and a lease of
+ * one name says nothing of another. */
+static void test_lease_take_renew_refuse_release(void **state)
+{
+	struct journal *j = open_journal(FALSE);
+	char *previous = NULL;
+	(void)state;
+
+	assert_true(takes(j, "mailbox:support", "a", 60, &previous));
+	assert_null(previous);
+	assert_true(takes(j, "mailbox:support", "a", 60, &previous));
+	assert_string_equal(previous, "a");
+	g_free(previous);
+	assert_false(takes(j, "mailbox:support", "b", 60, &previous));
+	assert_string_equal(previous, "a");
+	g_free(previous);
+	assert_true(takes(j, "mailbox:sales", "b", 60, NULL));
+
+	/* Released by one that does not hold it: nothing changes. */
+	assert_true(journal_lease_release(j, "mailbox:support", "b", NULL));
+	assert_false(takes(j, "mailbox:support", "b", 60, NULL));
+	assert_true(journal_lease_release(j, "mailbox:nosuch", "a", NULL));
+
+	/* Released by its holder: free at once. */
+	assert_true(journal_lease_release(j, "mailbox:support", "a", NULL));
+	assert_true(takes(j, "mailbox:support", "b", 60, &previous));
+	assert_null(previous);
+	assert_false(takes(j, "mailbox:support", "a", 60, NULL));
+	journal_close(j);
+}
+
+/* A holder that stops renewing (it died) loses the lease when it runs out, to whoever asks next;
+ * then it is the newcomer's, and the old holder is refused. */
+static void test_lease_taken_after_expiry(void **state)
+{
+	struct journal *j = open_journal(FALSE);
+	char *previous = NULL;
+	(void)state;
+
+	assert_true(takes(j, "mailbox:support", "a", 1, NULL));
+	assert_false(takes(j, "mailbox:support", "b", 60, NULL));
+	g_usleep(1500 * 1000);
+	assert_true(takes(j, "mailbox:support", "b", 60, &previous));
+	assert_string_equal(previous, "a");
+	g_free(previous);
+	assert_false(takes(j, "mailbox:support", "a", 60, NULL));
+
+	/* Zero seconds: run out at once. */
+	assert_true(takes(j, "mailbox:sales", "a", 0, NULL));
+	assert_true(takes(j, "mailbox:sales", "b", 60, NULL));
+	journal_close(j);
+}
+
+/* Processes that each ask for one free lease at the same moment: exactly one of them holds it
+ * (each exits 0 when it holds it, 1 when refused, 2 on an error). */
+static void test_lease_race_has_one_winner(void **state)
+{
+	enum { RACERS = 4, ROUNDS = 5 };
+	(void)state;
+
+	journal_close(open_journal(FALSE));
+	for (int round = 0; round < ROUNDS; round++) {
+		char *name = g_strdup_printf("mailbox:race-%d", round);
+		int go[2];
+		pid_t pids[RACERS];
+		int winners = 0;
+
+		assert_int_equal(pipe(go), 0);
+		for (int i = 0; i < RACERS; i++) {
+			pids[i] = fork();
+			assert_true(pids[i] >= 0);
+			if (pids[i] == 0) {
+				char *owner = g_strdup_printf("racer-%d", i);
+				struct journal *j;
+				gboolean held = FALSE;
+				char c;
+				close(go[1]);
+				j = journal_open_with(&settings, NULL);
+				/* Every racer opened; the start is the end of the pipe. */
+				if (!j || read(go[0], &c, 1) != 0 ||
+				    !journal_lease_take(j, name, owner, 60, &held, NULL, NULL))
+					_exit(2);
+				journal_close(j);
+				_exit(held ? 0 : 1);
+			}
+		}
+		close(go[0]);
+		g_usleep(200 * 1000);
+		close(go[1]);
+		for (int i = 0; i < RACERS; i++) {
+			int status;
+			assert_int_equal(waitpid(pids[i], &status, 0), pids[i]);
+			assert_true(WIFEXITED(status));
+			assert_int_not_equal(WEXITSTATUS(status), 2);
+			winners += WEXITSTATUS(status) == 0;
+		}
+		assert_int_equal(winners, 1);
+		g_free(name);
+	}
 }
 
 /* An implementation without a fixture would pass unseen. */
@@ -1395,6 +1512,9 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_mail_lock_dropped_when_the_holder_dies, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_lease_take_renew_refuse_release, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_lease_taken_after_expiry, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_lease_race_has_one_winner, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_work_planned_once, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_work_changed_archive, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_work_claims, setup, teardown),
