@@ -829,7 +829,8 @@ static void test_read_only_refuses_writes(void **state)
 	assert_refused(journal_mark_quarantined(j, "mid:1", &info, "/q/x", "no", &err), &err);
 	assert_refused(journal_claim_legacy_key(j, "mid:1", "mid:1#k", &info, &claimed, &err),
 		       &err);
-	assert_refused(journal_lease_take(j, "mailbox:support", "a", 60, &lease_held, NULL, &err), &err);
+	assert_refused(journal_lease_take(j, "mailbox:support", "a", 60, &lease_held, NULL, &err),
+		       &err);
 	assert_false(lease_held);
 	assert_refused(journal_lease_release(j, "mailbox:support", "a", &err), &err);
 	assert_refused(journal_work_plan(j, "/a.mbox", "fp", units, &plan, &recorded, &err),
