@@ -192,7 +192,7 @@ class TwoHosts(SharedJournalCase):
         rc, out, err = self.hosts[1].run("check")
         self.assertEqual(rc, 0, err + out)
         self.assertIn(f"journal postgresql://{self.pg.user}@127.0.0.1:{self.pg.port}/"
-                      f"{self.database}: ok, schema 2", out)
+                      f"{self.database}: ok, schema 4", out)
 
     def test_stats_before_any_mail_is_empty(self):
         rc, out, err = self.hosts[0].run("stats", "--json")
