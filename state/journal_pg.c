@@ -67,6 +67,31 @@ static const char *const migrations[] = {
     "  seen boolean NOT NULL DEFAULT false,"
     "  updated bigint NOT NULL,"
     "  PRIMARY KEY (mailbox, item));",
+    /* 2 -> 3: leases: which poll instance reads which mailbox, until when, in the server's
+     * clock, which every host compares with. */
+    "CREATE TABLE leases ("
+    "  name text PRIMARY KEY,"
+    "  owner text NOT NULL,"
+    "  expires timestamptz NOT NULL);",
+    /* 3 -> 4: import work: the plans of imports shared by workers (import --worker), one per
+     * archive, and their units, each claimed by one worker at a time until its claim expires
+     * (expires NULL: not claimed) or it is finished. A plan's id comes from an identity,
+     * which never gives a number twice, so a worker still on a replaced plan finds it gone. */
+    "CREATE TABLE work_plans ("
+    "  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+    "  archive text NOT NULL,"
+    "  fingerprint text NOT NULL,"
+    "  created timestamptz NOT NULL DEFAULT now(),"
+    "  UNIQUE (archive, fingerprint));"
+    "CREATE TABLE work_units ("
+    "  plan bigint NOT NULL,"
+    "  unit integer NOT NULL,"
+    "  mails text NOT NULL,"
+    "  owner text,"
+    "  expires timestamptz,"
+    "  claims integer NOT NULL DEFAULT 0,"
+    "  finished timestamptz,"
+    "  PRIMARY KEY (plan, unit));",
 };
 
 #define SCHEMA_VERSION ((int)G_N_ELEMENTS(migrations))
@@ -229,7 +254,7 @@ PGresult *pg_read(struct pg_journal *j, const char *what, const char *sql, int n
 	return read_rows(j, TRUE, what, sql, n, params, error);
 }
 
-static void roll_back(struct pg_journal *j)
+void pg_roll_back(struct pg_journal *j)
 {
 	if (PQstatus(j->conn) == CONNECTION_OK &&
 	    PQtransactionStatus(j->conn) != PQTRANS_IDLE)
@@ -243,8 +268,7 @@ static gboolean refuse_read_only(struct pg_journal *j, const char *what, GError 
 	return FALSE;
 }
 
-gboolean pg_write(struct pg_journal *j, const char *what, const struct pg_statement *steps,
-		  int n_steps, GError **error)
+gboolean pg_begin(struct pg_journal *j, const char *what, GError **error)
 {
 	PGresult *res;
 
@@ -254,17 +278,26 @@ gboolean pg_write(struct pg_journal *j, const char *what, const struct pg_statem
 	if (!(res = pg_read(j, what, "BEGIN", 0, NULL, error)))
 		return FALSE;
 	PQclear(res);
-	for (int i = 0; i < n_steps; i++) {
-		res = execute(j, steps[i].sql, steps[i].n, steps[i].params);
-		if (!answered(res)) {
-			pg_fail(j, res, what, error);
-			PQclear(res);
-			roll_back(j);
-			return FALSE;
-		}
-		PQclear(res);
-	}
-	res = PQexec(j->conn, "COMMIT");
+	return TRUE;
+}
+
+PGresult *pg_step(struct pg_journal *j, const char *what, const char *sql, int n,
+		  const char *const *params, GError **error)
+{
+	PGresult *res = execute(j, sql, n, params);
+
+	if (answered(res))
+		return res;
+	pg_fail(j, res, what, error);
+	PQclear(res);
+	pg_roll_back(j);
+	return NULL;
+}
+
+gboolean pg_commit(struct pg_journal *j, const char *what, GError **error)
+{
+	PGresult *res = PQexec(j->conn, "COMMIT");
+
 	if (answered(res)) {
 		PQclear(res);
 		return TRUE;
@@ -279,8 +312,22 @@ gboolean pg_write(struct pg_journal *j, const char *what, const struct pg_statem
 		pg_fail(j, res, what, error);
 	}
 	PQclear(res);
-	roll_back(j);
+	pg_roll_back(j);
 	return FALSE;
+}
+
+gboolean pg_write(struct pg_journal *j, const char *what, const struct pg_statement *steps,
+		  int n_steps, GError **error)
+{
+	if (!pg_begin(j, what, error))
+		return FALSE;
+	for (int i = 0; i < n_steps; i++) {
+		PGresult *res = pg_step(j, what, steps[i].sql, steps[i].n, steps[i].params, error);
+		if (!res)
+			return FALSE;
+		PQclear(res);
+	}
+	return pg_commit(j, what, error);
 }
 
 /* The schema version the journal has; 0 when it has none yet. */
@@ -366,7 +413,7 @@ static gboolean migrate(struct pg_journal *j, GError **error)
 	j->base.schema_version = SCHEMA_VERSION;
 	return TRUE;
 fail:
-	roll_back(j);
+	pg_roll_back(j);
 	return FALSE;
 }
 
@@ -640,4 +687,11 @@ const struct journal_ops journal_pg = {
     .items_seen = pg_journal_items_seen,
     .items_forget_absent = pg_journal_items_forget_absent,
     .stats = pg_journal_stats,
+    .lease_take = pg_journal_lease_take,
+    .lease_release = pg_journal_lease_release,
+    .work_plan = pg_journal_work_plan,
+    .work_claim = pg_journal_work_claim,
+    .work_renew = pg_journal_work_renew,
+    .work_release = pg_journal_work_release,
+    .work_left = pg_journal_work_left,
 };

@@ -3,7 +3,8 @@
  * by no other: journal_pg.c connects, keeps the schema, the mail locks and the helpers that run
  * statements; journal_pg_mails.c records mails and their attempts; journal_pg_sources.c where
  * each source stands (archive checkpoints, mailbox marks and items); journal_pg_stats.c what
- * stats shows. Every statement's values are bound parameters, sent as text. */
+ * stats shows; journal_pg_leases.c the leases of poll's mailboxes; journal_pg_work.c the work
+ * table of import --worker. Every statement's values are bound parameters, sent as text. */
 #ifndef M2T_STATE_JOURNAL_PG_H
 #define M2T_STATE_JOURNAL_PG_H
 
@@ -42,6 +43,16 @@ PGresult *pg_read(struct pg_journal *j, const char *what, const char *sql, int n
  * journal. */
 gboolean pg_write(struct pg_journal *j, const char *what, const struct pg_statement *steps,
 		  int n_steps, GError **error);
+/* The parts of a write whose statements need their answers: BEGIN (refused on a read-only
+ * journal; sent again on a new connection, as pg_read does), statements in the transaction
+ * (never sent again: on failure the transaction is rolled back and NULL returned, with error
+ * set; else the rows, PQclear them), and COMMIT (FALSE as pg_write's). pg_roll_back ends a
+ * transaction that is not to be committed. */
+gboolean pg_begin(struct pg_journal *j, const char *what, GError **error);
+PGresult *pg_step(struct pg_journal *j, const char *what, const char *sql, int n,
+		  const char *const *params, GError **error);
+void pg_roll_back(struct pg_journal *j);
+gboolean pg_commit(struct pg_journal *j, const char *what, GError **error);
 /* The text of row, col of res; newly allocated, NULL for SQL NULL. */
 char *pg_value_dup(const PGresult *res, int row, int col);
 /* The number in row, col of res (0 for SQL NULL). */
@@ -105,5 +116,28 @@ gboolean pg_journal_items_forget_absent(struct journal *journal, const char *mai
 gboolean pg_journal_stats(struct journal *journal, gint64 since, guint max_problems,
 			  GPtrArray **counts, GPtrArray **problems, guint *waiting,
 			  GError **error);
+
+/* journal_pg_leases.c */
+gboolean pg_journal_lease_take(struct journal *journal, const char *name, const char *owner,
+			       guint seconds, gboolean *held, char **previous, GError **error);
+gboolean pg_journal_lease_release(struct journal *journal, const char *name, const char *owner,
+				  GError **error);
+
+/* journal_pg_work.c */
+gboolean pg_journal_work_plan(struct journal *journal, const char *archive,
+			      const char *fingerprint, const GPtrArray *units, gint64 *plan,
+			      gboolean *recorded, GError **error);
+gboolean pg_journal_work_claim(struct journal *journal, gint64 plan, const char *owner,
+			       int lease_seconds, const GArray *skip,
+			       struct journal_work_unit *out, gboolean *found, guint *held,
+			       GError **error);
+gboolean pg_journal_work_renew(struct journal *journal, gint64 plan, guint unit,
+			       const char *owner, int lease_seconds, gboolean *held,
+			       GError **error);
+gboolean pg_journal_work_release(struct journal *journal, gint64 plan, guint unit,
+				 const char *owner, gboolean finished, gboolean *held,
+				 GError **error);
+gboolean pg_journal_work_left(struct journal *journal, gint64 plan, guint *units, guint *left,
+			      GError **error);
 
 #endif

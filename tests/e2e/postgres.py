@@ -276,6 +276,36 @@ class PostgreSQL:
             return False
 
 
+class ServerPerClass:
+    """Mixed in before a harness.DeskTestCase: one private server for the test class, started
+    again before each case (a case may stop it), and a database of its own for each case,
+    self.database, whose url (no password in it) is self.database_url."""
+
+    databases = 0
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        os.chmod(cls.classdir, 0o755)  # the server's user reaches its folder inside
+        cls.pg = PostgreSQL(cls.classdir)
+        cls.pg.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.pg.remove()
+        super().tearDownClass()
+
+    def setUp(self):
+        super().setUp()
+        self.addCleanup(lambda: self.kept_output.append(self.pg.log()))
+        self.pg.start()
+        ServerPerClass.databases += 1
+        self.database = f"m2t_case_{ServerPerClass.databases}"
+        self.pg.psql(f"CREATE DATABASE {self.database} OWNER {self.pg.user}",
+                     database="postgres")
+        self.database_url = f"postgresql://{self.pg.user}@{HOST}:{self.pg.port}/{self.database}"
+
+
 def run(command):
     """Lend a server to command (see the module's text); its exit status."""
     if not available():

@@ -7,7 +7,9 @@ thread's ticket, a survivor takes the dead worker's unit over, and a worker run 
 sends nothing.
 
 The journal the workers share is a parameter: ImportWorkers.check_shared_import() takes the
-[state] section's text, so another kind of journal is one more test method."""
+[state] section's text: a SQLite file (the workers run on one host), or a PostgreSQL database
+(tests/e2e/postgres.py starts a private server; skipped where its binaries are missing), whose
+claim expiries are the server's clock."""
 
 import collections
 import datetime
@@ -25,6 +27,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (BINARY, CONFIG_TEMPLATE, IDENTIFIER, SOURCE_DIR, DeskTestCase,  # noqa: E402
                      die_with_parent, wait_until)
+from postgres import PostgreSQL, available  # noqa: E402
 
 MAILS = 600
 WORKERS = 3
@@ -161,6 +164,17 @@ class ImportWorkers(DeskTestCase):
     def test_three_workers_on_a_shared_sqlite_journal(self):
         self.check_shared_import("[state]\npath = %s\n"
                                  % os.path.join(self.dir, "shared", "journal.db"))
+
+    @unittest.skipUnless(available(), "no PostgreSQL server binaries (apt-get install postgresql)")
+    def test_three_workers_on_a_shared_postgresql_journal(self):
+        for d in (self.classdir, self.dir):
+            os.chmod(d, 0o755)  # the server's user reaches its folder inside
+        pg = PostgreSQL(self.dir)
+        self.addCleanup(pg.remove)
+        self.addCleanup(lambda: self.kept_output.append(pg.log()))
+        pg.start()
+        self.check_shared_import("[state]\nkind = postgresql\nurl = %s\npassword_file = %s\n"
+                                 % (pg.url, pg.password_file))
 
 
 if __name__ == "__main__":

@@ -7,12 +7,9 @@ SIGTERM hands the mailbox over at once; `poll --once` leaves a mailbox held by a
 to it.
 
 The journal is a parameter: PollInstancesTest.state_section() gives the [state] section the
-instances share (a SQLite file here, since they run on one host). A run against another journal
-kind is a subclass that starts its server and returns its section, e.g.
-
-    class PostgresPollInstancesTest(PollInstancesTest):
-        def state_section(self):
-            return "[state]\\nkind = postgresql\\nurl = ...\\nlease_seconds = {lease}\\n"
+instances share: a SQLite file, since they run on one host, and in PostgresPollInstancesTest a
+PostgreSQL database (tests/e2e/postgres.py starts a private server; those cases are skipped
+where its binaries are missing), whose lease expiries are the server's clock.
 """
 
 import os
@@ -22,6 +19,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import CONFIG_TEMPLATE, IDENTIFIER, OPEN_ACTION, wait_until  # noqa: E402
+from postgres import ServerPerClass, available  # noqa: E402
 from test_poll import MAILBOX_TEMPLATE, PollTestCase, mail  # noqa: E402
 
 SQLITE_STATE = "[state]\npath = state/journal.db\nlease_seconds = {lease}\n"
@@ -169,6 +167,14 @@ class PollInstancesTest(PollTestCase):
         self.assertEqual(rc, 0, err)
         self.assertIn("holding the mailbox", err)
         self.assertEqual(len(self.desk.tickets()), 1)
+
+
+@unittest.skipUnless(available(), "no PostgreSQL server binaries (apt-get install postgresql)")
+class PostgresPollInstancesTest(ServerPerClass, PollInstancesTest):
+    def state_section(self):
+        return ("[state]\nkind = postgresql\nurl = %s\npassword_file = %s\nquarantine = %s\n"
+                "lease_seconds = {lease}\n" % (self.database_url, self.pg.password_file,
+                                               os.path.join(self.dir, "quarantine")))
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (BINARY, CONFIG_TEMPLATE, IDENTIFIER, PG_PASSWORD, SECRET,  # noqa: E402
                      DeskTestCase, wait_until)
-from postgres import PostgreSQL, available  # noqa: E402
+from postgres import ServerPerClass, available  # noqa: E402
 
 STATE = """[state]
 kind = postgresql
@@ -119,33 +119,13 @@ class CommandLines(threading.Thread):
         self.join()
 
 
-class SharedJournalCase(DeskTestCase):
+class SharedJournalCase(ServerPerClass, DeskTestCase):
     """One PostgreSQL for the class, a database of its own for each case, two hosts on it."""
-
-    cases = 0
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        os.chmod(cls.classdir, 0o755)
-        cls.pg = PostgreSQL(cls.classdir)
-        cls.pg.start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.pg.remove()
-        super().tearDownClass()
 
     def setUp(self):
         super().setUp()
-        self.addCleanup(lambda: self.kept_output.append(self.pg.log()))
-        self.pg.start()
-        SharedJournalCase.cases += 1
-        self.database = f"m2t_case_{SharedJournalCase.cases}"
-        self.pg.psql(f"CREATE DATABASE {self.database} OWNER {self.pg.user}",
-                     database="postgres")
-        url = f"postgresql://{self.pg.user}@127.0.0.1:{self.pg.port}/{self.database}"
-        self.hosts = [Host(self, "host-a", url), Host(self, "host-b", url)]
+        self.hosts = [Host(self, "host-a", self.database_url),
+                      Host(self, "host-b", self.database_url)]
 
     def tickets_by_subject(self):
         return collections.Counter(t["subject"] for t in self.desk.tickets())
@@ -192,7 +172,7 @@ class TwoHosts(SharedJournalCase):
         rc, out, err = self.hosts[1].run("check")
         self.assertEqual(rc, 0, err + out)
         self.assertIn(f"journal postgresql://{self.pg.user}@127.0.0.1:{self.pg.port}/"
-                      f"{self.database}: ok, schema 2", out)
+                      f"{self.database}: ok, schema 4", out)
 
     def test_stats_before_any_mail_is_empty(self):
         rc, out, err = self.hosts[0].run("stats", "--json")

@@ -1305,7 +1305,7 @@ static void test_pg_url_holds_no_password(void **state)
 	j = open_journal(FALSE);
 	assert_non_null(strstr(j->where, "postgresql://mail2ticket@127.0.0.1:"));
 	assert_non_null(strstr(j->where, pg_database));
-	assert_int_equal(j->schema_version, 2);
+	assert_int_equal(j->schema_version, 4);
 	journal_close(j);
 }
 
@@ -1411,7 +1411,7 @@ static void test_pg_version_1_journal_is_brought_forward(void **state)
 	assert_false(found);
 	journal_close(j);
 	version = pg_sql(pg_database, "SELECT value FROM meta WHERE name = 'schema_version'");
-	assert_string_equal(version, "2");
+	assert_string_equal(version, "4");
 	g_free(version);
 }
 
