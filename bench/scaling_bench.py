@@ -30,6 +30,7 @@ BENCH = os.path.dirname(os.path.abspath(__file__))
 SOURCE = os.path.dirname(BENCH)
 sys.path.insert(0, os.path.join(SOURCE, "tests", "e2e"))
 import postgres  # noqa: E402
+from import_bench import start_desk  # noqa: E402
 
 PROCESSES = (1, 2, 4)
 # Units of 100 mails give four workers several each; a 6 s claim makes a worker that found
@@ -57,21 +58,6 @@ Content-Type: text/plain; charset=utf-8
 
 Mail number {n} of the scaling benchmark.
 """
-
-
-def start_desk(tmp):
-    port_file = os.path.join(tmp, "port")
-    env = dict(os.environ, SANDBOX_DESK_SECRET="bench-secret")
-    desk = subprocess.Popen([sys.executable, os.path.join(SOURCE, "tests", "desk",
-                                                         "sandbox_desk.py"),
-                             "--port", "0", "--port-file", port_file, "--quiet",
-                             "--identifier", "bench"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-    for _ in range(100):
-        if os.path.exists(port_file) and open(port_file).read().strip():
-            return desk, open(port_file).read().strip()
-        time.sleep(0.1)
-    sys.exit("the sandbox desk did not start")
 
 
 def desk_counts(port):
