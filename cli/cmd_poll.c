@@ -17,6 +17,7 @@
 
 #include "cli/commands.h"
 #include "flow/deliver.h"
+#include "flow/deliver_pool.h"
 #include "cli/log.h"
 #include "flow/mailbox_lease.h"
 #include "flow/retry_clock.h"
@@ -224,8 +225,8 @@ static void wait_for_news(struct watch *w)
 
 /* One pass over the mailbox; FALSE when the process must end (*rc set). *all_done is cleared
  * when mail waits, and *may_heal set when it waits for a failure that may heal. */
-static gboolean run_pass(struct deliver *d, struct watch *w, gboolean *all_done,
-			 gboolean *may_heal, int *rc)
+static gboolean run_pass(struct deliver *d, struct deliver_pool *lanes, struct watch *w,
+			 gboolean *all_done, gboolean *may_heal, int *rc)
 {
 	GError *err = NULL;
 	enum poll_result result;
@@ -238,7 +239,7 @@ static gboolean run_pass(struct deliver *d, struct watch *w, gboolean *all_done,
 			g_clear_error(&err);
 		}
 	}
-	result = poll_pass(d, w->mb, w->lease, &stop_requested, &err);
+	result = poll_pass(d, lanes, w->mb, w->lease, &stop_requested, &err);
 	switch (result) {
 	case POLL_OK:
 		pass_succeeded(w);
@@ -385,6 +386,9 @@ struct service {
 	gboolean dry_run;
 	struct config *config;
 	struct deliver d;
+	/* A backlog's desk lanes ([desk] concurrency > 1, not in a dry run, whose calls are
+	 * printed in the mailbox's order), or NULL. */
+	struct deliver_pool *lanes;
 	GPtrArray *watches;
 };
 
@@ -397,8 +401,15 @@ static gboolean service_start(struct service *s, struct config *config, GError *
 		return FALSE;
 	}
 	d.keep_refused = TRUE;
+	if (!s->dry_run && config->desk.concurrency > 1 &&
+	    !(s->lanes = deliver_pool_new_for_mailbox(config, config->desk.concurrency, error))) {
+		deliver_close(&d);
+		return FALSE;
+	}
 	s->watches = watches_new(config, s->only, &d, s->instance, error);
 	if (!s->watches) {
+		deliver_pool_free(s->lanes);
+		s->lanes = NULL;
 		deliver_close(&d);
 		return FALSE;
 	}
@@ -417,6 +428,8 @@ static void service_stop(struct service *s)
 	if (s->watches)
 		g_ptr_array_unref(s->watches);
 	s->watches = NULL;
+	deliver_pool_free(s->lanes);
+	s->lanes = NULL;
 	deliver_close(&s->d);
 	config_free(s->config);
 	s->config = NULL;
@@ -513,7 +526,7 @@ int cmd_poll(const struct global_options *g, int argc, char **argv)
 			if (!watch_holds_mailbox(w, once, s.config->state.lease_seconds))
 				all_done = FALSE;
 			else if (once || w->due <= now)
-				go_on = run_pass(&s.d, w, &all_done, &may_heal, &rc);
+				go_on = run_pass(&s.d, s.lanes, w, &all_done, &may_heal, &rc);
 		}
 		if (!go_on)
 			break;

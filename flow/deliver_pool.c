@@ -7,6 +7,7 @@
 
 struct job {
 	struct finished_delivery d;
+	struct envelope envelope; /* its item is d.parsed.msg.location */
 	struct lane *lane;
 	GPtrArray *ids;	 /* the Message-IDs that tie the mail to others (thread_ids()) */
 	GPtrArray *pins; /* those of them this job holds to its lane */
@@ -37,7 +38,7 @@ struct deliver_pool {
 	GHashTable *pins;
 	/* The Message-IDs of every mail of the run that was not delivered (main thread only). */
 	GHashTable *failed;
-	struct retry_clock *clock;
+	struct retry_clock *clock; /* NULL: each mail is tried once */
 };
 
 void finished_delivery_clear(struct finished_delivery *done)
@@ -68,7 +69,7 @@ static GError *not_to_send(struct deliver_pool *pool, GHashTable *failed, const 
 	if (names_one_of(job->ids, failed))
 		return g_error_new(DESK_ERROR, DESK_ERROR_TEMPORARY,
 				   "not sent: an earlier mail of its thread is not delivered yet");
-	if (retry_clock_gave_up(pool->clock))
+	if (pool->clock && retry_clock_gave_up(pool->clock))
 		return g_error_new(DESK_ERROR, DESK_ERROR_TEMPORARY,
 				   "not sent: the desk has failed for %d s in a row",
 				   retry_clock_limit(pool->clock));
@@ -80,22 +81,26 @@ static GError *not_to_send(struct deliver_pool *pool, GHashTable *failed, const 
 static void run_job(struct lane *lane, struct job *job)
 {
 	struct finished_delivery *d = &job->d;
-	struct envelope envelope = {.source = "import", .item = d->parsed.msg.location};
+	struct envelope envelope = job->envelope;
+	struct retry_clock *clock = lane->pool->clock;
 	gint64 failing_since = 0;
 
+	envelope.item = d->parsed.msg.location;
 	d->error = not_to_send(lane->pool, lane->failed, job);
 	d->ok = d->error == NULL;
+	d->held_back = !d->ok;
 	while (d->ok) {
 		envelope.started = g_get_monotonic_time();
 		delivery_result_clear(&d->result);
 		d->ok = deliver_parsed_message(&lane->d, d->parsed.mail, d->parsed.msg.raw,
 					       &envelope, &d->result, &d->error);
 		if (d->ok) {
-			retry_clock_success(lane->pool->clock);
+			if (clock)
+				retry_clock_success(clock);
 			break;
 		}
-		if (!retry_clock_may_heal(d->error) ||
-		    !retry_clock_wait(lane->pool->clock, &failing_since))
+		if (!clock || !retry_clock_may_heal(d->error) ||
+		    !retry_clock_wait(clock, &failing_since))
 			break;
 		log_event(M2T_LOG_INFO, "trying the mail again", "mail", envelope.item, NULL);
 		g_clear_error(&d->error);
@@ -117,8 +122,11 @@ static gpointer lane_run(gpointer data)
 	return NULL;
 }
 
-struct deliver_pool *deliver_pool_new(const struct config *config, gboolean dry_run,
-				      gboolean original_dates, int lanes, GError **error)
+/* for_mailbox: see deliver_pool_new_for_mailbox(); else a mail the desk failed on is tried again
+ * (retry_clock.h). */
+static struct deliver_pool *pool_new(const struct config *config, gboolean dry_run,
+				     gboolean original_dates, gboolean for_mailbox, int lanes,
+				     GError **error)
 {
 	struct deliver_pool *pool = g_new0(struct deliver_pool, 1);
 
@@ -127,7 +135,8 @@ struct deliver_pool *deliver_pool_new(const struct config *config, gboolean dry_
 	pool->pins = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	pool->failed = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	/* A dry run sends nothing that could fail. */
-	pool->clock = retry_clock_new(dry_run ? 0 : config->desk.give_up_after);
+	if (!for_mailbox)
+		pool->clock = retry_clock_new(dry_run ? 0 : config->desk.give_up_after);
 	for (int i = 0; i < MAX(lanes, 1); i++) {
 		struct lane *lane = g_new0(struct lane, 1);
 		lane->pool = pool;
@@ -138,6 +147,7 @@ struct deliver_pool *deliver_pool_new(const struct config *config, gboolean dry_
 			return NULL;
 		}
 		lane->d.original_dates = original_dates;
+		lane->d.keep_refused = for_mailbox;
 		/* A single lane delivers on the caller's thread: handing each mail to another
 		 * thread and back would only cost time. */
 		if (lanes > 1) {
@@ -146,6 +156,18 @@ struct deliver_pool *deliver_pool_new(const struct config *config, gboolean dry_
 		}
 	}
 	return pool;
+}
+
+struct deliver_pool *deliver_pool_new(const struct config *config, gboolean dry_run,
+				      gboolean original_dates, int lanes, GError **error)
+{
+	return pool_new(config, dry_run, original_dates, FALSE, lanes, error);
+}
+
+struct deliver_pool *deliver_pool_new_for_mailbox(const struct config *config, int lanes,
+						  GError **error)
+{
+	return pool_new(config, FALSE, FALSE, TRUE, lanes, error);
 }
 
 void deliver_pool_free(struct deliver_pool *pool)
@@ -210,7 +232,8 @@ static struct lane *choose_lane(struct deliver_pool *pool, GPtrArray *ids)
 
 /* Every mail of a thread goes to the lane where one of them is in flight, so the thread's mails
  * reach the desk in the order they were pushed: the first opens the ticket, the rest follow. */
-void deliver_pool_push(struct deliver_pool *pool, struct parsed_message *p, guint64 seq)
+void deliver_pool_push_envelope(struct deliver_pool *pool, struct parsed_message *p,
+				const struct envelope *envelope, guint64 seq)
 {
 	struct job *job = g_new0(struct job, 1);
 	GPtrArray *ids = g_ptr_array_new();
@@ -238,6 +261,7 @@ void deliver_pool_push(struct deliver_pool *pool, struct parsed_message *p, guin
 	job->d.parsed = *p;
 	*p = (struct parsed_message){0};
 	job->d.seq = seq;
+	job->envelope = *envelope;
 	job->lane->queued++;
 	pool->in_flight++;
 	/* Its thread failed earlier in the run, in another lane or before this one was pushed. */
@@ -245,6 +269,7 @@ void deliver_pool_push(struct deliver_pool *pool, struct parsed_message *p, guin
 		job->d.error = g_error_new(DESK_ERROR, DESK_ERROR_TEMPORARY,
 					   "not sent: an earlier mail of its thread is not "
 					   "delivered yet");
+		job->d.held_back = TRUE;
 		g_async_queue_push(pool->results, job);
 		return;
 	}
@@ -252,6 +277,21 @@ void deliver_pool_push(struct deliver_pool *pool, struct parsed_message *p, guin
 		g_async_queue_push(job->lane->jobs, job);
 	else
 		run_job(job->lane, job);
+}
+
+void deliver_pool_push(struct deliver_pool *pool, struct parsed_message *p, guint64 seq)
+{
+	const struct envelope envelope = {.source = "import"};
+
+	deliver_pool_push_envelope(pool, p, &envelope, seq);
+}
+
+/* The lanes are idle: what they did last reached this thread through the results queue. */
+void deliver_pool_forget_failures(struct deliver_pool *pool)
+{
+	g_hash_table_remove_all(pool->failed);
+	for (guint i = 0; i < pool->lanes->len; i++)
+		g_hash_table_remove_all(((struct lane *)g_ptr_array_index(pool->lanes, i))->failed);
 }
 
 guint deliver_pool_in_flight(const struct deliver_pool *pool)
@@ -285,5 +325,5 @@ gboolean deliver_pool_pop(struct deliver_pool *pool, struct finished_delivery *o
 
 gboolean deliver_pool_gave_up(const struct deliver_pool *pool)
 {
-	return retry_clock_gave_up(pool->clock);
+	return pool->clock && retry_clock_gave_up(pool->clock);
 }

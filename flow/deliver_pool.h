@@ -14,6 +14,9 @@ struct finished_delivery {
 	struct parsed_message parsed;
 	guint64 seq; /* as pushed */
 	gboolean ok;
+	/* When !ok: not sent at all, for its thread's earlier mail was not delivered or the run
+	 * gave up (the desk was not asked about it). */
+	gboolean held_back;
 	struct delivery_result result; /* when ok */
 	GError *error;		       /* when !ok */
 };
@@ -26,11 +29,22 @@ struct deliver_pool;
  * be opened. Free with deliver_pool_free(). */
 struct deliver_pool *deliver_pool_new(const struct config *config, gboolean dry_run,
 				      gboolean original_dates, int lanes, GError **error);
+/* The same for a mailbox's passes (lanes deliverers with the desk's refusals left to the caller,
+ * as struct deliver's keep_refused): each mail is tried once, since a pass leaves a mail the
+ * desk failed on where it is for a later pass, and nothing is dated from the mail. */
+struct deliver_pool *deliver_pool_new_for_mailbox(const struct config *config, int lanes,
+						  GError **error);
 /* Waits for the deliveries in flight (their results are dropped) and frees the pool. */
 void deliver_pool_free(struct deliver_pool *pool);
 
 /* Start delivering p (its contents are taken, p is cleared); seq comes back with the result. */
 void deliver_pool_push(struct deliver_pool *pool, struct parsed_message *p, guint64 seq);
+/* The same with the envelope the mail came with: its strings are borrowed and must outlive the
+ * delivery; its item is p's location. */
+void deliver_pool_push_envelope(struct deliver_pool *pool, struct parsed_message *p,
+				const struct envelope *envelope, guint64 seq);
+/* With none in flight: the threads that failed so far are tried again (a mailbox's next pass). */
+void deliver_pool_forget_failures(struct deliver_pool *pool);
 /* Deliveries pushed and not yet popped. */
 guint deliver_pool_in_flight(const struct deliver_pool *pool);
 /* A finished delivery (the first to finish, not the first pushed), waiting for one if need be;

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* One pass over one mailbox (poll_pass.h): fetch, parse, deliver, then acknowledge. */
+/* One pass over one mailbox (poll_pass.h): fetch, parse, deliver, then acknowledge. A backlog
+ * is fetched and parsed here, on the thread that owns the connection, and delivered on the desk
+ * lanes a few mails ahead; each mail is acknowledged here once its lane has returned. */
 #include "flow/poll_pass.h"
 
 #include <string.h>
@@ -20,6 +22,14 @@ enum item_result {
 	ITEM_CONNECTION, /* the connection failed (error set) */
 	ITEM_FATAL,	 /* see POLL_FATAL (error set) */
 	ITEM_LEASE_LOST, /* see POLL_LEASE_LOST: the mail was not acknowledged */
+	ITEM_READY,	 /* fetched (and parsed): to be delivered */
+};
+
+/* What became of each listed mail, for the UID mark. */
+enum mail_state {
+	MAIL_PENDING,
+	MAIL_HANDLED,
+	MAIL_LEFT,
 };
 
 struct pass {
@@ -32,6 +42,14 @@ struct pass {
 	guint temp_in_row;   /* temporary failures since the last success */
 	GError *waiting;     /* the last failure that left a mail waiting */
 	char *where;	     /* "UID 12", "UIDL abc" or "file NAME": for logs */
+	struct deliver_pool *lanes; /* NULL: one mail at a time, on this thread */
+	guint window;		    /* mails on the lanes at most */
+	/* The desk answered in this pass, and has not failed since: until it does, one mail at a
+	 * time finds out whether it is down (as many calls as without lanes). */
+	gboolean answered;
+	/* The connection or the lease is lost: mail on the lanes still finishes (the journal
+	 * records it), but nothing more is acknowledged or set aside. */
+	gboolean acks_off;
 };
 
 /* The pass's envelope, with what the message itself carries (the spool keeps pipe's). */
@@ -100,6 +118,8 @@ static enum item_result set_aside(struct pass *p, struct mailbox_message *msg, G
 			  p->where, "reason", reason, NULL);
 		return ITEM_DONE;
 	}
+	if (p->acks_off)
+		return ITEM_LEFT;
 	if (!lease_kept(p))
 		return ITEM_LEASE_LOST;
 	if (p->c->failed_folder) {
@@ -155,6 +175,7 @@ static enum item_result delivery_failed(struct pass *p, struct mailbox_message *
 		return ITEM_LEFT;
 	}
 	p->temp_in_row = 0;
+	p->answered = TRUE;
 	if (p->write &&
 	    (!journal_item_count_failure(p->d->journal, p->c->name, msg->id, 1, err->message,
 					 &journal_err) ||
@@ -177,17 +198,13 @@ static enum item_result delivery_failed(struct pass *p, struct mailbox_message *
 	return ITEM_LEFT;
 }
 
-static enum item_result deliver_fetched(struct pass *p, struct mailbox_message *msg,
-					GBytes *raw, GError **error)
+/* raw parsed into *mail (ITEM_READY), or set aside when the parser hung on it. */
+static enum item_result parse_fetched(struct pass *p, struct mailbox_message *msg, GBytes *raw,
+				      struct mail **mail, GError **error)
 {
 	static const char parser_died[] = "the parser crashed or was stopped while reading it";
-	gint64 started = g_get_monotonic_time();
 	struct parse_options options;
-	struct envelope envelope;
-	struct delivery_result result;
-	struct mail *mail;
 	GError *err = NULL;
-	gboolean ok;
 
 	/* Counted as a failure until the parser returns, so that a mail that kills the process
 	 * each time is set aside after max_failures restarts instead of blocking the mailbox. */
@@ -197,8 +214,8 @@ static enum item_result deliver_fetched(struct pass *p, struct mailbox_message *
 		return ITEM_LEFT;
 	}
 	parse_options_from_config(p->d->config, &options);
-	mail = parse_within(raw, &options, p->c->parse_timeout);
-	if (!mail) {
+	*mail = parse_within(raw, &options, p->c->parse_timeout);
+	if (!*mail) {
 		char *reason = deliver_parse_timeout_reason(p->c->parse_timeout);
 		enum item_result r = set_aside(p, msg, raw, reason, error);
 		if (r != ITEM_CONNECTION)
@@ -209,44 +226,61 @@ static enum item_result deliver_fetched(struct pass *p, struct mailbox_message *
 	}
 	if (p->write &&
 	    !journal_item_count_failure(p->d->journal, p->c->name, msg->id, -1, NULL, &err)) {
-		mail_free(mail);
+		mail_free(*mail);
+		*mail = NULL;
 		note_waiting(p, err);
 		return ITEM_LEFT;
 	}
-	envelope = envelope_of(p, msg);
-	envelope.started = started;
-	ok = deliver_parsed_message(p->d, mail, raw, &envelope, &result, &err);
-	delivery_result_clear(&result);
-	if (!ok) {
-		mail_free(mail);
+	return ITEM_READY;
+}
+
+/* After msg's delivery: acknowledged when it went through (ok), else left or set aside
+ * (delivery_failed(), which takes err). */
+static enum item_result delivered(struct pass *p, struct mailbox_message *msg, GBytes *raw,
+				  gboolean ok, GError *err, GError **error)
+{
+	if (!ok)
 		return delivery_failed(p, msg, raw, err, error);
-	}
 	p->temp_in_row = 0;
-	if (p->write && !lease_kept(p)) {
-		/* Delivered and journalled: the mailbox's new holder finds it in the journal and
-		 * only acknowledges it. */
-		mail_free(mail);
+	p->answered = TRUE;
+	/* Delivered and journalled: the next pass, or the mailbox's new holder, finds it in the
+	 * journal and only acknowledges it. */
+	if (p->acks_off)
+		return ITEM_LEFT;
+	if (p->write && !lease_kept(p))
 		return ITEM_LEASE_LOST;
-	}
-	if (p->write && !p->mb->ops->acknowledge(p->mb, msg, &err)) {
-		/* Delivered and journalled: the next pass finds it in the journal and only
-		 * acknowledges it. */
-		mail_free(mail);
+	if (p->write && !p->mb->ops->acknowledge(p->mb, msg, &err))
 		return err->code == MAILBOX_ERROR_CONNECT ? connection_lost(err, error)
 							  : (note_waiting(p, err), ITEM_LEFT);
-	}
 	finish_item(p, msg);
-	mail_free(mail);
 	return ITEM_DONE;
 }
 
-static enum item_result handle(struct pass *p, struct mailbox_message *msg, GError **error)
+/* Deliver mail (taken) on this thread. */
+static enum item_result deliver_here(struct pass *p, struct mailbox_message *msg, GBytes *raw,
+				     struct mail *mail, gint64 started, GError **error)
+{
+	struct envelope envelope = envelope_of(p, msg);
+	struct delivery_result result;
+	GError *err = NULL;
+	gboolean ok;
+
+	envelope.started = started;
+	ok = deliver_parsed_message(p->d, mail, raw, &envelope, &result, &err);
+	delivery_result_clear(&result);
+	mail_free(mail);
+	return delivered(p, msg, raw, ok, err, error);
+}
+
+/* Whether msg is to be delivered (ITEM_READY: *raw fetched, a new reference), or done with here:
+ * handled before, set aside, or gone. */
+static enum item_result take_in(struct pass *p, struct mailbox_message *msg, GBytes **raw,
+				GError **error)
 {
 	int failures = 0;
 	char *reason = NULL;
 	gboolean seen = FALSE;
 	enum item_result r;
-	GBytes *raw = NULL;
 	GError *err = NULL;
 
 	if (p->d->journal && !journal_item_get(p->d->journal, p->c->name, msg->id, &failures,
@@ -274,7 +308,7 @@ static enum item_result handle(struct pass *p, struct mailbox_message *msg, GErr
 		g_free(why);
 		return r;
 	}
-	if (!p->mb->ops->fetch(p->mb, msg, &raw, &err)) {
+	if (!p->mb->ops->fetch(p->mb, msg, raw, &err)) {
 		if (err->code == MAILBOX_ERROR_CONNECT)
 			return connection_lost(err, error);
 		/* Gone from the folder since it was listed: someone else took it. */
@@ -282,8 +316,65 @@ static enum item_result handle(struct pass *p, struct mailbox_message *msg, GErr
 		g_error_free(err);
 		return ITEM_DONE;
 	}
-	r = deliver_fetched(p, msg, raw, error);
-	g_bytes_unref(raw);
+	return ITEM_READY;
+}
+
+/* Start on msg, the list's mail i: done with here (delivered on this thread when there are no
+ * lanes), or handed to the lanes (ITEM_READY). */
+static enum item_result start(struct pass *p, struct mailbox_message *msg, guint i,
+			      GError **error)
+{
+	gint64 started = g_get_monotonic_time();
+	struct mail *mail = NULL;
+	GBytes *raw = NULL;
+	enum item_result r = take_in(p, msg, &raw, error);
+
+	if (r == ITEM_READY)
+		r = parse_fetched(p, msg, raw, &mail, error);
+	if (r == ITEM_READY && !p->lanes) {
+		r = deliver_here(p, msg, raw, mail, started, error);
+	} else if (r == ITEM_READY) {
+		struct parsed_message parsed = {
+		    .msg = {.raw = g_bytes_ref(raw), .location = g_strdup(p->where)},
+		    .mail = mail};
+		struct envelope envelope = envelope_of(p, msg);
+		deliver_pool_push_envelope(p->lanes, &parsed, &envelope, i);
+	}
+	if (raw)
+		g_bytes_unref(raw);
+	return r;
+}
+
+static void set_where(struct pass *p, const struct mailbox_message *msg)
+{
+	g_free(p->where);
+	p->where = p->c->driver->features & MAILBOX_HAS_UIDS
+		       ? g_strdup_printf("%s %u", p->c->driver->item_name, msg->uid)
+		       : g_strdup_printf("%s %s", p->c->driver->item_name, msg->id);
+}
+
+/* The next mail the lanes are done with, acknowledged or left; *i: its place in list. */
+static enum item_result finish_next(struct pass *p, GArray *list, guint *i, GError **error)
+{
+	struct finished_delivery done;
+	struct mailbox_message *msg;
+	enum item_result r;
+
+	deliver_pool_pop(p->lanes, &done);
+	*i = (guint)done.seq;
+	msg = &g_array_index(list, struct mailbox_message, *i);
+	set_where(p, msg);
+	if (done.held_back) {
+		/* Not a desk failure: its thread waits for the mail before it. */
+		log_event(M2T_LOG_WARN, "mail left on the server for now", "mailbox", p->c->name,
+			  "mail", p->where, "error", done.error->message, NULL);
+		note_waiting(p, g_steal_pointer(&done.error));
+		r = ITEM_LEFT;
+	} else {
+		r = delivered(p, msg, done.parsed.msg.raw, done.ok, g_steal_pointer(&done.error),
+			      error);
+	}
+	finished_delivery_clear(&done);
 	return r;
 }
 
@@ -350,67 +441,141 @@ static gboolean forget_deleted(struct pass *p, GArray *list, GError **error)
 	return ok;
 }
 
+/* The UID mark moves over the mails handled without a gap from the first listed: one the lanes
+ * finished early waits for those before it, and one left stops it for the pass. */
+struct uid_mark {
+	struct journal_mailbox_mark mark;
+	guint8 *state;	  /* enum mail_state of each listed mail */
+	guint prefix;	  /* the mails before this one are all handled */
+	gboolean stuck;	  /* the journal could not record it: it stays for the pass */
+};
+
+static void advance_mark(struct pass *p, struct uid_mark *m, GArray *list)
+{
+	guint from = m->prefix;
+	GError *err = NULL;
+
+	while (!m->stuck && m->prefix < list->len && m->state[m->prefix] == MAIL_HANDLED)
+		m->prefix++;
+	if (m->prefix == from)
+		return;
+	m->mark.last_uid = g_array_index(list, struct mailbox_message, m->prefix - 1).uid;
+	if (p->write && !journal_mailbox_mark_set(p->d->journal, p->c->name, &m->mark, &err)) {
+		note_waiting(p, err);
+		m->stuck = TRUE;
+	}
+}
+
+/* What ends the pass at once: no mail more is started, and what the lanes still carry is only
+ * journalled. */
+static enum poll_result halting(enum item_result r)
+{
+	switch (r) {
+	case ITEM_CONNECTION:
+		return POLL_CONNECTION;
+	case ITEM_LEASE_LOST:
+		return POLL_LEASE_LOST;
+	case ITEM_FATAL:
+		return POLL_FATAL;
+	default:
+		return POLL_OK;
+	}
+}
+
+static guint window_now(const struct pass *p)
+{
+	return p->answered && p->temp_in_row == 0 ? p->window : 1;
+}
+
+/* Every listed mail in order: started while fewer than the window are on the lanes (one at a
+ * time without lanes), and settled as each comes back. */
+static enum poll_result run_list(struct pass *p, GArray *list, struct uid_mark *m,
+				 const volatile sig_atomic_t *stop, GError **error)
+{
+	const gboolean uids = p->c->driver->features & MAILBOX_HAS_UIDS;
+	enum poll_result result = POLL_OK;
+	guint next = 0;
+
+	for (;;) {
+		GError *err = NULL;
+		enum item_result r;
+		guint i;
+		if (result == POLL_OK && !*stop && next < list->len &&
+		    (!p->lanes || deliver_pool_in_flight(p->lanes) < window_now(p))) {
+			struct mailbox_message *msg =
+			    &g_array_index(list, struct mailbox_message, next);
+			i = next++;
+			/* A long pass is not a hang. */
+			service_watchdog_ping();
+			set_where(p, msg);
+			if (!lease_kept(p))
+				r = ITEM_LEASE_LOST;
+			else if (!uids || msg->uid >= m->mark.unseen_below || !msg->seen)
+				r = start(p, msg, i, &err);
+			else
+				r = ITEM_DONE;
+			if (r == ITEM_READY)
+				continue;
+		} else if (p->lanes && deliver_pool_in_flight(p->lanes) > 0) {
+			r = finish_next(p, list, &i, &err);
+		} else {
+			break;
+		}
+		if (halting(r) != POLL_OK) {
+			p->acks_off = TRUE;
+			if (result == POLL_OK || result == POLL_DESK_DOWN) {
+				result = halting(r);
+				g_propagate_error(error, err);
+				err = NULL;
+			}
+		}
+		g_clear_error(&err);
+		if (r == ITEM_DONE || r == ITEM_LEFT)
+			m->state[i] = r == ITEM_DONE ? MAIL_HANDLED : MAIL_LEFT;
+		if (uids && result != POLL_LEASE_LOST)
+			advance_mark(p, m, list);
+		if (result == POLL_OK && p->temp_in_row >= DESK_DOWN_AFTER)
+			result = POLL_DESK_DOWN;
+	}
+	return result;
+}
+
 static enum poll_result run(struct pass *p, const volatile sig_atomic_t *stop, GError **error)
 {
 	const gboolean uids = p->c->driver->features & MAILBOX_HAS_UIDS;
-	struct journal_mailbox_mark mark = {0};
+	struct uid_mark m = {0};
 	GArray *list = mailbox_message_array_new();
 	enum poll_result result = POLL_OK;
-	gboolean contiguous = TRUE;
 	GError *err = NULL;
 
 	if (!p->mb->connected && !p->mb->ops->open(p->mb, &err))
 		goto connection;
-	if (uids && !load_mark(p, &mark, &err)) {
+	if (uids && !load_mark(p, &m.mark, &err)) {
 		note_waiting(p, err);
 		result = POLL_RETRY;
 		goto out;
 	}
-	if (!p->mb->ops->list(p->mb, mark.last_uid, list, &err))
+	if (!p->mb->ops->list(p->mb, m.mark.last_uid, list, &err))
 		goto connection;
 	if (!uids && (!skip_existing(p, list, &err) || !forget_deleted(p, list, &err))) {
 		note_waiting(p, err);
 		result = POLL_RETRY;
 		goto out;
 	}
-	for (guint i = 0; i < list->len && !*stop; i++) {
-		struct mailbox_message *msg = &g_array_index(list, struct mailbox_message, i);
-		enum item_result r = ITEM_DONE;
-		/* A long pass is not a hang. */
-		service_watchdog_ping();
-		g_free(p->where);
-		p->where = uids ? g_strdup_printf("%s %u", p->c->driver->item_name, msg->uid)
-				: g_strdup_printf("%s %s", p->c->driver->item_name, msg->id);
-		if (!lease_kept(p))
-			r = ITEM_LEASE_LOST;
-		else if (!uids || msg->uid >= mark.unseen_below || !msg->seen)
-			r = handle(p, msg, &err);
-		if (r == ITEM_CONNECTION)
-			goto connection;
-		if (r == ITEM_LEASE_LOST) {
-			result = POLL_LEASE_LOST;
-			goto out;
-		}
-		if (r == ITEM_FATAL) {
-			g_propagate_error(error, err);
-			result = POLL_FATAL;
-			goto out;
-		}
-		if (r == ITEM_DONE && contiguous && uids) {
-			mark.last_uid = msg->uid;
-			if (p->write &&
-			    !journal_mailbox_mark_set(p->d->journal, p->c->name, &mark, &err)) {
-				note_waiting(p, err);
-				contiguous = FALSE;
-			}
-		}
-		if (r == ITEM_LEFT)
-			contiguous = FALSE;
-		if (p->temp_in_row >= DESK_DOWN_AFTER) {
-			result = POLL_DESK_DOWN;
-			break;
-		}
+	/* A single new mail (what IDLE mostly brings) goes without the lanes' hand-over. */
+	if (list->len < 2)
+		p->lanes = NULL;
+	m.state = g_new0(guint8, list->len);
+	result = run_list(p, list, &m, stop, &err);
+	g_free(m.state);
+	if (result == POLL_CONNECTION)
+		goto connection;
+	if (result == POLL_FATAL) {
+		g_propagate_error(error, err);
+		goto out;
 	}
+	if (result == POLL_LEASE_LOST)
+		goto out;
 	if (result == POLL_OK && p->waiting)
 		result = POLL_RETRY;
 	/* POP3 deletes at QUIT; the spool stays open for its inotify watch. */
@@ -429,8 +594,9 @@ out:
 	return result;
 }
 
-enum poll_result poll_pass(struct deliver *d, struct mailbox *mb, struct mailbox_lease *lease,
-			   const volatile sig_atomic_t *stop, GError **error)
+enum poll_result poll_pass(struct deliver *d, struct deliver_pool *lanes, struct mailbox *mb,
+			   struct mailbox_lease *lease, const volatile sig_atomic_t *stop,
+			   GError **error)
 {
 	const struct mailbox_config *c = mb->config;
 	char *source = g_strconcat("mailbox ", c->name, NULL);
@@ -443,8 +609,14 @@ enum poll_result poll_pass(struct deliver *d, struct mailbox *mb, struct mailbox
 			 .mailbox = c->name,
 			 .recipient = strchr(c->user, '@') ? c->user : NULL},
 	    .write = !d->dry_run,
+	    .lanes = lanes,
+	    .window = 2 * (guint)MAX(d->config->desk.concurrency, 1),
 	};
-	enum poll_result result = run(&p, stop, error);
+	enum poll_result result;
+
+	if (lanes)
+		deliver_pool_forget_failures(lanes);
+	result = run(&p, stop, error);
 
 	g_clear_error(&p.waiting);
 	g_free(p.where);

@@ -7,6 +7,7 @@
 #include <signal.h>
 
 #include "flow/deliver.h"
+#include "flow/deliver_pool.h"
 #include "flow/mailbox_lease.h"
 #include "ingest/mailbox.h"
 
@@ -21,11 +22,14 @@ enum poll_result {
 			  * stopped, and nothing more may be acknowledged on this connection */
 };
 
-/* Run a pass over mb (opening it when it is not connected) for d. lease (NULL: the mailbox has
- * none) is renewed as it falls due and checked before each mail and each acknowledgement, so
- * that a long pass keeps it and a lost one ends the pass. stop is read between mails: once set,
- * the pass ends after the mail in hand. */
-enum poll_result poll_pass(struct deliver *d, struct mailbox *mb, struct mailbox_lease *lease,
-			   const volatile sig_atomic_t *stop, GError **error);
+/* Run a pass over mb (opening it when it is not connected) for d. lanes (NULL: none) deliver a
+ * backlog, up to twice [desk] concurrency mails ahead, each acknowledged (and the UID mark moved
+ * over those handled without a gap) only after its lane returned; a single new mail is
+ * delivered by d. lease (NULL: the mailbox has none) is renewed as it falls due and checked
+ * before each mail and each acknowledgement, so that a long pass keeps it and a lost one ends
+ * the pass. stop is read between mails: once set, the pass ends after the mails in hand. */
+enum poll_result poll_pass(struct deliver *d, struct deliver_pool *lanes, struct mailbox *mb,
+			   struct mailbox_lease *lease, const volatile sig_atomic_t *stop,
+			   GError **error);
 
 #endif
