@@ -72,13 +72,16 @@ class PollTestCase(DeskTestCase):
             if proc.stderr:
                 proc.stderr.close()
 
-    def use_mailbox(self, url=None, after="move:Processed", interval=60, extra=""):
+    def use_mailbox(self, url=None, after="move:Processed", interval=60, extra="",
+                    concurrency=None):
         dv = self.dovecot
         url = url or f"imaps://127.0.0.1:{dv.imaps_port}/INBOX"
         if dv.ca_file and "ca_file" not in extra.split("\n[mailbox")[0]:
             extra = f"ca_file = {dv.ca_file}\n" + extra
         text = CONFIG_TEMPLATE.format(url=self.desk.url, identifier="e2e-identifier",
                                       timeout=self.timeout)
+        if concurrency is not None:
+            text = text.replace("[desk]\n", f"[desk]\nconcurrency = {concurrency}\n", 1)
         text += MAILBOX_TEMPLATE.format(url=url, after=after, interval=interval, extra=extra)
         self.config = self.write_config(text)
 
@@ -126,6 +129,124 @@ class PollTestCase(DeskTestCase):
         doubled = {s: c for s, c in counts.items() if c > 1}
         self.assertEqual(doubled, {}, "mail turned into more than one ticket")
         self.assertEqual(sorted(counts), sorted(subjects))
+
+
+def backlog(threads, tag=lambda k: ""):
+    """threads openers with two replies each (In-Reply-To and References naming the mails before
+    them), each reply a mail or two behind the mail it answers, so that a thread is on the desk
+    lanes at once: [(subject, raw)] in the order they arrive. tag(k): text for thread k's
+    opener's subject only (e.g. to aim a desk fault at it)."""
+    def one(k, n):
+        ids = [f"<backlog-{k}-{j}@example.org>" for j in range(n + 1)]
+        subject = f"Backlog {k}{tag(k)}" if n == 0 else f"Re: Backlog {k}"
+        head = (f"From: Customer {k} <customer{k}@example.org>\r\n"
+                f"To: support@example.com\r\n"
+                f"Subject: {subject}\r\n"
+                f"Message-ID: {ids[n]}\r\n"
+                f"Date: Tue, 24 Nov 2026 11:{k % 60:02d}:{n:02d} +0000\r\n")
+        if n:
+            head += f"In-Reply-To: {ids[n - 1]}\r\nReferences: {' '.join(ids[:n])}\r\n"
+        return subject, (head + f"\r\nMessage {n} of backlog {k}.\r\n").encode()
+    order = []
+    for k in range(threads + 3):
+        order += [(k, 0)] if k < threads else []
+        order += [(k - 1, 1)] if 1 <= k <= threads else []
+        order += [(k - 3, 2)] if 3 <= k <= threads + 2 else []
+    return [one(k, n) for k, n in order]
+
+
+def thread_of(subject):
+    """The thread number k of "Backlog k", "Backlog k [desk fails]" or "Re: Backlog k"."""
+    return int(subject.split("Backlog ")[1].split()[0])
+
+
+class BacklogTest(PollTestCase):
+    """A backlog on the desk lanes: fetched ahead on the poll thread, delivered on [desk]
+    concurrency lanes with each thread's mails in order, acknowledged after the journal has
+    the answer, the UID mark moved only over the mails handled without a gap."""
+
+    def journal_mark(self):
+        db = sqlite3.connect(os.path.join(self.dir, "state", "journal.db"))
+        try:
+            return db.execute("SELECT last_uid FROM mailbox_marks").fetchone()[0]
+        finally:
+            db.close()
+
+    def assert_threads_whole(self, threads, failing=()):
+        """One ticket per thread (but the failing ones), holding its three mails in order."""
+        tickets = self.desk.tickets()
+        self.assertEqual(sorted(thread_of(t["subject"]) for t in tickets),
+                         [k for k in range(threads) if k not in failing])
+        for t in tickets:
+            k = thread_of(t["subject"])
+            self.assertEqual([m["message"].strip() for m in t["messages"]],
+                             [f"Message {n} of backlog {k}." for n in range(3)],
+                             f"ticket {t['subject']}: replies missing, doubled or out of order")
+
+    def run_backlog(self, concurrency):
+        mails = backlog(40)
+        uids = self.dovecot.append_many([raw for _, raw in mails])
+        self.use_mailbox(concurrency=concurrency)
+        rc, _, err = self.poll_once()
+        self.assertEqual(rc, 0, err)
+        self.assert_threads_whole(40)
+        self.assertEqual(self.dovecot.count("INBOX"), 0)
+        self.assertEqual(self.dovecot.count("Processed"), 120)
+        self.assertEqual(self.journal_mark(), max(uids))
+        calls = len(self.desk.calls())
+        rc, _, err = self.poll_once()
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(len(self.desk.calls()), calls, "a second run called the desk")
+
+    def test_120_mails_in_40_threads_on_4_lanes(self):
+        self.run_backlog(4)
+
+    def test_120_mails_in_40_threads_on_one_lane(self):
+        self.run_backlog(1)
+
+    def test_flag_marks_every_mail_seen(self):
+        mails = backlog(10)
+        self.dovecot.append_many([raw for _, raw in mails])
+        self.use_mailbox(after="flag", concurrency=8)
+        rc, _, err = self.poll_once()
+        self.assertEqual(rc, 0, err)
+        self.assert_threads_whole(10)
+        flags = self.dovecot.flags("INBOX")
+        self.assertEqual(len(flags), 30)
+        self.assertTrue(all("\\Seen" in f for f in flags.values()), flags)
+
+    def test_desk_failing_on_some_threads_leaves_them_whole_for_the_next_pass(self):
+        failing = {3, 4, 11, 25, 26, 39}
+        mails = backlog(40, lambda k: " [desk fails]" if k in failing else "")
+        uids = self.dovecot.append_many([raw for _, raw in mails])
+        self.use_mailbox(concurrency=4)
+        self.desk.fault("http500", match="[desk fails]")
+        rc, _, err = self.poll_once()
+        self.assertEqual(rc, 75, err)
+        # The failing threads' replies were not sent either: they would have opened tickets.
+        self.assert_threads_whole(40, failing)
+        left = [subject for subject, _ in mails if thread_of(subject) in failing]
+        self.assertEqual(self.dovecot.count("INBOX"), len(left))
+        self.assertEqual(self.dovecot.count("Processed"), 120 - len(left))
+        first_left = min(uid for uid, (subject, _) in zip(uids, mails)
+                         if thread_of(subject) in failing)
+        self.assertEqual(self.journal_mark(), first_left - 1)
+        self.desk.fault("none")
+        rc, _, err = self.poll_once()
+        self.assertEqual(rc, 0, err)
+        self.assert_threads_whole(40)
+        self.assertEqual(self.dovecot.count("INBOX"), 0)
+        self.assertEqual(self.journal_mark(), max(uids))
+
+    def test_pop3_backlog_is_deleted_after_its_deliveries(self):
+        mails = backlog(15)
+        self.dovecot.append_many([raw for _, raw in mails])
+        self.use_mailbox(url=f"pop3s://127.0.0.1:{self.dovecot.pop3s_port}", after="delete",
+                         concurrency=4)
+        rc, _, err = self.poll_once()
+        self.assertEqual(rc, 0, err)
+        self.assert_threads_whole(15)
+        self.assertEqual(self.dovecot.count("INBOX"), 0)
 
 
 class ImapPollTest(PollTestCase):
