@@ -15,6 +15,10 @@
 
 /* After this many temporary desk failures in a row the desk is taken to be down. */
 #define DESK_DOWN_AFTER 3
+/* On the lanes the UID mark is written when it has moved over this many mails, and at the end
+ * of the pass: a write per mail would cost the poll thread a disk sync each. Behind after a
+ * crash, it only makes the next pass find those mails in the journal and acknowledge them. */
+#define MARK_EVERY 32
 
 enum item_result {
 	ITEM_DONE,	 /* acknowledged or set aside: the mail is off the list */
@@ -447,18 +451,21 @@ struct uid_mark {
 	struct journal_mailbox_mark mark;
 	guint8 *state;	  /* enum mail_state of each listed mail */
 	guint prefix;	  /* the mails before this one are all handled */
+	guint written;	  /* the prefix the journal has */
 	gboolean stuck;	  /* the journal could not record it: it stays for the pass */
 };
 
-static void advance_mark(struct pass *p, struct uid_mark *m, GArray *list)
+/* Move the mark over the handled prefix; without lanes it is written at once, on them every
+ * MARK_EVERY mails or when flushing. */
+static void advance_mark(struct pass *p, struct uid_mark *m, GArray *list, gboolean flush)
 {
-	guint from = m->prefix;
 	GError *err = NULL;
 
 	while (!m->stuck && m->prefix < list->len && m->state[m->prefix] == MAIL_HANDLED)
 		m->prefix++;
-	if (m->prefix == from)
+	if (m->prefix == m->written || (p->lanes && !flush && m->prefix - m->written < MARK_EVERY))
 		return;
+	m->written = m->prefix;
 	m->mark.last_uid = g_array_index(list, struct mailbox_message, m->prefix - 1).uid;
 	if (p->write && !journal_mailbox_mark_set(p->d->journal, p->c->name, &m->mark, &err)) {
 		note_waiting(p, err);
@@ -533,10 +540,12 @@ static enum poll_result run_list(struct pass *p, GArray *list, struct uid_mark *
 		if (r == ITEM_DONE || r == ITEM_LEFT)
 			m->state[i] = r == ITEM_DONE ? MAIL_HANDLED : MAIL_LEFT;
 		if (uids && result != POLL_LEASE_LOST)
-			advance_mark(p, m, list);
+			advance_mark(p, m, list, FALSE);
 		if (result == POLL_OK && p->temp_in_row >= DESK_DOWN_AFTER)
 			result = POLL_DESK_DOWN;
 	}
+	if (uids && result != POLL_LEASE_LOST)
+		advance_mark(p, m, list, TRUE);
 	return result;
 }
 
