@@ -135,7 +135,7 @@ struct config {
 		char *ca_file;
 		int connect_timeout; /* seconds */
 		int timeout;	     /* seconds, whole request */
-		int concurrency;     /* desk calls in flight at once during an import */
+		int concurrency;     /* desk calls in flight at once: import, a poll backlog */
 		/* import and poll --once try a mail the desk failed on again, ever later, until
 		 * the desk has failed for this many seconds in a row; 0: stop at once */
 		int give_up_after;
