@@ -36,6 +36,14 @@ enum mail_state {
 	MAIL_LEFT,
 };
 
+/* What the desk (or the journal behind a delivery) said of a mail, for telling a desk that is
+ * down. */
+enum desk_said {
+	SAID_NOTHING,  /* not asked, or not yet */
+	SAID_FAILED,   /* a failure that may heal */
+	SAID_ANSWERED, /* delivered, or refused */
+};
+
 struct pass {
 	struct deliver *d;
 	struct mailbox *mb;
@@ -43,7 +51,8 @@ struct pass {
 	const struct mailbox_config *c;
 	struct envelope envelope;
 	gboolean write;	     /* not a dry run: acknowledge and journal */
-	guint temp_in_row;   /* temporary failures since the last success */
+	guint temp_in_row;   /* temporary failures since the last success, as they came back */
+	enum desk_said said; /* of the mail settled last */
 	GError *waiting;     /* the last failure that left a mail waiting */
 	char *where;	     /* "UID 12", "UIDL abc" or "file NAME": for logs */
 	struct deliver_pool *lanes; /* NULL: one mail at a time, on this thread */
@@ -175,11 +184,13 @@ static enum item_result delivery_failed(struct pass *p, struct mailbox_message *
 		log_event(M2T_LOG_WARN, "mail left on the server for now", "mailbox", p->c->name,
 			  "mail", p->where, "error", err->message, NULL);
 		p->temp_in_row++;
+		p->said = SAID_FAILED;
 		note_waiting(p, err);
 		return ITEM_LEFT;
 	}
 	p->temp_in_row = 0;
 	p->answered = TRUE;
+	p->said = SAID_ANSWERED;
 	if (p->write &&
 	    (!journal_item_count_failure(p->d->journal, p->c->name, msg->id, 1, err->message,
 					 &journal_err) ||
@@ -247,6 +258,7 @@ static enum item_result delivered(struct pass *p, struct mailbox_message *msg, G
 		return delivery_failed(p, msg, raw, err, error);
 	p->temp_in_row = 0;
 	p->answered = TRUE;
+	p->said = SAID_ANSWERED;
 	/* Delivered and journalled: the next pass, or the mailbox's new holder, finds it in the
 	 * journal and only acknowledges it. */
 	if (p->acks_off)
@@ -447,9 +459,10 @@ static gboolean forget_deleted(struct pass *p, GArray *list, GError **error)
 
 /* The UID mark moves over the mails handled without a gap from the first listed: one the lanes
  * finished early waits for those before it, and one left stops it for the pass. */
-struct uid_mark {
+struct listed {
 	struct journal_mailbox_mark mark;
 	guint8 *state;	  /* enum mail_state of each listed mail */
+	guint8 *said;	  /* enum desk_said of each */
 	guint prefix;	  /* the mails before this one are all handled */
 	guint written;	  /* the prefix the journal has */
 	gboolean stuck;	  /* the journal could not record it: it stays for the pass */
@@ -457,7 +470,7 @@ struct uid_mark {
 
 /* Move the mark over the handled prefix; without lanes it is written at once, on them every
  * MARK_EVERY mails or when flushing. */
-static void advance_mark(struct pass *p, struct uid_mark *m, GArray *list, gboolean flush)
+static void advance_mark(struct pass *p, struct listed *m, GArray *list, gboolean flush)
 {
 	GError *err = NULL;
 
@@ -473,7 +486,7 @@ static void advance_mark(struct pass *p, struct uid_mark *m, GArray *list, gbool
 	}
 }
 
-/* What ends the pass at once: no mail more is started, and what the lanes still carry is only
+/* What ends the pass at once: no more mail is started, and what the lanes still carry is only
  * journalled. */
 static enum poll_result halting(enum item_result r)
 {
@@ -489,6 +502,27 @@ static enum poll_result halting(enum item_result r)
 	}
 }
 
+/* Whether mail i's failure makes DESK_DOWN_AFTER failures in a row in the list's order, as one
+ * mail at a time meets them: mails the desk said nothing of are passed over, one still on the
+ * lanes (or not started) ends the row. Lanes finish out of order, so the order they come back in
+ * would count a row where a mail between did go through. */
+static gboolean desk_down(const struct listed *m, guint len, guint i)
+{
+	guint row = 1;
+
+	for (guint j = i; j > 0 && m->said[j - 1] != SAID_ANSWERED; j--) {
+		if (m->said[j - 1] == SAID_NOTHING && m->state[j - 1] == MAIL_PENDING)
+			break;
+		row += m->said[j - 1] == SAID_FAILED;
+	}
+	for (guint j = i + 1; j < len && m->said[j] != SAID_ANSWERED; j++) {
+		if (m->said[j] == SAID_NOTHING && m->state[j] == MAIL_PENDING)
+			break;
+		row += m->said[j] == SAID_FAILED;
+	}
+	return row >= DESK_DOWN_AFTER;
+}
+
 static guint window_now(const struct pass *p)
 {
 	return p->answered && p->temp_in_row == 0 ? p->window : 1;
@@ -496,7 +530,7 @@ static guint window_now(const struct pass *p)
 
 /* Every listed mail in order: started while fewer than the window are on the lanes (one at a
  * time without lanes), and settled as each comes back. */
-static enum poll_result run_list(struct pass *p, GArray *list, struct uid_mark *m,
+static enum poll_result run_list(struct pass *p, GArray *list, struct listed *m,
 				 const volatile sig_atomic_t *stop, GError **error)
 {
 	const gboolean uids = p->c->driver->features & MAILBOX_HAS_UIDS;
@@ -507,6 +541,7 @@ static enum poll_result run_list(struct pass *p, GArray *list, struct uid_mark *
 		GError *err = NULL;
 		enum item_result r;
 		guint i;
+		p->said = SAID_NOTHING;
 		if (result == POLL_OK && !*stop && next < list->len &&
 		    (!p->lanes || deliver_pool_in_flight(p->lanes) < window_now(p))) {
 			struct mailbox_message *msg =
@@ -539,9 +574,10 @@ static enum poll_result run_list(struct pass *p, GArray *list, struct uid_mark *
 		g_clear_error(&err);
 		if (r == ITEM_DONE || r == ITEM_LEFT)
 			m->state[i] = r == ITEM_DONE ? MAIL_HANDLED : MAIL_LEFT;
+		m->said[i] = p->said;
 		if (uids && result != POLL_LEASE_LOST)
 			advance_mark(p, m, list, FALSE);
-		if (result == POLL_OK && p->temp_in_row >= DESK_DOWN_AFTER)
+		if (result == POLL_OK && p->said == SAID_FAILED && desk_down(m, list->len, i))
 			result = POLL_DESK_DOWN;
 	}
 	if (uids && result != POLL_LEASE_LOST)
@@ -552,7 +588,7 @@ static enum poll_result run_list(struct pass *p, GArray *list, struct uid_mark *
 static enum poll_result run(struct pass *p, const volatile sig_atomic_t *stop, GError **error)
 {
 	const gboolean uids = p->c->driver->features & MAILBOX_HAS_UIDS;
-	struct uid_mark m = {0};
+	struct listed m = {0};
 	GArray *list = mailbox_message_array_new();
 	enum poll_result result = POLL_OK;
 	GError *err = NULL;
@@ -575,8 +611,10 @@ static enum poll_result run(struct pass *p, const volatile sig_atomic_t *stop, G
 	if (list->len < 2)
 		p->lanes = NULL;
 	m.state = g_new0(guint8, list->len);
+	m.said = g_new0(guint8, list->len);
 	result = run_list(p, list, &m, stop, &err);
 	g_free(m.state);
+	g_free(m.said);
 	if (result == POLL_CONNECTION)
 		goto connection;
 	if (result == POLL_FATAL) {

@@ -19,7 +19,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dovecot import Dovecot, untrusted_ca_file  # noqa: E402
-from harness import BINARY, CONFIG_TEMPLATE, SECRET, DeskTestCase, read_file  # noqa: E402
+from harness import (BINARY, CONFIG_TEMPLATE, SECRET, DeskTestCase, read_file,  # noqa: E402
+                     wait_until)
 
 MAILBOX_TEMPLATE = """
 [mailbox support]
@@ -347,7 +348,10 @@ class ImapPollTest(PollTestCase):
         time.sleep(1.5)
         self.dovecot.start()
         self.wait_for_tickets(50, timeout=90)
-        time.sleep(1)
+        # The mails the lanes delivered while the server was away are acknowledged by the
+        # first pass after the reconnection, which comes after a backoff.
+        wait_until(lambda: self.dovecot.count("INBOX") == 0, 60,
+                   lambda: f"{self.dovecot.count('INBOX')} mails left\n" + self.poll_log())
         proc.send_signal(signal.SIGTERM)
         self.assertEqual(proc.wait(timeout=30), 0)
         log = self.poll_log()
