@@ -457,8 +457,9 @@ static gboolean forget_deleted(struct pass *p, GArray *list, GError **error)
 	return ok;
 }
 
-/* The UID mark moves over the mails handled without a gap from the first listed: one the lanes
- * finished early waits for those before it, and one left stops it for the pass. */
+/* What became of the listed mails. The UID mark moves over those handled without a gap from
+ * the first: one the lanes finished early waits for those before it, and one left stops it for
+ * the pass. */
 struct listed {
 	struct journal_mailbox_mark mark;
 	guint8 *state;	  /* enum mail_state of each listed mail */
