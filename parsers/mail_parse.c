@@ -1357,6 +1357,20 @@ void mail_thread_ids_clear(struct mail_thread_ids *ids)
 	*ids = (struct mail_thread_ids){0};
 }
 
+/* A stream over raw that does not copy it (g_mime_stream_mem_new_with_buffer() copies every
+ * mail whole, attachments and all): GMime only reads it, and the stream does not own the
+ * array. Free the array with g_byte_array_free(array, FALSE) after the last unref of the
+ * stream: raw stays its owner's. */
+static GMimeStream *stream_over(const char *raw, gsize len, GByteArray **array)
+{
+	GMimeStream *stream;
+
+	*array = g_byte_array_new_take((guint8 *)raw, len);
+	stream = g_mime_stream_mem_new_with_byte_array(*array);
+	g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(stream), FALSE);
+	return stream;
+}
+
 struct mail *mail_parse(const char *raw, gsize len, const struct parse_options *opts)
 {
 	static const struct parse_options defaults = PARSE_OPTIONS_DEFAULT;
@@ -1368,6 +1382,7 @@ struct mail *mail_parse(const char *raw, gsize len, const struct parse_options *
 	const char *damage = NULL;
 	GByteArray *head = fixed ? repaired_head((const char *)fixed->data, fixed->len, &damage)
 				 : repaired_head(raw, len, &damage);
+	GByteArray *borrowed = NULL;
 	GMimeStream *stream;
 
 	if (head) {
@@ -1376,7 +1391,7 @@ struct mail *mail_parse(const char *raw, gsize len, const struct parse_options *
 		fixed = head;
 	}
 	stream = fixed ? g_mime_stream_mem_new_with_byte_array(fixed)
-		       : g_mime_stream_mem_new_with_buffer(raw, len);
+		       : stream_over(raw, len, &borrowed);
 	GMimeParser *parser = g_mime_parser_new_with_stream(stream);
 	GMimeMessage *msg;
 
@@ -1429,6 +1444,8 @@ struct mail *mail_parse(const char *raw, gsize len, const struct parse_options *
 
 	g_object_unref(parser);
 	g_object_unref(stream);
+	if (borrowed)
+		g_byte_array_free(borrowed, FALSE);
 	g_mime_parser_options_free(w.options);
 	g_string_free(w.plain, TRUE);
 	g_string_free(w.html, TRUE);
