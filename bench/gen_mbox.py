@@ -11,7 +11,7 @@ ticket numbers (for tests that send every mail to a fresh desk, which knows none
 The mix follows a support inbox: plain text in several charsets and transfer encodings, HTML-only
 and multipart/alternative mail, attachments, replies with quoted history, encoded-word subjects
 (including the split words GMime 3.2.13 cuts short), replies whose subject carries the ticket
-number the desk's answer gave the thread ("Re: [Ticket ID: #123456] ...", about 3 replies in 4:
+number the desk's answer gave the thread ("Re: [Ticket ID: #1234567] ...", about 3 replies in 4:
 the rest answer before the desk did) and legal 200-character lines with "From "
 in the middle (the lines GMime's mbox mode splits wrongly). Nothing is downloaded; the same seed
 gives the same bytes."""
@@ -115,8 +115,10 @@ TICKET_NUMBER_SHARE = 0.73
 
 
 def ticket_number(i):
-    """The number the desk gave the thread mail i opened: distinct for every i below 900,000."""
-    return "%06d" % (100000 + i * 7919 % 900000)
+    """The number the desk gave the thread mail i opened: distinct for every i below 9,000,000,
+    and seven digits, which the sandbox desk's numbers (six) never are: a test's fresh desk knows
+    none of them."""
+    return "%07d" % (1000000 + i * 7919 % 9000000)
 
 
 def message(rng, i, earlier, light=False, tickets=None):
