@@ -810,6 +810,7 @@ static void read_headers(struct walk *w, GMimeMessage *msg)
 {
 	GMimeHeaderList *headers = g_mime_object_get_header_list(GMIME_OBJECT(msg));
 	int n = g_mime_header_list_get_count(headers);
+	const char *subject = NULL;
 	GDateTime *date;
 
 	for (int i = 0; i < n; i++) {
@@ -819,16 +820,13 @@ static void read_headers(struct walk *w, GMimeMessage *msg)
 		hdr->value = header_decode_text_in(g_mime_header_get_raw_value(h),
 						   (const char *const *)w->charsets->pdata);
 		g_ptr_array_add(w->mail->headers, hdr);
+		/* The first Subject, decoded once. */
+		if (!subject && g_ascii_strcasecmp(hdr->name, "Subject") == 0)
+			subject = hdr->value;
 	}
-	for (int i = 0; i < n; i++) {
-		GMimeHeader *h = g_mime_header_list_get_header_at(headers, i);
-		if (g_ascii_strcasecmp(g_mime_header_get_name(h), "Subject") == 0) {
-			g_free(w->mail->subject);
-			w->mail->subject =
-			    header_decode_text_in(g_mime_header_get_raw_value(h),
-						  (const char *const *)w->charsets->pdata);
-			break;
-		}
+	if (subject) {
+		g_free(w->mail->subject);
+		w->mail->subject = g_strdup(subject);
 	}
 	read_from(w, headers);
 	read_addresses(w, headers, "To", w->mail->to);
