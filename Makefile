@@ -53,6 +53,7 @@ bench: build
 	python3 bench/hostile_bench.py $(BUILD)
 	python3 bench/large_mail_bench.py $(BUILD)
 	python3 bench/parse_bench.py $(BUILD) $(BENCH_SIZES)
+	python3 bench/dry_run_bench.py $(BUILD)
 	python3 bench/corpus_bench.py $(BUILD)
 	python3 bench/import_bench.py $(BUILD) $(BENCH_COUNTS)
 	python3 bench/poll_bench.py $(BUILD)

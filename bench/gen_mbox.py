@@ -5,12 +5,14 @@
 Usage: bench/gen_mbox.py OUT.mbox SIZE_MB [SEED]
        bench/gen_mbox.py OUT.mbox --count N [--seed SEED] [--light]
 
-SIZE_MB: about that many megabytes; --count: exactly N mails; --light: no attachments (for tests
-that send every mail to a desk).
+SIZE_MB: about that many megabytes; --count: exactly N mails; --light: no attachments and no
+ticket numbers (for tests that send every mail to a fresh desk, which knows none of them).
 
 The mix follows a support inbox: plain text in several charsets and transfer encodings, HTML-only
 and multipart/alternative mail, attachments, replies with quoted history, encoded-word subjects
-(including the split words GMime 3.2.13 cuts short) and legal 200-character lines with "From "
+(including the split words GMime 3.2.13 cuts short), replies whose subject carries the ticket
+number the desk's answer gave the thread ("Re: [Ticket ID: #1234567] ...", about 3 replies in 4:
+the rest answer before the desk did) and legal 200-character lines with "From "
 in the middle (the lines GMime's mbox mode splits wrongly). Nothing is downloaded; the same seed
 gives the same bytes."""
 
@@ -107,14 +109,31 @@ def multipart(rng, subtype, parts):
             % (subtype, boundary, inner, boundary))
 
 
-def message(rng, i, earlier, light=False):
-    """One mail; earlier: (Message-ID, name, sender) of recent mails it may answer."""
+# The share of replies whose subject carries the thread's ticket number; 726 of the issue's
+# 5,000 mails were such replies.
+TICKET_NUMBER_SHARE = 0.73
+
+
+def ticket_number(i):
+    """The number the desk gave the thread mail i opened: distinct for every i below 9,000,000,
+    and seven digits, which the sandbox desk's numbers (six) never are: a test's fresh desk knows
+    none of them."""
+    return "%07d" % (1000000 + i * 7919 % 9000000)
+
+
+def message(rng, i, earlier, light=False, tickets=None):
+    """One mail; earlier: (Message-ID, name, sender, ticket number) of recent mails it may
+    answer; tickets: the generator deciding which replies carry the ticket number (its own, so
+    that the rest of the archive is the same with or without them), or None for none."""
     name = rng.choice(NAMES)
     sender = "user%d@example.org" % rng.randint(1, 5000)
     parent = rng.choice(earlier) if earlier and rng.random() < 0.2 else None
+    number = parent[3] if parent else ticket_number(i)
     if parent:
         name, sender = parent[1], parent[2]  # a customer following up on their own mail
     subject = sentence(rng, rng.randint(3, 8))[:-1]
+    if parent and tickets and tickets.random() < TICKET_NUMBER_SHARE:
+        subject = "Re: [Ticket ID: #%s] %s" % (number, subject)
     msgid = "<bench-%d.%x@example.org>" % (i, rng.getrandbits(32))
     headers = ["From: %s <%s>" % (encoded_name(name), sender),
                "To: support@example.com",
@@ -141,7 +160,7 @@ def message(rng, i, earlier, light=False):
     else:
         parts = [text_part(rng, text)] + [attachment(rng, j) for j in range(rng.randint(1, 2))]
         body = multipart(rng, "mixed", parts)
-    return "\n".join(headers) + "\n" + body, (msgid, name, sender)
+    return "\n".join(headers) + "\n" + body, (msgid, name, sender, number)
 
 
 def mboxrd_quote(raw):
@@ -172,13 +191,14 @@ def main():
     args = parse_args(sys.argv[1:])
     out_path = args.out
     rng = random.Random(args.seed)
+    tickets = None if args.light else random.Random(args.seed + 1000003)
     target = int(args.size_mb * 1024 * 1024) if args.size_mb else None
     written = 0
     earlier = []
     with open(out_path, "w", encoding="utf-8", newline="\n") as out:
         i = 0
         while (written < target) if target else (i < args.count):
-            raw, this = message(rng, i, earlier[-200:], args.light)
+            raw, this = message(rng, i, earlier[-200:], args.light, tickets)
             earlier.append(this)
             chunk = ("From user@example.org Mon Mar  2 10:00:00 2026\n%s\n"
                      % mboxrd_quote(raw.rstrip("\n") + "\n"))

@@ -6,18 +6,23 @@ Usage: bench/parse_bench.py BUILD_DIR [SIZE_MB ...]      (default sizes: 300 600
 
 For each size, a seeded mbox is generated once into bench/out/ (bench/gen_mbox.py), then each
 program reads it three times; the best run is reported: messages/s, MB/s, and peak RSS (the
-kernel's ru_maxrss). Two sizes show whether memory grows with the archive. Not a test: nothing
-is asserted."""
+kernel's ru_maxrss). Two sizes show whether memory grows with the archive. The dry run asks the
+sandbox desk about the tickets that replies name (GetTicket). Not a test: nothing is
+asserted."""
 
 import os
 import subprocess
 import sys
+import tempfile
 import time
 
 BENCH = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, BENCH)
+from import_bench import start_desk  # noqa: E402
+
 CONFIG = """[desk]
 kind = whmcs
-url = https://desk.invalid/includes/api.php
+url = http://127.0.0.1:{port}/includes/api.php
 identifier = bench
 secret = bench-secret
 default_department = 1
@@ -43,13 +48,23 @@ def count_messages(path):
 
 
 def main():
+    with tempfile.TemporaryDirectory() as tmp:
+        desk, port = start_desk(tmp)
+        try:
+            compare(port)
+        finally:
+            desk.terminate()
+            desk.wait()
+
+
+def compare(port):
     build = os.path.abspath(sys.argv[1])
     sizes = [int(s) for s in sys.argv[2:]] or [300, 600]
     out = os.path.join(BENCH, "out")
     os.makedirs(out, exist_ok=True)
     config = os.path.join(out, "bench.conf")
     with open(config, "w") as f:
-        f.write(CONFIG.format(out=out))
+        f.write(CONFIG.format(out=out, port=port))
     programs = {
         "bare GMime loop": lambda mbox: [os.path.join(build, "bench_gmime_loop"), mbox],
         "mail2ticket import --dry-run": lambda mbox: [

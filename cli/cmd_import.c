@@ -276,6 +276,41 @@ static void mark_handled(GHashTable *finished, guint64 seq, struct checkpoint *c
 		cp->handled++;
 }
 
+static gint compare_seq(gconstpointer a, gconstpointer b, gpointer unused)
+{
+	gsize x = GPOINTER_TO_SIZE(a), y = GPOINTER_TO_SIZE(b);
+
+	(void)unused;
+	return (x > y) - (x < y);
+}
+
+/* A dry run on several lanes: the calls of a finished delivery wait in unprinted (by seq) until
+ * those of every mail before it are printed, so that the output is in the archive's order as on
+ * one lane. */
+static void keep_calls(GTree *unprinted, struct finished_delivery *done)
+{
+	if (done->calls)
+		g_tree_insert(unprinted, GSIZE_TO_POINTER(done->seq),
+			      g_steal_pointer(&done->calls));
+}
+
+/* Print the calls of the mails before seq number handled (all when G_MAXUINT64). */
+static void print_calls_before(GTree *unprinted, guint64 handled)
+{
+	GTreeNode *first;
+	gboolean printed = FALSE;
+
+	while ((first = g_tree_node_first(unprinted)) &&
+	       GPOINTER_TO_SIZE(g_tree_node_key(first)) < handled) {
+		gpointer seq = g_tree_node_key(first);
+		fputs(g_tree_node_value(first), stdout);
+		g_tree_remove(unprinted, seq);
+		printed = TRUE;
+	}
+	if (printed)
+		fflush(stdout);
+}
+
 /* A mail the parser did not finish in time goes into the quarantine from this thread: there is no
  * parsed mail to hand to a lane. FALSE when it could not be kept (the first failure in *stop). */
 static gboolean quarantine_unparsed(struct import_run *r, struct parsed_message *p, GError **stop)
@@ -361,6 +396,7 @@ static gboolean import_source(struct import_run *r, struct source *src, struct c
 			      gboolean noting, gboolean *all, GError **error)
 {
 	GHashTable *finished = g_hash_table_new(NULL, NULL);
+	GTree *unprinted = g_tree_new_full(compare_seq, NULL, NULL, g_free);
 	struct finished_delivery done;
 	GError *read_error = NULL;
 	GError *stop = NULL;
@@ -374,9 +410,11 @@ static gboolean import_source(struct import_run *r, struct source *src, struct c
 			dispatch(r, src, &more, &read_error, &next_seq, finished, cp, &stop);
 		if (!deliver_pool_pop(r->deliveries, &done))
 			break;
+		keep_calls(unprinted, &done);
 		if (take_delivery(r, &done, &stop))
 			mark_handled(finished, done.seq, cp);
 		finished_delivery_clear(&done);
+		print_calls_before(unprinted, cp->handled);
 		if (noting && cp->handled - noted >= CHECKPOINT_EVERY) {
 			ok = journal_checkpoint_set(r->d.journal, cp->archive, cp->fingerprint,
 						    cp->handled, error);
@@ -385,10 +423,13 @@ static gboolean import_source(struct import_run *r, struct source *src, struct c
 		show_progress(r, FALSE);
 	}
 	while (deliver_pool_pop(r->deliveries, &done)) {
+		keep_calls(unprinted, &done);
 		if (take_delivery(r, &done, &stop))
 			mark_handled(finished, done.seq, cp);
 		finished_delivery_clear(&done);
 	}
+	print_calls_before(unprinted, G_MAXUINT64);
+	g_tree_unref(unprinted);
 	{
 		struct parsed_message rest;
 		while (parse_pool_pop(r->parsers, &rest))
@@ -683,12 +724,13 @@ int cmd_import(const struct global_options *g, int argc, char **argv)
 	config = cli_config_load(global_config_path(g), &err);
 	if (!config || !deliver_open(&r.d, config, dry_run, &err))
 		goto fail;
-	/* One lane in a dry run keeps the printed calls in the archive's order. */
+	/* A dry run's look-ups (GetTicket) go through the lanes as real calls do; it prints the
+	 * calls in the archive's order all the same (print_calls_before()). */
 	r.deliveries =
-	    deliver_pool_new(config, dry_run, TRUE, dry_run ? 1 : config->desk.concurrency, &err);
+	    deliver_pool_new(config, dry_run, TRUE, config->desk.concurrency, &err);
 	if (!r.deliveries)
 		goto fail;
-	r.in_flight_max = 2 * (dry_run ? 1 : config->desk.concurrency);
+	r.in_flight_max = 2 * config->desk.concurrency;
 	if (report && !(r.report = fopen(report, "w"))) {
 		g_set_error(&err, G_FILE_ERROR, g_file_error_from_errno(errno),
 			    "cannot write the report %s: %s", report, g_strerror(errno));

@@ -50,13 +50,15 @@ static void warn_unsupported_actions(const struct deliver *d)
 	}
 }
 
-gboolean deliver_open(struct deliver *d, const struct config *config, gboolean dry_run,
-		      GError **error)
+/* calls: where a dry run prints its calls, or NULL for a run that makes them. */
+static gboolean open_printing(struct deliver *d, const struct config *config, FILE *calls,
+			      GError **error)
 {
+	gboolean dry_run = calls != NULL;
 	GError *err = NULL;
 
 	*d = (struct deliver){.config = config, .dry_run = dry_run};
-	d->desk = desk_new(config, dry_run ? stdout : NULL, error);
+	d->desk = desk_new(config, calls, error);
 	if (!d->desk)
 		return FALSE;
 	warn_unsupported_actions(d);
@@ -67,6 +69,18 @@ gboolean deliver_open(struct deliver *d, const struct config *config, gboolean d
 	}
 	g_propagate_error(error, err);
 	return FALSE;
+}
+
+gboolean deliver_open(struct deliver *d, const struct config *config, gboolean dry_run,
+		      GError **error)
+{
+	return open_printing(d, config, dry_run ? stdout : NULL, error);
+}
+
+gboolean deliver_open_dry_run(struct deliver *d, const struct config *config, FILE *calls,
+			      GError **error)
+{
+	return open_printing(d, config, calls, error);
 }
 
 struct journal *journal_open_from_config(const struct config *config, gboolean read_only,

@@ -58,6 +58,9 @@ void delivery_result_clear(struct delivery_result *result);
  * Undo with deliver_close(), also after a failure. */
 gboolean deliver_open(struct deliver *d, const struct config *config, gboolean dry_run,
 		      GError **error);
+/* The same for a dry run that prints its calls to calls (borrowed) instead of stdout. */
+gboolean deliver_open_dry_run(struct deliver *d, const struct config *config, FILE *calls,
+			      GError **error);
 void deliver_close(struct deliver *d);
 /* Open the journal [state] names: the one helper that turns the config into
  * journal_settings. read_only: to read what is there (JOURNAL_ERROR_MISSING when nothing was

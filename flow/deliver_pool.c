@@ -2,6 +2,10 @@
 /* Deliveries on several lanes with the mails of one thread kept in order (deliver_pool.h). */
 #include "flow/deliver_pool.h"
 
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+
 #include "cli/log.h"
 #include "flow/retry_clock.h"
 
@@ -28,6 +32,11 @@ struct lane {
 	/* The Message-IDs of the mails this lane could not deliver (lane's thread only): a mail
 	 * queued behind one of them in its thread is not sent either. */
 	GHashTable *failed;
+	/* A dry run on several lanes: where the lane's desk prints the calls of the mail it is
+	 * on (open_memstream()), handed with the finished delivery; else NULL. */
+	FILE *calls;
+	char *calls_text;
+	size_t calls_len;
 };
 
 struct deliver_pool {
@@ -46,6 +55,7 @@ void finished_delivery_clear(struct finished_delivery *done)
 	parsed_message_clear(&done->parsed);
 	g_clear_error(&done->error);
 	delivery_result_clear(&done->result);
+	g_clear_pointer(&done->calls, g_free);
 }
 
 static gboolean names_one_of(const GPtrArray *ids, GHashTable *set)
@@ -108,6 +118,11 @@ static void run_job(struct lane *lane, struct job *job)
 	}
 	if (!d->ok)
 		add_all(lane->failed, job->ids);
+	if (lane->calls) {
+		fflush(lane->calls);
+		d->calls = lane->calls_len ? g_strndup(lane->calls_text, lane->calls_len) : NULL;
+		rewind(lane->calls);
+	}
 	g_async_queue_push(lane->pool->results, job);
 }
 
@@ -142,7 +157,16 @@ static struct deliver_pool *pool_new(const struct config *config, gboolean dry_r
 		lane->pool = pool;
 		lane->failed = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 		g_ptr_array_add(pool->lanes, lane);
-		if (!deliver_open(&lane->d, config, dry_run, error)) {
+		if (dry_run && lanes > 1)
+			lane->calls = open_memstream(&lane->calls_text, &lane->calls_len);
+		if (dry_run && lanes > 1 && !lane->calls) {
+			g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno),
+				    "no buffer for the dry run's calls: %s", g_strerror(errno));
+			deliver_pool_free(pool);
+			return NULL;
+		}
+		if (!(lane->calls ? deliver_open_dry_run(&lane->d, config, lane->calls, error)
+				  : deliver_open(&lane->d, config, dry_run, error))) {
 			deliver_pool_free(pool);
 			return NULL;
 		}
@@ -187,6 +211,9 @@ void deliver_pool_free(struct deliver_pool *pool)
 		if (lane->jobs)
 			g_async_queue_unref(lane->jobs);
 		deliver_close(&lane->d);
+		if (lane->calls)
+			fclose(lane->calls);
+		free(lane->calls_text);
 		g_hash_table_unref(lane->failed);
 		g_free(lane);
 	}

@@ -19,14 +19,18 @@ struct finished_delivery {
 	gboolean held_back;
 	struct delivery_result result; /* when ok */
 	GError *error;		       /* when !ok */
+	/* A dry run on several lanes: the calls it printed, for the caller to print in the
+	 * order the mails were pushed; else NULL. */
+	char *calls;
 };
 void finished_delivery_clear(struct finished_delivery *done);
 
 struct deliver_pool;
 
 /* lanes deliverers for config (borrowed; it must outlive the pool), each set up as
- * deliver_open() does; original_dates as in struct deliver. NULL with error set when one cannot
- * be opened. Free with deliver_pool_free(). */
+ * deliver_open() does; original_dates as in struct deliver. A dry run on one lane prints its
+ * calls to stdout, on several into each finished delivery's calls. NULL with error set when one
+ * cannot be opened. Free with deliver_pool_free(). */
 struct deliver_pool *deliver_pool_new(const struct config *config, gboolean dry_run,
 				      gboolean original_dates, int lanes, GError **error);
 /* The same for a mailbox's passes (lanes deliverers with the desk's refusals left to the caller,

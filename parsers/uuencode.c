@@ -63,8 +63,14 @@ static gboolean is_end_line(const char *line)
 
 char *uuencode_extract(const char *text, GPtrArray *files)
 {
-	char **lines = lines_split(text);
-	guint n = g_strv_length(lines);
+	char **lines;
+	guint n;
+
+	/* Most text has no "begin" line: it comes back as it is, not cut into lines and joined. */
+	if (!g_str_has_prefix(text, "begin ") && !strstr(text, "\nbegin "))
+		return g_strdup(text);
+	lines = lines_split(text);
+	n = g_strv_length(lines);
 	/* next_end[i]: the first "end" line at or after line i (n: none). Found in one pass from
 	 * the back, so that many "begin" lines without an "end" do not each search the rest. */
 	guint *next_end = g_new(guint, n + 1);

@@ -8,6 +8,7 @@ import json
 import mailbox
 import os
 import shutil
+import subprocess
 import sys
 import unittest
 
@@ -119,6 +120,27 @@ class Import(DeskTestCase):
         self.assertTrue(all(c["desk"] == DESK_KIND for c in calls))
         self.assertEqual(self.desk.calls(), [])
         self.assertFalse(os.path.exists(os.path.join(self.dir, "state")))
+
+    def test_dry_run_on_lanes_prints_in_the_archives_order(self):
+        # Replies that name their ticket are looked up at the desk, which answers slowly: on
+        # four lanes later mails finish first, and the calls must still come out in order.
+        archive = os.path.join(self.dir, "tickets.mbox")
+        subprocess.run([sys.executable, os.path.join(SOURCE_DIR, "bench", "gen_mbox.py"),
+                        archive, "--count", "80", "--seed", "3"], check=True,
+                       capture_output=True)
+        with open(self.config) as f:
+            text = f.read()
+        printed = {}
+        for lanes in (1, 4):
+            self.desk.reset()
+            self.desk.fault("slow", delay=0.05)
+            self.write_config(text.replace("[desk]\n", "[desk]\nconcurrency = %d\n" % lanes,
+                                           1))
+            rc, out, err = self.import_paths("--dry-run", archive)
+            self.assertEqual(rc, 0, err)
+            printed[lanes] = (out, len(self.desk.calls()))
+        self.assertGreater(printed[1][1], 0, "the archive should name tickets to look up")
+        self.assertEqual(printed[4], printed[1])
 
     def test_desk_failure_stops_and_the_rerun_finishes(self):
         self.desk.fault("http500", actions=["OpenTicket"])
