@@ -3,7 +3,6 @@
 #include "parsers/mail_parse.h"
 
 #include <gmime/gmime.h>
-#include <libxml/parser.h>
 #include <string.h>
 
 #include "parsers/address.h"
@@ -1243,11 +1242,6 @@ static void identity_digest(const char *raw, gsize len, char out[17])
 	}
 	g_strlcpy(out, g_checksum_get_string(sum), 17);
 	g_checksum_free(sum);
-}
-
-void mail_parse_init(void)
-{
-	xmlInitParser();
 }
 
 static GMimeParserOptions *parser_options_new(void)
