@@ -25,7 +25,7 @@ static char *module_dir(void)
 	g_free(program);
 	if (strcmp(program_dir, M2T_BUILD_DIR) == 0)
 		return program_dir;
-	dir = g_build_filename(program_dir, "..", M2T_MODULE_DIR, NULL);
+	dir = g_canonicalize_filename("../" M2T_MODULE_DIR, program_dir);
 	g_free(program_dir);
 	return dir;
 }
@@ -39,8 +39,12 @@ static gconstpointer load(enum m2t_module module, GError **error)
 	gconstpointer table = NULL;
 
 	if (!handle) {
+		const char *why = dlerror();
+		/* dlerror() names the file too: once is enough. */
+		if (g_str_has_prefix(why, path) && g_str_has_prefix(why + strlen(path), ": "))
+			why += strlen(path) + 2;
 		g_set_error(error, MODULE_ERROR, 0, "cannot load the module %s (%s): %s", path,
-			    module_brings(module), dlerror());
+			    module_brings(module), why);
 	} else {
 		table = dlsym(handle, module_symbol(module));
 		if (!table) {
