@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* HTTP for the desk backends (http.h): the forms, here, and the requests, in the module that
- * holds libcurl (http_curl.c), mapped at a client's first request, so a dry run or a run that
- * calls no desk never maps libcurl and the thirty libraries it brings. */
+ * holds libcurl (http_curl.c), mapped at a client's first request, so a run that calls no desk
+ * (a dry run of a new mail) never maps libcurl and the 24 libraries it brings. */
 #include "desk/http.h"
 
 #include <string.h>
