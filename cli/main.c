@@ -169,7 +169,6 @@ int main(int argc, char **argv)
 		if (strcmp(argv[optind], commands[i].name) != 0)
 			continue;
 		g_mime_init();
-		mail_parse_init();
 		rc = commands[i].run(&g, argc - optind, argv + optind);
 		g_mime_shutdown();
 		return rc;

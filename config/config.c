@@ -6,7 +6,6 @@
 #include "config/config.h"
 
 #include <arpa/inet.h>
-#include <libpq-fe.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -309,9 +308,9 @@ static gboolean load_state_kind(struct loader *ld)
 static gboolean load_state_server(struct loader *ld)
 {
 	struct config *c = ld->config;
-	PQconninfoOption *options;
+	gboolean parsed = FALSE;
 	gboolean has_password = FALSE;
-	char *message = NULL;
+	GError *error = NULL;
 
 	if (g_key_file_has_key(ld->kf, "state", "path", NULL))
 		return loader_fail(ld, "state", "path",
@@ -321,16 +320,15 @@ static gboolean load_state_server(struct loader *ld)
 	if (!loader_get_string(ld, "state", "url", TRUE, &c->state.url) ||
 	    !loader_get_path(ld, "state", "password_file", &c->state.password_file))
 		return FALSE;
-	options = PQconninfoParse(c->state.url, &message);
-	PQfreemem(message);
-	if (!options)
+	if (!journal_pg_parse_url(c->state.url, &parsed, &has_password, &error)) {
+		loader_fail(ld, "state", "kind", "%s", error->message);
+		g_error_free(error);
+		return FALSE;
+	}
+	if (!parsed)
 		return loader_fail(ld, "state", "url",
 				   "not a libpq connection string (host=... dbname=...) or a "
 				   "postgresql:// URI");
-	for (PQconninfoOption *o = options; o->keyword; o++)
-		if (strcmp(o->keyword, "password") == 0 && o->val && *o->val)
-			has_password = TRUE;
-	PQconninfoFree(options);
 	if (has_password)
 		return loader_fail(ld, "state", "url",
 				   "holds a password: put it in password_file or the environment "

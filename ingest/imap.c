@@ -7,7 +7,7 @@
 #include <libetpan/libetpan.h>
 
 #include "ingest/mailbox.h"
-#include "ingest/mailbox_driver.h"
+#include "ingest/mailbox_module.h"
 #include "ingest/tls_verify.h"
 
 struct imap_mailbox {
@@ -469,7 +469,7 @@ static const struct mailbox_ops imap_ops = {
     .free = imap_free,
 };
 
-static struct mailbox *imap_mailbox_new(const struct mailbox_config *config)
+struct mailbox *imap_mailbox_new(const struct mailbox_config *config)
 {
 	struct imap_mailbox *m = g_new0(struct imap_mailbox, 1);
 
@@ -477,16 +477,3 @@ static struct mailbox *imap_mailbox_new(const struct mailbox_config *config)
 	m->base.config = config;
 	return &m->base;
 }
-
-const struct mailbox_driver imap_driver = {
-    .name = "IMAP",
-    .scheme = "imap",
-    .tls_scheme = "imaps",
-    .port = 143,
-    .tls_port = 993,
-    .item_name = "UID",
-    .features = MAILBOX_HAS_FOLDERS | MAILBOX_HAS_FLAGS | MAILBOX_HAS_XOAUTH2 | MAILBOX_HAS_UIDS |
-		MAILBOX_HAS_LOGIN,
-    .after = "move:Processed",
-    .mailbox_new = imap_mailbox_new,
-};

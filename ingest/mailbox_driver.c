@@ -3,7 +3,8 @@
 #include "ingest/mailbox_driver.h"
 
 /* Every kind of mailbox, one line each, in the order messages list them. A line both declares
- * the driver, defined in ingest/NAME.c, and puts it in mailbox_drivers[]. */
+ * the driver, defined in ingest/NAME.c (IMAP and POP3: ingest/mailbox_remote.c), and puts it in
+ * mailbox_drivers[]. */
 #define MAILBOX_DRIVERS(DRIVER) \
 	DRIVER(imap)            \
 	DRIVER(pop3)            \

@@ -7,7 +7,7 @@
 #include <libetpan/libetpan.h>
 
 #include "ingest/mailbox.h"
-#include "ingest/mailbox_driver.h"
+#include "ingest/mailbox_module.h"
 #include "ingest/tls_verify.h"
 
 struct pop3_mailbox {
@@ -225,7 +225,7 @@ static const struct mailbox_ops pop3_ops = {
     .free = pop3_free,
 };
 
-static struct mailbox *pop3_mailbox_new(const struct mailbox_config *config)
+struct mailbox *pop3_mailbox_new(const struct mailbox_config *config)
 {
 	struct pop3_mailbox *m = g_new0(struct pop3_mailbox, 1);
 
@@ -233,16 +233,3 @@ static struct mailbox *pop3_mailbox_new(const struct mailbox_config *config)
 	m->base.config = config;
 	return &m->base;
 }
-
-/* No folders and no flags: what was delivered is deleted, or kept and known by its UIDL. */
-const struct mailbox_driver pop3_driver = {
-    .name = "POP3",
-    .scheme = "pop3",
-    .tls_scheme = "pop3s",
-    .port = 110,
-    .tls_port = 995,
-    .item_name = "UIDL",
-    .features = MAILBOX_ACKS_AT_CLOSE | MAILBOX_HAS_LOGIN,
-    .after = "keep",
-    .mailbox_new = pop3_mailbox_new,
-};

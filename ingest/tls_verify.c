@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The certificate check of every TLS stream to a mail server, before a credential is sent. */
+/* The certificate check of every TLS stream to a mail server, before a credential is sent; and
+ * the table of the module these files make (mailbox_module.h). */
 #include "ingest/tls_verify.h"
 
 #include <gio/gio.h>
@@ -7,6 +8,8 @@
 #include <gnutls/x509.h>
 
 #include "ingest/mailbox.h"
+#include "ingest/mailbox_module.h"
+#include "modules/module.h"
 
 void tls_set_server_name(struct mailstream_ssl_context *ctx, void *host)
 {
@@ -96,3 +99,8 @@ out:
 	}
 	return ok;
 }
+
+M2T_MODULE_EXPORT const struct mailbox_module mailbox_etpan_module = {
+    .imap_new = imap_mailbox_new,
+    .pop3_new = pop3_mailbox_new,
+};

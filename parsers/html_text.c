@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* HTML bodies to text with libxml2's parser: one walk over the tree, linear in its size. */
-#include "parsers/html_text.h"
+/* HTML bodies to text with libxml2's parser: one walk over the tree, linear in its size. The
+ * module mail2ticket-html.so (html_module.h). */
+#include "parsers/html_module.h"
 
 #include <libxml/HTMLparser.h>
 #include <libxml/parserInternals.h>
 #include <string.h>
 
+#include "modules/module.h"
 #include "parsers/lines.h"
 
 /* The HTML is rendered as libxml2 reads it (SAX events), without building a document tree: a
@@ -350,7 +352,7 @@ static void ignore_xml_error(void *ctx, const char *msg, ...)
 	(void)msg;
 }
 
-char *html_to_text(const char *html, gsize len)
+static char *render_text(const char *html, gsize len)
 {
 	struct render r = {.out = g_string_sized_new(len / 2 + 16),
 			   .open = g_array_new(FALSE, FALSE, sizeof(struct frame))};
@@ -389,3 +391,14 @@ char *html_to_text(const char *html, gsize len)
 	g_array_free(r.open, TRUE);
 	return tidy_lines(g_string_free(r.out, FALSE));
 }
+
+/* libxml2 sets up its global state once, before any thread parses: here, while dlopen() holds
+ * the loader's lock (or at the start of a program the module is linked into). */
+__attribute__((constructor)) static void start_libxml2(void)
+{
+	xmlInitParser();
+}
+
+M2T_MODULE_EXPORT const struct html_module html_xml2_module = {
+    .to_text = render_text,
+};

@@ -3,8 +3,6 @@
 #include "parsers/mail_parse.h"
 
 #include <gmime/gmime.h>
-#include <gnutls/crypto.h>
-#include <libxml/parser.h>
 #include <string.h>
 
 #include "parsers/address.h"
@@ -16,6 +14,7 @@
 #include "parsers/lines.h"
 #include "parsers/reply_text.h"
 #include "parsers/report.h"
+#include "parsers/sha256.h"
 #include "parsers/tnef.h"
 #include "parsers/uuencode.h"
 
@@ -1178,37 +1177,6 @@ static void append_normalized(GString *out, const char *p, const char *end)
 	}
 }
 
-/* SHA-256 comes from GnuTLS, which uses the CPU's SHA instructions: with GLib's GChecksum the
- * digests of the mail were a fifth of an import's CPU. */
-static gnutls_hash_hd_t sha256_new(void)
-{
-	gnutls_hash_hd_t sum;
-
-	/* It fails only when memory runs out, where g_malloc() aborts as well. */
-	if (gnutls_hash_init(&sum, GNUTLS_DIG_SHA256) < 0)
-		g_error("no memory for a SHA-256 digest");
-	return sum;
-}
-
-/* The digest as hex into out; sum is freed. */
-static void sha256_finish(gnutls_hash_hd_t sum, char out[65])
-{
-	guint8 digest[32];
-
-	gnutls_hash_deinit(sum, digest);
-	for (gsize i = 0; i < sizeof(digest); i++)
-		g_snprintf(out + 2 * i, 3, "%02x", digest[i]);
-}
-
-/* The SHA-256 of data as hex into out. */
-static void sha256_hex(const char *data, gsize len, char out[65])
-{
-	gnutls_hash_hd_t sum = sha256_new();
-
-	gnutls_hash(sum, data, len);
-	sha256_finish(sum, out);
-}
-
 /* What tells one mail from another that carries the same Message-ID (a web form or a broken
  * mailer reuses them; a forger could send one to suppress a genuine mail): the first From, Date
  * and Subject of the header block and the body, which no hop changes (CR, trailing blanks and
@@ -1219,7 +1187,7 @@ static void identity_digest(const char *raw, gsize len, char out[17])
 {
 	static const char *const names[] = {"From:", "Date:", "Subject:"};
 	GString *fields[G_N_ELEMENTS(names)] = {NULL};
-	gnutls_hash_hd_t sum = sha256_new();
+	struct sha256 *sum = sha256_new(len);
 	const char *end = raw + len, *line = raw, *body = end, *run;
 	char hex[65];
 	int current = -1;
@@ -1248,8 +1216,8 @@ static void identity_digest(const char *raw, gsize len, char out[17])
 	}
 	for (gsize i = 0; i < G_N_ELEMENTS(names); i++) {
 		if (fields[i])
-			gnutls_hash(sum, fields[i]->str, fields[i]->len);
-		gnutls_hash(sum, "\n", 1);
+			sha256_update(sum, fields[i]->str, fields[i]->len);
+		sha256_update(sum, "\n", 1);
 		if (fields[i])
 			g_string_free(fields[i], TRUE);
 	}
@@ -1265,24 +1233,19 @@ static void identity_digest(const char *raw, gsize len, char out[17])
 		while (from < stop && *from == '>')
 			from++;
 		if (from != at && stop - from >= 5 && memcmp(from, "From ", 5) == 0) {
-			gnutls_hash(sum, run, at - run);
+			sha256_update(sum, run, at - run);
 			run = from;
 		}
 		for (const char *cr = memchr(from, '\r', stop - from); cr;
 		     cr = memchr(cr + 1, '\r', stop - cr - 1)) {
-			gnutls_hash(sum, run, cr - run);
+			sha256_update(sum, run, cr - run);
 			run = cr + 1;
 		}
 		at = stop;
 	}
-	gnutls_hash(sum, run, end - run);
+	sha256_update(sum, run, end - run);
 	sha256_finish(sum, hex);
 	g_strlcpy(out, hex, 17);
-}
-
-void mail_parse_init(void)
-{
-	xmlInitParser();
 }
 
 static GMimeParserOptions *parser_options_new(void)

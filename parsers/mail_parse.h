@@ -17,9 +17,6 @@ struct parse_options {
  * base64, about 1.8 times their size. */
 #define PARSE_OPTIONS_DEFAULT {.max_attachment_bytes = 10 << 20, .max_total_bytes = 16 << 20}
 
-/* Once, on the main thread, before parsing on several threads (libxml2 must be set up first). */
-void mail_parse_init(void);
-
 /* Parse one raw message. Never fails: what cannot be read is recorded in mail->warnings, and a
  * message GMime cannot build at all comes back with its raw bytes as an attachment. opts NULL:
  * PARSE_OPTIONS_DEFAULT. Free with mail_free(). GMime must have been initialised (g_mime_init). */

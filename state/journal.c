@@ -4,7 +4,48 @@
 
 #include <string.h>
 
+#include "modules/module.h"
+
 G_DEFINE_QUARK(mail2ticket-journal-error-quark, journal_error)
+
+/* PostgreSQL is a module (modules/module.h), loaded when a journal of its kind is opened: this
+ * entry has its name, and the journal opened has the module's ops. */
+static const struct journal_pg_module *pg_module(GError **error)
+{
+	GError *load_error = NULL;
+	const struct journal_pg_module *module =
+	    module_table(M2T_MODULE_POSTGRESQL, &load_error);
+
+	if (!module) {
+		g_set_error(error, JOURNAL_ERROR, JOURNAL_ERROR_UNAVAILABLE, "%s",
+			    load_error->message);
+		g_error_free(load_error);
+	}
+	return module;
+}
+
+static struct journal *pg_open(const struct journal_settings *settings, GError **error)
+{
+	const struct journal_pg_module *module = pg_module(error);
+
+	return module ? module->ops->open(settings, error) : NULL;
+}
+
+gboolean journal_pg_parse_url(const char *url, gboolean *parsed, gboolean *has_password,
+			      GError **error)
+{
+	const struct journal_pg_module *module = pg_module(error);
+
+	if (!module)
+		return FALSE;
+	*parsed = module->parse_url(url, has_password);
+	return TRUE;
+}
+
+const struct journal_ops journal_pg = {
+    .name = "postgresql",
+    .open = pg_open,
+};
 
 const struct journal_ops *const journal_backends[] = {
     &journal_sqlite,

@@ -324,6 +324,18 @@ struct journal {
 extern const struct journal_ops journal_sqlite;
 extern const struct journal_ops journal_pg;
 extern const struct journal_ops *const journal_backends[]; /* NULL-terminated */
+
+/* PostgreSQL's code is the module mail2ticket-postgresql.so (modules/module.h), loaded when
+ * the config names it; journal_pg opens a journal with the module's ops. */
+struct journal_pg_module {
+	const struct journal_ops *ops;
+	/* Whether url is a libpq connection string or URI, and one that holds a password. */
+	gboolean (*parse_url)(const char *url, gboolean *has_password);
+};
+/* As parse_url, the module loaded first: FALSE with error set when it cannot be, else with
+ * *parsed set. */
+gboolean journal_pg_parse_url(const char *url, gboolean *parsed, gboolean *has_password,
+			      GError **error);
 /* The implementation of kind (NULL: the default), or NULL when there is none. */
 const struct journal_ops *journal_backend_find(const char *kind);
 

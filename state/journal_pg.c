@@ -7,6 +7,8 @@
 
 #include <string.h>
 
+#include "modules/module.h"
+
 /* Migrations are serialized between hosts by a transaction's advisory lock in the space of two
  * numbers, apart from the mail locks' space of one: "m2t" and 0. */
 #define MIGRATION_LOCK "SELECT pg_advisory_xact_lock(1832023040, 0)"
@@ -582,7 +584,7 @@ static struct journal *pg_journal_open(const struct journal_settings *settings, 
 		return NULL;
 	}
 	j = g_new0(struct pg_journal, 1);
-	j->base.ops = &journal_pg;
+	j->base.ops = &journal_pg_ops;
 	j->where = where;
 	j->base.where = j->where;
 	j->read_only = settings->read_only;
@@ -661,7 +663,7 @@ static void pg_journal_unlock_mail(struct journal *journal, const char *key)
 		PQclear(execute(j, "SELECT pg_advisory_unlock($1::bigint)", 1, params));
 }
 
-const struct journal_ops journal_pg = {
+const struct journal_ops journal_pg_ops = {
     .name = "postgresql",
     .open = pg_journal_open,
     .close = pg_journal_close,
@@ -694,4 +696,26 @@ const struct journal_ops journal_pg = {
     .work_renew = pg_journal_work_renew,
     .work_release = pg_journal_work_release,
     .work_left = pg_journal_work_left,
+};
+
+static gboolean parse_url(const char *url, gboolean *has_password)
+{
+	char *message = NULL;
+	PQconninfoOption *options = PQconninfoParse(url, &message);
+
+	/* The message may quote the url, password and all: it is not shown. */
+	PQfreemem(message);
+	*has_password = FALSE;
+	if (!options)
+		return FALSE;
+	for (PQconninfoOption *o = options; o->keyword; o++)
+		if (strcmp(o->keyword, "password") == 0 && o->val && *o->val)
+			*has_password = TRUE;
+	PQconninfoFree(options);
+	return TRUE;
+}
+
+M2T_MODULE_EXPORT const struct journal_pg_module journal_pg_module = {
+    .ops = &journal_pg_ops,
+    .parse_url = parse_url,
 };

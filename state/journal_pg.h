@@ -63,6 +63,11 @@ const char *pg_now(char buffer[PG_NUMBER_SIZE]);
 /* n as a parameter's text, in buffer. */
 const char *pg_number(char buffer[PG_NUMBER_SIZE], gint64 n);
 
+extern const struct journal_ops journal_pg_ops;
+/* The module's table (modules/module.h: M2T_MODULE_POSTGRESQL): journal_pg, in journal.c, has
+ * the name and opens a journal with its ops. */
+extern const struct journal_pg_module journal_pg_module;
+
 /* journal_pg_mails.c */
 gboolean pg_journal_lookup(struct journal *journal, const char *key, struct journal_entry *out,
 			   gboolean *found, GError **error);

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """`cmake --install` as an admin runs it: the files land where they belong, the man pages render
-without a warning, the systemd unit passes `systemd-analyze verify`, and the example config loads
-with the installed program."""
+without a warning, the systemd unit passes `systemd-analyze verify`, the example config loads
+with the installed program, and that program finds its modules under the prefix it was installed
+to (a module missing is a temporary failure that leaves the mail with the MTA)."""
 
 import os
 import re
@@ -13,7 +14,7 @@ import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import BINARY, SOURCE_DIR  # noqa: E402
+from harness import BINARY, SOURCE_DIR, DeskTestCase, sample  # noqa: E402
 
 BUILD_DIR = os.path.dirname(BINARY)
 
@@ -39,6 +40,11 @@ class Install(unittest.TestCase):
                      "share/doc/mail2ticket/mail2ticket.conf.example",
                      "share/doc/mail2ticket/README.md", "share/doc/mail2ticket/scaling.md"]:
             self.assertTrue(os.path.isfile(self.installed(path)), path)
+        modules = [name for _, _, names in os.walk(self.installed("lib")) for name in names
+                   if name.startswith("mail2ticket-") and name.endswith(".so")]
+        self.assertEqual(sorted(modules), ["mail2ticket-digest.so", "mail2ticket-html.so",
+                                           "mail2ticket-http.so", "mail2ticket-mailbox.so",
+                                           "mail2ticket-postgresql.so"])
         out = subprocess.run([self.installed("bin/mail2ticket"), "--version"],
                              capture_output=True, text=True, check=True).stdout
         self.assertRegex(out, r"^mail2ticket \d+\.\d+")
@@ -108,6 +114,41 @@ class Install(unittest.TestCase):
                       proc.stderr)
         for secret in ["example-desk-secret", "example-mailbox-password"]:
             self.assertNotIn(secret, proc.stdout + proc.stderr)
+
+
+class InstalledModules(DeskTestCase):
+    """The installed program's pipe against the sandbox desk: it loads the modules it needs
+    from its own prefix, and without one the mail stays with the MTA."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.prefix = os.path.join(cls.classdir, "prefix")
+        subprocess.run(["cmake", "--install", BUILD_DIR, "--prefix", cls.prefix], check=True,
+                       capture_output=True)
+
+    def pipe_installed(self, prefix, mail):
+        return subprocess.run([os.path.join(prefix, "bin", "mail2ticket"), "--config",
+                               self.config, "pipe"], input=mail, capture_output=True, text=False)
+
+    def test_html_mail_is_rendered_and_sent(self):
+        proc = self.pipe_installed(self.prefix, sample("02-html-only.eml"))
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        [ticket] = self.desk.tickets()
+        text = ticket["messages"][0]["message"]
+        self.assertNotIn("HTML not rendered", text)
+        self.assertNotIn("<p>", text)
+
+    def test_missing_module_leaves_the_mail_with_the_mta(self):
+        broken = os.path.join(self.dir, "broken")
+        shutil.copytree(self.prefix, broken, symlinks=True)
+        [module] = [os.path.join(root, name) for root, _, names in os.walk(broken)
+                    for name in names if name == "mail2ticket-http.so"]
+        os.remove(module)
+        proc = self.pipe_installed(broken, sample("01-plain.eml"))
+        self.assertEqual(proc.returncode, 75, proc.stderr)
+        self.assertIn(b"cannot load the module " + module.encode(), proc.stderr)
+        self.assertEqual(self.desk.tickets(), [])
 
 
 if __name__ == "__main__":

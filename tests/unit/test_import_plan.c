@@ -278,6 +278,5 @@ int main(void)
 	};
 
 	g_mime_init();
-	mail_parse_init();
 	return cmocka_run_group_tests(tests, write_archive, remove_archive);
 }
