@@ -19,12 +19,11 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 
 BENCH = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, BENCH)
-from import_bench import start_desk  # noqa: E402
+from import_bench import measure, start_desk  # noqa: E402
 
 CONFIG = """[desk]
 kind = whmcs
@@ -42,12 +41,7 @@ path = {tmp}/no-journal/journal.db
 
 def run(cmd):
     """Wall seconds and CPU seconds (user + system) of one run, its output discarded."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    elapsed = time.perf_counter() - start
-    if os.waitstatus_to_exitcode(status) != 0:
-        sys.exit("failed: %s\n%s" % (" ".join(cmd), proc.stderr.read().decode()))
+    elapsed, usage = measure(cmd)
     return elapsed, usage.ru_utime + usage.ru_stime
 
 

@@ -43,13 +43,21 @@ LATENCY_RUNS = (("1 call at a time, 50 ms desk", [], 1, 0.05),
                 ("4 calls in flight, 50 ms desk", [], 4, 0.05))
 
 
-def run(cmd, env):
+def measure(cmd, env=None):
+    """Wall seconds and the resource usage (os.wait4) of one run, its output discarded; the
+    benchmark stops with the program's errors when it fails."""
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - start
     if os.waitstatus_to_exitcode(status) != 0:
         sys.exit("failed: %s\n%s" % (" ".join(cmd), proc.stderr.read().decode()))
+    return elapsed, usage
+
+
+def run(cmd, env):
+    """Seconds and peak RSS (MB) of one run."""
+    elapsed, usage = measure(cmd, env)
     return elapsed, usage.ru_maxrss / 1024
 
 

@@ -14,10 +14,10 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 
 BENCH = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, BENCH)
+import import_bench  # noqa: E402
 from import_bench import start_desk  # noqa: E402
 
 CONFIG = """[desk]
@@ -33,13 +33,7 @@ path = {out}/no-journal/journal.db
 
 def run(cmd):
     """Seconds and peak RSS (MB) of one run, its output discarded."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _, status, usage = os.wait4(proc.pid, 0)
-    elapsed = time.perf_counter() - start
-    if os.waitstatus_to_exitcode(status) != 0:
-        sys.exit("failed: %s" % " ".join(cmd))
-    return elapsed, usage.ru_maxrss / 1024
+    return import_bench.run(cmd, None)
 
 
 def count_messages(path):
