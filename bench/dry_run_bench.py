@@ -16,14 +16,13 @@ Not a test: nothing is asserted."""
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import urllib.request
 
 BENCH = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, BENCH)
-from import_bench import measure, start_desk  # noqa: E402
+from import_bench import generated_archive, measure, start_desk  # noqa: E402
 
 CONFIG = """[desk]
 kind = whmcs
@@ -57,13 +56,7 @@ def main():
     build = os.path.abspath(sys.argv[1])
     count = int(sys.argv[2]) if len(sys.argv) > 2 else 5000
     rounds = int(sys.argv[3]) if len(sys.argv) > 3 else 5
-    out = os.path.join(BENCH, "out")
-    os.makedirs(out, exist_ok=True)
-    archive = os.path.join(out, "dry-run-%d.mbox" % count)
-    if not os.path.exists(archive):
-        subprocess.run([sys.executable, os.path.join(BENCH, "gen_mbox.py"), archive,
-                        "--count", str(count), "--seed", "1"], check=True,
-                       stdout=subprocess.DEVNULL)
+    archive = generated_archive("dry-run-%d.mbox" % count, "--count", str(count), "--seed", "1")
     with tempfile.TemporaryDirectory() as tmp:
         desk, port = start_desk(tmp)
         try:

@@ -55,6 +55,18 @@ def measure(cmd, env=None):
     return elapsed, usage
 
 
+def generated_archive(name, *options):
+    """bench/out/NAME, written by bench/gen_mbox.py with options the first time it is asked for
+    and kept for later runs."""
+    out = os.path.join(BENCH, "out")
+    os.makedirs(out, exist_ok=True)
+    archive = os.path.join(out, name)
+    if not os.path.exists(archive):
+        subprocess.run([sys.executable, os.path.join(BENCH, "gen_mbox.py"), archive] +
+                       list(options), check=True, stdout=subprocess.DEVNULL)
+    return archive
+
+
 def run(cmd, env):
     """Seconds and peak RSS (MB) of one run."""
     elapsed, usage = measure(cmd, env)
@@ -86,17 +98,12 @@ def slow_down(port, delay):
 def main():
     binary = os.path.join(os.path.abspath(sys.argv[1]), "mail2ticket")
     counts = [int(c) for c in sys.argv[2:]] or [5000, 50000]
-    out = os.path.join(BENCH, "out")
-    os.makedirs(out, exist_ok=True)
     env = dict(os.environ, MAIL2TICKET_SECRET="bench-secret")
     print("%-30s %8s %10s %10s %10s" % ("run", "mails", "seconds", "mails/s", "peak RSS"))
     plan = [(count, RUNS) for count in counts] + [(LATENCY_COUNT, LATENCY_RUNS)]
     for count, runs in plan:
-        archive = os.path.join(out, "import-%d.mbox" % count)
-        if not os.path.exists(archive):
-            subprocess.run([sys.executable, os.path.join(BENCH, "gen_mbox.py"), archive,
-                            "--count", str(count), "--seed", "11", "--light"], check=True,
-                           stdout=subprocess.DEVNULL)
+        archive = generated_archive("import-%d.mbox" % count, "--count", str(count), "--seed",
+                                    "11", "--light")
         for name, extra, concurrency, delay in runs:
             # A fresh desk and journal for each run, so each one sends every mail.
             with tempfile.TemporaryDirectory() as tmp:

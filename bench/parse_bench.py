@@ -11,7 +11,6 @@ sandbox desk about the tickets that replies name (GetTicket). Not a test: nothin
 asserted."""
 
 import os
-import subprocess
 import sys
 import tempfile
 
@@ -68,10 +67,7 @@ def compare(port):
     print("%-30s %8s %10s %10s %9s %10s" % ("program", "MB", "messages", "msg/s", "MB/s",
                                              "peak RSS"))
     for size in sizes:
-        mbox = os.path.join(out, "bench-%d.mbox" % size)
-        if not os.path.exists(mbox):
-            subprocess.run([sys.executable, os.path.join(BENCH, "gen_mbox.py"), mbox, str(size)],
-                           check=True)
+        mbox = import_bench.generated_archive("bench-%d.mbox" % size, str(size))
         megabytes = os.path.getsize(mbox) / 1048576
         messages = count_messages(mbox)
         rates = {}

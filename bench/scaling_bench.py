@@ -30,7 +30,7 @@ BENCH = os.path.dirname(os.path.abspath(__file__))
 SOURCE = os.path.dirname(BENCH)
 sys.path.insert(0, os.path.join(SOURCE, "tests", "e2e"))
 import postgres  # noqa: E402
-from import_bench import start_desk  # noqa: E402
+from import_bench import generated_archive, start_desk  # noqa: E402
 
 PROCESSES = (1, 2, 4)
 # Units of 100 mails give four workers several each; a 6 s claim makes a worker that found
@@ -135,13 +135,8 @@ def main():
     binary = os.path.join(os.path.abspath(sys.argv[1]), "mail2ticket")
     pipe_mails = int(sys.argv[2]) if len(sys.argv) > 2 else 400
     import_mails = int(sys.argv[3]) if len(sys.argv) > 3 else 2000
-    out = os.path.join(BENCH, "out")
-    os.makedirs(out, exist_ok=True)
-    archive = os.path.join(out, "import-%d.mbox" % import_mails)
-    if not os.path.exists(archive):
-        subprocess.run([sys.executable, os.path.join(BENCH, "gen_mbox.py"), archive,
-                        "--count", str(import_mails), "--seed", "11", "--light"], check=True,
-                       stdout=subprocess.DEVNULL)
+    archive = generated_archive("import-%d.mbox" % import_mails, "--count", str(import_mails),
+                                "--seed", "11", "--light")
     env = dict(os.environ, MAIL2TICKET_SECRET="bench-secret")
     print("%-10s %-7s %9s %7s %9s %9s  %s" % ("journal", "command", "processes", "mails",
                                              "seconds", "mails/s", "desk (tickets+replies)"))
