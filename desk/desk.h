@@ -91,6 +91,8 @@ struct desk_ticket {
 	GPtrArray *messages; /* of char *, oldest first; NULL when not fetched */
 };
 void desk_ticket_clear(struct desk_ticket *ticket);
+/* A deep copy of from into out (cleared with desk_ticket_clear()). */
+void desk_ticket_copy(const struct desk_ticket *from, struct desk_ticket *out);
 
 /* The text sent as a ticket's message: the mail's text, with the cc addresses in a short block on
  * top when cc_mode is CC_MODE_TEXT. Newly allocated. */

@@ -7,6 +7,7 @@
 #ifndef M2T_DESK_DESK_BACKEND_H
 #define M2T_DESK_DESK_BACKEND_H
 
+#include <jansson.h>
 #include <stdio.h>
 
 #include "config/loader.h"
@@ -48,5 +49,10 @@ const char *desk_backend_key_value(const struct config *config, const char *name
 /* Each of keys that names a call, as call -> the key's value or default: the paths of a REST
  * API. Newly allocated (keys and values copied). */
 GHashTable *desk_backend_calls(const struct config *config, const struct desk_key *keys);
+
+/* A dry run's line for a call that would change the desk: {"desk", "url", "action", "params"}
+ * on out, flushed, so that a run that stops shows every call it would have made. Takes params. */
+void desk_print_dry_run_call(FILE *out, const char *kind, const char *url, const char *action,
+			     json_t *params);
 
 #endif

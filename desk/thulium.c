@@ -125,18 +125,6 @@ static json_t *thulium_call(struct thulium *t, const char *call, const char *id,
 	return answer;
 }
 
-/* A dry run's line for a call that would change the desk. Takes params. */
-static void print_dry_run(struct thulium *t, const char *call, const char *url, json_t *params)
-{
-	json_t *line = json_pack("{s:s, s:s, s:s, s:o}", "desk", "thulium", "url", url, "action",
-				 call, "params", params);
-
-	json_dumpf(line, t->dry_run, JSON_COMPACT);
-	fputc('\n', t->dry_run);
-	fflush(t->dry_run);
-	json_decref(line);
-}
-
 /* Calls that change the desk: in a dry run they are printed, not sent. */
 static json_t *thulium_write(struct thulium *t, const char *call, const char *id, json_t *body,
 			     GError **error)
@@ -146,7 +134,7 @@ static json_t *thulium_write(struct thulium *t, const char *call, const char *id
 	if (!t->dry_run)
 		return thulium_call(t, call, id, NULL, body, error);
 	url = call_url(t, call, id, NULL);
-	print_dry_run(t, call, url, body);
+	desk_print_dry_run_call(t->dry_run, "thulium", url, call, body);
 	g_free(url);
 	return json_pack("{s:s}", "ticket_id", "0");
 }
@@ -168,9 +156,9 @@ static json_t *upload_files(struct thulium *t, const struct desk_attachment *att
 		char *token;
 
 		if (t->dry_run) {
-			print_dry_run(t, "temporary_files", url,
-				      json_pack("{s:s, s:I}", "filename", att[i].name, "size",
-						(json_int_t)att[i].len));
+			desk_print_dry_run_call(t->dry_run, "thulium", url, "temporary_files",
+						json_pack("{s:s, s:I}", "filename", att[i].name,
+							  "size", (json_int_t)att[i].len));
 			answer = json_pack("{s:s}", "token", "dry-run");
 		} else {
 			answer = thulium_request(t, "temporary_files", url,

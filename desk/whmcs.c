@@ -147,19 +147,13 @@ static json_t *whmcs_call(struct whmcs *w, const char *action, const struct http
 static json_t *whmcs_write(struct whmcs *w, const char *action, const struct http_form *form,
 			   GError **error)
 {
-	json_t *line;
 	char *url;
 
 	if (!w->dry_run)
 		return whmcs_call(w, action, form, HTTP_WRITE, error);
 	url = action_url(w, action);
-	line = json_pack("{s:s, s:s, s:s, s:o}", "desk", w->kind, "url", url, "action", action,
-			 "params", http_form_to_json(form));
+	desk_print_dry_run_call(w->dry_run, w->kind, url, action, http_form_to_json(form));
 	g_free(url);
-	json_dumpf(line, w->dry_run, JSON_COMPACT);
-	fputc('\n', w->dry_run);
-	fflush(w->dry_run);
-	json_decref(line);
 	return json_pack("{s:s}", "result", "success");
 }
 

@@ -148,6 +148,26 @@ static gboolean find_ticket_number(struct deliver *d, const struct mail *mail,
 	return ok;
 }
 
+/* The desk's answer on ticket tid (desk_get_ticket()), or the one it gave this dry run before. */
+static gboolean get_ticket(struct deliver *d, const char *tid, struct desk_ticket *out,
+			   GError **error)
+{
+	GError *err = NULL;
+	gboolean recalled = d->memo && ticket_memo_recall(d->memo, tid, out, &err);
+
+	if (!recalled && desk_get_ticket(d->desk, tid, out, &err)) {
+		if (d->memo)
+			ticket_memo_keep(d->memo, tid, out, NULL);
+		return TRUE;
+	}
+	if (!err)
+		return TRUE;
+	if (!recalled && d->memo && g_error_matches(err, DESK_ERROR, DESK_ERROR_NOT_FOUND))
+		ticket_memo_keep(d->memo, tid, NULL, err);
+	g_propagate_error(error, err);
+	return FALSE;
+}
+
 /* What the desk says of the ticket: whether it exists, its owner, cc and status, and whether the
  * sender is a contact of its client. */
 static gboolean check_ticket(struct deliver *d, const char *sender, struct decision *dec,
@@ -159,7 +179,7 @@ static gboolean check_ticket(struct deliver *d, const char *sender, struct decis
 	t->number = dec->number;
 	t->how = dec->how;
 	t->checked = TRUE;
-	if (!desk_get_ticket(d->desk, dec->number, &dec->ticket, &err)) {
+	if (!get_ticket(d, dec->number, &dec->ticket, &err)) {
 		if (!g_error_matches(err, DESK_ERROR, DESK_ERROR_NOT_FOUND)) {
 			g_propagate_error(error, err);
 			return FALSE;
@@ -351,6 +371,17 @@ gboolean deliver_parsed_message(struct deliver *d, const struct mail *mail, GByt
 	journal_entry_clear(&entry);
 	g_free(key);
 	return ok;
+}
+
+gboolean deliver_may_look_up(const struct deliver *d, const struct mail *mail)
+{
+	char *number;
+
+	if (d->journal)
+		return TRUE;
+	number = route_ticket_number(d->config, mail);
+	g_free(number);
+	return number != NULL;
 }
 
 gboolean deliver_quarantine_unparsed(struct deliver *d, GBytes *raw,

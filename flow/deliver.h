@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "desk/desk.h"
+#include "flow/ticket_memo.h"
 #include "ingest/envelope.h"
 #include "parsers/mail_parse.h"
 #include "rules/route.h"
@@ -30,6 +31,9 @@ struct deliver {
 	/* reprocess: a mail the journal has as quarantined is tried again rather than taken as
 	 * handled. */
 	gboolean retry_quarantined;
+	/* A dry run's look-ups remembered (borrowed; shared by the lanes), or NULL: each mail's
+	 * look-ups are asked of the desk. */
+	struct ticket_memo *memo;
 };
 
 enum deliver_outcome {
@@ -83,6 +87,11 @@ gboolean deliver_message(struct deliver *d, GBytes *raw, const struct envelope *
 gboolean deliver_parsed_message(struct deliver *d, const struct mail *mail, GBytes *raw,
 				const struct envelope *envelope, struct delivery_result *result,
 				GError **error);
+
+/* Whether delivering mail may wait on the desk before its call (a look-up: GetTicket and the
+ * like): a ticket number in its subject, or a journal, whose earlier attempts and Message-IDs
+ * may lead to one. A dry run delivers the others at once where it is (flow/deliver_pool.c). */
+gboolean deliver_may_look_up(const struct deliver *d, const struct mail *mail);
 
 /* Keep a mail that cannot go through the flow (unreadable, too big, or fatal or too slow for the
  * parser) in the quarantine with reason, journalled under the digest of its bytes; the outcome

@@ -48,6 +48,12 @@ struct deliver_pool {
 	/* The Message-IDs of every mail of the run that was not delivered (main thread only). */
 	GHashTable *failed;
 	struct retry_clock *clock; /* NULL: each mail is tried once */
+	struct ticket_memo *memo; /* a dry run's look-ups, for every lane; else NULL */
+	/* A dry run on several lanes: each lane prints its calls into a buffer of its own. */
+	gboolean buffered_calls;
+	/* A dry run on several lanes: the lane on the caller's thread for the mails that ask the
+	 * desk nothing (one of lanes), else NULL. */
+	struct lane *local;
 };
 
 void finished_delivery_clear(struct finished_delivery *done)
@@ -137,6 +143,38 @@ static gpointer lane_run(gpointer data)
 	return NULL;
 }
 
+/* A lane for pool, added to its lanes; threaded: with a thread of its own, else it delivers on
+ * the caller's thread. FALSE with error set when its desk or journal cannot be opened. */
+static gboolean lane_add(struct deliver_pool *pool, const struct config *config, gboolean dry_run,
+			 gboolean original_dates, gboolean for_mailbox, gboolean threaded,
+			 GError **error)
+{
+	struct lane *lane = g_new0(struct lane, 1);
+
+	lane->pool = pool;
+	lane->failed = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	g_ptr_array_add(pool->lanes, lane);
+	if (pool->buffered_calls) {
+		lane->calls = open_memstream(&lane->calls_text, &lane->calls_len);
+		if (!lane->calls) {
+			g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno),
+				    "no buffer for the dry run's calls: %s", g_strerror(errno));
+			return FALSE;
+		}
+	}
+	if (!(lane->calls ? deliver_open_dry_run(&lane->d, config, lane->calls, error)
+			  : deliver_open(&lane->d, config, dry_run, error)))
+		return FALSE;
+	lane->d.original_dates = original_dates;
+	lane->d.keep_refused = for_mailbox;
+	lane->d.memo = pool->memo;
+	if (threaded) {
+		lane->jobs = g_async_queue_new();
+		lane->thread = g_thread_new("deliver", lane_run, lane);
+	}
+	return TRUE;
+}
+
 /* for_mailbox: see deliver_pool_new_for_mailbox(); else a mail the desk failed on is tried again
  * (retry_clock.h). */
 static struct deliver_pool *pool_new(const struct config *config, gboolean dry_run,
@@ -144,6 +182,7 @@ static struct deliver_pool *pool_new(const struct config *config, gboolean dry_r
 				     GError **error)
 {
 	struct deliver_pool *pool = g_new0(struct deliver_pool, 1);
+	gboolean ok = TRUE;
 
 	pool->lanes = g_ptr_array_new();
 	pool->results = g_async_queue_new();
@@ -152,32 +191,23 @@ static struct deliver_pool *pool_new(const struct config *config, gboolean dry_r
 	/* A dry run sends nothing that could fail. */
 	if (!for_mailbox)
 		pool->clock = retry_clock_new(dry_run ? 0 : config->desk.give_up_after);
-	for (int i = 0; i < MAX(lanes, 1); i++) {
-		struct lane *lane = g_new0(struct lane, 1);
-		lane->pool = pool;
-		lane->failed = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-		g_ptr_array_add(pool->lanes, lane);
-		if (dry_run && lanes > 1)
-			lane->calls = open_memstream(&lane->calls_text, &lane->calls_len);
-		if (dry_run && lanes > 1 && !lane->calls) {
-			g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno),
-				    "no buffer for the dry run's calls: %s", g_strerror(errno));
-			deliver_pool_free(pool);
-			return NULL;
-		}
-		if (!(lane->calls ? deliver_open_dry_run(&lane->d, config, lane->calls, error)
-				  : deliver_open(&lane->d, config, dry_run, error))) {
-			deliver_pool_free(pool);
-			return NULL;
-		}
-		lane->d.original_dates = original_dates;
-		lane->d.keep_refused = for_mailbox;
-		/* A single lane delivers on the caller's thread: handing each mail to another
-		 * thread and back would only cost time. */
-		if (lanes > 1) {
-			lane->jobs = g_async_queue_new();
-			lane->thread = g_thread_new("deliver", lane_run, lane);
-		}
+	pool->buffered_calls = dry_run && lanes > 1;
+	if (dry_run)
+		pool->memo = ticket_memo_new();
+	/* A single lane delivers on the caller's thread: handing each mail to another thread and
+	 * back would only cost time. */
+	for (int i = 0; ok && i < MAX(lanes, 1); i++)
+		ok = lane_add(pool, config, dry_run, original_dates, for_mailbox, lanes > 1, error);
+	/* A dry run's call is a line printed: for a mail that asks the desk nothing first, the
+	 * hop to a lane and back cost more than the delivery (deliver_may_look_up()). */
+	if (ok && pool->buffered_calls) {
+		ok = lane_add(pool, config, dry_run, original_dates, for_mailbox, FALSE, error);
+		if (ok)
+			pool->local = g_ptr_array_index(pool->lanes, pool->lanes->len - 1);
+	}
+	if (!ok) {
+		deliver_pool_free(pool);
+		return NULL;
 	}
 	return pool;
 }
@@ -222,6 +252,7 @@ void deliver_pool_free(struct deliver_pool *pool)
 	g_hash_table_unref(pool->pins);
 	g_hash_table_unref(pool->failed);
 	retry_clock_free(pool->clock);
+	ticket_memo_free(pool->memo);
 	g_free(pool);
 }
 
@@ -237,7 +268,8 @@ static void thread_ids(const struct mail *mail, GPtrArray *out)
 		g_ptr_array_add(out, g_ptr_array_index(mail->references, i));
 }
 
-static struct lane *choose_lane(struct deliver_pool *pool, GPtrArray *ids)
+static struct lane *choose_lane(struct deliver_pool *pool, const struct mail *mail,
+				GPtrArray *ids)
 {
 	struct lane *lane = NULL;
 
@@ -248,10 +280,12 @@ static struct lane *choose_lane(struct deliver_pool *pool, GPtrArray *ids)
 	}
 	if (lane)
 		return lane;
+	if (pool->local && !deliver_may_look_up(&pool->local->d, mail))
+		return pool->local;
 	/* Not tied to mail in flight: the least busy lane. */
 	for (guint i = 0; i < pool->lanes->len; i++) {
 		struct lane *l = g_ptr_array_index(pool->lanes, i);
-		if (!lane || l->queued < lane->queued)
+		if (l != pool->local && (!lane || l->queued < lane->queued))
 			lane = l;
 	}
 	return lane;
@@ -269,7 +303,7 @@ void deliver_pool_push_envelope(struct deliver_pool *pool, struct parsed_message
 	job->ids = g_ptr_array_new_with_free_func(g_free);
 	for (guint i = 0; i < ids->len; i++)
 		g_ptr_array_add(job->ids, g_strdup(g_ptr_array_index(ids, i)));
-	job->lane = choose_lane(pool, ids);
+	job->lane = choose_lane(pool, p->mail, ids);
 	job->pins = g_ptr_array_new_with_free_func(g_free);
 	for (guint i = 0; i < ids->len; i++) {
 		const char *id = g_ptr_array_index(ids, i);

@@ -1432,13 +1432,13 @@ class SandboxServer(ThreadingHTTPServer):
         except RequestError as exc:
             reply = Reply(exc.status, json.dumps({"result": "error", "message": exc.message})
                           .encode("utf-8"), result="error", note=exc.message)
-            self._record(api, "", {}, reply, None, started)
+            self._record(api, "", {}, reply, None, started, request.path)
             return reply
         fault = self.faults.take(action, params, request.requests_served > 1)
         mode = fault.mode if fault else None
         if mode == "drop":
             self._record(api, action, api.redact(params), Reply(0, b"", result=mode), mode,
-                         started)
+                         started, request.path)
             return None
         if mode == "slow":
             time.sleep(fault.delay)
@@ -1464,16 +1464,18 @@ class SandboxServer(ThreadingHTTPServer):
             reply = api.handle(action, params)
             if mode == "bare_answer" and reply.status == 200:
                 reply = Reply(200, b'{"result":"success"}', result=mode)
-        self._record(api, action, api.redact(params), reply, mode, started)
+        self._record(api, action, api.redact(params), reply, mode, started, request.path)
         if mode == "slow_after_create":
             time.sleep(fault.delay)
         if mode in ("lose_answer", "lose_answer_reused"):
             return None  # the work is done; the answer never leaves
         return reply
 
-    def _record(self, api, action, params, reply, mode, started):
-        # started/finished (this process's monotonic clock) let a test see calls overlap.
+    def _record(self, api, action, params, reply, mode, started, path):
+        # started/finished (this process's monotonic clock) let a test see calls overlap; the
+        # path tells apart REST calls whose parameters are in it (Thulium's GET tickets/ID).
         self.store.record_call({"api": api.name, "action": action, "params": params,
+                                "path": path,
                                 "http_status": reply.status, "result": reply.result,
                                 "fault": mode, "started": started,
                                 "finished": time.monotonic()})

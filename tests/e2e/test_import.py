@@ -7,6 +7,7 @@ import gzip
 import json
 import mailbox
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -124,23 +125,33 @@ class Import(DeskTestCase):
     def test_dry_run_on_lanes_prints_in_the_archives_order(self):
         # Replies that name their ticket are looked up at the desk, which answers slowly: on
         # four lanes later mails finish first, and the calls must still come out in order.
+        # Mails that look nothing up are delivered on the main thread, the others on the lanes.
         archive = os.path.join(self.dir, "tickets.mbox")
         subprocess.run([sys.executable, os.path.join(SOURCE_DIR, "bench", "gen_mbox.py"),
                         archive, "--count", "80", "--seed", "3"], check=True,
                        capture_output=True)
         with open(self.config) as f:
             text = f.read()
-        printed = {}
+        with open(archive, encoding="utf-8", errors="replace") as f:
+            named = re.findall(r"^Subject:.*\[Ticket ID: #(\d+)\]", f.read(), re.M)
+        self.assertGreater(len(named), len(set(named)),
+                           "the archive should name some ticket more than once")
+        printed, asked = {}, {}
         for lanes in (1, 4):
             self.desk.reset()
             self.desk.fault("slow", delay=0.05)
             self.write_config(text.replace("[desk]\n", "[desk]\nconcurrency = %d\n" % lanes,
                                            1))
-            rc, out, err = self.import_paths("--dry-run", archive)
+            rc, printed[lanes], err = self.import_paths("--dry-run", archive)
             self.assertEqual(rc, 0, err)
-            printed[lanes] = (out, len(self.desk.calls()))
-        self.assertGreater(printed[1][1], 0, "the archive should name tickets to look up")
+            asked[lanes] = [json.dumps([c["path"], c["action"], c["params"]], sort_keys=True)
+                            for c in self.desk.calls()]
+        self.assertGreater(len(asked[1]), 0, "the archive should name tickets to look up")
         self.assertEqual(printed[4], printed[1])
+        # A dry run changes nothing at the desk: each ticket is asked about once (on several
+        # lanes two may ask at the same moment, before either has the answer).
+        self.assertEqual(len(asked[1]), len(set(asked[1])))
+        self.assertEqual(set(asked[4]), set(asked[1]))
 
     def test_desk_failure_stops_and_the_rerun_finishes(self):
         self.desk.fault("http500", actions=["OpenTicket"])
