@@ -44,6 +44,9 @@ struct parse_pool {
 	GQueue jobs;		/* of struct job *, pushed and not popped, in push order */
 	GList *next;		/* the first link of jobs not taken by a worker, or NULL */
 	guint idle;		/* workers waiting on work */
+	/* Of them, those already woken for a job pushed: a burst of pushes wakes each idle
+	 * worker once, not once a push (a futex call each). */
+	guint woken;
 	gboolean caller_waits;
 	gboolean closing;
 };
@@ -114,6 +117,8 @@ static gpointer parse_worker(gpointer data)
 			pool->idle++;
 			g_cond_wait(&pool->work, &pool->lock);
 			pool->idle--;
+			if (pool->woken)
+				pool->woken--;
 		}
 		if (!pool->next)
 			break;
@@ -172,8 +177,10 @@ void parse_pool_push(struct parse_pool *pool, struct source_message *msg)
 	g_queue_push_tail(&pool->jobs, job);
 	if (!pool->next)
 		pool->next = pool->jobs.tail;
-	if (pool->idle)
+	if (pool->idle > pool->woken) {
+		pool->woken++;
 		g_cond_signal(&pool->work);
+	}
 	g_mutex_unlock(&pool->lock);
 }
 
