@@ -17,7 +17,8 @@ void ticket_memo_free(struct ticket_memo *memo);
  * when it was not asked yet. */
 gboolean ticket_memo_recall(struct ticket_memo *memo, const char *tid, struct desk_ticket *out,
 			    GError **not_found);
-/* Keep the desk's answer on tid: the ticket (copied), or NULL with not_found (copied). */
+/* Keep the desk's answer on tid: the ticket (copied), or NULL with not_found (copied). The
+ * memo holds a few thousand answers; past that it forgets the oldest. */
 void ticket_memo_keep(struct ticket_memo *memo, const char *tid, const struct desk_ticket *ticket,
 		      const GError *not_found);
 

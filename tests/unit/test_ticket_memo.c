@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* A dry run's remembered look-ups: a ticket found comes back as a copy of its own, a ticket the
  * desk did not know comes back as the desk's error, a ticket never asked about is not made up,
- * and lanes on several threads share one memo. */
+ * lanes on several threads share one memo, and a long run's memo stays bounded. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -99,12 +99,36 @@ static void test_lanes_share_one_memo(void **state)
 	ticket_memo_free(memo);
 }
 
+static void test_the_oldest_answers_are_forgotten(void **state)
+{
+	struct ticket_memo *memo = ticket_memo_new();
+	struct desk_ticket t = {.id = "1"}, back = {0};
+	char tid[16];
+	(void)state;
+
+	/* More tickets than the memo holds (4,096): the first are asked for again. */
+	for (int i = 0; i < 5000; i++) {
+		g_snprintf(tid, sizeof(tid), "%d", i);
+		ticket_memo_keep(memo, tid, &t, NULL);
+	}
+	ticket_memo_keep(memo, "4999", &t, NULL);
+	assert_false(ticket_memo_recall(memo, "0", &back, NULL));
+	assert_false(ticket_memo_recall(memo, "903", &back, NULL));
+	assert_true(ticket_memo_recall(memo, "904", &back, NULL));
+	desk_ticket_clear(&back);
+	assert_true(ticket_memo_recall(memo, "4999", &back, NULL));
+	assert_string_equal(back.id, "1");
+	desk_ticket_clear(&back);
+	ticket_memo_free(memo);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_found_ticket_comes_back_as_a_copy),
 	    cmocka_unit_test(test_unknown_ticket_comes_back_as_the_desks_error),
 	    cmocka_unit_test(test_lanes_share_one_memo),
+	    cmocka_unit_test(test_the_oldest_answers_are_forgotten),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
