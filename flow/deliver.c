@@ -153,17 +153,17 @@ static gboolean get_ticket(struct deliver *d, const char *tid, struct desk_ticke
 			   GError **error)
 {
 	GError *err = NULL;
-	gboolean recalled = d->memo && ticket_memo_recall(d->memo, tid, out, &err);
 
-	if (!recalled && desk_get_ticket(d->desk, tid, out, &err)) {
-		if (d->memo)
+	if (!d->memo)
+		return desk_get_ticket(d->desk, tid, out, error);
+	if (!ticket_memo_recall(d->memo, tid, out, &err)) {
+		if (desk_get_ticket(d->desk, tid, out, &err))
 			ticket_memo_keep(d->memo, tid, out, NULL);
-		return TRUE;
+		else if (g_error_matches(err, DESK_ERROR, DESK_ERROR_NOT_FOUND))
+			ticket_memo_keep(d->memo, tid, NULL, err);
 	}
 	if (!err)
 		return TRUE;
-	if (!recalled && d->memo && g_error_matches(err, DESK_ERROR, DESK_ERROR_NOT_FOUND))
-		ticket_memo_keep(d->memo, tid, NULL, err);
 	g_propagate_error(error, err);
 	return FALSE;
 }
