@@ -16,6 +16,7 @@
 #include "flow/parse_pool.h"
 #include "flow/retry_clock.h"
 #include "ingest/archive.h"
+#include "parsers/sha256.h"
 
 static const char import_usage[] =
     "mail2ticket import [--dry-run] [--since DATE] [--until DATE] [--report FILE] PATH...\n"
@@ -750,6 +751,7 @@ int cmd_import(const struct global_options *g, int argc, char **argv)
 	/* A worker does a share of the archive: its bytes tell no time left. */
 	for (int i = optind; i < argc && !w.on; i++)
 		r.total_bytes += size_of(argv[i]);
+	sha256_expect(r.total_bytes);
 	r.started = r.last_progress = g_get_monotonic_time();
 	parse_options_from_config(config, &parse_options);
 	r.parsers = parse_pool_new(&parse_options, threads, config->parser.parse_timeout);

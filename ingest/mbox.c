@@ -397,31 +397,34 @@ GBytes *mbox_message_from_entry(GByteArray *entry)
 {
 	guint8 *end = entry->data + entry->len;
 	guint8 *first = memchr(entry->data, '\n', entry->len);
-	guint8 *line = first ? first + 1 : end;
-	guint8 *out = line;
-	gsize last_len = 0;
+	guint8 *start = first ? first + 1 : end;
+	guint8 *out = start, *run = start, *last;
 	GBytes *whole, *message;
-	gsize skip = line - entry->data;
+	gsize skip = start - entry->data;
 	gsize size;
 
-	/* Lines move back only after a quoted one; mostly this loop is memchr's. */
-	while (line < end) {
-		guint8 *nl = memchr(line, '\n', end - line);
-		gsize len = (nl ? nl + 1 : end) - line;
-		const guint8 *from = line;
-		if (is_quoted_from((const char *)line, len)) {
-			from++;
-			len--;
-		}
-		if (out != from)
-			memmove(out, from, len);
-		last_len = len;
-		out += len;
-		line = nl ? nl + 1 : end;
+	/* Only a line that starts with '>' can be quoted: the '>'s are found with memchr, not the
+	 * lines, and the text after a quoted line moves back in one piece (most mail has none, and
+	 * nothing moves). Every '>' has a byte before it: the first line's '\n' at least. */
+	for (guint8 *gt = memchr(start, '>', end - start); gt;
+	     gt = memchr(gt + 1, '>', end - gt - 1)) {
+		if (gt[-1] != '\n' || !is_quoted_from((const char *)gt, end - gt))
+			continue;
+		if (out != run)
+			memmove(out, run, gt - run);
+		out += gt - run;
+		run = gt + 1;
 	}
-	size = out - (entry->data + skip);
-	if (size > 0 && is_empty_line((const char *)out - last_len, last_len))
-		size -= last_len;
+	if (out != run)
+		memmove(out, run, end - run);
+	out += end - run;
+	size = out - start;
+	if (size > 0) {
+		last = memrchr(start, '\n', size - 1);
+		last = last ? last + 1 : start;
+		if (is_empty_line((const char *)last, out - last))
+			size -= out - last;
+	}
 	whole = g_byte_array_free_to_bytes(entry);
 	message = g_bytes_new_from_bytes(whole, skip, size);
 	g_bytes_unref(whole);

@@ -160,8 +160,10 @@ static gboolean has_8bit(const char *data, gsize len)
 static char *strip_nuls(GString *s)
 {
 	/* A NUL inside text would cut it short for every C consumer downstream. */
-	gsize w = 0;
-	for (gsize r = 0; r < s->len; r++)
+	const char *nul = memchr(s->str, '\0', s->len);
+	gsize w = nul ? (gsize)(nul - s->str) : s->len;
+
+	for (gsize r = w; r < s->len; r++)
 		if (s->str[r] != '\0')
 			s->str[w++] = s->str[r];
 	g_string_truncate(s, w);
@@ -231,6 +233,12 @@ char *charset_to_utf8(const char *data, gsize len, const char *charset, gboolean
 		return strip_nuls(out);
 	}
 	charset = charset_superset(charset);
+	/* Their lower half is ASCII: text without 8-bit bytes is already UTF-8 (most mail labelled
+	 * Latin-1 or windows-1252 is), and iconv would only copy it. */
+	if ((g_ascii_strncasecmp(charset, "windows-125", 11) == 0 ||
+	     g_ascii_strncasecmp(charset, "iso-8859-", 9) == 0) &&
+	    !has_8bit(data, len))
+		return strip_nuls(g_string_new_len(data, len));
 
 	/* 8-bit text in a single-byte charset almost never forms valid multi-byte UTF-8 by chance;
 	 * when it does, the label is wrong (a common mailer bug). */

@@ -243,17 +243,17 @@ static void add_uu_files(struct walk *w, GPtrArray *files)
  * CRLF, and format=flowed, uuencode and the reply cut look at line ends. Newly allocated. */
 static char *unix_line_ends(const char *text)
 {
-	GString *out = g_string_sized_new(strlen(text));
+	gsize len = strlen(text);
+	GString *out = g_string_sized_new(len);
+	const char *p = text, *cr;
 
-	for (const char *p = text; *p; p++) {
-		if (*p == '\r') {
-			g_string_append_c(out, '\n');
-			if (p[1] == '\n')
-				p++;
-		} else {
-			g_string_append_c(out, *p);
-		}
+	/* cr[1] is at most the closing NUL. */
+	while ((cr = memchr(p, '\r', text + len - p))) {
+		g_string_append_len(out, p, cr - p);
+		g_string_append_c(out, '\n');
+		p = cr + (cr[1] == '\n' ? 2 : 1);
 	}
+	g_string_append_len(out, p, text + len - p);
 	return g_string_free(out, FALSE);
 }
 
@@ -1177,18 +1177,51 @@ static void append_normalized(GString *out, const char *p, const char *end)
 	}
 }
 
+/* The body into sum without its CRs and without the '>'s that quote a line "From " (">From " in
+ * an mbox file, "From " once an mbox reader undid it), in runs as long as nothing is left out.
+ * Only CRs and '>'s matter, each found with memchr, not the lines: most bodies have neither, and
+ * cost the hash and two memchr calls. Journal keys are made of this digest: it must not change
+ * (test_mail_parse pins some). */
+static void hash_body(struct sha256 *sum, const char *body, const char *end)
+{
+	const char *run = body;
+	const char *cr = memchr(body, '\r', end - body);
+	const char *gt = memchr(body, '>', end - body);
+
+	while (cr || gt) {
+		const char *from;
+
+		if (cr && (!gt || cr < gt)) {
+			sha256_update(sum, run, cr - run);
+			run = cr + 1;
+			cr = memchr(run, '\r', end - run);
+			continue;
+		}
+		from = gt + 1;
+		if (gt == body || gt[-1] == '\n') {
+			while (from < end && *from == '>')
+				from++;
+			if (end - from >= 5 && memcmp(from, "From ", 5) == 0) {
+				sha256_update(sum, run, gt - run);
+				run = from;
+			}
+		}
+		gt = memchr(from, '>', end - from);
+	}
+	sha256_update(sum, run, end - run);
+}
+
 /* What tells one mail from another that carries the same Message-ID (a web form or a broken
  * mailer reuses them; a forger could send one to suppress a genuine mail): the first From, Date
  * and Subject of the header block and the body, which no hop changes (CR, trailing blanks and
  * the '>'s of mbox quoting aside: IMAP gives CRLF, an MTA LF, an mbox ">From "). Hex, the first
- * 16 digits of a SHA-256, into out. One pass over raw; nothing of the body is copied, and the
- * body goes to the digest in runs as long as nothing is left out. */
+ * 16 digits of a SHA-256, into out. One pass over raw; nothing of the body is copied. */
 static void identity_digest(const char *raw, gsize len, char out[17])
 {
 	static const char *const names[] = {"From:", "Date:", "Subject:"};
 	GString *fields[G_N_ELEMENTS(names)] = {NULL};
 	struct sha256 *sum = sha256_new(len);
-	const char *end = raw + len, *line = raw, *body = end, *run;
+	const char *end = raw + len, *line = raw, *body = end;
 	char hex[65];
 	int current = -1;
 
@@ -1224,26 +1257,7 @@ static void identity_digest(const char *raw, gsize len, char out[17])
 	while (end > body && (end[-1] == '\n' || end[-1] == '\r' || end[-1] == ' ' ||
 			      end[-1] == '\t'))
 		end--;
-	run = body;
-	for (const char *at = body; at < end;) {
-		const char *nl = memchr(at, '\n', end - at);
-		const char *stop = nl ? nl + 1 : end;
-		const char *from = at;
-		/* mbox quoting: ">From " in a file, "From " once an mbox reader undid it. */
-		while (from < stop && *from == '>')
-			from++;
-		if (from != at && stop - from >= 5 && memcmp(from, "From ", 5) == 0) {
-			sha256_update(sum, run, at - run);
-			run = from;
-		}
-		for (const char *cr = memchr(from, '\r', stop - from); cr;
-		     cr = memchr(cr + 1, '\r', stop - cr - 1)) {
-			sha256_update(sum, run, cr - run);
-			run = cr + 1;
-		}
-		at = stop;
-	}
-	sha256_update(sum, run, end - run);
+	hash_body(sum, body, end);
 	sha256_finish(sum, hex);
 	g_strlcpy(out, hex, 17);
 }

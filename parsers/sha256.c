@@ -17,7 +17,7 @@ struct sha256 {
 	gpointer fast;
 };
 
-static atomic_size_t hashed_bytes;
+static atomic_size_t hashed_bytes; /* and announced by sha256_expect() */
 static gsize module_tried;
 static const struct sha256_module *module;
 
@@ -50,6 +50,11 @@ struct sha256 *sha256_new(gsize len)
 	return sum;
 }
 
+void sha256_expect(guint64 len)
+{
+	atomic_fetch_add(&hashed_bytes, (gsize)MIN(len, FAST_AFTER_BYTES));
+}
+
 void sha256_update(struct sha256 *sum, const void *data, gsize len)
 {
 	if (sum->fast)
@@ -69,8 +74,11 @@ void sha256_finish(struct sha256 *sum, char out[65])
 		g_checksum_get_digest(sum->glib, digest, &len);
 		g_checksum_free(sum->glib);
 	}
-	for (gsize i = 0; i < sizeof(digest); i++)
-		g_snprintf(out + 2 * i, 3, "%02x", digest[i]);
+	for (gsize i = 0; i < sizeof(digest); i++) {
+		out[2 * i] = "0123456789abcdef"[digest[i] >> 4];
+		out[2 * i + 1] = "0123456789abcdef"[digest[i] & 15];
+	}
+	out[64] = '\0';
 	g_free(sum);
 }
 

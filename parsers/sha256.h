@@ -16,6 +16,9 @@ struct sha256 *sha256_new(gsize len);
 void sha256_update(struct sha256 *sum, const void *data, gsize len);
 /* The digest as hex into out; sum is freed. */
 void sha256_finish(struct sha256 *sum, char out[65]);
+/* A run about to hash some len bytes (an import of an archive that size) says so first, so that
+ * past the few megabytes that pay for it the fast digest is used from the first mail on. */
+void sha256_expect(guint64 len);
 /* The SHA-256 of data as hex into out. */
 void sha256_hex(const void *data, gsize len, char out[65]);
 
