@@ -87,16 +87,14 @@ json_t *http_form_to_json(const struct http_form *form)
 
 	for (guint i = 0; i < form->fields->len; i++) {
 		const struct form_field *f = g_ptr_array_index(form->fields, i);
-		json_t *v;
+		json_t *v = NULL;
+		/* GLib checks UTF-8 several times as fast as jansson, and a mail's text is long. */
 		if (f->secret)
 			v = json_string("REDACTED");
 		else if (f->display)
 			v = json_incref(f->display);
 		else if (f->value && g_utf8_validate_len(f->value, f->value_len, NULL))
-			/* GLib checks UTF-8 several times as fast as jansson: a mail's text is long. */
 			v = json_stringn_nocheck(f->value, f->value_len);
-		else
-			v = NULL;
 		json_object_set_new(obj, f->name, v);
 	}
 	return obj;

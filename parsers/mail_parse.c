@@ -34,6 +34,11 @@ struct walk {
 	gboolean depth_warned;
 	/* the charsets the parts declare, for 8-bit header text; ends in NULL */
 	GPtrArray *charsets;
+	/* The text of the alternative text_part_quality() looked at last, in UTF-8: when it is
+	 * the one read, it is not decoded and converted again. */
+	GMimeObject *checked;
+	char *checked_text;
+	gboolean checked_lossy;
 };
 
 static GBytes *part_content_bytes(GMimePart *part)
@@ -260,9 +265,6 @@ static char *unix_line_ends(const char *text)
 static void read_text_part(struct walk *w, GMimePart *part, gboolean is_plain)
 {
 	GMimeContentType *ct = g_mime_object_get_content_type(GMIME_OBJECT(part));
-	GBytes *bytes = part_content_bytes(part);
-	gsize len;
-	const char *data = g_bytes_get_data(bytes, &len);
 	const char *charset = g_mime_content_type_get_parameter(ct, "charset");
 	const char *format = g_mime_content_type_get_parameter(ct, "format");
 	const char *delsp = g_mime_content_type_get_parameter(ct, "delsp");
@@ -276,7 +278,18 @@ static void read_text_part(struct walk *w, GMimePart *part, gboolean is_plain)
 				 charset);
 		charset = NULL;
 	}
-	decoded = charset_to_utf8(data ? data : "", len, charset, &lossy);
+	if (w->checked == GMIME_OBJECT(part)) {
+		decoded = g_steal_pointer(&w->checked_text);
+		lossy = w->checked_lossy;
+		w->checked = NULL;
+	} else {
+		GBytes *bytes = part_content_bytes(part);
+		gsize len;
+		const char *data = g_bytes_get_data(bytes, &len);
+
+		decoded = charset_to_utf8(data ? data : "", len, charset, &lossy);
+		g_bytes_unref(bytes);
+	}
 	text = unix_line_ends(decoded);
 	g_free(decoded);
 	if (lossy)
@@ -296,7 +309,6 @@ static void read_text_part(struct walk *w, GMimePart *part, gboolean is_plain)
 	}
 	append_text(is_plain ? w->plain : w->html, text, is_plain ? "\n\n" : "<br><br>");
 	g_free(text);
-	g_bytes_unref(bytes);
 }
 
 static void summarize_calendar(struct walk *w, GMimePart *part)
@@ -549,8 +561,9 @@ static void walk_object(struct walk *w, GMimeObject *obj, int depth, gboolean at
 enum text_quality { TEXT_BLANK, TEXT_DAMAGED, TEXT_CLEAN };
 
 /* How usable a text alternative is: blank (a mailer's empty plain part), damaged (bytes its
- * charset does not have, or control characters no text holds: NUL, BEL, ESC...), or clean. */
-static enum text_quality text_part_quality(GMimeObject *obj)
+ * charset does not have, or control characters no text holds: NUL, BEL, ESC...), or clean. Its
+ * text is kept in w for read_text_part(). */
+static enum text_quality text_part_quality(struct walk *w, GMimeObject *obj)
 {
 	const char *charset = g_mime_object_get_content_type_parameter(obj, "charset");
 	GBytes *bytes = part_content_bytes(GMIME_PART(obj));
@@ -566,14 +579,17 @@ static enum text_quality text_part_quality(GMimeObject *obj)
 		blank = blank && g_ascii_isspace(*p);
 		controls = controls || ((guchar)*p < 0x20 && !strchr("\t\n\r\f", *p));
 	}
-	g_free(text);
 	g_bytes_unref(bytes);
+	g_free(w->checked_text);
+	w->checked = obj;
+	w->checked_text = text;
+	w->checked_lossy = lossy;
 	return blank ? TEXT_BLANK : lossy || controls ? TEXT_DAMAGED : TEXT_CLEAN;
 }
 
 /* The index of the alternative to read the text from: text/plain first, as the sender wrote it,
  * unless it is empty or damaged and there is a clean HTML one. */
-static int best_alternative(GMimeMultipart *mp)
+static int best_alternative(struct walk *w, GMimeMultipart *mp)
 {
 	int n = g_mime_multipart_get_count(mp);
 	int html = -1, any_html = -1, weak_plain = -1;
@@ -584,7 +600,7 @@ static int best_alternative(GMimeMultipart *mp)
 		GMimeContentType *ct = g_mime_object_get_content_type(child);
 		gboolean leaf = GMIME_IS_PART(child);
 		if (g_mime_content_type_is_type(ct, "text", "plain") && leaf) {
-			enum text_quality q = text_part_quality(child);
+			enum text_quality q = text_part_quality(w, child);
 			if (q == TEXT_CLEAN)
 				return i;
 			if (weak_plain < 0 || q > weak) {
@@ -593,7 +609,7 @@ static int best_alternative(GMimeMultipart *mp)
 			}
 		} else if (html < 0 && g_mime_content_type_is_type(ct, "text", "html") && leaf) {
 			any_html = any_html < 0 ? i : any_html;
-			if (text_part_quality(child) == TEXT_CLEAN)
+			if (text_part_quality(w, child) == TEXT_CLEAN)
 				html = i;
 		} else if (html < 0 && g_mime_content_type_is_type(ct, "multipart", "*")) {
 			html = i;
@@ -618,7 +634,7 @@ static void walk_multipart(struct walk *w, GMimeMultipart *mp, int depth, gboole
 		w->mail->report->type = g_strdup(type ? type : "");
 	}
 	if (g_mime_content_type_is_type(ct, "multipart", "alternative")) {
-		int best = best_alternative(mp);
+		int best = best_alternative(w, mp);
 		for (int i = 0; i < n; i++) {
 			GMimeObject *child = g_mime_multipart_get_part(mp, i);
 			GMimeContentType *child_ct = g_mime_object_get_content_type(child);
@@ -1426,5 +1442,6 @@ struct mail *mail_parse(const char *raw, gsize len, const struct parse_options *
 	g_string_free(w.html, TRUE);
 	g_ptr_array_unref(w.charsets);
 	g_free(w.calendar);
+	g_free(w.checked_text);
 	return w.mail;
 }
