@@ -34,8 +34,8 @@ struct walk {
 	gboolean depth_warned;
 	/* the charsets the parts declare, for 8-bit header text; ends in NULL */
 	GPtrArray *charsets;
-	/* The text of the alternative text_part_quality() looked at last, in UTF-8: when it is
-	 * the one read, it is not decoded and converted again. */
+	/* The text of the alternative text_part_quality() looked at last, in UTF-8, until the
+	 * alternatives are walked: when it is the one read, it is not decoded a second time. */
 	GMimeObject *checked;
 	char *checked_text;
 	gboolean checked_lossy;
@@ -646,6 +646,8 @@ static void walk_multipart(struct walk *w, GMimeMultipart *mp, int depth, gboole
 				continue;
 			walk_object(w, child, depth + 1, attachments_only || i != best);
 		}
+		g_clear_pointer(&w->checked_text, g_free);
+		w->checked = NULL;
 		return;
 	}
 	for (int i = 0; i < n; i++)
@@ -1442,6 +1444,5 @@ struct mail *mail_parse(const char *raw, gsize len, const struct parse_options *
 	g_string_free(w.html, TRUE);
 	g_ptr_array_unref(w.charsets);
 	g_free(w.calendar);
-	g_free(w.checked_text);
 	return w.mail;
 }
