@@ -71,6 +71,10 @@ static void test_nul_bytes_removed(void **state)
 {
 	(void)state;
 	assert_converts("a\0b", 3, "utf-8", "ab", FALSE);
+	/* ASCII in a charset whose lower half is ASCII is not handed to iconv: NULs still go. */
+	assert_converts("a\0b\r\n", 5, "windows-1252", "ab\r\n", FALSE);
+	assert_converts("\0plain\0", 7, "iso-8859-15", "plain", FALSE);
+	assert_converts("a\x1b(Bb", 5, "iso-8859-1", "a\x1b(Bb", FALSE);
 }
 
 static void test_charset_labels(void **state)
