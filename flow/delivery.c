@@ -4,6 +4,7 @@
 
 #include "cli/log.h"
 #include "flow/earlier_attempts.h"
+#include "parsers/mail_parse.h"
 #include "state/maildir.h"
 
 /* The ticket request for a mail, borrowing from it; the arrays are owned by the struct. */
@@ -276,7 +277,7 @@ static gboolean add_reply(struct deliver *d, struct delivery *m, GError **error)
 	gboolean ok, send;
 	char *write;
 	/* A reply carries what the sender wrote now, not the thread the ticket already holds. */
-	const char *message = *m->mail->reply_text ? m->mail->reply_text : NULL;
+	const char *message = *mail_reply_text(m->mail) ? mail_reply_text(m->mail) : NULL;
 
 	ticket_request_init(&tr, d, m->mail, action);
 	note_files_left_out(d, m->mail, DESK_CAN_ATTACH_REPLY);

@@ -44,6 +44,16 @@ static void mail_report_free(struct mail_report *r)
 	g_free(r);
 }
 
+void mail_reply_cut_free(struct mail_reply_cut *cut)
+{
+	if (!cut)
+		return;
+	g_free(cut->calendar);
+	g_free(cut->note);
+	g_strfreev(cut->markers);
+	g_free(cut);
+}
+
 struct mail *mail_new(void)
 {
 	struct mail *mail = g_new0(struct mail, 1);
@@ -79,6 +89,7 @@ void mail_free(struct mail *mail)
 	g_ptr_array_unref(mail->references);
 	g_free(mail->text);
 	g_free(mail->reply_text);
+	mail_reply_cut_free(mail->reply_cut);
 	mail_report_free(mail->report);
 	g_ptr_array_unref(mail->attachments);
 	g_ptr_array_unref(mail->headers);

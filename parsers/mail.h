@@ -37,6 +37,15 @@ struct mail_report {
 	char *original_message_id; /* of the mail the report is about */
 };
 
+/* What cutting the reply text takes, until it is cut (mail_parse.c): only replies and agents'
+ * forwards use the cut, so it is made when first asked for. */
+struct mail_reply_cut {
+	gsize body_len; /* text begins with the body the cut is made in */
+	char *calendar; /* the invitation's summary text has after the body, or NULL */
+	char *note;	/* the note on files left out after that, or NULL */
+	char **markers; /* [parser] reply_marker, NULL-terminated, or NULL */
+};
+
 struct mail {
 	char *subject; /* never NULL; "" when the mail has none */
 	struct mail_address from;
@@ -47,13 +56,20 @@ struct mail {
 	char *in_reply_to;
 	GPtrArray *references; /* of char *, oldest first */
 	char *text;	       /* never NULL; the whole text, notes included */
-	char *reply_text;      /* never NULL; text without quoted history and signature */
+	/* Text without quoted history and signature: read it with mail_reply_text() (mail_parse.h),
+	 * which cuts it on first use. */
+	char *reply_text;
 	enum mail_text_source text_source;
 	struct mail_report *report; /* NULL unless the mail is a multipart/report */
 	/* The sender of the first attached message/rfc822, else the one named in the first quoted
 	 * or forwarded header block of the text ("From: Jane <jane@x>" under a forwarding banner or
-	 * an Outlook separator): who originally wrote what an agent forwards. NULLs when none. */
+	 * an Outlook separator): who originally wrote what an agent forwards. NULLs when none.
+	 * Read it with mail_original_sender() (mail_parse.h): the text is searched with the reply
+	 * cut. */
 	struct mail_address original_sender;
+	/* NULL once the reply text is cut; one thread at a time owns a mail, so the cut needs no
+	 * lock though it is made behind a const pointer. */
+	struct mail_reply_cut *reply_cut;
 	GPtrArray *attachments; /* of struct mail_attachment */
 	GPtrArray *headers;	/* of struct mail_header, top level, in order */
 	GPtrArray *warnings;	/* of char *: what could not be read as the sender meant */
@@ -72,6 +88,7 @@ struct mail {
 };
 
 struct mail *mail_new(void); /* empty mail, free with mail_free() */
+void mail_reply_cut_free(struct mail_reply_cut *cut);
 void mail_free(struct mail *mail);
 
 /* The first value of a top-level header, or NULL; borrowed from mail. */

@@ -2,6 +2,8 @@
 /* struct mail as JSON (jansson), for `parse` and the golden samples. */
 #include "parsers/mail_json.h"
 
+#include "parsers/mail_parse.h"
+
 static json_t *string_or_null(const char *s)
 {
 	return s ? json_string(s) : json_null();
@@ -97,11 +99,11 @@ json_t *mail_to_json(const struct mail *mail, gboolean with_data)
 			date, "message_id", string_or_null(mail->message_id), "in_reply_to",
 			string_or_null(mail->in_reply_to), "references",
 			strings_to_json(mail->references), "text", mail->text, "reply_text",
-			mail->reply_text, "text_source", text_source_name(mail->text_source));
+			mail_reply_text(mail), "text_source", text_source_name(mail->text_source));
 	/* json_pack takes at most so many values at once; the rest in a second step. */
-	if (mail->original_sender.email)
+	if (mail_original_sender(mail)->email)
 		json_object_set_new(obj, "original_sender",
-				    address_to_json(&mail->original_sender));
+				    address_to_json(mail_original_sender(mail)));
 	json_object_update_new(
 	    obj, json_pack("{s:o, s:o, s:o, s:o, s:I, s:s}", "attachments", attachments, "omitted",
 			   strings_to_json(mail->omitted), "report", report_to_json(mail->report),

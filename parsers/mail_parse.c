@@ -1026,15 +1026,22 @@ static char *omitted_note(const struct mail *mail)
 	return g_string_free(note, FALSE);
 }
 
-/* text = body (+ invitation summary) (+ note on left-out attachments); reply_text the same with
- * the quoted history and signature cut from the body. */
+static void append_extras(GString *text, const char *calendar, const char *note)
+{
+	if (calendar)
+		append_text(text, calendar, "\n\n");
+	if (note)
+		append_text(text, note, "\n\n");
+}
+
+/* text = body (+ invitation summary) (+ note on left-out attachments); the reply text, the same
+ * with the quoted history and signature cut from the body, is cut when asked for
+ * (mail_reply_text()). */
 static void finish_text(struct walk *w, const struct parse_options *opts)
 {
 	struct mail *m = w->mail;
 	char *body;
-	char *reply;
-	char *note = m->omitted->len ? omitted_note(m) : NULL;
-	GString *text, *reply_text;
+	GString *text;
 
 	if (w->plain->len) {
 		body = lines_drop_controls(g_strdup(w->plain->str));
@@ -1046,25 +1053,16 @@ static void finish_text(struct walk *w, const struct parse_options *opts)
 		body = g_strdup("");
 		m->text_source = MAIL_TEXT_NONE;
 	}
-	reply = *body ? reply_text_extract(body, opts->reply_markers) : g_strdup("");
-	if (*body && strcmp(reply, body) != 0)
-		find_inline_forward(w, body);
+	m->reply_cut = g_new0(struct mail_reply_cut, 1);
+	m->reply_cut->body_len = strlen(body);
+	m->reply_cut->calendar = g_strdup(w->calendar);
+	m->reply_cut->note = m->omitted->len ? omitted_note(m) : NULL;
+	m->reply_cut->markers = g_strdupv((char **)opts->reply_markers);
 	text = g_string_new(body);
-	reply_text = g_string_new(reply);
-	for (int i = 0; i < 2; i++) {
-		const char *extra = i == 0 ? w->calendar : note;
-		if (!extra)
-			continue;
-		append_text(text, extra, "\n\n");
-		append_text(reply_text, extra, "\n\n");
-	}
+	append_extras(text, m->reply_cut->calendar, m->reply_cut->note);
 	g_free(m->text);
-	g_free(m->reply_text);
 	m->text = g_string_free(text, FALSE);
-	m->reply_text = g_string_free(reply_text, FALSE);
 	g_free(body);
-	g_free(reply);
-	g_free(note);
 }
 
 /* GMime reads LF and CRLF line ends; a mail from an old Mac mailer ends its lines with a bare
@@ -1445,4 +1443,44 @@ struct mail *mail_parse(const char *raw, gsize len, const struct parse_options *
 	g_ptr_array_unref(w.charsets);
 	g_free(w.calendar);
 	return w.mail;
+}
+
+/* The reply cut of a parsed mail, and the search of its text for a forward's sender (only text
+ * the cut shortens holds quoted history). The address is read with the parse's GMime options,
+ * its warnings kept as the parse's are. */
+static void cut_reply(struct mail *m)
+{
+	struct mail_reply_cut *cut = g_steal_pointer(&m->reply_cut);
+	char *body = g_strndup(m->text, cut->body_len);
+	char *reply =
+	    *body ? reply_text_extract(body, (const char *const *)cut->markers) : g_strdup("");
+	GString *reply_text = g_string_new(reply);
+
+	if (*body && strcmp(reply, body) != 0) {
+		struct walk w = {.mail = m, .options = parser_options_new()};
+
+		g_mime_parser_options_set_warning_callback(w.options, collect_gmime_warning, &w);
+		find_inline_forward(&w, body);
+		g_mime_parser_options_free(w.options);
+	}
+	append_extras(reply_text, cut->calendar, cut->note);
+	g_free(m->reply_text);
+	m->reply_text = g_string_free(reply_text, FALSE);
+	g_free(reply);
+	g_free(body);
+	mail_reply_cut_free(cut);
+}
+
+const char *mail_reply_text(const struct mail *mail)
+{
+	if (mail->reply_cut)
+		cut_reply((struct mail *)mail);
+	return mail->reply_text;
+}
+
+const struct mail_address *mail_original_sender(const struct mail *mail)
+{
+	if (mail->reply_cut)
+		cut_reply((struct mail *)mail);
+	return &mail->original_sender;
 }

@@ -22,6 +22,12 @@ struct parse_options {
  * PARSE_OPTIONS_DEFAULT. Free with mail_free(). GMime must have been initialised (g_mime_init). */
 struct mail *mail_parse(const char *raw, gsize len, const struct parse_options *opts);
 
+/* The text without quoted history and signature (never NULL), and who originally wrote what an
+ * agent forwards (NULLs when none), borrowed from mail. Both are made on the first call: only
+ * replies and agents' forwards need them. */
+const char *mail_reply_text(const struct mail *mail);
+const struct mail_address *mail_original_sender(const struct mail *mail);
+
 /* What ties a mail to the others of its thread, as mail_parse() reads it: its Message-ID,
  * the first of In-Reply-To, and References (of char *, oldest first); NULL where it has none.
  * Read from the head alone, so a plan of an archive's threads does not parse whole mails. */

@@ -4,6 +4,7 @@
 
 #include <string.h>
 
+#include "parsers/mail_parse.h"
 #include "rules/auth.h"
 #include "rules/loop_guard.h"
 #include "rules/rules.h"
@@ -66,10 +67,10 @@ const char *route_requester(const struct config *config, const struct mail *mail
 	/* An agent forwarding a customer's mail means the customer's ticket, when the forward is
 	 * proven to be the agent's. */
 	if (email && address_listed(config->threading.agents, email) &&
-	    mail->original_sender.email) {
+	    mail_original_sender(mail)->email) {
 		why = auth_agent_unproven(config, mail, envelope);
 		if (!why)
-			email = mail->original_sender.email;
+			email = mail_original_sender(mail)->email;
 	}
 	if (unproven)
 		*unproven = why;
@@ -322,6 +323,8 @@ struct action *route_decide(const struct config *config, const struct mail *mail
 			email, unproven);
 		g_free(unproven);
 	}
+	/* The original sender's own string when the ticket is theirs: route_requester() has read
+	 * it then (mail_original_sender()), and the field is not asked for otherwise. */
 	if (email == mail->original_sender.email) {
 		because(action, "forwarded by agent %s: the ticket is for the original sender %s",
 			mail->from.email, email);

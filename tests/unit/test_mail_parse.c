@@ -213,7 +213,7 @@ static void test_size_limits_leave_out_and_say_so(void **state)
 								 "limit of 15 bytes for all"));
 	assert_non_null(strstr(g_ptr_array_index(m->omitted, 2), "empty.txt: empty"));
 	assert_true(g_str_has_prefix(m->text, "body\n\n[mail2ticket left out attachments"));
-	assert_non_null(strstr(m->reply_text, "- big.txt (15 bytes)"));
+	assert_non_null(strstr(mail_reply_text(m), "- big.txt (15 bytes)"));
 	mail_free(m);
 }
 
