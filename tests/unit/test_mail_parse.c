@@ -331,6 +331,28 @@ static void test_key_digest_does_not_change(void **state)
 	}
 }
 
+/* The reply cut is made when first asked for, and then as it was: the forward's sender found,
+ * the quoted history cut, the note on files left out kept after it. */
+static void test_reply_cut_when_asked(void **state)
+{
+	static const char mail[] =
+	    "From: Agent <agent@example.com>\nSubject: Fwd: help\nMessage-ID: <fw@x>\n\n"
+	    "Please look at this.\n\n---------- Forwarded message ---------\n"
+	    "From: Jane Customer <jane@example.org>\nDate: Wed, 4 Mar 2026 09:00:00 +0000\n"
+	    "Subject: help\n\nMy printer is broken.\n";
+	struct mail *m = parse(mail);
+	(void)state;
+
+	assert_non_null(m->reply_cut);
+	assert_null(m->original_sender.email);
+	assert_string_equal(mail_original_sender(m)->email, "jane@example.org");
+	assert_string_equal(mail_original_sender(m)->name, "Jane Customer");
+	assert_null(m->reply_cut);
+	assert_string_equal(mail_reply_text(m), "Please look at this.");
+	assert_non_null(strstr(m->text, "My printer is broken."));
+	mail_free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -348,6 +370,7 @@ int main(void)
 	    cmocka_unit_test(test_key_prefers_message_id),
 	    cmocka_unit_test(test_key_tells_mails_with_one_message_id_apart),
 	    cmocka_unit_test(test_key_digest_does_not_change),
+	    cmocka_unit_test(test_reply_cut_when_asked),
 	};
 	int rc;
 
