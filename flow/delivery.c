@@ -277,7 +277,8 @@ static gboolean add_reply(struct deliver *d, struct delivery *m, GError **error)
 	gboolean ok, send;
 	char *write;
 	/* A reply carries what the sender wrote now, not the thread the ticket already holds. */
-	const char *message = *mail_reply_text(m->mail) ? mail_reply_text(m->mail) : NULL;
+	const char *reply = mail_reply_text(m->mail);
+	const char *message = *reply ? reply : NULL;
 
 	ticket_request_init(&tr, d, m->mail, action);
 	note_files_left_out(d, m->mail, DESK_CAN_ATTACH_REPLY);

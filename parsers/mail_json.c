@@ -80,6 +80,7 @@ static json_t *report_to_json(const struct mail_report *r)
 
 json_t *mail_to_json(const struct mail *mail, gboolean with_data)
 {
+	const struct mail_address *original = mail_original_sender(mail);
 	json_t *attachments = json_array();
 	json_t *date = json_null();
 	json_t *obj;
@@ -101,9 +102,8 @@ json_t *mail_to_json(const struct mail *mail, gboolean with_data)
 			strings_to_json(mail->references), "text", mail->text, "reply_text",
 			mail_reply_text(mail), "text_source", text_source_name(mail->text_source));
 	/* json_pack takes at most so many values at once; the rest in a second step. */
-	if (mail_original_sender(mail)->email)
-		json_object_set_new(obj, "original_sender",
-				    address_to_json(mail_original_sender(mail)));
+	if (original->email)
+		json_object_set_new(obj, "original_sender", address_to_json(original));
 	json_object_update_new(
 	    obj, json_pack("{s:o, s:o, s:o, s:o, s:I, s:s}", "attachments", attachments, "omitted",
 			   strings_to_json(mail->omitted), "report", report_to_json(mail->report),

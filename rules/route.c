@@ -66,11 +66,11 @@ const char *route_requester(const struct config *config, const struct mail *mail
 		email = envelope->sender;
 	/* An agent forwarding a customer's mail means the customer's ticket, when the forward is
 	 * proven to be the agent's. */
-	if (email && address_listed(config->threading.agents, email) &&
-	    mail_original_sender(mail)->email) {
-		why = auth_agent_unproven(config, mail, envelope);
-		if (!why)
-			email = mail_original_sender(mail)->email;
+	if (email && address_listed(config->threading.agents, email)) {
+		const char *original = mail_original_sender(mail)->email;
+
+		if (original && !(why = auth_agent_unproven(config, mail, envelope)))
+			email = original;
 	}
 	if (unproven)
 		*unproven = why;
