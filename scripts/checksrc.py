@@ -36,9 +36,11 @@ CODE_NAMES = ("CMakeLists.txt", "Makefile", "run", ".clang-format", ".gitignore"
 TEST_DIRS = ("tests/", "bench/")
 
 
-def tracked_files(root):
+def project_files(root):
+    # Files not yet added are checked too: a new file should not pass until it is committed.
     try:
-        out = subprocess.run(["git", "-C", root, "ls-files"], check=True, capture_output=True,
+        out = subprocess.run(["git", "-C", root, "ls-files", "--cached", "--others",
+                              "--exclude-standard"], check=True, capture_output=True,
                              text=True).stdout
         paths = out.splitlines()
     except (OSError, subprocess.CalledProcessError):
@@ -133,7 +135,7 @@ def check_other(path, lines, problems):
 
 def main(argv):
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    paths = argv[1:] or [p for p in tracked_files(root) if is_code(p)]
+    paths = argv[1:] or [p for p in project_files(root) if is_code(p)]
     problems = []
     for path in paths:
         rel = os.path.relpath(os.path.abspath(path), root) if argv[1:] else path
