@@ -351,7 +351,8 @@ class ImapPollTest(PollTestCase):
         # The mails the lanes delivered while the server was away are acknowledged by the
         # first pass after the reconnection, which comes after a backoff.
         wait_until(lambda: self.dovecot.count("INBOX") == 0, 60,
-                   lambda: f"{self.dovecot.count('INBOX')} mails left\n" + self.poll_log())
+                   lambda: f"{self.dovecot.count('INBOX')} mails left\n" + self.poll_log()
+                   + "\nDovecot's log:\n" + self.dovecot.log())
         proc.send_signal(signal.SIGTERM)
         self.assertEqual(proc.wait(timeout=30), 0)
         log = self.poll_log()
