@@ -276,13 +276,14 @@ static gboolean look_up_journal(struct deliver *d, struct delivery *m,
 	return ok;
 }
 
-/* A warning quotes mail text: as a field, quoted, so that it cannot pass for other fields of the
- * line either. */
-static void log_warnings(const struct delivery *m)
+/* The mail's warnings from index from on; returns how many it has. A warning quotes mail text:
+ * as a field, quoted, so that it cannot pass for other fields of the line either. */
+static guint log_warnings(const struct delivery *m, guint from)
 {
-	for (guint i = 0; i < m->mail->warnings->len; i++)
+	for (guint i = from; i < m->mail->warnings->len; i++)
 		log_event(M2T_LOG_WARN, "mail read with a warning", "key", m->key, "warning",
 			  (const char *)g_ptr_array_index(m->mail->warnings, i), NULL);
+	return m->mail->warnings->len;
 }
 
 /* The one line each mail gets: where it came from, what became of it, and how long it took. */
@@ -338,8 +339,8 @@ gboolean deliver_parsed_message(struct deliver *d, const struct mail *mail, GByt
 	struct decision dec = {0};
 	char *why = NULL;
 	gboolean locked, ok;
+	guint warned = log_warnings(&m, 0);
 
-	log_warnings(&m);
 	/* The facts of the journal, under the mail's lock until the last write: a mail handled
 	 * before is done with. */
 	ok = !d->journal || journal_lock_mail(d->journal, key, error);
@@ -365,6 +366,8 @@ gboolean deliver_parsed_message(struct deliver *d, const struct mail *mail, GByt
 	/* The outcome. */
 	if (locked)
 		journal_unlock_mail(d->journal, key);
+	/* The decision may have read a forward's sender from the text only now (and warned). */
+	log_warnings(&m, warned);
 	log_mail_line(&m, ok, error ? *error : NULL);
 	g_free(why);
 	decision_clear(&dec);

@@ -163,6 +163,21 @@ class AgentsAndDepartments(DeskTestCase):
             want, got = [w[1] for w in want], [g[1] for g in got]
         self.assertEqual(got, want)
 
+    def test_agent_forward_with_a_broken_quoted_sender_says_so(self):
+        """The text is searched for the forward's sender only when the decision asks (the
+        sender is an agent); what GMime found wrong in that address still reaches the log."""
+        with open(self.config, "a") as f:
+            f.write("[threading]\nagents = @staff.example\n[auth]\nauthserv_id = mx.example.com\n")
+        rc, _, err = self.pipe(mail("Ann Agent <ann@staff.example>", "Fwd: Broken login",
+                                    msgid="fw4@x", extra=STAFF_PROVEN,
+                                    body="Look.\n\n---------- Forwarded message ---------\n"
+                                         "From: Jane jane@customer.example>\n"
+                                         "Date: Mon, 2 Mar 2026\n\nI cannot log in.\n"))
+        self.assertEqual(rc, 0, err)
+        self.assertRegex(err, r'mail read with a warning key=mid:fw4@x#[0-9a-f]{16} '
+                              r'warning="invalid address list: Jane jane@customer.example>"')
+        self.assertEqual(self.desk.tickets()[0]["email"], "ann@staff.example")
+
     def test_forward_by_a_non_agent_is_the_forwarders_ticket(self):
         rc, _, err = self.pipe(mail("someone@example.org", "Fwd: x", msgid="fw3@x",
                                     body="---------- Forwarded message ---------\n"
