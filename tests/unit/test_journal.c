@@ -725,6 +725,49 @@ static void test_work_claims(void **state)
 	journal_close(j);
 }
 
+/* The lanes of one process write at once, each on its own connection: every write lands and
+ * none ends in BUSY. */
+#define RACED_WRITERS 4
+#define RACED_WRITES 25
+
+static gpointer write_mails(gpointer writer)
+{
+	struct journal_settings s = settings;
+	struct journal *j;
+	gboolean ok;
+
+	s.busy_timeout_ms = ANSWER_MS;
+	j = journal_open_with(&s, NULL);
+	ok = j != NULL;
+	for (int i = 0; ok && i < RACED_WRITES; i++) {
+		char *key = g_strdup_printf("mid:%d.%d", GPOINTER_TO_INT(writer), i);
+		ok = journal_begin_attempt(j, key, &info, "open 1", NULL) &&
+		     journal_mark_delivered(j, key, "opened", "7", "123456", NULL, NULL);
+		g_free(key);
+	}
+	journal_close(j);
+	return GINT_TO_POINTER(ok);
+}
+
+static void test_threads_write_at_once(void **state)
+{
+	struct journal *j = open_journal(FALSE);
+	GThread *writers[RACED_WRITERS];
+	(void)state;
+
+	for (int w = 0; w < RACED_WRITERS; w++)
+		writers[w] = g_thread_new("writer", write_mails, GINT_TO_POINTER(w));
+	for (int w = 0; w < RACED_WRITERS; w++)
+		assert_true(GPOINTER_TO_INT(g_thread_join(writers[w])));
+	for (int w = 0; w < RACED_WRITERS; w++)
+		for (int i = 0; i < RACED_WRITES; i++) {
+			char *key = g_strdup_printf("mid:%d.%d", w, i);
+			assert_state(j, key, JOURNAL_DELIVERED, 1, NULL);
+			g_free(key);
+		}
+	journal_close(j);
+}
+
 #define RACED_UNITS 60
 
 /* Two processes claim at once until nothing is left: each unit goes to exactly one. */
@@ -1149,6 +1192,31 @@ static void test_busy_journal_is_reported_as_busy(void **state)
 	journal_close(j);
 }
 
+/* The journal's WAL is checkpointed (SQLite's automatic checkpoint, at 1,000 pages): it stays
+ * near that size however much is written. */
+static void test_sqlite_wal_is_checkpointed(void **state)
+{
+	struct journal *j = journal_open(settings.path, FALSE, 1000, NULL);
+	struct journal_mail_info big = info;
+	char *wal = g_strconcat(settings.path, "-wal", NULL);
+	char *subject = g_strnfill(8000, 's');
+	GStatBuf st;
+	(void)state;
+
+	/* Each mail is about four pages: 4,000 mails' worth of pages, three times the limit. */
+	big.subject = subject;
+	for (int i = 0; i < 1000; i++) {
+		char *key = g_strdup_printf("mid:%d", i);
+		assert_true(journal_begin_attempt(j, key, &big, "open 1", NULL));
+		g_free(key);
+	}
+	assert_int_equal(g_stat(wal, &st), 0);
+	assert_true(st.st_size < 2000 * 4096);
+	journal_close(j);
+	g_free(subject);
+	g_free(wal);
+}
+
 static void test_newer_schema_refused(void **state)
 {
 	struct journal *j = journal_open(settings.path, FALSE, 1000, NULL);
@@ -1520,6 +1588,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_work_changed_archive, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_work_claims, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_work_claims_race, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_threads_write_at_once, setup, teardown),
 	};
 	const struct CMUnitTest registry[] = {
 	    cmocka_unit_test(test_every_backend_is_tested),
@@ -1530,6 +1599,8 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_created_for_its_user_only, sqlite_setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_busy_journal_is_reported_as_busy, sqlite_setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_sqlite_wal_is_checkpointed, sqlite_setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_newer_schema_refused, sqlite_setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_version_1_journal_is_brought_forward, sqlite_setup,
