@@ -17,7 +17,8 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from parse_bench import BENCH, CONFIG, run  # noqa: E402
+from import_bench import OFFLINE_CONFIG  # noqa: E402
+from parse_bench import BENCH, run  # noqa: E402
 
 SOURCE = os.path.dirname(BENCH)
 
@@ -62,7 +63,7 @@ def main():
     os.makedirs(out, exist_ok=True)
     config = os.path.join(out, "bench.conf")
     with open(config, "w") as f:
-        f.write(CONFIG.format(out=out))
+        f.write(OFFLINE_CONFIG.format(state=os.path.join(out, "no-journal")))
     mbox = os.path.join(out, "corpus-%d.mbox" % size)
     names = corpus(os.path.join(build, "mail2ticket"))
     messages = write_corpus_mbox(mbox, size, names)

@@ -19,20 +19,11 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "hostile"))
 import hostile  # noqa: E402
+from import_bench import OFFLINE_CONFIG  # noqa: E402
 
 SIZES = (1 << 20, 2 << 20)
 RUNS = 3
 LIMIT = 120.0
-# A dry run needs a config; nothing is sent and no journal is written.
-CONFIG = """[desk]
-kind = whmcs
-url = https://desk.example.com/includes/api.php
-identifier = bench
-secret = bench
-default_department = 1
-[state]
-path = {dir}/journal.db
-"""
 
 
 def command(binary, config, shape, path):
@@ -71,7 +62,7 @@ def main(argv):
     with tempfile.TemporaryDirectory(prefix="m2t-hostile-") as tmp:
         config = os.path.join(tmp, "bench.conf")
         with open(config, "w") as f:
-            f.write(CONFIG.format(dir=tmp))
+            f.write(OFFLINE_CONFIG.format(state=tmp))
         os.chmod(config, 0o600)
         for shape in shapes:
             times = []

@@ -20,17 +20,9 @@ import tempfile
 import time
 
 SOURCE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CONFIG = """[desk]
-kind = whmcs
-url = https://desk.invalid/includes/api.php
-identifier = bench
-secret = bench-secret
-default_department = 1
-[departments]
-support@example.com = 1
-[state]
-path = journal.db
-"""
+sys.path.insert(0, os.path.join(SOURCE_DIR, "bench"))
+from import_bench import OFFLINE_CONFIG  # noqa: E402
+
 MAILS = ["01-plain.eml", "02-html-only.eml"]
 
 
@@ -62,7 +54,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         config = os.path.join(tmp, "mail2ticket.conf")
         with open(config, "w") as f:
-            f.write(CONFIG)
+            f.write(OFFLINE_CONFIG.format(state=tmp))
         cases = [("/bin/true", ["/bin/true"], b"")]
         for name in MAILS:
             with open(os.path.join(SOURCE_DIR, "samples", "mail", name), "rb") as f:
