@@ -125,11 +125,19 @@ class Import(DeskTestCase):
     def test_dry_run_on_lanes_prints_in_the_archives_order(self):
         # Replies that name their ticket are looked up at the desk, which answers slowly: on
         # four lanes later mails finish first, and the calls must still come out in order.
-        # Mails that look nothing up are delivered on the main thread, the others on the lanes.
+        # Mails that look nothing up are delivered on the main thread, the others on the lanes;
+        # three long ones among them (27 KB of text each), dated among the 80 (8:00 to 17:13),
+        # keep the main thread printing while the lanes wait for the desk.
         archive = os.path.join(self.dir, "tickets.mbox")
         subprocess.run([sys.executable, os.path.join(SOURCE_DIR, "bench", "gen_mbox.py"),
                         archive, "--count", "80", "--seed", "3"], check=True,
                        capture_output=True)
+        with open(archive, "a") as f:
+            for n, when in enumerate(("08:03", "12:03", "17:30")):
+                f.write("\nFrom long@example.org Mon Mar  2 %s:00 2026\nFrom: long@example.org\n"
+                        "To: support@example.com\nSubject: Long report %d\n"
+                        "Date: Mon, 2 Mar 2026 %s:00 +0100\nMessage-ID: <long-%d@example.org>\n"
+                        "\n%s" % (when, n, when, n, "A line of the long report.\n" * 1000))
         with open(self.config) as f:
             text = f.read()
         with open(archive, encoding="utf-8", errors="replace") as f:
@@ -147,6 +155,11 @@ class Import(DeskTestCase):
             asked[lanes] = [json.dumps([c["path"], c["action"], c["params"]], sort_keys=True)
                             for c in self.desk.calls()]
         self.assertGreater(len(asked[1]), 0, "the archive should name tickets to look up")
+        lines = printed[1].splitlines()
+        where = [next(i for i, line in enumerate(lines) if "Long report %d" % n in line)
+                 for n in range(3)]
+        self.assertTrue(where[0] < 10 and where[0] + 30 < where[1] and where[1] + 30 < where[2],
+                        where)
         self.assertEqual(printed[4], printed[1])
         # A dry run changes nothing at the desk: each ticket is asked about once (on several
         # lanes two may ask at the same moment, before either has the answer).
