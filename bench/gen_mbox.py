@@ -2,11 +2,13 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """Write a seeded, realistic mbox for the benchmarks and the import tests.
 
-Usage: bench/gen_mbox.py OUT.mbox SIZE_MB [SEED]
+Usage: bench/gen_mbox.py OUT.mbox SIZE_MB [SEED] [--no-ticket-numbers]
        bench/gen_mbox.py OUT.mbox --count N [--seed SEED] [--light]
 
 SIZE_MB: about that many megabytes; --count: exactly N mails; --light: no attachments and no
-ticket numbers (for tests that send every mail to a fresh desk, which knows none of them).
+ticket numbers (for tests that send every mail to a fresh desk, which knows none of them);
+--no-ticket-numbers: the same mails, but no reply names its ticket, so a dry run asks the desk
+nothing (for measuring the parse alone).
 
 The mix follows a support inbox: plain text in several charsets and transfer encodings, HTML-only
 and multipart/alternative mail, attachments, replies with quoted history, encoded-word subjects
@@ -179,6 +181,7 @@ def parse_args(argv):
     parser.add_argument("--count", type=int)
     parser.add_argument("--seed", dest="seed_option", type=int)
     parser.add_argument("--light", action="store_true")
+    parser.add_argument("--no-ticket-numbers", action="store_true")
     args = parser.parse_args(argv)
     if (args.size_mb is None) == (args.count is None):
         parser.error("give SIZE_MB or --count N")
@@ -191,7 +194,8 @@ def main():
     args = parse_args(sys.argv[1:])
     out_path = args.out
     rng = random.Random(args.seed)
-    tickets = None if args.light else random.Random(args.seed + 1000003)
+    tickets = (None if args.light or args.no_ticket_numbers
+               else random.Random(args.seed + 1000003))
     target = int(args.size_mb * 1024 * 1024) if args.size_mb else None
     written = 0
     earlier = []
