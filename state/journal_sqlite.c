@@ -223,8 +223,12 @@ static gboolean prepare_files(struct sqlite_journal *j, GError **error)
 	g_free(lock);
 	/* SQLite would create the file 0644 (less the umask), and its -wal and -shm files like
 	 * it: the journal holds senders, subjects and ticket numbers, for this user only. An
-	 * empty file is an empty database to SQLite. */
-	fd = open(j->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	 * empty file is an empty database to SQLite. Only a file that is not there yet is opened
+	 * here: closing a descriptor of the file drops every lock this process holds on it, those
+	 * of its connections already open too, and then another process's last connection to
+	 * close took the file for its own and removed the WAL the others were writing (a pipe
+	 * while an import ran: a corrupt journal). */
+	fd = open(j->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd >= 0)
 		close(fd);
 	return TRUE;

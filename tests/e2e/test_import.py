@@ -9,12 +9,13 @@ import mailbox
 import os
 import re
 import shutil
+import sqlite3
 import subprocess
 import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import DESK_KIND, OPEN_ACTION, SECRET, SOURCE_DIR, DeskTestCase  # noqa: E402
+from harness import BINARY, DESK_KIND, OPEN_ACTION, SECRET, SOURCE_DIR, DeskTestCase  # noqa: E402
 
 INBOX = os.path.join(SOURCE_DIR, "samples", "inbox.mbox")
 
@@ -165,6 +166,42 @@ class Import(DeskTestCase):
         # lanes two may ask at the same moment, before either has the answer).
         self.assertEqual(len(asked[1]), len(set(asked[1])))
         self.assertEqual(set(asked[4]), set(asked[1]))
+
+    def test_pipe_beside_a_running_import_keeps_the_journal_whole(self):
+        # The MTA delivers while an import runs on four lanes; each pipe opens and closes the
+        # journal. The import's opening of its lanes once dropped its own locks on the file, so
+        # a pipe's closing took the file for itself and removed the WAL the lanes were writing:
+        # "database disk image is malformed", and every run after it exit 75.
+        archive = os.path.join(self.dir, "many.mbox")
+        subprocess.run([sys.executable, os.path.join(SOURCE_DIR, "bench", "gen_mbox.py"),
+                        archive, "--count", "400", "--seed", "5", "--light"], check=True,
+                       capture_output=True)
+        with open(self.config) as f:
+            self.write_config(f.read().replace("[desk]\n", "[desk]\nconcurrency = 4\n", 1))
+        self.desk.fault("slow", delay=0.01)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MAIL2TICKET_")}
+        importing = subprocess.Popen([BINARY, "--config", self.config, "-q", "import", archive],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+        try:
+            for i in range(20):
+                rc, _, err = self.pipe(b"From: p%d@example.org\nTo: support@example.com\n"
+                                       b"Subject: Piped %d\nMessage-ID: <piped-%d@example.org>"
+                                       b"\n\nHello.\n" % (i, i, i))
+                self.assertEqual(rc, 0, err)
+            self.assertIsNone(importing.poll(), "the import should still run")
+            self.assertEqual(importing.wait(timeout=120), 0, importing.stderr.read().decode())
+        finally:
+            if importing.poll() is None:
+                importing.kill()
+            importing.wait()
+            importing.stderr.close()
+        db = sqlite3.connect(os.path.join(self.dir, "state", "journal.db"))
+        try:
+            self.assertEqual(db.execute("PRAGMA integrity_check").fetchall(), [("ok",)])
+            self.assertEqual(db.execute("SELECT count(*) FROM mails WHERE state = 'delivered'"
+                                        ).fetchone(), (420,))
+        finally:
+            db.close()
 
     def test_desk_failure_stops_and_the_rerun_finishes(self):
         self.desk.fault("http500", actions=["OpenTicket"])
