@@ -146,9 +146,8 @@ struct journal_ops {
 	 * server drops it with the holder's connection: when the holder's host vanishes, once the
 	 * connection is found dead), and then no op of the holder's journal succeeds until it
 	 * unlocks the key. Locking a key held already does nothing. Two keys may share a lock
-	 * (then one waits for nothing worse than the other's delivery).
-	 * Threads of one process need not exclude each other: import keeps a mail's thread on one
-	 * lane. */
+	 * (then one waits for nothing worse than the other's delivery). Two journals of one
+	 * process (two lanes) exclude each other too: a lane holds one lock at a time. */
 	gboolean (*lock_mail)(struct journal *journal, const char *key, GError **error);
 	void (*unlock_mail)(struct journal *journal, const char *key);
 

@@ -279,19 +279,25 @@ fail:
 	return NULL;
 }
 
+/* Open file description locks, not the older process-wide record locks (F_SETLKW), which
+ * belong to the process: the kernel's deadlock check then took two lanes of two imports
+ * waiting on each other's slots for one process waiting on itself (EDEADLK, the import
+ * stopped with exit 75), and a connection closing its descriptor dropped the locks of every
+ * other connection of the process. These belong to this connection's descriptor, as a
+ * PostgreSQL session's advisory locks belong to its session. */
 static gboolean lock_slot(struct sqlite_journal *j, const char *key, short type)
 {
 	struct flock fl = {.l_type = type, .l_whence = SEEK_SET, .l_len = 1};
 	int rc;
 
 	fl.l_start = g_str_hash(key) % MAIL_LOCK_SLOTS;
-	while ((rc = fcntl(j->lock_fd, F_SETLKW, &fl)) != 0 && errno == EINTR)
+	while ((rc = fcntl(j->lock_fd, F_OFD_SETLKW, &fl)) != 0 && errno == EINTR)
 		;
 	return rc == 0;
 }
 
-/* A record lock on <path>.lock, which the kernel drops when the process dies; no-ops on a
- * read-only journal. Record locks belong to the process, so its threads share them. */
+/* A lock on a byte of <path>.lock, which the kernel drops when the descriptor is closed (or the
+ * process dies); no-ops on a read-only journal. */
 static gboolean sqlite_journal_lock_mail(struct journal *journal, const char *key,
 					 GError **error)
 {

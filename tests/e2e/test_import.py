@@ -167,19 +167,24 @@ class Import(DeskTestCase):
         self.assertEqual(len(asked[1]), len(set(asked[1])))
         self.assertEqual(set(asked[4]), set(asked[1]))
 
-    def test_pipe_beside_a_running_import_keeps_the_journal_whole(self):
-        # The MTA delivers while an import runs on four lanes; each pipe opens and closes the
-        # journal. The import's opening of its lanes once dropped its own locks on the file, so
-        # a pipe's closing took the file for itself and removed the WAL the lanes were writing:
-        # "database disk image is malformed", and every run after it exit 75.
+    def many_mails_on_four_lanes(self, delay):
+        """An archive of 400 light mails, four lanes, a desk slowed by delay seconds a call;
+        the archive and the environment to import it in."""
         archive = os.path.join(self.dir, "many.mbox")
         subprocess.run([sys.executable, os.path.join(SOURCE_DIR, "bench", "gen_mbox.py"),
                         archive, "--count", "400", "--seed", "5", "--light"], check=True,
                        capture_output=True)
         with open(self.config) as f:
             self.write_config(f.read().replace("[desk]\n", "[desk]\nconcurrency = 4\n", 1))
-        self.desk.fault("slow", delay=0.01)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("MAIL2TICKET_")}
+        self.desk.fault("slow", delay=delay)
+        return archive, {k: v for k, v in os.environ.items() if not k.startswith("MAIL2TICKET_")}
+
+    def test_pipe_beside_a_running_import_keeps_the_journal_whole(self):
+        # The MTA delivers while an import runs on four lanes; each pipe opens and closes the
+        # journal. The import's opening of its lanes once dropped its own locks on the file, so
+        # a pipe's closing took the file for itself and removed the WAL the lanes were writing:
+        # "database disk image is malformed", and every run after it exit 75.
+        archive, env = self.many_mails_on_four_lanes(delay=0.01)
         importing = subprocess.Popen([BINARY, "--config", self.config, "-q", "import", archive],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
         try:
@@ -202,6 +207,27 @@ class Import(DeskTestCase):
                                         ).fetchone(), (420,))
         finally:
             db.close()
+
+    def test_two_imports_of_one_archive_at_once(self):
+        # An operator starts the same import twice (two shells, a timer and a hand). Both must
+        # finish, and the desk see each mail once. The mail locks were once the process's own
+        # record locks, and the kernel took lanes of the two imports waiting on each other's
+        # slots for a deadlock: one import stopped with "Resource deadlock avoided", exit 75.
+        archive, env = self.many_mails_on_four_lanes(delay=0.005)
+        imports = [subprocess.Popen([BINARY, "--config", self.config, "-q", "import", archive],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+                   for _ in range(2)]
+        try:
+            for importing in imports:
+                self.assertEqual(importing.wait(timeout=120), 0,
+                                 importing.stderr.read().decode())
+        finally:
+            for importing in imports:
+                if importing.poll() is None:
+                    importing.kill()
+                importing.wait()
+                importing.stderr.close()
+        self.assertEqual(sum(len(t["messages"]) for t in self.desk.tickets()), 400)
 
     def test_desk_failure_stops_and_the_rerun_finishes(self):
         self.desk.fault("http500", actions=["OpenTicket"])
