@@ -6,6 +6,7 @@
 #include <gio/gio.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <glib/gstdio.h>
 #include <zlib.h>
 
@@ -36,6 +37,12 @@ struct entry {
 	guint seq;	/* place in the archive, so that equal dates keep their order */
 };
 
+/* A file found, until it is indexed. */
+struct found_file {
+	char *path;
+	const struct archive_kind *folder; /* the folder kind that found it, or NULL */
+};
+
 /* A file read after the index, in its own order. */
 struct streamed {
 	char *path;
@@ -48,9 +55,12 @@ struct streamed {
  * the mail. A file that cannot be sought in cheaply is read afterwards, in its own order. */
 struct archive {
 	struct source base;
-	GQueue *files;	   /* of char *: the paths found, until indexed */
+	GQueue *files;	   /* of struct found_file *, until indexed */
+	const struct archive_kind *collecting; /* the folder kind whose files are being found */
 	GPtrArray *paths;  /* of char *: the files the index refers to */
 	GPtrArray *kinds;  /* of const struct archive_kind *: each path's kind */
+	GPtrArray *folders; /* of const struct archive_kind *: the folder kind of each, or NULL */
+	GHashTable *moved; /* the folder kinds' notes for find_moved(), or NULL */
 	GArray *entries;   /* of struct entry, in delivery order */
 	guint next;	   /* the next entry to deliver */
 	FILE *current;	   /* the file the last range came from, kept open */
@@ -126,7 +136,40 @@ GPtrArray *archive_sorted_entries(const char *dir, gboolean hidden, GError **err
 
 void archive_add_file(struct archive *a, const char *path)
 {
-	g_queue_push_tail(a->files, g_strdup(path));
+	struct found_file *f = g_new(struct found_file, 1);
+
+	f->path = g_strdup(path);
+	f->folder = a->collecting;
+	g_queue_push_tail(a->files, f);
+}
+
+static void found_file_free(struct found_file *f)
+{
+	g_free(f->path);
+	g_free(f);
+}
+
+/* Where the message of path, a file folder found that is not there any more, is now (newly
+ * allocated), or NULL: a mail client moves a Maildir's messages while the archive is read (new
+ * mail to cur/, flags in the name), and the import goes on with them. */
+static char *find_moved(struct archive *a, const struct archive_kind *folder, const char *path)
+{
+	if (!folder || !folder->find_moved || g_access(path, F_OK) == 0 || errno != ENOENT)
+		return NULL;
+	return folder->find_moved(&a->moved, path);
+}
+
+/* The path of the archive's file, found again when it was moved since the index. */
+static const char *file_path(struct archive *a, guint file)
+{
+	char *moved = find_moved(a, g_ptr_array_index(a->folders, file),
+				 g_ptr_array_index(a->paths, file));
+
+	if (moved) {
+		g_free(g_ptr_array_index(a->paths, file));
+		g_ptr_array_index(a->paths, file) = moved;
+	}
+	return g_ptr_array_index(a->paths, file);
 }
 
 void archive_add_note(struct archive *a, char *note)
@@ -166,8 +209,12 @@ static gboolean collect(struct archive *a, const char *path, gboolean searched, 
 		return TRUE;
 	}
 	kind = kind_of(path, TRUE, searched);
-	if (kind)
-		return kind->collect(a, path, error);
+	if (kind) {
+		a->collecting = kind;
+		ok = kind->collect(a, path, error);
+		a->collecting = NULL;
+		return ok;
+	}
 	entries = archive_sorted_entries(path, FALSE, error);
 	if (!entries)
 		return FALSE;
@@ -258,20 +305,30 @@ static gint compare_entries(gconstpointer pa, gconstpointer pb)
 static gboolean build_index(struct archive *a, GError **error)
 {
 	gint64 last = G_MININT64;
-	char *path;
+	struct found_file *f;
 
-	while ((path = g_queue_pop_head(a->files))) {
+	while ((f = g_queue_pop_head(a->files))) {
+		char *path = find_moved(a, f->folder, f->path);
+		const struct archive_kind *kind;
+
+		if (path)
+			g_free(f->path);
+		else
+			path = f->path;
 		/* A file named by the user is always read: the last file kind takes any. */
-		const struct archive_kind *kind = kind_of(path, FALSE, FALSE);
+		kind = kind_of(path, FALSE, FALSE);
 		if (kind->stream) {
 			struct streamed *s = g_new(struct streamed, 1);
 			s->path = path;
 			s->kind = kind;
 			g_ptr_array_add(a->streamed, s);
+			g_free(f);
 			continue;
 		}
 		g_ptr_array_add(a->paths, path);
 		g_ptr_array_add(a->kinds, (gpointer)kind);
+		g_ptr_array_add(a->folders, (gpointer)f->folder);
+		g_free(f);
 		if (!kind->index(a, a->paths->len - 1, path, &last, error))
 			return FALSE;
 	}
@@ -283,7 +340,9 @@ static gboolean build_index(struct archive *a, GError **error)
 static gboolean read_entry(struct archive *a, const struct entry *e, struct source_message *out,
 			   GError **error)
 {
-	const char *path = g_ptr_array_index(a->paths, e->file);
+	const char *path = e->offset < 0 || !a->current || a->current_file != e->file
+				   ? file_path(a, e->file)
+				   : g_ptr_array_index(a->paths, e->file);
 	const struct archive_kind *kind = g_ptr_array_index(a->kinds, e->file);
 	GByteArray *entry;
 	gsize n;
@@ -471,10 +530,13 @@ static void archive_close(struct source *src)
 	close_stream(a, FALSE);
 	if (a->current)
 		fclose(a->current);
-	g_queue_free_full(a->files, g_free);
+	g_queue_free_full(a->files, (GDestroyNotify)found_file_free);
 	g_ptr_array_unref(a->streamed);
 	g_ptr_array_unref(a->paths);
 	g_ptr_array_unref(a->kinds);
+	g_ptr_array_unref(a->folders);
+	if (a->moved)
+		g_hash_table_unref(a->moved);
 	g_array_unref(a->entries);
 	g_ptr_array_unref(a->notes);
 	g_free(a);
@@ -495,6 +557,7 @@ struct source *archive_open(const char *path, GError **error)
 	a->streamed = g_ptr_array_new_with_free_func((GDestroyNotify)streamed_free);
 	a->paths = g_ptr_array_new_with_free_func(g_free);
 	a->kinds = g_ptr_array_new();
+	a->folders = g_ptr_array_new();
 	a->entries = g_array_new(FALSE, FALSE, sizeof(struct entry));
 	a->notes = g_ptr_array_new_with_free_func(g_free);
 	if (!collect(a, path, FALSE, error) || !build_index(a, error)) {

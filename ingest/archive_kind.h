@@ -23,6 +23,11 @@ struct archive_kind {
 	gboolean (*detect)(const char *path, gboolean searched);
 	/* A folder kind: its message files, each put in with archive_add_file(). */
 	gboolean (*collect)(struct archive *a, const char *path, GError **error);
+	/* A folder kind whose files may be renamed while the archive is read: where the message
+	 * of path, a file it found that is not there any more, is now (newly allocated), or NULL.
+	 * *notes are the kind's own, kept by the archive from one call to the next (NULL at
+	 * first; a hash table, freed with the archive). NULL: its files are not renamed. */
+	char *(*find_moved)(GHashTable **notes, const char *path);
 	/* A file kind indexed first: its messages, each put in with archive_index_message() as
 	 * the file's message number file. */
 	gboolean (*index)(struct archive *a, guint file, const char *path, gint64 *last,

@@ -15,7 +15,8 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import BINARY, DESK_KIND, OPEN_ACTION, SECRET, SOURCE_DIR, DeskTestCase  # noqa: E402
+from harness import (BINARY, DESK_KIND, OPEN_ACTION, SECRET, SOURCE_DIR,  # noqa: E402
+                     DeskTestCase, wait_until)
 
 INBOX = os.path.join(SOURCE_DIR, "samples", "inbox.mbox")
 
@@ -227,6 +228,37 @@ class Import(DeskTestCase):
                     importing.kill()
                 importing.wait()
                 importing.stderr.close()
+        self.assertEqual(sum(len(t["messages"]) for t in self.desk.tickets()), 400)
+
+    def test_maildir_renamed_by_a_mail_client_during_the_import(self):
+        # A team imports the live Maildir of a support address: the mail client moves the new
+        # mail to cur/ as it is seen, and renames a message when its flags change. A file not
+        # at its indexed name used to stop the import with exit 75 ("cannot open").
+        archive, env = self.many_mails_on_four_lanes(delay=0.05)
+        live = os.path.join(self.dir, "live")
+        box = mailbox.Maildir(live, create=True)
+        source = mailbox.mbox(archive, create=False)
+        for msg in source:
+            box.add(mailbox.MaildirMessage(msg))
+        source.close()
+        importing = subprocess.Popen([BINARY, "--config", self.config, "import", live],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+        try:
+            wait_until(lambda: self.desk.calls(), 30, "the import never called the desk")
+            for name in sorted(os.listdir(os.path.join(live, "new"))):
+                os.rename(os.path.join(live, "new", name),
+                          os.path.join(live, "cur", name + ":2,S"))
+            for name in sorted(os.listdir(os.path.join(live, "cur")))[::2]:
+                os.rename(os.path.join(live, "cur", name),
+                          os.path.join(live, "cur", name.replace(":2,S", ":2,RS")))
+            err = importing.communicate(timeout=120)[1].decode()
+        finally:
+            if importing.poll() is None:
+                importing.kill()
+            importing.wait()
+            importing.stderr.close()
+        self.assertEqual(importing.returncode, 0, err)
+        self.assertIn("/cur/", err, "no mail was read after it was moved")
         self.assertEqual(sum(len(t["messages"]) for t in self.desk.tickets()), 400)
 
     def test_desk_failure_stops_and_the_rerun_finishes(self):

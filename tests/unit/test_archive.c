@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* An mbox archive large enough to be indexed in parts comes out whole, in date order. */
+/* An mbox archive large enough to be indexed in parts comes out whole, in date order; a
+ * Maildir's messages are found when a mail client renames them while the archive is read. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -7,6 +8,7 @@
 #include <cmocka.h>
 #include <glib/gstdio.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ingest/archive.h"
@@ -106,10 +108,132 @@ static void test_large_mbox_in_date_order(void **state)
 	g_free(expected);
 }
 
+/* A message file of maildir's sub (cur or new) named name, dated minute i of the base time. */
+static void write_message(const char *maildir, const char *sub, const char *name, guint i)
+{
+	char *path = g_build_filename(maildir, sub, name, NULL);
+	GDateTime *dt = g_date_time_new_from_unix_utc(BASE_TIME + (gint64)i * 60);
+	char *date = g_date_time_format(dt, "%a, %d %b %Y %H:%M:%S +0000");
+	char *text = g_strdup_printf("Date: %s\nMessage-ID: <%u@test>\nSubject: %u\n\nText %u.\n",
+				     date, i, i, i);
+
+	assert_true(g_file_set_contents(path, text, -1, NULL));
+	g_free(text);
+	g_free(date);
+	g_date_time_unref(dt);
+	g_free(path);
+}
+
+static void rename_message(const char *maildir, const char *from, const char *to)
+{
+	char *old = g_build_filename(maildir, from, NULL);
+	char *new = g_build_filename(maildir, to, NULL);
+
+	assert_int_equal(g_rename(old, new), 0);
+	g_free(old);
+	g_free(new);
+}
+
+/* The next message of src: its number (from its Message-ID) and where it was read. */
+static guint next_number(struct source *src, char **location)
+{
+	struct source_message msg = {0};
+	GError *err = NULL;
+	gsize len;
+	const char *raw;
+	const char *id;
+	guint n;
+
+	if (!source_next(src, &msg, &err))
+		fail_msg("%s", err ? err->message : "no message left");
+	raw = g_bytes_get_data(msg.raw, &len);
+	id = g_strstr_len(raw, len, "Message-ID: <");
+	assert_non_null(id);
+	n = (guint)strtoul(id + strlen("Message-ID: <"), NULL, 10);
+	*location = g_strdup(msg.location);
+	source_message_clear(&msg);
+	return n;
+}
+
+static void remove_tree(const char *dir)
+{
+	char *argv[] = {"rm", "-rf", (char *)dir, NULL};
+
+	assert_true(g_spawn_sync(NULL, argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL,
+				 NULL, NULL));
+}
+
+/* A mail client moves the new mail to cur/ once seen (":2,S"), and renames a message when its
+ * flags change (":2,RS"), while the import reads: the messages are read where they are now.
+ * One deleted meanwhile is named in the error. */
+static void test_maildir_messages_renamed_while_read(void **state)
+{
+	char *dir = g_dir_make_tmp("m2t-archive-XXXXXX", NULL);
+	char *sent = g_build_filename(dir, ".Sent", NULL);
+	static const char *const subs[] = {"cur", "new", "tmp", ".Sent/cur", ".Sent/new"};
+	struct source_message msg = {0};
+	GError *err = NULL;
+	struct source *src;
+	char *location;
+	(void)state;
+
+	for (gsize i = 0; i < G_N_ELEMENTS(subs); i++) {
+		char *sub = g_build_filename(dir, subs[i], NULL);
+		assert_int_equal(g_mkdir_with_parents(sub, 0700), 0);
+		g_free(sub);
+	}
+	for (guint i = 0; i < 4; i++) {
+		char *name = g_strdup_printf("100%u.host", i);
+		write_message(dir, "new", name, i);
+		g_free(name);
+	}
+	write_message(sent, "cur", "200.host:2,S", 4);
+	src = archive_open(dir, &err);
+	assert_null(err);
+	assert_int_equal(next_number(src, &location), 0);
+	assert_true(g_str_has_suffix(location, "/new/1000.host"));
+	g_free(location);
+	rename_message(dir, "new/1001.host", "cur/1001.host:2,S");
+	rename_message(dir, "new/1002.host", "cur/1002.host:2,S");
+	rename_message(dir, "cur/1002.host:2,S", "cur/1002.host:2,RS");
+	rename_message(sent, "cur/200.host:2,S", "cur/200.host:2,RS");
+	assert_int_equal(next_number(src, &location), 1);
+	assert_true(g_str_has_suffix(location, "/cur/1001.host:2,S"));
+	g_free(location);
+	assert_int_equal(next_number(src, &location), 2);
+	assert_true(g_str_has_suffix(location, "/cur/1002.host:2,RS"));
+	g_free(location);
+	assert_int_equal(next_number(src, &location), 3);
+	assert_true(g_str_has_suffix(location, "/new/1003.host"));
+	g_free(location);
+	assert_int_equal(next_number(src, &location), 4);
+	assert_true(g_str_has_suffix(location, "/.Sent/cur/200.host:2,RS"));
+	g_free(location);
+	source_close(src);
+
+	src = archive_open(dir, &err);
+	assert_null(err);
+	assert_int_equal(g_unlink(location = g_build_filename(dir, "new", "1003.host", NULL)), 0);
+	g_free(location);
+	for (guint i = 0; i < 3; i++) {
+		assert_true(source_next(src, &msg, &err));
+		source_message_clear(&msg);
+	}
+	assert_false(source_next(src, &msg, &err));
+	assert_non_null(err);
+	assert_non_null(strstr(err->message, "/new/1003.host: No such file or directory"));
+	g_error_free(err);
+	source_close(src);
+	remove_tree(dir);
+	g_free(sent);
+	g_free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_large_mbox_in_date_order),
+	    cmocka_unit_test(test_maildir_messages_renamed_while_read),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
