@@ -37,6 +37,13 @@ struct entry {
 	guint seq;	/* place in the archive, so that equal dates keep their order */
 };
 
+/* A file as the index found it: read on only while it stays so, or its ranges still fit. */
+struct file_stamp {
+	goffset size;
+	gint64 mtime_ns;
+	guint64 inode;
+};
+
 /* A file found, until it is indexed. */
 struct found_file {
 	char *path;
@@ -60,6 +67,7 @@ struct archive {
 	GPtrArray *paths;  /* of char *: the files the index refers to */
 	GPtrArray *kinds;  /* of const struct archive_kind *: each path's kind */
 	GPtrArray *folders; /* of const struct archive_kind *: the folder kind of each, or NULL */
+	GArray *stamps;	    /* of struct file_stamp: each as it was when it was indexed */
 	GHashTable *moved; /* the folder kinds' notes for find_moved(), or NULL */
 	GArray *entries;   /* of struct entry, in delivery order */
 	guint next;	   /* the next entry to deliver */
@@ -302,10 +310,20 @@ static gint compare_entries(gconstpointer pa, gconstpointer pb)
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
+static struct file_stamp stamp_of(const GStatBuf *st)
+{
+	return (struct file_stamp){.size = st->st_size,
+				   .mtime_ns = (gint64)st->st_mtim.tv_sec * 1000000000 +
+					       st->st_mtim.tv_nsec,
+				   .inode = st->st_ino};
+}
+
 static gboolean build_index(struct archive *a, GError **error)
 {
 	gint64 last = G_MININT64;
 	struct found_file *f;
+	struct file_stamp stamp;
+	GStatBuf st;
 
 	while ((f = g_queue_pop_head(a->files))) {
 		char *path = find_moved(a, f->folder, f->path);
@@ -329,11 +347,52 @@ static gboolean build_index(struct archive *a, GError **error)
 		g_ptr_array_add(a->kinds, (gpointer)kind);
 		g_ptr_array_add(a->folders, (gpointer)f->folder);
 		g_free(f);
+		/* Before the index: a change while it reads counts as a change after it. */
+		if (g_stat(path, &st) != 0)
+			memset(&st, 0, sizeof(st));
+		stamp = stamp_of(&st);
+		g_array_append_val(a->stamps, stamp);
 		if (!kind->index(a, a->paths->len - 1, path, &last, error))
 			return FALSE;
 	}
 	g_array_sort(a->entries, compare_entries);
 	return TRUE;
+}
+
+/* What is read after a range to see that the next one begins there: one line end (a writer
+ * that appends mail may put an empty line first), then the kind's range start. */
+#define RANGE_FOLLOW(kind) (2 + strlen((kind)->range_start))
+
+/* Whether the range of e, read with what follows it into bytes, holds the message the index
+ * found there: it begins with the kind's range start, and when the file changed since the index
+ * (checked after the read), the next range's start follows it (after at most one line end), or
+ * the end of the file. */
+static gboolean range_fits(struct archive *a, const struct entry *e, const GByteArray *bytes)
+{
+	const struct archive_kind *kind = g_ptr_array_index(a->kinds, e->file);
+	const struct file_stamp *then = &g_array_index(a->stamps, struct file_stamp, e->file);
+	gsize start = strlen(kind->range_start);
+	const guint8 *follow = bytes->data + e->length;
+	gsize left = bytes->len - (gsize)e->length;
+	struct file_stamp now;
+	GStatBuf st;
+
+	if ((gsize)e->length < start || memcmp(bytes->data, kind->range_start, start) != 0)
+		return FALSE;
+	if (fstat(fileno(a->current), &st) != 0)
+		return FALSE;
+	now = stamp_of(&st);
+	if (now.size == then->size && now.mtime_ns == then->mtime_ns && now.inode == then->inode)
+		return TRUE;
+	if (left >= 2 && follow[0] == '\r' && follow[1] == '\n') {
+		follow += 2;
+		left -= 2;
+	} else if (left >= 1 && follow[0] == '\n') {
+		follow++;
+		left--;
+	}
+	/* Fewer bytes than asked for: the file ends there. */
+	return left == 0 || (left >= start && memcmp(follow, kind->range_start, start) == 0);
 }
 
 /* A range is read whole at its offset, in one read and one buffer. */
@@ -344,6 +403,7 @@ static gboolean read_entry(struct archive *a, const struct entry *e, struct sour
 				   ? file_path(a, e->file)
 				   : g_ptr_array_index(a->paths, e->file);
 	const struct archive_kind *kind = g_ptr_array_index(a->kinds, e->file);
+	gsize with_next = e->offset < 0 ? 0 : (gsize)e->length + RANGE_FOLLOW(kind);
 	GByteArray *entry;
 	gsize n;
 
@@ -359,16 +419,19 @@ static gboolean read_entry(struct archive *a, const struct entry *e, struct sour
 	}
 	if (fseeko(a->current, e->offset, SEEK_SET) != 0)
 		return archive_io_error(error, "cannot read", path);
-	entry = g_byte_array_sized_new(e->length);
-	g_byte_array_set_size(entry, e->length);
-	n = fread(entry->data, 1, e->length, a->current);
-	if (n < (gsize)e->length && ferror(a->current)) {
+	entry = g_byte_array_sized_new(with_next);
+	g_byte_array_set_size(entry, with_next);
+	n = fread(entry->data, 1, with_next, a->current);
+	if (n < with_next && ferror(a->current)) {
 		g_byte_array_unref(entry);
 		return archive_io_error(error, "cannot read", path);
 	}
-	if (n < (gsize)e->length) {
+	g_byte_array_set_size(entry, n);
+	if (n < (gsize)e->length || !range_fits(a, e, entry)) {
 		g_byte_array_unref(entry);
 		entry = NULL;
+	} else {
+		g_byte_array_set_size(entry, e->length);
 	}
 	out->raw = entry ? kind->read_range(entry) : NULL;
 	if (!out->raw) {
@@ -535,6 +598,7 @@ static void archive_close(struct source *src)
 	g_ptr_array_unref(a->paths);
 	g_ptr_array_unref(a->kinds);
 	g_ptr_array_unref(a->folders);
+	g_array_unref(a->stamps);
 	if (a->moved)
 		g_hash_table_unref(a->moved);
 	g_array_unref(a->entries);
@@ -558,6 +622,7 @@ struct source *archive_open(const char *path, GError **error)
 	a->paths = g_ptr_array_new_with_free_func(g_free);
 	a->kinds = g_ptr_array_new();
 	a->folders = g_ptr_array_new();
+	a->stamps = g_array_new(FALSE, FALSE, sizeof(struct file_stamp));
 	a->entries = g_array_new(FALSE, FALSE, sizeof(struct entry));
 	a->notes = g_ptr_array_new_with_free_func(g_free);
 	if (!collect(a, path, FALSE, error) || !build_index(a, error)) {

@@ -32,10 +32,15 @@ struct archive_kind {
 	 * the file's message number file. */
 	gboolean (*index)(struct archive *a, guint file, const char *path, gint64 *last,
 			  GError **error);
-	/* The message in bytes read from a range index gave (from its offset, its length), or
-	 * NULL when they hold none (the file changed). Takes bytes. NULL: index gives only whole
-	 * files. */
+	/* The message in bytes read from a range index gave (from its offset, its length).
+	 * Takes bytes. NULL: index gives only whole files. */
 	GBytes *(*read_range)(GByteArray *bytes);
+	/* With read_range: what each range begins with ("From "). A file changed since the index
+	 * (a mail client rewrote it, or new mail was appended) is read on only while each range
+	 * still begins with it and so does what follows the range, after at most one line end
+	 * (or the file ends there): a range that no longer holds one whole message stops the
+	 * run instead of becoming a ticket. */
+	const char *range_start;
 	/* A file kind read after the index: a source of path's messages in their order, closed
 	 * once read (it may then add notes). NULL with error set when path cannot be read. */
 	struct source *(*stream)(struct archive *a, const char *path, GError **error);

@@ -195,16 +195,6 @@ static gboolean mbox_index(struct archive *a, guint file, const char *path, gint
 	return TRUE;
 }
 
-/* An entry read whole at its offset: its "From " line, the message, the empty line after. */
-static GBytes *mbox_read_range(GByteArray *entry)
-{
-	if (entry->len < 5 || memcmp(entry->data, "From ", 5) != 0) {
-		g_byte_array_unref(entry);
-		return NULL;
-	}
-	return mbox_message_from_entry(entry);
-}
-
 static gboolean mbox_detect(const char *path, gboolean searched)
 {
 	(void)searched;
@@ -215,7 +205,10 @@ const struct archive_kind mbox_kind = {
     .name = "mbox",
     .detect = mbox_detect,
     .index = mbox_index,
-    .read_range = mbox_read_range,
+    /* An entry read whole at its offset: its "From " line, the message, the empty line
+     * after; the next entry's "From " line follows it. */
+    .read_range = mbox_message_from_entry,
+    .range_start = "From ",
 };
 
 /* A gzipped mbox read from start to end. */
