@@ -42,7 +42,8 @@ fuzz: deps
 demo: build
 	sh scripts/demo.sh $(BUILD)/mail2ticket $(DESK)
 
-# Benchmarks (bench/): not part of make test. BENCH_SIZES: the mbox sizes in MB for the parse
+# Benchmarks (bench/); make test runs each line below only at a tiny size, to see that it still
+# runs (bench/smoke.py reads them from here). BENCH_SIZES: the mbox sizes in MB for the parse
 # benchmark; BENCH_COUNTS: the mail counts for the import benchmark; the generated archives are
 # kept in bench/out/.
 BENCH_SIZES ?= 300 600

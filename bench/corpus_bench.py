@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """Parse throughput on the sample corpus: samples/mail/*.eml (every class of odd and damaged mail
-the parser is tested on, but replies that carry a ticket number) written into one mbox, each mail repeated until the archive is about
-SIZE_MB, read by `mail2ticket import --dry-run` and by the bare GMime loop.
+the parser is tested on, but replies that carry a ticket number) written into one mbox
+(bench/out/corpus-SIZE_MB.mbox), each mail repeated until the archive is about SIZE_MB, read by
+`mail2ticket import --dry-run` and by the bare GMime loop.
 
 Usage: bench/corpus_bench.py BUILD_DIR [SIZE_MB]      (default 20)
 
 The best of three runs is reported: messages/s, MB/s and peak RSS. Not a test: nothing is
-asserted."""
+asserted. With M2T_BENCH_SMOKE=1 (bench/smoke.py): 1 MB by default, each program once."""
 
 import glob
 import json
@@ -17,7 +18,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from import_bench import OFFLINE_CONFIG  # noqa: E402
+from import_bench import OFFLINE_CONFIG, OUT, sized  # noqa: E402
 from parse_bench import BENCH, run  # noqa: E402
 
 SOURCE = os.path.dirname(BENCH)
@@ -58,13 +59,12 @@ def write_corpus_mbox(path, size_mb, names):
 
 def main():
     build = os.path.abspath(sys.argv[1])
-    size = int(sys.argv[2]) if len(sys.argv) > 2 else 20
-    out = os.path.join(BENCH, "out")
-    os.makedirs(out, exist_ok=True)
-    config = os.path.join(out, "bench.conf")
+    size = int(sys.argv[2]) if len(sys.argv) > 2 else sized(20, 1)
+    os.makedirs(OUT, exist_ok=True)
+    config = os.path.join(OUT, "bench.conf")
     with open(config, "w") as f:
-        f.write(OFFLINE_CONFIG.format(state=os.path.join(out, "no-journal")))
-    mbox = os.path.join(out, "corpus-%d.mbox" % size)
+        f.write(OFFLINE_CONFIG.format(state=os.path.join(OUT, "no-journal")))
+    mbox = os.path.join(OUT, "corpus-%d.mbox" % size)
     names = corpus(os.path.join(build, "mail2ticket"))
     messages = write_corpus_mbox(mbox, size, names)
     megabytes = os.path.getsize(mbox) / 1048576
@@ -76,7 +76,7 @@ def main():
     print("corpus: %d samples, %d messages, %.0f MB" % (len(names), messages, megabytes))
     print("%-30s %10s %9s %10s" % ("program", "msg/s", "MB/s", "peak RSS"))
     for name, cmd in programs.items():
-        best, rss = min(run(cmd) for _ in range(3))
+        best, rss = min(run(cmd) for _ in range(sized(3, 1)))
         print("%-30s %10.0f %9.1f %8.0f MB" % (name, messages / best, megabytes / best, rss))
 
 

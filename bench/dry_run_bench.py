@@ -12,7 +12,8 @@ tickets (GetTicket) and has no journal, as on a first import. Its lanes are [des
 ROUNDS times, so that a machine busy with something else slows each about as much; reported:
 the median wall time, the CPU (user + system) of that run, per mail, the desk look-ups and the
 CPU the desk spent answering them: on a machine with few cores the sandbox desk shares them, and
-no run can take less than (its CPU + the desk's) / cores. Not a test: nothing is asserted."""
+no run can take less than (its CPU + the desk's) / cores. Not a test: nothing is asserted. With
+M2T_BENCH_SMOKE=1 (bench/smoke.py) the defaults are 50 mails and 1 round."""
 
 import json
 import os
@@ -23,7 +24,7 @@ import urllib.request
 
 BENCH = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, BENCH)
-from import_bench import generated_archive, measure, start_desk  # noqa: E402
+from import_bench import generated_archive, measure, sized, start_desk  # noqa: E402
 
 CONFIG = """[desk]
 kind = whmcs
@@ -62,8 +63,8 @@ def control(port, name, body=None):
 
 def main():
     build = os.path.abspath(sys.argv[1])
-    count = int(sys.argv[2]) if len(sys.argv) > 2 else 5000
-    rounds = int(sys.argv[3]) if len(sys.argv) > 3 else 5
+    count = int(sys.argv[2]) if len(sys.argv) > 2 else sized(5000, 50)
+    rounds = int(sys.argv[3]) if len(sys.argv) > 3 else sized(5, 1)
     archive = generated_archive("dry-run-%d.mbox" % count, "--count", str(count), "--seed", "1")
     with tempfile.TemporaryDirectory() as tmp:
         desk, port = start_desk(tmp)

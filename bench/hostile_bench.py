@@ -5,7 +5,8 @@
 Every scanner mail2ticket has of its own must run in time linear in its input, so doubling the
 input should double the time: a ratio near 4 means a quadratic scanner. mbox shapes go through
 `import --dry-run` instead (the splitter reads archives only). Best of three runs each; a run is
-stopped after 120 s.
+stopped after 120 s. With M2T_BENCH_SMOKE=1 (bench/smoke.py): 16 KB and 32 KB (the columns
+keep their names), one run each.
 
 Usage: hostile_bench.py BUILD_DIR [SHAPE...]
 """
@@ -19,10 +20,10 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "hostile"))
 import hostile  # noqa: E402
-from import_bench import OFFLINE_CONFIG  # noqa: E402
+from import_bench import OFFLINE_CONFIG, sized  # noqa: E402
 
-SIZES = (1 << 20, 2 << 20)
-RUNS = 3
+SIZES = sized((1 << 20, 2 << 20), (16 << 10, 32 << 10))
+RUNS = sized(3, 1)
 LIMIT = 120.0
 
 

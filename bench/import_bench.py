@@ -7,9 +7,14 @@ Usage: bench/import_bench.py BUILD_DIR [COUNT ...]      (default counts: 5000 50
 For each count, a seeded archive of that many mails without attachments (bench/gen_mbox.py
 --light, threads included) is generated once into bench/out/; then the import runs against a
 fresh sandbox desk and journal (one desk call at a time, then four in flight), and the dry run
-against no journal. Reported: messages/s and
-peak RSS (ru_maxrss) of mail2ticket; the same figure at both counts means memory does not grow
-with the archive. Not a test: nothing is asserted."""
+against no journal; last, LATENCY_COUNT (1000) mails against a desk slowed to 50 ms a call.
+Reported: messages/s and peak RSS (ru_maxrss) of mail2ticket; the same figure at both counts
+means memory does not grow with the archive. Not a test: nothing is asserted.
+
+Shared by the other benchmarks: M2T_BENCH_OUT names the folder for the generated archives
+(default bench/out/), and M2T_BENCH_SMOKE=1 makes every benchmark tiny (sized(): here 20 and 40
+mails, 20 at 50 ms), for bench/smoke.py, which checks that they still run (ctest bench_smoke_*);
+its figures mean nothing."""
 
 import os
 import json
@@ -21,6 +26,17 @@ import urllib.request
 
 BENCH = os.path.dirname(os.path.abspath(__file__))
 SOURCE = os.path.dirname(BENCH)
+# The generated archives, kept for later runs (and the benchmarks' own config files).
+OUT = os.environ.get("M2T_BENCH_OUT") or os.path.join(BENCH, "out")
+# A smoke run (bench/smoke.py): every benchmark at a tiny size, once.
+SMOKE = os.environ.get("M2T_BENCH_SMOKE") == "1"
+
+
+def sized(normal, tiny):
+    """A size or round count of a benchmark: normal, or tiny in a smoke run."""
+    return tiny if SMOKE else normal
+
+
 # For runs that need no desk to answer (dry runs of mail that asks it nothing): its name does not
 # resolve, so a run that did call it would fail, and measure() would say so.
 OFFLINE_CONFIG = """[desk]
@@ -51,7 +67,7 @@ RUNS = (("import --dry-run", ["--dry-run"], 1, 0),
         ("import, 4 calls in flight", [], 4, 0))
 # A real desk answers in tens of milliseconds, not in the sandbox's one; the sandbox's "slow"
 # fault adds that answer time to every call.
-LATENCY_COUNT = 1000
+LATENCY_COUNT = sized(1000, 20)
 LATENCY_RUNS = (("1 call at a time, 50 ms desk", [], 1, 0.05),
                 ("4 calls in flight, 50 ms desk", [], 4, 0.05))
 
@@ -69,11 +85,10 @@ def measure(cmd, env=None):
 
 
 def generated_archive(name, *options):
-    """bench/out/NAME, written by bench/gen_mbox.py with options the first time it is asked for
-    and kept for later runs."""
-    out = os.path.join(BENCH, "out")
-    os.makedirs(out, exist_ok=True)
-    archive = os.path.join(out, name)
+    """OUT/NAME (bench/out/NAME), written by bench/gen_mbox.py with options the first time it is
+    asked for and kept for later runs."""
+    os.makedirs(OUT, exist_ok=True)
+    archive = os.path.join(OUT, name)
     if not os.path.exists(archive):
         subprocess.run([sys.executable, os.path.join(BENCH, "gen_mbox.py"), archive] +
                        list(options), check=True, stdout=subprocess.DEVNULL)
@@ -110,7 +125,7 @@ def slow_down(port, delay):
 
 def main():
     binary = os.path.join(os.path.abspath(sys.argv[1]), "mail2ticket")
-    counts = [int(c) for c in sys.argv[2:]] or [5000, 50000]
+    counts = [int(c) for c in sys.argv[2:]] or sized([5000, 50000], [20, 40])
     env = dict(os.environ, MAIL2TICKET_SECRET="bench-secret")
     print("%-30s %8s %10s %10s %10s" % ("run", "mails", "seconds", "mails/s", "peak RSS"))
     plan = [(count, RUNS) for count in counts] + [(LATENCY_COUNT, LATENCY_RUNS)]

@@ -8,7 +8,8 @@ For each size, a seeded mbox is generated once into bench/out/ (bench/gen_mbox.p
 ticket numbers in the replies' subjects, so the dry run asks no desk: this measures the parse;
 bench/dry_run_bench.py measures the look-ups), then each program reads it three times; the best
 run is reported: messages/s, MB/s, and peak RSS (the kernel's ru_maxrss). Two sizes show whether
-memory grows with the archive. Not a test: nothing is asserted."""
+memory grows with the archive. Not a test: nothing is asserted. With M2T_BENCH_SMOKE=1
+(bench/smoke.py): 1 and 2 MB by default, each program once."""
 
 import os
 import sys
@@ -16,7 +17,7 @@ import sys
 BENCH = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, BENCH)
 import import_bench  # noqa: E402
-from import_bench import OFFLINE_CONFIG  # noqa: E402
+from import_bench import OFFLINE_CONFIG, OUT, sized  # noqa: E402
 
 
 def run(cmd):
@@ -31,12 +32,11 @@ def count_messages(path):
 
 def main():
     build = os.path.abspath(sys.argv[1])
-    sizes = [int(s) for s in sys.argv[2:]] or [300, 600]
-    out = os.path.join(BENCH, "out")
-    os.makedirs(out, exist_ok=True)
-    config = os.path.join(out, "bench.conf")
+    sizes = [int(s) for s in sys.argv[2:]] or sized([300, 600], [1, 2])
+    os.makedirs(OUT, exist_ok=True)
+    config = os.path.join(OUT, "bench.conf")
     with open(config, "w") as f:
-        f.write(OFFLINE_CONFIG.format(state=os.path.join(out, "no-journal")))
+        f.write(OFFLINE_CONFIG.format(state=os.path.join(OUT, "no-journal")))
     programs = {
         "bare GMime loop": lambda mbox: [os.path.join(build, "bench_gmime_loop"), mbox],
         "mail2ticket import --dry-run": lambda mbox: [
@@ -52,7 +52,7 @@ def main():
         messages = count_messages(mbox)
         rates = {}
         for name, cmd in programs.items():
-            best, rss = min(run(cmd(mbox)) for _ in range(3))
+            best, rss = min(run(cmd(mbox)) for _ in range(sized(3, 1)))
             rates[name] = messages / best
             print("%-30s %8.0f %10d %10.0f %9.1f %8.0f MB" % (name, megabytes, messages,
                                                                messages / best,

@@ -10,7 +10,8 @@ initialisation, config, parse) apart from the network. /bin/true (and OTHER_BINA
 mail2ticket to compare with, when given) run in the same rounds, alternating, so a busy machine
 slows them alike. The libraries counted are the shared objects the dynamic loader mapped in the
 whole run, those dlopen() brought in included, the program itself, ld.so and the vDSO not: the
-"generating link map" lines of LD_DEBUG=files. Not a test: nothing is asserted."""
+"generating link map" lines of LD_DEBUG=files. Not a test: nothing is asserted. With
+M2T_BENCH_SMOKE=1 (bench/smoke.py), RUNS defaults to 3 (not 200), after 1 warming round (not 5)."""
 
 import os
 import statistics
@@ -21,7 +22,7 @@ import time
 
 SOURCE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(SOURCE_DIR, "bench"))
-from import_bench import OFFLINE_CONFIG  # noqa: E402
+from import_bench import OFFLINE_CONFIG, sized  # noqa: E402
 
 MAILS = ["01-plain.eml", "02-html-only.eml"]
 
@@ -48,7 +49,7 @@ def report(label, times, libraries):
 
 def main():
     binaries = [os.path.abspath(sys.argv[1])]
-    runs = int(sys.argv[2]) if len(sys.argv) > 2 else 200
+    runs = int(sys.argv[2]) if len(sys.argv) > 2 else sized(200, 3)
     if len(sys.argv) > 3:
         binaries.append(os.path.abspath(sys.argv[3]))
     with tempfile.TemporaryDirectory() as tmp:
@@ -66,7 +67,7 @@ def main():
                 cases.append((label, [binary, "--config", config, "-q", "pipe", "--dry-run"],
                               mail))
         times = {label: [] for label, _, _ in cases}
-        for _ in range(5):  # warm the page cache and the dynamic loader's caches
+        for _ in range(sized(5, 1)):  # warm the page cache and the dynamic loader's caches
             for _, cmd, mail in cases:
                 timed(cmd, mail, tmp)
         for _ in range(runs):

@@ -14,7 +14,8 @@ or a new database on a private PostgreSQL (tests/e2e/postgres.py, fsync on) on l
 PostgreSQL rows are left out when its binaries are missing. The desk is the sandbox (one Python
 process answering at once), so the figures show what the journal and the processes cost, not
 a real desk's latency. Not a test: nothing is asserted, but each run's tickets and replies are
-shown beside the single process's, so a figure never hides lost or doubled mail.
+shown beside the single process's, so a figure never hides lost or doubled mail. With
+M2T_BENCH_SMOKE=1 (bench/smoke.py) the defaults are 8 and 200 mails.
 """
 
 import json
@@ -30,7 +31,7 @@ BENCH = os.path.dirname(os.path.abspath(__file__))
 SOURCE = os.path.dirname(BENCH)
 sys.path.insert(0, os.path.join(SOURCE, "tests", "e2e"))
 import postgres  # noqa: E402
-from import_bench import generated_archive, start_desk  # noqa: E402
+from import_bench import generated_archive, sized, start_desk  # noqa: E402
 
 PROCESSES = (1, 2, 4)
 # Units of 100 mails give four workers several each; a 6 s claim makes a worker that found
@@ -133,8 +134,8 @@ def run_import(binary, config, env, archive, processes):
 
 def main():
     binary = os.path.join(os.path.abspath(sys.argv[1]), "mail2ticket")
-    pipe_mails = int(sys.argv[2]) if len(sys.argv) > 2 else 400
-    import_mails = int(sys.argv[3]) if len(sys.argv) > 3 else 2000
+    pipe_mails = int(sys.argv[2]) if len(sys.argv) > 2 else sized(400, 8)
+    import_mails = int(sys.argv[3]) if len(sys.argv) > 3 else sized(2000, 200)
     archive = generated_archive("import-%d.mbox" % import_mails, "--count", str(import_mails),
                                 "--seed", "11", "--light")
     env = dict(os.environ, MAIL2TICKET_SECRET="bench-secret")
