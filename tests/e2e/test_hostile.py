@@ -6,6 +6,7 @@ measured by bench/hostile_bench.py, which shows that doubling the input doubles 
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -41,6 +42,10 @@ class HostileShapes(unittest.TestCase):
         with open(cls.config, "w") as f:
             f.write(DRY_RUN_CONFIG.format(dir=cls.dir))
         os.chmod(cls.config, 0o600)
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.dir, ignore_errors=True)
 
     def run_shape(self, shape):
         """The parsed mail (mbox shapes: the dry run's calls, one per mail found)."""
