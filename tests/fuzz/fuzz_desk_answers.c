@@ -142,6 +142,7 @@ static struct config *desk_config(const char *dir, gsize i, int port)
 		fprintf(stderr, "%s\n", err->message);
 		abort();
 	}
+	unlink(path);
 	g_free(text);
 	g_free(path);
 	return config;
@@ -164,6 +165,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		if (!desks[i])
 			abort();
 	}
+	/* The configs are read: nothing is left behind when libFuzzer exits. */
+	rmdir(dir);
 	g_free(dir);
 	return 0;
 }
