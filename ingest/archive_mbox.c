@@ -2,8 +2,12 @@
 /* mbox files as archives. A plain mbox is indexed first, a large one in parts on several
  * threads; a gzipped one cannot be sought in cheaply and is read after the index, in its own
  * order. How each was split into messages that a person should check becomes a note. */
+#include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <unistd.h>
 
+#include <gio/gio.h>
 #include <glib/gstdio.h>
 
 #include "ingest/archive_kind.h"
@@ -170,8 +174,43 @@ static gboolean index_in_parts(struct archive *a, guint file, const char *path, 
 	return ok;
 }
 
-static gboolean mbox_index(struct archive *a, guint file, const char *path, gint64 *last,
-			   GError **error)
+/* How long the index waits for a program that writes to the mbox to let go of it. */
+#define WRITER_WAIT_US (30 * G_USEC_PER_SEC)
+
+/* A read lock on all of path, held by the descriptor returned (-1 with error set when path
+ * cannot be opened, or another program kept it locked WRITER_WAIT_US): mail delivery agents
+ * (Postfix's local, Dovecot, procmail) and mail clients hold an fcntl write lock on an mbox while
+ * they write to it, so the index of a live mbox never takes half a mail being delivered for a
+ * whole one. An open file description lock: the index's threads open and close the file, which
+ * would drop a lock of the process. Where the file system has no locks, none is taken. */
+static int lock_for_reading(const char *path, GError **error)
+{
+	struct flock fl = {.l_type = F_RDLCK, .l_whence = SEEK_SET};
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	gint64 deadline = g_get_monotonic_time() + WRITER_WAIT_US;
+	gulong pause = 10000;
+
+	if (fd < 0) {
+		archive_io_error(error, "cannot read", path);
+		return -1;
+	}
+	while (fcntl(fd, F_OFD_SETLK, &fl) != 0 && (errno == EAGAIN || errno == EACCES)) {
+		if (g_get_monotonic_time() >= deadline) {
+			g_set_error(error, G_IO_ERROR, G_IO_ERROR_BUSY,
+				    "%s is locked by a program that writes to it (a mail delivery, "
+				    "a mail client) and was not let go within %d s",
+				    path, (int)(WRITER_WAIT_US / G_USEC_PER_SEC));
+			close(fd);
+			return -1;
+		}
+		g_usleep(pause);
+		pause = MIN(pause * 2, 200000);
+	}
+	return fd;
+}
+
+static gboolean index_whole(struct archive *a, guint file, const char *path, gint64 *last,
+			    GError **error)
 {
 	struct mbox_stats stats = {0};
 	goffset starts[INDEX_PARTS_MAX];
@@ -193,6 +232,19 @@ static gboolean mbox_index(struct archive *a, guint file, const char *path, gint
 	}
 	note_split(a, path, &stats);
 	return TRUE;
+}
+
+static gboolean mbox_index(struct archive *a, guint file, const char *path, gint64 *last,
+			   GError **error)
+{
+	int lock = lock_for_reading(path, error);
+	gboolean ok;
+
+	if (lock < 0)
+		return FALSE;
+	ok = index_whole(a, file, path, last, error);
+	close(lock);
+	return ok;
 }
 
 static gboolean mbox_detect(const char *path, gboolean searched)

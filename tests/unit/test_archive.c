@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "ingest/archive.h"
 
@@ -258,6 +260,24 @@ static void write_messages(const char *path, gboolean append, char *const *messa
 	assert_int_equal(fclose(f), 0);
 }
 
+/* That src's next message, its last, ends with end (its mbox separator's empty line left out);
+ * src is closed. */
+static void last_message_ends(struct source *src, const char *end)
+{
+	struct source_message msg = {0};
+	GError *err = NULL;
+	char *text;
+
+	assert_true(source_next(src, &msg, &err));
+	text = g_strndup(g_bytes_get_data(msg.raw, NULL), g_bytes_get_size(msg.raw));
+	assert_true(g_str_has_suffix(text, end));
+	g_free(text);
+	source_message_clear(&msg);
+	assert_false(source_next(src, &msg, &err));
+	assert_null(err);
+	source_close(src);
+}
+
 /* New mail appended to an mbox while it is imported (a live spool; this writer puts an empty
  * line first) leaves the messages indexed whole; a mail client that rewrites it meanwhile
  * (here: deletes the second message) stops the run at the first range that no longer holds its
@@ -275,7 +295,7 @@ static void test_mbox_changed_while_read(void **state)
 	struct source_message msg = {0};
 	GError *err = NULL;
 	struct source *src;
-	char *location, *text;
+	char *location;
 	(void)state;
 
 	write_messages(path, FALSE, first_three);
@@ -286,14 +306,7 @@ static void test_mbox_changed_while_read(void **state)
 	write_messages(path, TRUE, new_mail);
 	assert_int_equal(next_number(src, &location), 1);
 	g_free(location);
-	assert_true(source_next(src, &msg, &err));
-	text = g_strndup(g_bytes_get_data(msg.raw, NULL), g_bytes_get_size(msg.raw));
-	assert_true(g_str_has_suffix(text, "Line 39 of message 2.\n"));
-	g_free(text);
-	source_message_clear(&msg);
-	assert_false(source_next(src, &msg, &err));
-	assert_null(err);
-	source_close(src);
+	last_message_ends(src, "Line 39 of message 2.\n");
 
 	write_messages(path, FALSE, first_three);
 	src = archive_open(path, &err);
@@ -313,12 +326,65 @@ static void test_mbox_changed_while_read(void **state)
 	g_free(dir);
 }
 
+/* A mail delivery agent, as Postfix's local is: it takes an fcntl write lock on the mbox, appends
+ * the first half of a mail, says 'l', and after a pause the second half, then lets go. */
+static const char writer_script[] =
+    "import fcntl, sys, time\n"
+    "f = open(sys.argv[1], 'ab', buffering=0)\n"
+    "fcntl.lockf(f, fcntl.LOCK_EX)\n"
+    "f.write(sys.argv[2].encode())\n"
+    "print('l', flush=True)\n"
+    "time.sleep(0.3)\n"
+    "f.write(sys.argv[3].encode())\n";
+
+/* A delivery appends a mail to a live mbox while the import starts: the index waits for its lock,
+ * and the mail is read whole. */
+static void test_mbox_index_waits_for_a_delivery(void **state)
+{
+	char *dir = g_dir_make_tmp("m2t-archive-XXXXXX", NULL);
+	char *path = g_build_filename(dir, "spool.mbox", NULL);
+	char *m[] = {mbox_message(0, 3), mbox_message(1, 40), NULL};
+	gsize half = strlen(m[1]) / 2;
+	char *first[] = {m[0], NULL};
+	char *second_half = g_strdup(m[1] + half);
+	char *argv[] = {M2T_PYTHON, "-c", (char *)writer_script, path, m[1], second_half, NULL};
+	struct source_message msg = {0};
+	GError *err = NULL;
+	struct source *src;
+	int says, status;
+	GPid writer;
+	char c;
+	(void)state;
+
+	m[1][half] = '\0';
+	write_messages(path, FALSE, first);
+	assert_true(g_spawn_async_with_pipes(NULL, argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL,
+					     NULL, &writer, NULL, &says, NULL, NULL));
+	assert_int_equal(read(says, &c, 1), 1);
+	src = archive_open(path, &err);
+	assert_null(err);
+	assert_true(source_next(src, &msg, &err));
+	source_message_clear(&msg);
+	last_message_ends(src, "Line 39 of message 1.\n");
+	assert_int_equal(waitpid(writer, &status, 0), writer);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	g_spawn_close_pid(writer);
+	close(says);
+	remove_tree(dir);
+	for (gsize i = 0; m[i]; i++)
+		g_free(m[i]);
+	g_free(second_half);
+	g_free(path);
+	g_free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_large_mbox_in_date_order),
 	    cmocka_unit_test(test_maildir_messages_renamed_while_read),
 	    cmocka_unit_test(test_mbox_changed_while_read),
+	    cmocka_unit_test(test_mbox_index_waits_for_a_delivery),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
