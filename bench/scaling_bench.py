@@ -35,8 +35,8 @@ from import_bench import generated_archive, sized, start_desk  # noqa: E402
 
 PROCESSES = (1, 2, 4)
 # Units of 100 mails give four workers several each; a 6 s claim makes a worker that found
-# every unit taken look again each second (a sixth of it) instead of each five, so the run's
-# time is the import's, not an idle worker's last pause.
+# every unit taken look again every 0.2 s (a thirtieth of it) instead of every second, so the
+# run's time is the import's, not an idle worker's last pause.
 WORKER_OPTIONS = ["--unit-size", "100", "--lease", "6"]
 CONFIG = """[desk]
 kind = whmcs

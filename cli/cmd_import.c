@@ -570,9 +570,11 @@ static gboolean plan_archive(struct import_run *r, const struct worker *w,
 static gboolean work_path(struct import_run *r, struct worker *w, const char *path,
 			  GError **error)
 {
-	/* A fraction of the lease: a dead worker's unit is taken soon after its claim expires. */
-	gulong pause = CLAMP((gulong)w->lease_seconds * G_USEC_PER_SEC / 6, G_USEC_PER_SEC / 5,
-			     5 * G_USEC_PER_SEC);
+	/* A claim is one cheap transaction, so at most a second: a worker ends within a second of
+	 * the last unit's end (a sixth of the lease, up to 5 s, kept the last workers of an import
+	 * waiting that long), and a dead worker's unit is taken within a second of its expiry. */
+	gulong pause = CLAMP((gulong)w->lease_seconds * G_USEC_PER_SEC / 30, G_USEC_PER_SEC / 10,
+			     G_USEC_PER_SEC);
 	struct source *archive = archive_open(path, error);
 	char *canonical = g_canonicalize_filename(path, NULL);
 	char *fingerprint = NULL;
