@@ -50,6 +50,14 @@ struct found_file {
 	const struct archive_kind *folder; /* the folder kind that found it, or NULL */
 };
 
+/* A file the index refers to. */
+struct indexed_file {
+	char *path;			   /* where it is now (a folder kind may find it moved) */
+	const struct archive_kind *kind;   /* its file kind */
+	const struct archive_kind *folder; /* the folder kind that found it, or NULL */
+	struct file_stamp stamp;	   /* as it was when it was indexed */
+};
+
 /* A file read after the index, in its own order. */
 struct streamed {
 	char *path;
@@ -64,10 +72,7 @@ struct archive {
 	struct source base;
 	GQueue *files;	   /* of struct found_file *, until indexed */
 	const struct archive_kind *collecting; /* the folder kind whose files are being found */
-	GPtrArray *paths;  /* of char *: the files the index refers to */
-	GPtrArray *kinds;  /* of const struct archive_kind *: each path's kind */
-	GPtrArray *folders; /* of const struct archive_kind *: the folder kind of each, or NULL */
-	GArray *stamps;	    /* of struct file_stamp: each as it was when it was indexed */
+	GArray *indexed;   /* of struct indexed_file: the files the index refers to */
 	GHashTable *moved; /* the folder kinds' notes for find_moved(), or NULL */
 	GArray *entries;   /* of struct entry, in delivery order */
 	guint next;	   /* the next entry to deliver */
@@ -167,17 +172,27 @@ static char *find_moved(struct archive *a, const struct archive_kind *folder, co
 	return folder->find_moved(&a->moved, path);
 }
 
+static struct indexed_file *indexed_file(struct archive *a, guint file)
+{
+	return &g_array_index(a->indexed, struct indexed_file, file);
+}
+
 /* The path of the archive's file, found again when it was moved since the index. */
 static const char *file_path(struct archive *a, guint file)
 {
-	char *moved = find_moved(a, g_ptr_array_index(a->folders, file),
-				 g_ptr_array_index(a->paths, file));
+	struct indexed_file *f = indexed_file(a, file);
+	char *moved = find_moved(a, f->folder, f->path);
 
 	if (moved) {
-		g_free(g_ptr_array_index(a->paths, file));
-		g_ptr_array_index(a->paths, file) = moved;
+		g_free(f->path);
+		f->path = moved;
 	}
-	return g_ptr_array_index(a->paths, file);
+	return f->path;
+}
+
+static void indexed_file_clear(gpointer data)
+{
+	g_free(((struct indexed_file *)data)->path);
 }
 
 void archive_add_note(struct archive *a, char *note)
@@ -322,7 +337,6 @@ static gboolean build_index(struct archive *a, GError **error)
 {
 	gint64 last = G_MININT64;
 	struct found_file *f;
-	struct file_stamp stamp;
 	GStatBuf st;
 
 	while ((f = g_queue_pop_head(a->files))) {
@@ -343,16 +357,16 @@ static gboolean build_index(struct archive *a, GError **error)
 			g_free(f);
 			continue;
 		}
-		g_ptr_array_add(a->paths, path);
-		g_ptr_array_add(a->kinds, (gpointer)kind);
-		g_ptr_array_add(a->folders, (gpointer)f->folder);
-		g_free(f);
 		/* Before the index: a change while it reads counts as a change after it. */
 		if (g_stat(path, &st) != 0)
 			memset(&st, 0, sizeof(st));
-		stamp = stamp_of(&st);
-		g_array_append_val(a->stamps, stamp);
-		if (!kind->index(a, a->paths->len - 1, path, &last, error))
+		g_array_append_vals(a->indexed,
+				    &(struct indexed_file){.path = path, .kind = kind,
+							   .folder = f->folder,
+							   .stamp = stamp_of(&st)},
+				    1);
+		g_free(f);
+		if (!kind->index(a, a->indexed->len - 1, path, &last, error))
 			return FALSE;
 	}
 	g_array_sort(a->entries, compare_entries);
@@ -369,8 +383,8 @@ static gboolean build_index(struct archive *a, GError **error)
  * the end of the file. */
 static gboolean range_fits(struct archive *a, const struct entry *e, const GByteArray *bytes)
 {
-	const struct archive_kind *kind = g_ptr_array_index(a->kinds, e->file);
-	const struct file_stamp *then = &g_array_index(a->stamps, struct file_stamp, e->file);
+	const struct archive_kind *kind = indexed_file(a, e->file)->kind;
+	const struct file_stamp *then = &indexed_file(a, e->file)->stamp;
 	gsize start = strlen(kind->range_start);
 	const guint8 *follow = bytes->data + e->length;
 	gsize left = bytes->len - (gsize)e->length;
@@ -401,8 +415,8 @@ static gboolean read_entry(struct archive *a, const struct entry *e, struct sour
 {
 	const char *path = e->offset < 0 || !a->current || a->current_file != e->file
 				   ? file_path(a, e->file)
-				   : g_ptr_array_index(a->paths, e->file);
-	const struct archive_kind *kind = g_ptr_array_index(a->kinds, e->file);
+				   : indexed_file(a, e->file)->path;
+	const struct archive_kind *kind = indexed_file(a, e->file)->kind;
 	gsize with_next = e->offset < 0 ? 0 : (gsize)e->length + RANGE_FOLLOW(kind);
 	GByteArray *entry;
 	gsize n;
@@ -523,8 +537,8 @@ char *archive_fingerprint(struct source *src)
 	char *count;
 	char *hex;
 
-	for (guint i = 0; i < a->paths->len; i++)
-		fingerprint_file(sum, "", g_ptr_array_index(a->paths, i));
+	for (guint i = 0; i < a->indexed->len; i++)
+		fingerprint_file(sum, "", indexed_file(a, i)->path);
 	for (guint i = 0; i < a->streamed->len; i++) {
 		const struct streamed *s = g_ptr_array_index(a->streamed, i);
 		fingerprint_file(sum, "gz ", s->path);
@@ -595,10 +609,7 @@ static void archive_close(struct source *src)
 		fclose(a->current);
 	g_queue_free_full(a->files, (GDestroyNotify)found_file_free);
 	g_ptr_array_unref(a->streamed);
-	g_ptr_array_unref(a->paths);
-	g_ptr_array_unref(a->kinds);
-	g_ptr_array_unref(a->folders);
-	g_array_unref(a->stamps);
+	g_array_unref(a->indexed);
 	if (a->moved)
 		g_hash_table_unref(a->moved);
 	g_array_unref(a->entries);
@@ -619,10 +630,8 @@ struct source *archive_open(const char *path, GError **error)
 	a->base.ops = &archive_ops;
 	a->files = g_queue_new();
 	a->streamed = g_ptr_array_new_with_free_func((GDestroyNotify)streamed_free);
-	a->paths = g_ptr_array_new_with_free_func(g_free);
-	a->kinds = g_ptr_array_new();
-	a->folders = g_ptr_array_new();
-	a->stamps = g_array_new(FALSE, FALSE, sizeof(struct file_stamp));
+	a->indexed = g_array_new(FALSE, FALSE, sizeof(struct indexed_file));
+	g_array_set_clear_func(a->indexed, indexed_file_clear);
 	a->entries = g_array_new(FALSE, FALSE, sizeof(struct entry));
 	a->notes = g_ptr_array_new_with_free_func(g_free);
 	if (!collect(a, path, FALSE, error) || !build_index(a, error)) {

@@ -157,12 +157,21 @@ static guint next_number(struct source *src, char **location)
 	return n;
 }
 
-static void remove_tree(const char *dir)
+/* A case's own folder, *state, removed with all in it after the case, also one that failed. */
+static int make_folder(void **state)
 {
-	char *argv[] = {"rm", "-rf", (char *)dir, NULL};
+	*state = g_dir_make_tmp("m2t-archive-XXXXXX", NULL);
+	return *state ? 0 : -1;
+}
 
-	assert_true(g_spawn_sync(NULL, argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL,
-				 NULL, NULL));
+static int remove_folder(void **state)
+{
+	char *argv[] = {"rm", "-rf", *state, NULL};
+	gboolean removed = g_spawn_sync(NULL, argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL,
+					NULL, NULL, NULL);
+
+	g_free(*state);
+	return removed ? 0 : -1;
 }
 
 /* A mail client moves the new mail to cur/ once seen (":2,S"), and renames a message when its
@@ -170,14 +179,17 @@ static void remove_tree(const char *dir)
  * One deleted meanwhile is named in the error. */
 static void test_maildir_messages_renamed_while_read(void **state)
 {
-	char *dir = g_dir_make_tmp("m2t-archive-XXXXXX", NULL);
+	const char *dir = *state;
 	char *sent = g_build_filename(dir, ".Sent", NULL);
 	static const char *const subs[] = {"cur", "new", "tmp", ".Sent/cur", ".Sent/new"};
+	/* Where message i is read: the first before the renames, the others after them. */
+	static const char *const read_at[] = {"/new/1000.host", "/cur/1001.host:2,S",
+					      "/cur/1002.host:2,RS", "/new/1003.host",
+					      "/.Sent/cur/200.host:2,RS"};
 	struct source_message msg = {0};
 	GError *err = NULL;
 	struct source *src;
 	char *location;
-	(void)state;
 
 	for (gsize i = 0; i < G_N_ELEMENTS(subs); i++) {
 		char *sub = g_build_filename(dir, subs[i], NULL);
@@ -193,24 +205,17 @@ static void test_maildir_messages_renamed_while_read(void **state)
 	src = archive_open(dir, &err);
 	assert_null(err);
 	assert_int_equal(next_number(src, &location), 0);
-	assert_true(g_str_has_suffix(location, "/new/1000.host"));
+	assert_true(g_str_has_suffix(location, read_at[0]));
 	g_free(location);
 	rename_message(dir, "new/1001.host", "cur/1001.host:2,S");
 	rename_message(dir, "new/1002.host", "cur/1002.host:2,S");
 	rename_message(dir, "cur/1002.host:2,S", "cur/1002.host:2,RS");
 	rename_message(sent, "cur/200.host:2,S", "cur/200.host:2,RS");
-	assert_int_equal(next_number(src, &location), 1);
-	assert_true(g_str_has_suffix(location, "/cur/1001.host:2,S"));
-	g_free(location);
-	assert_int_equal(next_number(src, &location), 2);
-	assert_true(g_str_has_suffix(location, "/cur/1002.host:2,RS"));
-	g_free(location);
-	assert_int_equal(next_number(src, &location), 3);
-	assert_true(g_str_has_suffix(location, "/new/1003.host"));
-	g_free(location);
-	assert_int_equal(next_number(src, &location), 4);
-	assert_true(g_str_has_suffix(location, "/.Sent/cur/200.host:2,RS"));
-	g_free(location);
+	for (guint i = 1; i < G_N_ELEMENTS(read_at); i++) {
+		assert_int_equal(next_number(src, &location), i);
+		assert_true(g_str_has_suffix(location, read_at[i]));
+		g_free(location);
+	}
 	source_close(src);
 
 	src = archive_open(dir, &err);
@@ -226,9 +231,7 @@ static void test_maildir_messages_renamed_while_read(void **state)
 	assert_non_null(strstr(err->message, "/new/1003.host: No such file or directory"));
 	g_error_free(err);
 	source_close(src);
-	remove_tree(dir);
 	g_free(sent);
-	g_free(dir);
 }
 
 /* An mbox message numbered i, dated minute i, with lines lines of text. */
@@ -286,7 +289,7 @@ static void last_message_ends(struct source *src, const char *end)
  * from a read is the file as indexed.) */
 static void test_mbox_changed_while_read(void **state)
 {
-	char *dir = g_dir_make_tmp("m2t-archive-XXXXXX", NULL);
+	const char *dir = *state;
 	char *path = g_build_filename(dir, "live.mbox", NULL);
 	char *m[] = {mbox_message(0, 3), mbox_message(1, 2), mbox_message(2, 40),
 		     mbox_message(3, 3), NULL};
@@ -296,7 +299,6 @@ static void test_mbox_changed_while_read(void **state)
 	GError *err = NULL;
 	struct source *src;
 	char *location;
-	(void)state;
 
 	write_messages(path, FALSE, first_three);
 	src = archive_open(path, &err);
@@ -319,11 +321,9 @@ static void test_mbox_changed_while_read(void **state)
 	assert_non_null(strstr(err->message, "changed while it was read"));
 	g_error_free(err);
 	source_close(src);
-	remove_tree(dir);
 	for (gsize i = 0; m[i]; i++)
 		g_free(m[i]);
 	g_free(path);
-	g_free(dir);
 }
 
 /* A mail delivery agent, as Postfix's local is: it takes an fcntl write lock on the mbox, appends
@@ -341,7 +341,7 @@ static const char writer_script[] =
  * and the mail is read whole. */
 static void test_mbox_index_waits_for_a_delivery(void **state)
 {
-	char *dir = g_dir_make_tmp("m2t-archive-XXXXXX", NULL);
+	const char *dir = *state;
 	char *path = g_build_filename(dir, "spool.mbox", NULL);
 	char *m[] = {mbox_message(0, 3), mbox_message(1, 40), NULL};
 	gsize half = strlen(m[1]) / 2;
@@ -354,7 +354,6 @@ static void test_mbox_index_waits_for_a_delivery(void **state)
 	int says, status;
 	GPid writer;
 	char c;
-	(void)state;
 
 	m[1][half] = '\0';
 	write_messages(path, FALSE, first);
@@ -370,21 +369,22 @@ static void test_mbox_index_waits_for_a_delivery(void **state)
 	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	g_spawn_close_pid(writer);
 	close(says);
-	remove_tree(dir);
 	for (gsize i = 0; m[i]; i++)
 		g_free(m[i]);
 	g_free(second_half);
 	g_free(path);
-	g_free(dir);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_large_mbox_in_date_order),
-	    cmocka_unit_test(test_maildir_messages_renamed_while_read),
-	    cmocka_unit_test(test_mbox_changed_while_read),
-	    cmocka_unit_test(test_mbox_index_waits_for_a_delivery),
+	    cmocka_unit_test_setup_teardown(test_maildir_messages_renamed_while_read, make_folder,
+					    remove_folder),
+	    cmocka_unit_test_setup_teardown(test_mbox_changed_while_read, make_folder,
+					    remove_folder),
+	    cmocka_unit_test_setup_teardown(test_mbox_index_waits_for_a_delivery, make_folder,
+					    remove_folder),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
