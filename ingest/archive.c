@@ -177,17 +177,59 @@ static struct indexed_file *indexed_file(struct archive *a, guint file)
 	return &g_array_index(a->indexed, struct indexed_file, file);
 }
 
-/* The path of the archive's file, found again when it was moved since the index. */
-static const char *file_path(struct archive *a, guint file)
+/* How many moves of a file one open or index of it follows: a mail client may rename a message
+ * again while it is being opened (seen, then flagged). */
+#define MOVES_FOLLOWED 8
+
+/* Whether the archive's file, not at its path, was moved by a mail client: then its path is
+ * where it is now. */
+static gboolean follow_move(struct archive *a, guint file)
 {
 	struct indexed_file *f = indexed_file(a, file);
 	char *moved = find_moved(a, f->folder, f->path);
 
-	if (moved) {
-		g_free(f->path);
-		f->path = moved;
+	if (!moved)
+		return FALSE;
+	g_free(f->path);
+	f->path = moved;
+	return TRUE;
+}
+
+static FILE *open_plain(const char *path)
+{
+	return fopen(path, "rb");
+}
+
+/* The archive's file opened with open, where it is now; NULL with errno set. */
+static FILE *open_file(struct archive *a, guint file, FILE *(*open)(const char *path))
+{
+	for (guint moves = 0; moves <= MOVES_FOLLOWED; moves++) {
+		FILE *stream = open(indexed_file(a, file)->path);
+		if (stream || errno != ENOENT)
+			return stream;
+		if (!follow_move(a, file))
+			break;
 	}
-	return f->path;
+	errno = ENOENT;
+	return NULL;
+}
+
+/* The archive's file indexed by its kind, where it is now. */
+static gboolean index_file(struct archive *a, guint file, gint64 *last, GError **error)
+{
+	GError *err = NULL;
+
+	for (guint moves = 0; moves <= MOVES_FOLLOWED; moves++) {
+		const struct indexed_file *f = indexed_file(a, file);
+		if (f->kind->index(a, file, f->path, last, &err))
+			return TRUE;
+		if (!g_error_matches(err, G_IO_ERROR, G_IO_ERROR_NOT_FOUND) ||
+		    !follow_move(a, file))
+			break;
+		g_clear_error(&err);
+	}
+	g_propagate_error(error, err);
+	return FALSE;
 }
 
 static void indexed_file_clear(gpointer data)
@@ -248,19 +290,14 @@ static gboolean collect(struct archive *a, const char *path, gboolean searched, 
 }
 
 /* One message in a file of its own (possibly gzipped). Takes path. */
-static gboolean read_whole_file(char *path, struct source_message *out, GError **error)
+/* What f holds, as one message from path (taken). */
+static gboolean read_whole_file(FILE *f, char *path, struct source_message *out,
+				GError **error)
 {
-	FILE *f = archive_open_uncompressed(path);
-	GByteArray *buf;
+	GByteArray *buf = g_byte_array_new();
 	char chunk[64 * 1024];
 	size_t n;
 
-	if (!f) {
-		archive_io_error(error, "cannot open", path);
-		g_free(path);
-		return FALSE;
-	}
-	buf = g_byte_array_new();
 	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
 		g_byte_array_append(buf, (const guint8 *)chunk, n);
 	if (ferror(f)) {
@@ -366,7 +403,7 @@ static gboolean build_index(struct archive *a, GError **error)
 							   .stamp = stamp_of(&st)},
 				    1);
 		g_free(f);
-		if (!kind->index(a, a->indexed->len - 1, path, &last, error))
+		if (!index_file(a, a->indexed->len - 1, &last, error))
 			return FALSE;
 	}
 	g_array_sort(a->entries, compare_entries);
@@ -413,24 +450,28 @@ static gboolean range_fits(struct archive *a, const struct entry *e, const GByte
 static gboolean read_entry(struct archive *a, const struct entry *e, struct source_message *out,
 			   GError **error)
 {
-	const char *path = e->offset < 0 || !a->current || a->current_file != e->file
-				   ? file_path(a, e->file)
-				   : indexed_file(a, e->file)->path;
 	const struct archive_kind *kind = indexed_file(a, e->file)->kind;
 	gsize with_next = e->offset < 0 ? 0 : (gsize)e->length + RANGE_FOLLOW(kind);
+	const char *path;
 	GByteArray *entry;
 	gsize n;
 
-	if (e->offset < 0)
-		return read_whole_file(g_strdup(path), out, error);
+	if (e->offset < 0) {
+		FILE *f = open_file(a, e->file, archive_open_uncompressed);
+		path = indexed_file(a, e->file)->path;
+		return f ? read_whole_file(f, g_strdup(path), out, error)
+			 : archive_io_error(error, "cannot open", path);
+	}
 	if (!a->current || a->current_file != e->file) {
 		if (a->current)
 			fclose(a->current);
-		a->current = fopen(path, "rb");
+		a->current = open_file(a, e->file, open_plain);
 		a->current_file = e->file;
 		if (!a->current)
-			return archive_io_error(error, "cannot open", path);
+			return archive_io_error(error, "cannot open",
+						indexed_file(a, e->file)->path);
 	}
+	path = indexed_file(a, e->file)->path;
 	if (fseeko(a->current, e->offset, SEEK_SET) != 0)
 		return archive_io_error(error, "cannot read", path);
 	entry = g_byte_array_sized_new(with_next);
