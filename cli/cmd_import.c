@@ -707,6 +707,19 @@ static int parse_import_options(struct import_run *r, struct worker *w, gboolean
 	return EX_OK;
 }
 
+/* A PATH that is not there or not readable when the run starts (a typo, an archive not copied
+ * yet) will not heal by itself: exit 66 before anything is opened. A file that vanishes during
+ * the run still stops it with 75, and the next run goes on from the checkpoint. */
+static int check_paths(int argc, char **argv)
+{
+	for (int i = optind; i < argc; i++)
+		if (access(argv[i], R_OK) != 0) {
+			log_msg(M2T_LOG_ERROR, "cannot read %s: %s", argv[i], g_strerror(errno));
+			return EX_NOINPUT;
+		}
+	return EX_OK;
+}
+
 int cmd_import(const struct global_options *g, int argc, char **argv)
 {
 	/* Parsing is most of an import's work; one parser per core, a few messages read ahead. */
@@ -722,6 +735,8 @@ int cmd_import(const struct global_options *g, int argc, char **argv)
 	char units[16];
 	int rc = parse_import_options(&r, &w, &dry_run, &report, argc, argv);
 
+	if (rc == EX_OK)
+		rc = check_paths(argc, argv);
 	if (rc != EX_OK)
 		goto out;
 	config = cli_config_load(global_config_path(g), &err);

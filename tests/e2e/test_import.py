@@ -323,9 +323,13 @@ class Import(DeskTestCase):
         self.assertTrue(line["location"].endswith("39-out-of-office-exchange.eml"))
 
     def test_bad_paths(self):
-        rc, _, err = self.import_paths(os.path.join(self.dir, "nope.mbox"))
-        self.assertEqual(rc, 75, err)
-        self.assertIn("nope.mbox", err)
+        # A path that is not there is a mistake no retry heals (66), found before any mail of
+        # the other paths is sent.
+        rc, _, err = self.import_paths(INBOX, os.path.join(self.dir, "nope.mbox"))
+        self.assertEqual(rc, 66, err)
+        self.assertIn("cannot read %s: No such file or directory"
+                      % os.path.join(self.dir, "nope.mbox"), err)
+        self.assertEqual(self.desk.tickets(), [])
         rc, _, err = self.run_m2t("import")
         self.assertEqual(rc, 64, err)
 
