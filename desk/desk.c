@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "desk/desk_backend.h"
+#include "desk/json_write.h"
 
 G_DEFINE_QUARK(mail2ticket-desk-error-quark, desk_error)
 
@@ -97,14 +98,14 @@ void desk_print_dry_run_call(FILE *out, const char *kind, const char *url, const
 	json_t *line = json_pack("{s:s, s:s, s:s, s:o}", "desk", kind, "url", url, "action",
 				 action, "params", params);
 	/* One string, one write: jansson writing to a FILE hands it each token on its own
-	 * (a locked fwrite each), about 15% slower for a line of a mail's text. */
-	char *text = json_dumps(line, JSON_COMPACT);
+	 * (a locked fwrite each). */
+	GString *text = g_string_sized_new(4096);
 
-	if (text)
-		fputs(text, out);
-	fputc('\n', out);
+	json_write_compact(text, line);
+	g_string_append_c(text, '\n');
+	fwrite(text->str, 1, text->len, out);
 	fflush(out);
-	free(text);
+	g_string_free(text, TRUE);
 	json_decref(line);
 }
 

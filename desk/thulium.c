@@ -9,6 +9,7 @@
 #include "desk/desk_backend.h"
 #include "desk/http.h"
 #include "desk/json_text.h"
+#include "desk/json_write.h"
 
 /* After an attempt whose answer was lost, the ticket it may have opened is among the most
  * recently changed: up to this many pages of the documented maximum of 100 are read. */
@@ -114,13 +115,16 @@ static json_t *thulium_call(struct thulium *t, const char *call, const char *id,
 			    json_t *body, GError **error)
 {
 	char *url = call_url(t, call, id, query);
-	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	GString *text = body ? g_string_sized_new(4096) : NULL;
 	json_t *answer;
 
+	if (body)
+		json_write_compact(text, body);
 	json_decref(body);
-	answer = thulium_request(t, call, url, "application/json; charset=utf-8", text,
-				 text ? strlen(text) : 0, error);
-	free(text);
+	answer = thulium_request(t, call, url, "application/json; charset=utf-8",
+				 text ? text->str : NULL, text ? text->len : 0, error);
+	if (text)
+		g_string_free(text, TRUE);
 	g_free(url);
 	return answer;
 }

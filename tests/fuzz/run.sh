@@ -29,7 +29,7 @@ for target in "$@"; do
 		python3 "$root/tests/tnef/make_winmail_dat.py" "$seeds/winmail.dat" >/dev/null
 		;;
 	mbox) dict="$here/mbox.dict" ;;
-	desk_answers) dict="$here/json.dict" ;;
+	desk_answers | json_write) dict="$here/json.dict" ;;
 	auth_results) dict="$here/auth.dict" ;;
 	esac
 	echo "fuzz: $target for $seconds s"
