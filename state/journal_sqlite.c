@@ -38,6 +38,34 @@ static gboolean exec(struct sqlite_journal *j, const char *sql, GError **error)
 	return rc == SQLITE_OK ? TRUE : sqlite_fail(j, rc, sql, error);
 }
 
+static void finalize_statement(gpointer st)
+{
+	sqlite3_finalize(st);
+}
+
+sqlite3_stmt *sqlite_statement(struct sqlite_journal *j, const char *sql, const char *what,
+			       GError **error)
+{
+	sqlite3_stmt *st = g_hash_table_lookup(j->statements, sql);
+	int rc;
+
+	if (st)
+		return st;
+	rc = sqlite3_prepare_v3(j->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
+	if (rc != SQLITE_OK) {
+		sqlite_fail(j, rc, what, error);
+		return NULL;
+	}
+	g_hash_table_insert(j->statements, g_strdup(sql), st);
+	return st;
+}
+
+void sqlite_statement_done(sqlite3_stmt *st)
+{
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+}
+
 char *sqlite_column_dup(sqlite3_stmt *st, int col)
 {
 	const unsigned char *t = sqlite3_column_text(st, col);
@@ -195,6 +223,8 @@ static void sqlite_journal_close(struct journal *journal)
 {
 	struct sqlite_journal *j = (struct sqlite_journal *)journal;
 
+	/* A connection with statements left open does not close. */
+	g_hash_table_destroy(j->statements);
 	sqlite3_close(j->db);
 	if (j->lock_fd >= 0)
 		close(j->lock_fd);
@@ -258,6 +288,7 @@ static struct journal *sqlite_journal_open(const struct journal_settings *settin
 	j->path = g_strdup(settings->path);
 	j->base.where = j->path;
 	j->lock_fd = -1;
+	j->statements = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, finalize_statement);
 	if (!read_only && !prepare_files(j, error))
 		goto fail;
 	rc = sqlite3_open_v2(j->path, &j->db, flags | SQLITE_OPEN_NOMUTEX, NULL);

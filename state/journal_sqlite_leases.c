@@ -16,21 +16,21 @@ static gint64 now_ms(void)
 static gboolean read_lease(struct sqlite_journal *j, const char *name, char **owner,
 			   gint64 *expires_ms, GError **error)
 {
-	sqlite3_stmt *st;
-	int rc = sqlite3_prepare_v2(j->db, "SELECT owner, expires_ms FROM leases WHERE name = ?",
-				    -1, &st, NULL);
+	sqlite3_stmt *st = sqlite_statement(
+	    j, "SELECT owner, expires_ms FROM leases WHERE name = ?", "reading a lease", error);
+	int rc;
 
 	*owner = NULL;
 	*expires_ms = 0;
-	if (rc != SQLITE_OK)
-		return sqlite_fail(j, rc, "reading a lease", error);
+	if (!st)
+		return FALSE;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		*owner = sqlite_column_dup(st, 0);
 		*expires_ms = sqlite3_column_int64(st, 1);
 	}
-	sqlite3_finalize(st);
+	sqlite_statement_done(st);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? TRUE
 						     : sqlite_fail(j, rc, "reading a lease", error);
 }
@@ -38,20 +38,20 @@ static gboolean read_lease(struct sqlite_journal *j, const char *name, char **ow
 static gboolean write_lease(struct sqlite_journal *j, const char *name, const char *owner,
 			    gint64 expires_ms, GError **error)
 {
-	sqlite3_stmt *st;
-	int rc = sqlite3_prepare_v2(
-	    j->db,
-	    "INSERT INTO leases (name, owner, expires_ms) VALUES (?1, ?2, ?3) "
-	    "ON CONFLICT(name) DO UPDATE SET owner = ?2, expires_ms = ?3",
-	    -1, &st, NULL);
+	sqlite3_stmt *st =
+	    sqlite_statement(j,
+			     "INSERT INTO leases (name, owner, expires_ms) VALUES (?1, ?2, ?3) "
+			     "ON CONFLICT(name) DO UPDATE SET owner = ?2, expires_ms = ?3",
+			     "taking a lease", error);
+	int rc;
 
-	if (rc != SQLITE_OK)
-		return sqlite_fail(j, rc, "taking a lease", error);
+	if (!st)
+		return FALSE;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, owner, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, expires_ms);
 	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
+	sqlite_statement_done(st);
 	return rc == SQLITE_DONE ? TRUE : sqlite_fail(j, rc, "taking a lease", error);
 }
 
@@ -98,15 +98,15 @@ gboolean sqlite_journal_lease_release(struct journal *journal, const char *name,
 				      const char *owner, GError **error)
 {
 	struct sqlite_journal *j = (struct sqlite_journal *)journal;
-	sqlite3_stmt *st;
-	int rc = sqlite3_prepare_v2(j->db, "DELETE FROM leases WHERE name = ? AND owner = ?", -1,
-				    &st, NULL);
+	sqlite3_stmt *st = sqlite_statement(j, "DELETE FROM leases WHERE name = ? AND owner = ?",
+					    "releasing a lease", error);
+	int rc;
 
-	if (rc != SQLITE_OK)
-		return sqlite_fail(j, rc, "releasing a lease", error);
+	if (!st)
+		return FALSE;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, owner, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
+	sqlite_statement_done(st);
 	return rc == SQLITE_DONE ? TRUE : sqlite_fail(j, rc, "releasing a lease", error);
 }

@@ -7,15 +7,15 @@ gboolean sqlite_journal_lookup(struct journal *journal, const char *key, struct 
 			       gboolean *found, GError **error)
 {
 	struct sqlite_journal *j = (struct sqlite_journal *)journal;
-	sqlite3_stmt *st;
-	int rc = sqlite3_prepare_v2(j->db,
-				    "SELECT state, ticket_id, ticket_tid, attempts, last_error, "
-				    "updated FROM mails WHERE key = ?",
-				    -1, &st, NULL);
+	sqlite3_stmt *st = sqlite_statement(j,
+					    "SELECT state, ticket_id, ticket_tid, attempts, "
+					    "last_error, updated FROM mails WHERE key = ?",
+					    "lookup", error);
+	int rc;
 
 	*found = FALSE;
-	if (rc != SQLITE_OK)
-		return sqlite_fail(j, rc, "lookup", error);
+	if (!st)
+		return FALSE;
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
@@ -29,7 +29,7 @@ gboolean sqlite_journal_lookup(struct journal *journal, const char *key, struct 
 		out->last_error = sqlite_column_dup(st, 4);
 		out->updated = sqlite3_column_int64(st, 5);
 	}
-	sqlite3_finalize(st);
+	sqlite_statement_done(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return sqlite_fail(j, rc, "lookup", error);
 	return TRUE;
@@ -40,11 +40,11 @@ gboolean sqlite_journal_lookup(struct journal *journal, const char *key, struct 
 static gboolean run_with(struct sqlite_journal *j, const char *what, const char *sql, int n,
 			 const char *const *params, gboolean with_time, GError **error)
 {
-	sqlite3_stmt *st;
-	int rc = sqlite3_prepare_v2(j->db, sql, -1, &st, NULL);
+	sqlite3_stmt *st = sqlite_statement(j, sql, what, error);
+	int rc;
 
-	if (rc != SQLITE_OK)
-		return sqlite_fail(j, rc, what, error);
+	if (!st)
+		return FALSE;
 	for (int i = 0; i < n; i++)
 		sqlite3_bind_text(st, i + 1, params[i], -1, SQLITE_STATIC);
 	if (with_time)
@@ -52,7 +52,7 @@ static gboolean run_with(struct sqlite_journal *j, const char *what, const char 
 	rc = sqlite3_step(st);
 	if (rc != SQLITE_DONE)
 		sqlite_fail(j, rc, what, error);
-	sqlite3_finalize(st);
+	sqlite_statement_done(st);
 	return rc == SQLITE_DONE;
 }
 
@@ -113,16 +113,15 @@ gboolean sqlite_journal_begin_attempt(struct journal *journal, const char *key,
 static gboolean legacy_row(struct sqlite_journal *j, const char *legacy, char **sender,
 			   char **subject, gboolean *found, GError **error)
 {
-	sqlite3_stmt *st;
-	int rc = sqlite3_prepare_v2(j->db,
-				    "SELECT sender, subject FROM mails WHERE " LEGACY_KEYS
-				    " LIMIT 1",
-				    -1, &st, NULL);
+	sqlite3_stmt *st =
+	    sqlite_statement(j, "SELECT sender, subject FROM mails WHERE " LEGACY_KEYS " LIMIT 1",
+			     "looking up an older key", error);
+	int rc;
 
 	*found = FALSE;
 	*sender = *subject = NULL;
-	if (rc != SQLITE_OK)
-		return sqlite_fail(j, rc, "looking up an older key", error);
+	if (!st)
+		return FALSE;
 	sqlite3_bind_text(st, 1, legacy, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
@@ -130,7 +129,7 @@ static gboolean legacy_row(struct sqlite_journal *j, const char *legacy, char **
 		*sender = sqlite_column_dup(st, 0);
 		*subject = sqlite_column_dup(st, 1);
 	}
-	sqlite3_finalize(st);
+	sqlite_statement_done(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return sqlite_fail(j, rc, "looking up an older key", error);
 	return TRUE;
@@ -177,20 +176,20 @@ gboolean sqlite_journal_earlier_writes(struct journal *journal, const char *key,
 				       GError **error)
 {
 	struct sqlite_journal *j = (struct sqlite_journal *)journal;
-	sqlite3_stmt *st;
-	int rc = sqlite3_prepare_v2(j->db,
-				    "SELECT DISTINCT coalesce(detail, '') FROM attempts "
-				    "WHERE key = ? AND outcome = 'attempt' ORDER BY id",
-				    -1, &st, NULL);
+	sqlite3_stmt *st = sqlite_statement(j,
+					    "SELECT DISTINCT coalesce(detail, '') FROM attempts "
+					    "WHERE key = ? AND outcome = 'attempt' ORDER BY id",
+					    "reading earlier attempts", error);
+	int rc;
 
 	*writes = NULL;
-	if (rc != SQLITE_OK)
-		return sqlite_fail(j, rc, "reading earlier attempts", error);
+	if (!st)
+		return FALSE;
 	*writes = g_ptr_array_new_with_free_func(g_free);
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		g_ptr_array_add(*writes, g_strdup((const char *)sqlite3_column_text(st, 0)));
-	sqlite3_finalize(st);
+	sqlite_statement_done(st);
 	if (rc != SQLITE_DONE) {
 		g_clear_pointer(writes, g_ptr_array_unref);
 		return sqlite_fail(j, rc, "reading earlier attempts", error);
@@ -265,23 +264,23 @@ gboolean sqlite_journal_ticket_of_message(struct journal *journal, const char *m
 					  char **tid, char **id, GError **error)
 {
 	struct sqlite_journal *j = (struct sqlite_journal *)journal;
-	sqlite3_stmt *st;
-	int rc = sqlite3_prepare_v2(j->db,
-				    "SELECT ticket_tid, ticket_id FROM mails WHERE message_id = ? "
-				    "AND state = 'delivered' AND ticket_tid IS NOT NULL "
-				    "ORDER BY updated LIMIT 1",
-				    -1, &st, NULL);
+	sqlite3_stmt *st = sqlite_statement(j,
+					    "SELECT ticket_tid, ticket_id FROM mails WHERE "
+					    "message_id = ? AND state = 'delivered' AND ticket_tid "
+					    "IS NOT NULL ORDER BY updated LIMIT 1",
+					    "thread lookup", error);
+	int rc;
 
 	*tid = *id = NULL;
-	if (rc != SQLITE_OK)
-		return sqlite_fail(j, rc, "thread lookup", error);
+	if (!st)
+		return FALSE;
 	sqlite3_bind_text(st, 1, message_id, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		*tid = sqlite_column_dup(st, 0);
 		*id = sqlite_column_dup(st, 1);
 	}
-	sqlite3_finalize(st);
+	sqlite_statement_done(st);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? TRUE
 						     : sqlite_fail(j, rc, "thread lookup", error);
 }
@@ -290,22 +289,23 @@ gboolean sqlite_journal_count_opened_since(struct journal *journal, const char *
 					   gint64 since, guint *count, GError **error)
 {
 	struct sqlite_journal *j = (struct sqlite_journal *)journal;
-	sqlite3_stmt *st;
-	int rc = sqlite3_prepare_v2(j->db,
-				    "SELECT count(*) FROM mails WHERE sender = ? COLLATE NOCASE "
-				    "AND state = 'delivered' AND action IN ('opened', 'adopted') "
-				    "AND updated >= ?",
-				    -1, &st, NULL);
+	sqlite3_stmt *st =
+	    sqlite_statement(j,
+			     "SELECT count(*) FROM mails WHERE sender = ? COLLATE "
+			     "NOCASE AND state = 'delivered' AND action IN ('opened', "
+			     "'adopted') AND updated >= ?",
+			     "counting a sender's tickets", error);
+	int rc;
 
 	*count = 0;
-	if (rc != SQLITE_OK)
-		return sqlite_fail(j, rc, "counting a sender's tickets", error);
+	if (!st)
+		return FALSE;
 	sqlite3_bind_text(st, 1, sender, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, since);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		*count = (guint)sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
+	sqlite_statement_done(st);
 	return rc == SQLITE_ROW ? TRUE : sqlite_fail(j, rc, "counting a sender's tickets", error);
 }
 

@@ -4,17 +4,17 @@
 
 static gboolean stats_counts(struct sqlite_journal *j, gint64 since, GPtrArray *out, GError **error)
 {
-	sqlite3_stmt *st;
-	int rc = sqlite3_prepare_v2(
-	    j->db,
+	sqlite3_stmt *st = sqlite_statement(
+	    j,
 	    "SELECT coalesce(source, ''), "
 	    "CASE WHEN state = 'delivered' THEN coalesce(action, state) ELSE state END AS outcome, "
 	    "count(*) FROM mails WHERE updated >= ? "
 	    "GROUP BY 1, 2 ORDER BY 1, 2",
-	    -1, &st, NULL);
+	    "counting outcomes", error);
+	int rc;
 
-	if (rc != SQLITE_OK)
-		return sqlite_fail(j, rc, "counting outcomes", error);
+	if (!st)
+		return FALSE;
 	sqlite3_bind_int64(st, 1, since);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct journal_count *c = g_new0(struct journal_count, 1);
@@ -23,23 +23,24 @@ static gboolean stats_counts(struct sqlite_journal *j, gint64 since, GPtrArray *
 		c->count = (guint)sqlite3_column_int(st, 2);
 		g_ptr_array_add(out, c);
 	}
-	sqlite3_finalize(st);
+	sqlite_statement_done(st);
 	return rc == SQLITE_DONE ? TRUE : sqlite_fail(j, rc, "counting outcomes", error);
 }
 
 static gboolean stats_problems(struct sqlite_journal *j, gint64 since, guint max, GPtrArray *out,
 			       GError **error)
 {
-	sqlite3_stmt *st;
-	int rc = sqlite3_prepare_v2(j->db,
-				    "SELECT key, source, subject, state, last_error, updated "
-				    "FROM mails WHERE updated >= ? AND last_error IS NOT NULL AND "
-				    "state IN ('failed', 'pending', 'quarantined') "
-				    "ORDER BY updated DESC, rowid DESC LIMIT ?",
-				    -1, &st, NULL);
+	sqlite3_stmt *st =
+	    sqlite_statement(j,
+			     "SELECT key, source, subject, state, last_error, updated "
+			     "FROM mails WHERE updated >= ? AND last_error IS NOT NULL AND "
+			     "state IN ('failed', 'pending', 'quarantined') "
+			     "ORDER BY updated DESC, rowid DESC LIMIT ?",
+			     "listing errors", error);
+	int rc;
 
-	if (rc != SQLITE_OK)
-		return sqlite_fail(j, rc, "listing errors", error);
+	if (!st)
+		return FALSE;
 	sqlite3_bind_int64(st, 1, since);
 	sqlite3_bind_int(st, 2, (int)max);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -52,7 +53,7 @@ static gboolean stats_problems(struct sqlite_journal *j, gint64 since, guint max
 		p->when = sqlite3_column_int64(st, 5);
 		g_ptr_array_add(out, p);
 	}
-	sqlite3_finalize(st);
+	sqlite_statement_done(st);
 	return rc == SQLITE_DONE ? TRUE : sqlite_fail(j, rc, "listing errors", error);
 }
 
@@ -70,14 +71,13 @@ gboolean sqlite_journal_stats(struct journal *journal, gint64 since, guint max_p
 	if (!stats_counts(j, since, *counts, error) ||
 	    !stats_problems(j, since, max_problems, *problems, error))
 		return FALSE;
-	rc = sqlite3_prepare_v2(
-	    j->db, "SELECT count(*) FROM mails WHERE state IN ('failed', 'pending')", -1, &st,
-	    NULL);
-	if (rc != SQLITE_OK)
-		return sqlite_fail(j, rc, "counting waiting mail", error);
+	st = sqlite_statement(j, "SELECT count(*) FROM mails WHERE state IN ('failed', 'pending')",
+			      "counting waiting mail", error);
+	if (!st)
+		return FALSE;
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		*waiting = (guint)sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
+	sqlite_statement_done(st);
 	return rc == SQLITE_ROW ? TRUE : sqlite_fail(j, rc, "counting waiting mail", error);
 }

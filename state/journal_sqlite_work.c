@@ -40,19 +40,7 @@ static gboolean end(struct sqlite_journal *j, gboolean ok, const char *what, GEr
 	return FALSE;
 }
 
-static sqlite3_stmt *prepare(struct sqlite_journal *j, const char *sql, const char *what,
-			     GError **error)
-{
-	sqlite3_stmt *st = NULL;
-	int rc = sqlite3_prepare_v2(j->db, sql, -1, &st, NULL);
-
-	if (rc == SQLITE_OK)
-		return st;
-	sqlite_fail(j, rc, what, error);
-	return NULL;
-}
-
-/* Step st, a write, to its end and finalise it; FALSE with error set when it failed. */
+/* Step st, a write, to its end and end its use; FALSE with error set when it failed. */
 static gboolean step_write(struct sqlite_journal *j, sqlite3_stmt *st, const char *what,
 			   GError **error)
 {
@@ -60,7 +48,7 @@ static gboolean step_write(struct sqlite_journal *j, sqlite3_stmt *st, const cha
 
 	if (rc != SQLITE_DONE)
 		sqlite_fail(j, rc, what, error);
-	sqlite3_finalize(st);
+	sqlite_statement_done(st);
 	return rc == SQLITE_DONE;
 }
 
@@ -70,7 +58,7 @@ static gboolean step_read_end(struct sqlite_journal *j, sqlite3_stmt *st, int rc
 {
 	if (rc != SQLITE_DONE)
 		sqlite_fail(j, rc, what, error);
-	sqlite3_finalize(st);
+	sqlite_statement_done(st);
 	return rc == SQLITE_DONE;
 }
 
@@ -87,7 +75,7 @@ static gboolean find_plan(struct sqlite_journal *j, const char *archive, const c
 			  gint64 *plan, GError **error)
 {
 	const char *what = "reading an import's plan";
-	sqlite3_stmt *st = prepare(
+	sqlite3_stmt *st = sqlite_statement(
 	    j, "SELECT id FROM work_plans WHERE archive = ? AND fingerprint = ?", what, error);
 	int rc;
 
@@ -110,11 +98,12 @@ static gboolean refuse_other_file(struct sqlite_journal *j, const char *archive,
 				  const char *fingerprint, GError **error)
 {
 	const char *what = "reading an import's plan";
-	sqlite3_stmt *st = prepare(j,
-				   "SELECT count(*) FROM work_units u JOIN work_plans p ON "
-				   "u.plan = p.id WHERE p.archive = ? AND p.fingerprint != ? AND "
-				   "u.finished IS NULL AND u.expires > ?",
-				   what, error);
+	sqlite3_stmt *st =
+	    sqlite_statement(j,
+			     "SELECT count(*) FROM work_units u JOIN work_plans p ON "
+			     "u.plan = p.id WHERE p.archive = ? AND p.fingerprint != ? AND "
+			     "u.finished IS NULL AND u.expires > ?",
+			     what, error);
 	gint64 claimed = 0;
 	int rc;
 
@@ -144,24 +133,25 @@ static gboolean record_plan(struct sqlite_journal *j, const char *archive, const
 			    const GPtrArray *units, gint64 *plan, GError **error)
 {
 	const char *what = "recording an import's plan";
-	sqlite3_stmt *st = prepare(j,
-				   "DELETE FROM work_units WHERE plan IN (SELECT id FROM "
-				   "work_plans WHERE archive = ?)",
-				   what, error);
+	sqlite3_stmt *st = sqlite_statement(j,
+					    "DELETE FROM work_units WHERE plan IN (SELECT id FROM "
+					    "work_plans WHERE archive = ?)",
+					    what, error);
 
 	if (!st)
 		return FALSE;
 	sqlite3_bind_text(st, 1, archive, -1, SQLITE_STATIC);
 	if (!step_write(j, st, what, error))
 		return FALSE;
-	st = prepare(j, "DELETE FROM work_plans WHERE archive = ?", what, error);
+	st = sqlite_statement(j, "DELETE FROM work_plans WHERE archive = ?", what, error);
 	if (!st)
 		return FALSE;
 	sqlite3_bind_text(st, 1, archive, -1, SQLITE_STATIC);
 	if (!step_write(j, st, what, error))
 		return FALSE;
-	st = prepare(j, "INSERT INTO work_plans (archive, fingerprint, created) VALUES (?, ?, ?)",
-		     what, error);
+	st = sqlite_statement(
+	    j, "INSERT INTO work_plans (archive, fingerprint, created) VALUES (?, ?, ?)", what,
+	    error);
 	if (!st)
 		return FALSE;
 	sqlite3_bind_text(st, 1, archive, -1, SQLITE_STATIC);
@@ -171,8 +161,8 @@ static gboolean record_plan(struct sqlite_journal *j, const char *archive, const
 		return FALSE;
 	*plan = sqlite3_last_insert_rowid(j->db);
 	for (guint i = 0; i < units->len; i++) {
-		st = prepare(j, "INSERT INTO work_units (plan, unit, mails) VALUES (?, ?, ?)", what,
-			     error);
+		st = sqlite_statement(
+		    j, "INSERT INTO work_units (plan, unit, mails) VALUES (?, ?, ?)", what, error);
 		if (!st)
 			return FALSE;
 		sqlite3_bind_int64(st, 1, *plan);
@@ -213,7 +203,8 @@ gboolean sqlite_journal_work_plan(struct journal *journal, const char *archive,
 static gboolean plan_exists(struct sqlite_journal *j, gint64 plan, GError **error)
 {
 	const char *what = "reading an import's plan";
-	sqlite3_stmt *st = prepare(j, "SELECT 1 FROM work_plans WHERE id = ?", what, error);
+	sqlite3_stmt *st =
+	    sqlite_statement(j, "SELECT 1 FROM work_plans WHERE id = ?", what, error);
 	gboolean found;
 	int rc;
 
@@ -239,10 +230,11 @@ static gboolean take_unit(struct sqlite_journal *j, gint64 plan, const GArray *s
 			  GError **error)
 {
 	const char *what = "claiming a unit of an import";
-	sqlite3_stmt *st = prepare(j,
-				   "SELECT unit, mails, owner, claims, expires > ?2 FROM "
-				   "work_units WHERE plan = ?1 AND finished IS NULL ORDER BY unit",
-				   what, error);
+	sqlite3_stmt *st =
+	    sqlite_statement(j,
+			     "SELECT unit, mails, owner, claims, expires > ?2 FROM "
+			     "work_units WHERE plan = ?1 AND finished IS NULL ORDER BY unit",
+			     what, error);
 	int rc;
 
 	if (!st)
@@ -286,10 +278,11 @@ gboolean sqlite_journal_work_claim(struct journal *journal, gint64 plan, const c
 	ok = plan_exists(j, plan, error) && take_unit(j, plan, skip, out, found, held, error);
 	if (ok && *found) {
 		*held = 0;
-		st = prepare(j,
-			     "UPDATE work_units SET owner = ?, expires = ?, claims = claims + 1 "
-			     "WHERE plan = ? AND unit = ?",
-			     what, error);
+		st = sqlite_statement(
+		    j,
+		    "UPDATE work_units SET owner = ?, expires = ?, claims = claims + 1 "
+		    "WHERE plan = ? AND unit = ?",
+		    what, error);
 		ok = st != NULL;
 		if (ok) {
 			sqlite3_bind_text(st, 1, owner, -1, SQLITE_STATIC);
@@ -318,7 +311,7 @@ static gboolean update_claim(struct sqlite_journal *j, const char *sql, gint64 p
 	*held = FALSE;
 	if (!begin(j, what, error))
 		return FALSE;
-	st = prepare(j, sql, what, error);
+	st = sqlite_statement(j, sql, what, error);
 	ok = st != NULL;
 	if (ok) {
 		sqlite3_bind_int64(st, 1, plan);
@@ -365,10 +358,11 @@ gboolean sqlite_journal_work_left(struct journal *journal, gint64 plan, guint *u
 {
 	struct sqlite_journal *j = (struct sqlite_journal *)journal;
 	const char *what = "counting the units of an import";
-	sqlite3_stmt *st = prepare(j,
-				   "SELECT count(*), coalesce(sum(finished IS NULL), 0) FROM "
-				   "work_units WHERE plan = ?",
-				   what, error);
+	sqlite3_stmt *st =
+	    sqlite_statement(j,
+			     "SELECT count(*), coalesce(sum(finished IS NULL), 0) FROM "
+			     "work_units WHERE plan = ?",
+			     what, error);
 	int rc;
 
 	*units = *left = 0;
