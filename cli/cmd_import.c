@@ -770,7 +770,7 @@ int cmd_import(const struct global_options *g, int argc, char **argv)
 		r.total_bytes += size_of(argv[i]);
 	sha256_expect(r.total_bytes);
 	r.started = r.last_progress = g_get_monotonic_time();
-	parse_options_from_config(config, &parse_options);
+	parse_options_from_config(config, dry_run, &parse_options);
 	r.parsers = parse_pool_new(&parse_options, threads, config->parser.parse_timeout);
 	for (int i = optind; i < argc; i++)
 		if (!(w.on ? work_path(&r, &w, argv[i], &err) : import_path(&r, argv[i], &err)))

@@ -99,7 +99,7 @@ int cmd_parse(const struct global_options *g, int argc, char **argv)
 	}
 	parse_options = (struct parse_options)PARSE_OPTIONS_DEFAULT;
 	if (config)
-		parse_options_from_config(config, &parse_options);
+		parse_options_from_config(config, FALSE, &parse_options);
 	parse_options.raw_digest = TRUE;
 	timeout = config ? config->parser.parse_timeout : PARSE_TIMEOUT_DEFAULT;
 	mail = parse_within(raw, &parse_options, timeout);

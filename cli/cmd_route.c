@@ -163,7 +163,7 @@ int cmd_route(const struct global_options *g, int argc, char **argv)
 	/* A dry-run delivery context: the journal read-only, the desk for look-ups only. */
 	if (!deliver_open(&d, config, TRUE, &err))
 		goto fail;
-	parse_options_from_config(config, &parse_options);
+	parse_options_from_config(config, FALSE, &parse_options);
 	mail = parse_within(raw, &parse_options, config->parser.parse_timeout);
 	if (!mail) {
 		print_unparsed(raw, config->parser.parse_timeout);

@@ -30,7 +30,7 @@ struct desk_address {
 
 struct desk_attachment {
 	const char *name;
-	const void *data;
+	const void *data; /* NULL in a dry run, which shows len alone */
 	gsize len;
 };
 

@@ -106,12 +106,14 @@ void deliver_close(struct deliver *d)
 	d->desk = NULL;
 }
 
-void parse_options_from_config(const struct config *config, struct parse_options *out)
+void parse_options_from_config(const struct config *config, gboolean dry_run,
+			       struct parse_options *out)
 {
 	*out = (struct parse_options){
 	    .max_attachment_bytes = config->parser.max_attachment_bytes,
 	    .max_total_bytes = config->parser.max_total_bytes,
 	    .reply_markers = (const char *const *)config->parser.reply_markers,
+	    .attachment_sizes_only = dry_run,
 	};
 }
 
@@ -431,7 +433,7 @@ gboolean deliver_message(struct deliver *d, GBytes *raw, const struct envelope *
 	struct mail *mail;
 	gboolean ok;
 
-	parse_options_from_config(d->config, &options);
+	parse_options_from_config(d->config, d->dry_run, &options);
 	mail = parse_within(raw, &options, d->config->parser.parse_timeout);
 	if (!mail) {
 		char *reason = deliver_parse_timeout_reason(d->config->parser.parse_timeout);

@@ -72,8 +72,10 @@ void deliver_close(struct deliver *d);
 struct journal *journal_open_from_config(const struct config *config, gboolean read_only,
 					 GError **error);
 
-/* The parser's options from the config (borrowing its strings). */
-void parse_options_from_config(const struct config *config, struct parse_options *out);
+/* The parser's options from the config (borrowing its strings), for a delivery or, dry_run, for
+ * a dry run, which reads attachments' sizes only. */
+void parse_options_from_config(const struct config *config, gboolean dry_run,
+			       struct parse_options *out);
 
 /* raw through the whole flow, parsed within [parser] parse_timeout (a mail the parser does not
  * finish in time is quarantined). TRUE when the message is safe to acknowledge at its source

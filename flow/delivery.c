@@ -37,8 +37,9 @@ static void ticket_request_init(struct ticket_request *tr, const struct deliver 
 	}
 	for (guint i = 0; i < mail->attachments->len; i++) {
 		const struct mail_attachment *att = g_ptr_array_index(mail->attachments, i);
-		struct desk_attachment da = {.name = att->filename};
-		da.data = g_bytes_get_data(att->data, &da.len);
+		struct desk_attachment da = {.name = att->filename, .len = att->size};
+		/* NULL in a dry run, which shows the size alone. */
+		da.data = att->data ? g_bytes_get_data(att->data, NULL) : NULL;
 		g_array_append_val(tr->attachments, da);
 	}
 	/* WHMCS requires a message; a mail of attachments alone still says what it is. */

@@ -228,7 +228,7 @@ static enum item_result parse_fetched(struct pass *p, struct mailbox_message *ms
 		note_waiting(p, err);
 		return ITEM_LEFT;
 	}
-	parse_options_from_config(p->d->config, &options);
+	parse_options_from_config(p->d->config, p->d->dry_run, &options);
 	*mail = parse_within(raw, &options, p->c->parse_timeout);
 	if (!*mail) {
 		char *reason = deliver_parse_timeout_reason(p->c->parse_timeout);

@@ -15,7 +15,8 @@ struct mail_attachment {
 	char *content_type; /* "type/subtype", lower case */
 	char *content_id;   /* without angle brackets, or NULL */
 	gboolean is_inline;
-	GBytes *data; /* transfer encoding removed */
+	GBytes *data; /* transfer encoding removed; NULL when only its size was read (a dry run) */
+	gsize size;   /* of the decoded bytes */
 };
 
 struct mail_header {

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "parsers/address.h"
+#include "parsers/base64_size.h"
 #include "parsers/calendar.h"
 #include "parsers/charset.h"
 #include "parsers/flowed.h"
@@ -38,6 +39,7 @@ struct walk {
 	 * alternatives are walked: when it is the one read, it is not decoded a second time. */
 	GMimeObject *checked;
 	char *checked_text;
+	gboolean sizes_only; /* parse_options.attachment_sizes_only */
 	gboolean checked_lossy;
 };
 
@@ -58,6 +60,30 @@ static GBytes *part_content_bytes(GMimePart *part)
 	g_mime_data_wrapper_write_to_stream(wrapper, stream);
 	g_object_unref(stream);
 	return g_byte_array_free_to_bytes(array);
+}
+
+/* The decoded size of a base64 part, counted without decoding it (base64_size.h); FALSE when its
+ * content is not plain base64 and only decoding tells. */
+static gboolean base64_part_size(GMimePart *part, gsize *size)
+{
+	GMimeDataWrapper *wrapper = g_mime_part_get_content(part);
+	struct base64_size count = {0};
+	GMimeStream *stream;
+	char block[16384];
+	gssize n;
+	guint64 total;
+
+	if (!wrapper || g_mime_data_wrapper_get_encoding(wrapper) != GMIME_CONTENT_ENCODING_BASE64)
+		return FALSE;
+	stream = g_mime_data_wrapper_get_stream(wrapper);
+	g_mime_stream_reset(stream);
+	while ((n = g_mime_stream_read(stream, block, sizeof(block))) > 0)
+		base64_size_add(&count, (const guchar *)block, n);
+	g_mime_stream_reset(stream);
+	if (n < 0 || !base64_size_get(&count, &total) || total > G_MAXSIZE)
+		return FALSE;
+	*size = total;
+	return TRUE;
 }
 
 /* A text file sent in a line-oriented encoding (7bit, 8bit, quoted-printable) has the line ends
@@ -174,8 +200,11 @@ static char *safe_filename(const char *name)
 	return g_string_free(out, FALSE);
 }
 
-static void add_attachment(struct walk *w, const char *name, const char *mime_type,
-			   const char *content_id, gboolean is_inline, GBytes *data)
+/* The attachment, added to the mail (which owns it), with data taken: NULL for one whose size
+ * alone was counted. */
+static struct mail_attachment *add_attachment(struct walk *w, const char *name,
+					      const char *mime_type, const char *content_id,
+					      gboolean is_inline, GBytes *data)
 {
 	struct mail_attachment *att = g_new0(struct mail_attachment, 1);
 	char *safe = name ? safe_filename(name) : NULL;
@@ -193,7 +222,15 @@ static void add_attachment(struct walk *w, const char *name, const char *mime_ty
 	att->content_id = content_id && *content_id ? g_strdup(content_id) : NULL;
 	att->is_inline = is_inline;
 	att->data = data;
+	att->size = data ? g_bytes_get_size(data) : 0;
 	g_ptr_array_add(w->mail->attachments, att);
+	return att;
+}
+
+static gboolean is_calendar_type(const char *mime_type)
+{
+	return g_ascii_strcasecmp(mime_type, "text/calendar") == 0 ||
+	       g_ascii_strcasecmp(mime_type, "application/ics") == 0;
 }
 
 static gboolean is_signature_type(const char *mime_type)
@@ -429,6 +466,21 @@ static gboolean has_invalid_content_type(GMimeObject *obj, const char *mime_type
 	return g_ascii_strncasecmp(raw, "application/octet-stream", 24) != 0;
 }
 
+/* A part that is neither text nor read for what it says: an attachment. A dry run measures a
+ * base64 one without decoding it, but for calendars, which are compared with each other
+ * (drop_duplicate_calendars()). */
+static void add_part_attachment(struct walk *w, GMimePart *part, const char *filename,
+				const char *mime_type, const char *content_id, gboolean is_inline)
+{
+	gsize size;
+
+	if (w->sizes_only && !is_calendar_type(mime_type) && base64_part_size(part, &size))
+		add_attachment(w, filename, mime_type, content_id, is_inline, NULL)->size = size;
+	else
+		add_attachment(w, filename, mime_type, content_id, is_inline,
+			       canonical_line_ends(part, part_content_bytes(part)));
+}
+
 static void walk_leaf(struct walk *w, GMimePart *part, gboolean attachments_only)
 {
 	GMimeObject *obj = GMIME_OBJECT(part);
@@ -462,9 +514,8 @@ static void walk_leaf(struct walk *w, GMimePart *part, gboolean attachments_only
 	} else {
 		if (g_ascii_strcasecmp(mime_type, "text/calendar") == 0)
 			summarize_calendar(w, part);
-		add_attachment(w, filename, mime_type, content_id,
-			       !is_attachment_disp && (disposition || content_id),
-			       canonical_line_ends(part, part_content_bytes(part)));
+		add_part_attachment(w, part, filename, mime_type, content_id,
+				    !is_attachment_disp && (disposition || content_id));
 	}
 	g_free(filename);
 	g_free(mime_type);
@@ -935,8 +986,7 @@ static void collect_gmime_warning(gint64 offset, GMimeParserWarning code, const 
 
 static gboolean is_calendar(const struct mail_attachment *att)
 {
-	return strcmp(att->content_type, "text/calendar") == 0 ||
-	       strcmp(att->content_type, "application/ics") == 0;
+	return is_calendar_type(att->content_type);
 }
 
 /* Whether two files are the same once CRs are left out. */
@@ -988,7 +1038,7 @@ static void apply_limits(struct walk *w, const struct parse_options *opts)
 
 	for (guint i = 0; i < atts->len;) {
 		const struct mail_attachment *att = g_ptr_array_index(atts, i);
-		gsize size = g_bytes_get_size(att->data);
+		gsize size = att->size;
 		char *shown = g_format_size(size);
 		char *why = NULL;
 
@@ -1368,7 +1418,8 @@ struct mail *mail_parse(const char *raw, gsize len, const struct parse_options *
 	struct walk w = {.mail = mail_new(),
 			 .plain = g_string_new(NULL),
 			 .html = g_string_new(NULL),
-			 .charsets = g_ptr_array_new_with_free_func(g_free)};
+			 .charsets = g_ptr_array_new_with_free_func(g_free),
+			 .sizes_only = opts && opts->attachment_sizes_only};
 	GByteArray *fixed = without_bare_cr(raw, len);
 	const char *damage = NULL;
 	GByteArray *head = fixed ? repaired_head((const char *)fixed->data, fixed->len, &damage)

@@ -11,6 +11,9 @@ struct parse_options {
 	/* lines that start quoted text; NULL-terminated or NULL */
 	const char *const *reply_markers;
 	gboolean raw_digest; /* compute raw_sha256 even when the mail has a Message-ID */
+	/* A dry run's: it shows attachments by name and size, so a base64 one is measured without
+	 * being decoded, and has no data. */
+	gboolean attachment_sizes_only;
 };
 
 /* Sized for a desk behind PHP's usual upload limits: the API carries attachments base64 inside

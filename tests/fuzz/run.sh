@@ -30,6 +30,7 @@ for target in "$@"; do
 		;;
 	mbox) dict="$here/mbox.dict" ;;
 	desk_answers | json_write) dict="$here/json.dict" ;;
+	base64_size) dict="$here/base64.dict" ;;
 	auth_results) dict="$here/auth.dict" ;;
 	esac
 	echo "fuzz: $target for $seconds s"

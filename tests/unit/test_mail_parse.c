@@ -217,6 +217,48 @@ static void test_size_limits_leave_out_and_say_so(void **state)
 	mail_free(m);
 }
 
+/* A dry run measures a base64 attachment without decoding it: the size a delivery's decoding
+ * gives, no bytes, and the same limits; base64 that is not plain is decoded as before. */
+static void test_dry_run_counts_base64_attachments(void **state)
+{
+	const struct parse_options full = {.max_attachment_bytes = 3};
+	const struct parse_options dry = {.max_attachment_bytes = 3, .attachment_sizes_only = TRUE};
+	const char *raw = "From: a@example.org\nMIME-Version: 1.0\n"
+			  "Content-Type: multipart/mixed; boundary=\"x\"\n\n"
+			  "--x\nContent-Type: text/plain\n\nbody\n"
+			  "--x\nContent-Type: application/pdf; name=a.pdf\n"
+			  "Content-Transfer-Encoding: base64\n\nQUJD\r\nRA==\r\n"
+			  "--x\nContent-Type: application/pdf; name=b.pdf\n"
+			  "Content-Transfer-Encoding: base64\n\nQUJD\n"
+			  "--x\nContent-Type: application/pdf; name=c.pdf\n"
+			  "Content-Transfer-Encoding: base64\n\nQU!JD\n"
+			  "--x--\n";
+	struct mail *a = mail_parse(raw, strlen(raw), &full);
+	struct mail *b = mail_parse(raw, strlen(raw), &dry);
+	(void)state;
+
+	assert_int_equal(a->attachments->len, 2);
+	assert_int_equal(b->attachments->len, 2);
+	assert_string_equal(b->text, a->text);
+	/* a.pdf, 4 bytes, over the limit either way. */
+	assert_int_equal(b->omitted->len, 1);
+	assert_string_equal(g_ptr_array_index(b->omitted, 0), g_ptr_array_index(a->omitted, 0));
+	assert_non_null(strstr(g_ptr_array_index(b->omitted, 0), "a.pdf (4 bytes)"));
+	for (guint i = 0; i < 2; i++) {
+		assert_string_equal(attachment(b, i)->filename, attachment(a, i)->filename);
+		assert_int_equal(attachment(b, i)->size, attachment(a, i)->size);
+		assert_int_equal(attachment(a, i)->size, g_bytes_get_size(attachment(a, i)->data));
+	}
+	assert_string_equal(attachment(b, 0)->filename, "b.pdf");
+	assert_int_equal(attachment(b, 0)->size, 3);
+	assert_null(attachment(b, 0)->data);
+	/* "QU!JD" is not plain base64: decoded (GMime skips the '!'). */
+	assert_string_equal(attachment(b, 1)->filename, "c.pdf");
+	assert_non_null(attachment(b, 1)->data);
+	mail_free(a);
+	mail_free(b);
+}
+
 static void test_gbk_text_labelled_gb2312(void **state)
 {
 	/* 镕 is in GBK (0xE9 0x46) but not in GB2312. */
@@ -357,6 +399,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_empty_input),
+	    cmocka_unit_test(test_dry_run_counts_base64_attachments),
 	    cmocka_unit_test(test_bare_cr_line_ends),
 	    cmocka_unit_test(test_crlf_text_becomes_lf),
 	    cmocka_unit_test(test_too_deep_keeps_the_original),
