@@ -21,6 +21,10 @@ struct pg_journal {
 	/* The keys whose mail locks this session holds (a set of strings): while it holds any,
 	 * a lost connection is not made again, since the locks went with it. */
 	GHashTable *locks;
+	/* SQL text -> the name it is prepared under on this connection, NULL when it ran once
+	 * (execute() in journal_pg.c); emptied when the connection is made again. */
+	GHashTable *statements;
+	guint prepared; /* statements prepared so far, for their names */
 };
 
 /* One statement of a write: its SQL and its n text parameters (NULL binds SQL NULL). */

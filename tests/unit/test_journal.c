@@ -1642,6 +1642,27 @@ static void test_pg_reconnects_after_a_lost_connection(void **state)
 	journal_close(j);
 }
 
+/* A statement a connection runs again is prepared on the server; a connection made again after
+ * a lost one has none, and prepares them anew instead of naming ones that went with the old. */
+static void test_pg_prepares_anew_after_a_lost_connection(void **state)
+{
+	struct journal *j = open_journal(FALSE);
+	(void)state;
+
+	assert_true(journal_begin_attempt(j, "mid:1", &info, "open 1", NULL));
+	assert_true(journal_mark_failed(j, "mid:1", "HTTP 500", NULL));
+	for (int i = 0; i < 3; i++) {
+		assert_true(journal_begin_attempt(j, "mid:1", &info, "open 1", NULL));
+		assert_state(j, "mid:1", JOURNAL_PENDING, 2 + i, "HTTP 500");
+	}
+	end_sessions();
+	for (int i = 0; i < 3; i++) {
+		assert_true(journal_mark_failed(j, "mid:1", "HTTP 502", NULL));
+		assert_state(j, "mid:1", JOURNAL_FAILED, 4, "HTTP 502");
+	}
+	journal_close(j);
+}
+
 int main(void)
 {
 	/* The contract, run once for each implementation. */
@@ -1699,6 +1720,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_pg_hosts_migrate_at_once, pg_setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_pg_reconnects_after_a_lost_connection, pg_setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_pg_prepares_anew_after_a_lost_connection,
+					    pg_setup, teardown),
 	};
 	int failed = cmocka_run_group_tests_name("journal backends", registry, NULL, NULL);
 
