@@ -70,7 +70,8 @@ void json_write_compact(GString *out, const json_t *value)
 	default: {
 		/* Reals, true, false and null are short: jansson writes them (reals its way). */
 		char *text = json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY);
-		g_string_append(out, text);
+		if (text)
+			g_string_append(out, text);
 		free(text);
 	}
 	}

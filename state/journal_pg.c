@@ -181,25 +181,25 @@ gboolean pg_fail(struct pg_journal *j, const PGresult *res, const char *what, GE
 static PGresult *execute(struct pg_journal *j, const char *sql, int n, const char *const *params)
 {
 	gpointer name = NULL;
-	char *new_name;
 	PGresult *res;
 
-	if (n > 0 && !g_hash_table_lookup_extended(j->statements, sql, NULL, &name))
+	if (n == 0)
+		return PQexecParams(j->conn, sql, 0, NULL, NULL, NULL, NULL, 0);
+	if (!g_hash_table_lookup_extended(j->statements, sql, NULL, &name)) {
 		g_hash_table_insert(j->statements, g_strdup(sql), NULL);
-	else if (n > 0 && !name) {
-		new_name = g_strdup_printf("m2t_%u", ++j->prepared);
-		res = PQprepare(j->conn, new_name, sql, 0, NULL);
+		return PQexecParams(j->conn, sql, n, NULL, params, NULL, NULL, 0);
+	}
+	if (!name) {
+		name = g_strdup_printf("m2t_%u", ++j->prepared);
+		res = PQprepare(j->conn, name, sql, 0, NULL);
 		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-			g_free(new_name);
+			g_free(name);
 			return res;
 		}
 		PQclear(res);
-		g_hash_table_insert(j->statements, g_strdup(sql), new_name);
-		name = new_name;
+		g_hash_table_insert(j->statements, g_strdup(sql), name);
 	}
-	if (name)
-		return PQexecPrepared(j->conn, name, n, params, NULL, NULL, 0);
-	return PQexecParams(j->conn, sql, n, NULL, params, NULL, NULL, 0);
+	return PQexecPrepared(j->conn, name, n, params, NULL, NULL, 0);
 }
 
 /* What this session needs of the server, set anew on every connection: the busy timeout for
