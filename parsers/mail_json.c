@@ -35,8 +35,10 @@ static json_t *strings_to_json(const GPtrArray *list)
 
 static json_t *attachment_to_json(const struct mail_attachment *att, gboolean with_data)
 {
-	gsize len;
-	const guchar *data = g_bytes_get_data(att->data, &len);
+	/* A parse for parse and route keeps every attachment's bytes (attachment_sizes_only is a
+	 * dry run's). */
+	gsize len = att->size;
+	const guchar *data = g_bytes_get_data(att->data, NULL);
 	char *digest =
 	    g_compute_checksum_for_data(G_CHECKSUM_SHA256, data ? data : (const guchar *)"", len);
 	json_t *obj =
