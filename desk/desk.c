@@ -13,7 +13,8 @@ G_DEFINE_QUARK(mail2ticket-desk-error-quark, desk_error)
 gboolean desk_error_is_temporary(const GError *error)
 {
 	return error && error->domain == DESK_ERROR &&
-	       (error->code == DESK_ERROR_TEMPORARY || error->code == DESK_ERROR_AUTH);
+	       (error->code == DESK_ERROR_TEMPORARY || error->code == DESK_ERROR_AUTH ||
+		error->code == DESK_ERROR_NO_ANSWER);
 }
 
 /* Text as a desk may store it: line ends and runs of blanks are not ours to compare. */

@@ -411,8 +411,8 @@ static gboolean whmcs_find_opened_ticket(struct desk *desk, const struct desk_ti
 	else
 		http_form_add(form, "email", req->email);
 	http_form_add(form, "subject", req->subject);
-	http_form_add_int(form, "deptid", req->deptid);
-	/* An API user limited to some departments must still see the ticket it opened. */
+	/* Not by department: an agent may have moved the ticket since. An API user limited to
+	 * some departments must still see the ticket it opened. */
 	http_form_add(form, "ignore_dept_assignments", "true");
 	http_form_add_int(form, "limitnum", 25);
 	answer = whmcs_call(w, "GetTickets", form, HTTP_LOOKUP, error);

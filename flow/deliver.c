@@ -360,6 +360,7 @@ gboolean deliver_parsed_message(struct deliver *d, const struct mail *mail, GByt
 		ok = deliver_decide(d, mail, envelope, FALSE, &dec, error);
 		if (ok) {
 			m.action = dec.action;
+			m.ticket = dec.ticket.id ? &dec.ticket : NULL;
 			m.why = why = action_explain(dec.action);
 			/* The actions: journal, desk, journal. */
 			ok = delivery_act(d, &m, error);

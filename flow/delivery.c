@@ -153,7 +153,11 @@ static gboolean desk_failed(struct deliver *d, struct delivery *m, GError *err, 
 	gboolean ok;
 
 	if (desk_error_is_temporary(err) || d->dry_run || d->keep_refused) {
-		if (!d->dry_run)
+		/* A write without an answer stays pending: a retry first waits out the time the
+		 * desk may still be working on it (earlier_attempts.c). */
+		if (!d->dry_run && g_error_matches(err, DESK_ERROR, DESK_ERROR_NO_ANSWER))
+			journal_mark_unanswered(d->journal, m->key, err->message, NULL);
+		else if (!d->dry_run)
 			journal_mark_failed(d->journal, m->key, err->message, NULL);
 		g_propagate_error(error, err);
 		return FALSE;
@@ -269,6 +273,21 @@ static gboolean send_reply(struct deliver *d, struct delivery *m,
 	return TRUE;
 }
 
+/* The reply as the journal records it: "reply ID TID", and how many of the ticket's messages
+ * had its text before it was sent. A customer writes "Any update?" twice: only a message beyond
+ * those shows that this mail's unanswered attempt reached the desk. Newly allocated. */
+static char *reply_write(const struct delivery *m, const struct action *action, const char *message)
+{
+	guint same = 0;
+
+	if (!m->ticket || !m->ticket->messages)
+		return g_strdup_printf("reply %s %s", action->ticket_id, action->ticket_tid);
+	for (guint i = 0; i < m->ticket->messages->len; i++)
+		if (desk_same_text(g_ptr_array_index(m->ticket->messages, i), message))
+			same++;
+	return g_strdup_printf("reply %s %s %u", action->ticket_id, action->ticket_tid, same);
+}
+
 static gboolean add_reply(struct deliver *d, struct delivery *m, GError **error)
 {
 	const struct action *action = m->action;
@@ -293,7 +312,7 @@ static gboolean add_reply(struct deliver *d, struct delivery *m, GError **error)
 	    .n_attachments = tr.req.n_attachments,
 	    .created = tr.created,
 	};
-	write = g_strdup_printf("reply %s %s", action->ticket_id, action->ticket_tid);
+	write = reply_write(m, action, req.message);
 	now = (struct pending_write){.write = write, .open = &tr.req, .reply_message = req.message};
 	ok = begin_write(d, m, &now, &send, error);
 	if (ok && send)

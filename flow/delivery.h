@@ -19,6 +19,9 @@ struct delivery {
 	const struct journal_mail_info *info; /* what the journal keeps beside the key */
 	const struct journal_entry *earlier;  /* the row as the journal had it; NULL: a new one */
 	struct action *action;		      /* the decision; NULL until decided */
+	/* A reply's ticket as the desk showed it for the decision, before any write; NULL when
+	 * not looked up. */
+	const struct desk_ticket *ticket;
 	const char *why;		      /* the decision's steps joined, or NULL */
 	gint64 started;			      /* g_get_monotonic_time() when it began */
 	struct delivery_result *result;	      /* filled as it goes */

@@ -14,9 +14,11 @@ static gboolean may_have_reached_desk(const struct journal_entry *earlier)
 }
 
 /* An attempt that died without an answer may still be running at the desk until its own timeout
- * has passed (a desk finishes a request whose client went away). Only after that does "not at
- * the desk" mean the desk never took it, so this waits out the rest of that time; TRUE when it
- * waited and the desk is worth asking again. */
+ * has passed (a desk finishes a request whose client went away), and one that timed out or lost
+ * its connection may run as long again after that (the journal's time of a pending attempt is
+ * when it began, or when its write went unanswered). Only after that does "not at the desk" mean
+ * the desk never took it, so this waits out the rest of that time; TRUE when it waited and the
+ * desk is worth asking again. */
 static gboolean wait_out_lost_attempt(const struct deliver *d, const struct delivery *m)
 {
 	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
@@ -33,19 +35,45 @@ static gboolean wait_out_lost_attempt(const struct deliver *d, const struct deli
 	return TRUE;
 }
 
-/* After an AddTicketReply whose answer was lost: whether the reply is on the ticket already. */
+/* After an AddTicketReply whose answer was lost: whether the reply is on the ticket already,
+ * that is whether more of its messages have the reply's text than the seen_before that had it
+ * when the reply was sent. */
 static gboolean reply_already_added(struct deliver *d, const char *tid, const char *message,
-				    gboolean *found, GError **error)
+				    guint64 seen_before, gboolean *found, GError **error)
 {
 	struct desk_ticket ticket;
+	guint64 same = 0;
 
 	*found = FALSE;
 	if (!desk_get_ticket(d->desk, tid, &ticket, error))
 		return FALSE;
 	for (guint i = 0; ticket.messages && i < ticket.messages->len; i++)
 		if (desk_same_text(g_ptr_array_index(ticket.messages, i), message))
-			*found = TRUE;
+			same++;
+	*found = same > seen_before;
 	desk_ticket_clear(&ticket);
+	return TRUE;
+}
+
+/* Whether the ticket that matched an earlier open of the mail under key (same requester,
+ * subject and text) is not another mail's: a customer who writes the same thing again, or a
+ * monitor sending the same alert, must get a ticket of their own, not be adopted into the first
+ * one. *yes is cleared, and the ticket with it, when the journal has it as another mail's. */
+static gboolean ticket_is_this_mails(struct deliver *d, const char *key, struct desk_ticket *ticket,
+				     gboolean *yes, GError **error)
+{
+	gboolean other = FALSE;
+
+	if (!ticket->id)
+		return TRUE; /* nothing to tell it by */
+	if (!journal_ticket_opened_by_another(d->journal, ticket->id, key, &other, error))
+		return FALSE;
+	if (other) {
+		log_event(M2T_LOG_DEBUG, "the ticket that matches is another mail's", "key", key,
+			  "ticket", ticket->tid, NULL);
+		desk_ticket_clear(ticket);
+		*yes = FALSE;
+	}
 	return TRUE;
 }
 
@@ -55,15 +83,15 @@ struct found_ticket {
 	char *tid;
 };
 
-/* Whether one earlier write of the mail reached the desk: a ticket opened from it, or its reply
- * on the ticket; *found says which ticket. An attempt recorded without saying which write it
- * was is taken to be this one. */
-static gboolean find_earlier_write(struct deliver *d, const char *earlier,
+/* Whether one earlier write of the mail under key reached the desk: a ticket opened from it, or
+ * its reply on the ticket; *found says which ticket. An attempt recorded without saying which
+ * write it was is taken to be this one. */
+static gboolean find_earlier_write(struct deliver *d, const char *key, const char *earlier,
 				   const struct pending_write *now, struct found_ticket *found,
 				   GError **error)
 {
 	const char *write = *earlier ? earlier : now->write;
-	char **words = g_strsplit(write, " ", 3);
+	char **words = g_strsplit(write, " ", 4);
 	gboolean ok = TRUE, there = FALSE;
 
 	if (strcmp(words[0], "open") == 0) {
@@ -79,15 +107,22 @@ static gboolean find_earlier_write(struct deliver *d, const char *earlier,
 						      "opened cannot be looked for; the mail goes "
 						      "again"))
 			ok = TRUE;
+		if (ok && there && !ticket_is_this_mails(d, key, &ticket, &there, error)) {
+			desk_ticket_clear(&ticket);
+			ok = FALSE;
+		}
 		if (ok && there) {
 			found->id = g_strdup(ticket.id);
 			found->tid = g_strdup(ticket.tid);
 			desk_ticket_clear(&ticket);
 		}
-	} else if (g_strv_length(words) == 3) {
-		ok = reply_already_added(d, words[2], now->reply_message ? now->reply_message
-									 : now->open->message,
-					 &there, error);
+	} else if (g_strv_length(words) >= 3) {
+		/* The count of this attempt's own write was taken after the earlier one. */
+		guint64 seen_before =
+		    *earlier && words[3] ? g_ascii_strtoull(words[3], NULL, 10) : 0;
+		ok = reply_already_added(
+		    d, words[2], now->reply_message ? now->reply_message : now->open->message,
+		    seen_before, &there, error);
 		if (ok && there) {
 			found->id = g_strdup(words[1]);
 			found->tid = g_strdup(words[2]);
@@ -116,7 +151,7 @@ gboolean earlier_attempts_resolve(struct deliver *d, struct delivery *m,
 		for (guint i = 0; ok && !found.tid && i < writes->len; i++) {
 			const char *write = g_ptr_array_index(writes, i);
 			g_clear_pointer(&found.id, g_free);
-			ok = find_earlier_write(d, write, now, &found, error);
+			ok = find_earlier_write(d, m->key, write, now, &found, error);
 		}
 	}
 	if (ok && found.tid) {

@@ -10,7 +10,10 @@
 
 /* What a write about to be sent is, for the journal and for finding it at the desk later. */
 struct pending_write {
-	const char *write; /* "open DEPTID", "open DEPTID MAILBOX" or "reply ID TID" */
+	/* "open DEPTID", "open DEPTID MAILBOX", or "reply ID TID [SAME]", SAME: how many of the
+	 * ticket's messages had the reply's text before it was sent (journals of older releases
+	 * lack it: then none had) */
+	const char *write;
 	const struct desk_ticket_request *open;	 /* the ticket it opens, or the mail as a ticket */
 	const char *reply_message;		 /* the text a reply adds */
 };

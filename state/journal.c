@@ -200,6 +200,12 @@ gboolean journal_mark_failed(struct journal *journal, const char *key, const cha
 	return journal->ops->mark_failed(journal, key, reason, error);
 }
 
+gboolean journal_mark_unanswered(struct journal *journal, const char *key, const char *reason,
+				 GError **error)
+{
+	return journal->ops->mark_unanswered(journal, key, reason, error);
+}
+
 gboolean journal_mark_quarantined(struct journal *journal, const char *key,
 				  const struct journal_mail_info *info, const char *where,
 				  const char *reason, GError **error)
@@ -212,6 +218,12 @@ gboolean journal_mark_dropped(struct journal *journal, const char *key,
 			      GError **error)
 {
 	return journal->ops->mark_dropped(journal, key, info, reason, error);
+}
+
+gboolean journal_ticket_opened_by_another(struct journal *journal, const char *ticket_id,
+					  const char *key, gboolean *yes, GError **error)
+{
+	return journal->ops->ticket_opened_by_another(journal, ticket_id, key, yes, error);
 }
 
 gboolean journal_ticket_of_message(struct journal *journal, const char *message_id, char **tid,

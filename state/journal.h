@@ -184,6 +184,11 @@ struct journal_ops {
 	/* The attempt failed in a way that may heal: state FAILED, last_error reason. */
 	gboolean (*mark_failed)(struct journal *journal, const char *key, const char *reason,
 				GError **error);
+	/* The attempt's write got no answer (a timeout, a connection lost after sending): the
+	 * desk may have done it, or may still be doing it, so the state stays PENDING, as of now,
+	 * with last_error reason. */
+	gboolean (*mark_unanswered)(struct journal *journal, const char *key, const char *reason,
+				    GError **error);
 	/* Final states, recorded for known and unknown keys alike (a new key starts with the
 	 * info): QUARANTINED with where the mail was put, DROPPED; last_error is the reason. */
 	gboolean (*mark_quarantined)(struct journal *journal, const char *key,
@@ -197,6 +202,10 @@ struct journal_ops {
 	 * added to, the earliest delivered; *tid NULL when the journal knows of none. */
 	gboolean (*ticket_of_message)(struct journal *journal, const char *message_id, char **tid,
 				      char **id, GError **error);
+	/* Whether a mail other than key opened the ticket with the internal id ticket_id, or
+	 * adopted it: a ticket that matches a lost attempt's mail is not that mail's then. */
+	gboolean (*ticket_opened_by_another)(struct journal *journal, const char *ticket_id,
+					     const char *key, gboolean *yes, GError **error);
 	/* How many tickets mail from sender (any case) opened or adopted since the Unix time
 	 * since. */
 	gboolean (*count_opened_since)(struct journal *journal, const char *sender, gint64 since,
@@ -364,6 +373,8 @@ gboolean journal_mark_delivered(struct journal *journal, const char *key, const 
 				GError **error);
 gboolean journal_mark_failed(struct journal *journal, const char *key, const char *reason,
 			     GError **error);
+gboolean journal_mark_unanswered(struct journal *journal, const char *key, const char *reason,
+				 GError **error);
 gboolean journal_mark_quarantined(struct journal *journal, const char *key,
 				  const struct journal_mail_info *info, const char *where,
 				  const char *reason, GError **error);
@@ -372,6 +383,8 @@ gboolean journal_mark_dropped(struct journal *journal, const char *key,
 			      GError **error);
 gboolean journal_ticket_of_message(struct journal *journal, const char *message_id, char **tid,
 				   char **id, GError **error);
+gboolean journal_ticket_opened_by_another(struct journal *journal, const char *ticket_id,
+					  const char *key, gboolean *yes, GError **error);
 gboolean journal_count_opened_since(struct journal *journal, const char *sender, gint64 since,
 				    guint *count, GError **error);
 gboolean journal_checkpoint_get(struct journal *journal, const char *path, const char *fingerprint,

@@ -164,6 +164,16 @@ gboolean pg_journal_mark_failed(struct journal *journal, const char *key, const 
 			    2, params, key, "failed", reason, error);
 }
 
+gboolean pg_journal_mark_unanswered(struct journal *journal, const char *key, const char *reason,
+				    GError **error)
+{
+	const char *params[] = {key, reason};
+
+	return with_attempt((struct pg_journal *)journal, "recording an attempt without an answer",
+			    "UPDATE mails SET last_error = $2, updated = $3 WHERE key = $1", 2,
+			    params, key, "no answer", reason, error);
+}
+
 static gboolean mark_final(struct pg_journal *j, const char *key, const char *state,
 			   const struct journal_mail_info *info, const char *where,
 			   const char *reason, GError **error)
@@ -213,6 +223,26 @@ gboolean pg_journal_ticket_of_message(struct journal *journal, const char *messa
 		*tid = pg_value_dup(res, 0, 0);
 		*id = pg_value_dup(res, 0, 1);
 	}
+	PQclear(res);
+	return TRUE;
+}
+
+/* Not indexed by ticket: asked only after an attempt that got no answer, when a ticket matched. */
+gboolean pg_journal_ticket_opened_by_another(struct journal *journal, const char *ticket_id,
+					     const char *key, gboolean *yes, GError **error)
+{
+	struct pg_journal *j = (struct pg_journal *)journal;
+	const char *params[] = {ticket_id, key};
+	PGresult *res = pg_read(j, "looking for the mail of a ticket",
+				"SELECT 1 FROM mails WHERE ticket_id = $1 AND key <> $2 "
+				"AND state = 'delivered' AND action IN ('opened', 'adopted') "
+				"LIMIT 1",
+				2, params, error);
+
+	*yes = FALSE;
+	if (!res)
+		return FALSE;
+	*yes = PQntuples(res) == 1;
 	PQclear(res);
 	return TRUE;
 }

@@ -48,6 +48,8 @@ gboolean sqlite_journal_earlier_writes(struct journal *journal, const char *key,
 gboolean sqlite_journal_mark_delivered(struct journal *journal, const char *key,
 				       const char *action, const char *ticket_id,
 				       const char *ticket_tid, const char *why, GError **error);
+gboolean sqlite_journal_mark_unanswered(struct journal *journal, const char *key,
+					const char *reason, GError **error);
 gboolean sqlite_journal_mark_failed(struct journal *journal, const char *key, const char *reason,
 				    GError **error);
 gboolean sqlite_journal_mark_quarantined(struct journal *journal, const char *key,
@@ -56,6 +58,8 @@ gboolean sqlite_journal_mark_quarantined(struct journal *journal, const char *ke
 gboolean sqlite_journal_mark_dropped(struct journal *journal, const char *key,
 				     const struct journal_mail_info *info, const char *reason,
 				     GError **error);
+gboolean sqlite_journal_ticket_opened_by_another(struct journal *journal, const char *ticket_id,
+						 const char *key, gboolean *yes, GError **error);
 gboolean sqlite_journal_ticket_of_message(struct journal *journal, const char *message_id,
 					  char **tid, char **id, GError **error);
 gboolean sqlite_journal_count_opened_since(struct journal *journal, const char *sender,

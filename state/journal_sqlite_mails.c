@@ -228,6 +228,17 @@ gboolean sqlite_journal_mark_failed(struct journal *journal, const char *key, co
 			      2, params, key, "failed", reason, error);
 }
 
+gboolean sqlite_journal_mark_unanswered(struct journal *journal, const char *key,
+					const char *reason, GError **error)
+{
+	struct sqlite_journal *j = (struct sqlite_journal *)journal;
+	const char *params[] = {key, reason};
+
+	return in_transaction(j, "recording an attempt without an answer",
+			      "UPDATE mails SET last_error = ?2, updated = ?3 WHERE key = ?1", 2,
+			      params, key, "no answer", reason, error);
+}
+
 static gboolean mark_final(struct sqlite_journal *j, const char *key, const char *state,
 			   const struct journal_mail_info *info, const char *where,
 			   const char *reason, GError **error)
@@ -283,6 +294,31 @@ gboolean sqlite_journal_ticket_of_message(struct journal *journal, const char *m
 	sqlite_statement_done(st);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? TRUE
 						     : sqlite_fail(j, rc, "thread lookup", error);
+}
+
+/* Not indexed by ticket: asked only after an attempt that got no answer, when a ticket matched. */
+gboolean sqlite_journal_ticket_opened_by_another(struct journal *journal, const char *ticket_id,
+						 const char *key, gboolean *yes, GError **error)
+{
+	struct sqlite_journal *j = (struct sqlite_journal *)journal;
+	sqlite3_stmt *st = sqlite_statement(j,
+					    "SELECT 1 FROM mails WHERE ticket_id = ? AND key <> ? "
+					    "AND state = 'delivered' AND action IN ('opened', "
+					    "'adopted') LIMIT 1",
+					    "looking for the mail of a ticket", error);
+	int rc;
+
+	*yes = FALSE;
+	if (!st)
+		return FALSE;
+	sqlite3_bind_text(st, 1, ticket_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	*yes = rc == SQLITE_ROW;
+	sqlite_statement_done(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE
+		   ? TRUE
+		   : sqlite_fail(j, rc, "looking for the mail of a ticket", error);
 }
 
 gboolean sqlite_journal_count_opened_since(struct journal *journal, const char *sender,

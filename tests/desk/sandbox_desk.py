@@ -940,7 +940,8 @@ class WhmcsApi:
         return self._json({"result": "success"})
 
     def update_ticket(self, params):
-        """UpdateTicket; only `status` is supported (tests use it to close tickets)."""
+        """UpdateTicket; only `status` and `deptid` are supported (tests close tickets, and
+        move them as an agent would)."""
         ticket = self.store.ticket(parse_id(params.get("ticketid")))
         if ticket is None:
             return self.error("Ticket ID Not Found")
@@ -949,6 +950,12 @@ class WhmcsApi:
             return self.error("Invalid Ticket Status")
         if status:
             ticket["status"] = status
+        dept_id = parse_id(params.get("deptid"))
+        if params.get("deptid") and dept_id is None:
+            return self.error("Invalid Department ID")
+        if dept_id:
+            ticket["deptid"] = dept_id
+        if status or dept_id:
             self.store.save()
         return self._json({"result": "success", "ticketid": str(ticket["id"])})
 

@@ -92,6 +92,111 @@ class LostAnswers(ExactlyOnceCase):
                          "the mail became a ticket and a reply")
 
 
+
+class SameText(ExactlyOnceCase):
+    """A mail whose write failed is looked for at the desk before it is sent again, by its
+    text. Another mail with the same text (a customer asking "Any update?" twice, a monitor
+    sending the same alert again) must not pass for it: that lost the second mail."""
+
+    timeout = 3
+
+    def open_printer_ticket(self):
+        rc, _, err = self.pipe(mail("Owner <owner@example.org>", "Printer", msgid="o@x"))
+        self.assertEqual(rc, 0, err)
+        [ticket] = self.desk.tickets()
+        return ticket
+
+    def fail_once_then_deliver(self, raw, fault, action):
+        """raw's write hit by fault once (75), then delivered as action by the retry."""
+        self.desk.fault(fault, actions=WRITES, count=1)
+        rc, _, err = self.pipe(raw)
+        self.assertEqual(rc, 75, err)
+        rc, _, err = self.pipe(raw)
+        self.assertEqual(rc, 0, err)
+        self.assertIn(f"action={action}", err)
+
+    def texts(self, ticket_id):
+        [ticket] = [t for t in self.desk.tickets() if t["id"] == ticket_id]
+        return [m["message"].strip() for m in ticket["messages"]]
+
+    def test_a_reply_with_the_text_of_an_earlier_one_is_added_after_a_failure(self):
+        ticket = self.open_printer_ticket()
+        subject = f"Re: [Ticket ID: {ticket['tid']}] Printer"
+        first = mail("owner@example.org", subject, "Any update?\n", msgid="r1@x")
+        second = mail("owner@example.org", subject, "Any update?\n", msgid="r2@x",
+                      extra="Date: Fri, 06 Mar 2026 10:00:00 +0000\n")
+        rc, _, err = self.pipe(first)
+        self.assertEqual(rc, 0, err)
+        self.fail_once_then_deliver(second, "http503", "replied")
+        self.assertEqual(self.texts(ticket["id"]), ["Hello.", "Any update?", "Any update?"])
+
+    def test_a_lost_reply_with_the_text_of_an_earlier_one_is_adopted_once(self):
+        ticket = self.open_printer_ticket()
+        subject = f"Re: [Ticket ID: {ticket['tid']}] Printer"
+        rc, _, err = self.pipe(mail("owner@example.org", subject, "Any update?\n",
+                                    msgid="r1@x"))
+        self.assertEqual(rc, 0, err)
+        second = mail("owner@example.org", subject, "Any update?\n", msgid="r2@x",
+                      extra="Date: Fri, 06 Mar 2026 10:00:00 +0000\n")
+        self.fail_once_then_deliver(second, "lose_answer", "adopted")
+        self.assertEqual(self.texts(ticket["id"]), ["Hello.", "Any update?", "Any update?"])
+
+    def test_the_same_alert_again_after_a_failure_opens_its_own_ticket(self):
+        alert = mail("monitor@example.org", "Site down", "example.com does not answer.\n",
+                     msgid="alert1@x")
+        again = mail("monitor@example.org", "Site down", "example.com does not answer.\n",
+                     msgid="alert2@x", extra="Date: Fri, 06 Mar 2026 10:00:00 +0000\n")
+        rc, _, err = self.pipe(alert)
+        self.assertEqual(rc, 0, err)
+        self.fail_once_then_deliver(again, "http503", "opened")
+        self.assertEqual(len(self.desk.tickets()), 2)
+
+    def test_the_same_alert_again_whose_answer_was_lost_is_adopted_once(self):
+        rc, _, err = self.pipe(mail("monitor@example.org", "Site down", "No answer.\n",
+                                    msgid="alert1@x"))
+        self.assertEqual(rc, 0, err)
+        again = mail("monitor@example.org", "Site down", "No answer.\n", msgid="alert2@x",
+                     extra="Date: Fri, 06 Mar 2026 10:00:00 +0000\n")
+        self.fail_once_then_deliver(again, "lose_answer", "adopted")
+        self.assertEqual(len(self.desk.tickets()), 2)
+
+
+class UnansweredWrites(ExactlyOnceCase):
+    timeout = 2
+
+    def test_a_write_the_desk_finishes_after_the_timeout_is_not_sent_again(self):
+        """The desk opens the ticket 3 s into the call, after mail2ticket gave up at 2 s. A
+        retry at once must wait for the desk before it looks, not open a second ticket."""
+        raw = mail("Slow <slow@example.org>", "Slow desk", msgid="slow@x")
+        self.desk.fault("slow", actions=WRITES, count=1, delay=3)
+        rc, _, err = self.pipe(raw)
+        self.assertEqual(rc, 75, err)
+        rc, _, err = self.pipe(raw)
+        self.assertEqual(rc, 0, err)
+        self.assertIn("action=adopted", err)
+        self.assertEqual(len(self.desk.tickets()), 1)
+
+    @unittest.skipIf(DESK_KIND == "thulium", "Thulium looks for the ticket in its queue")
+    def test_a_lost_open_is_found_after_an_agent_moved_the_ticket(self):
+        import json
+        import urllib.parse
+        import urllib.request
+        from harness import IDENTIFIER, SECRET
+        raw = mail("Moved <moved@example.org>", "Moved ticket", msgid="moved@x")
+        self.desk.fault("lose_answer", actions=WRITES, count=1)
+        rc, _, err = self.pipe(raw)
+        self.assertEqual(rc, 75, err)
+        [ticket] = self.desk.tickets()
+        body = urllib.parse.urlencode({"action": "UpdateTicket", "responsetype": "json",
+                                       "identifier": IDENTIFIER, "secret": SECRET,
+                                       "ticketid": ticket["id"], "deptid": 2}).encode()
+        with urllib.request.urlopen(self.desk.url + "/includes/api.php", body, timeout=10) as r:
+            self.assertEqual(json.load(r)["result"], "success")
+        rc, _, err = self.pipe(raw)
+        self.assertEqual(rc, 0, err)
+        self.assertIn("action=adopted", err)
+        self.assertEqual(len(self.desk.tickets()), 1)
+
 def write_mbox(path, mails):
     with open(path, "wb") as f:
         for raw in mails:

@@ -359,6 +359,57 @@ static void test_ticket_of_message(void **state)
 	journal_close(j);
 }
 
+/* A ticket another mail opened or adopted is that mail's; a reply to it, or this mail's own
+ * row, does not make it another's. */
+static void test_ticket_opened_by_another(void **state)
+{
+	struct journal *j = open_journal(FALSE);
+	gboolean yes = TRUE;
+	(void)state;
+
+	assert_true(journal_ticket_opened_by_another(j, "7", "mid:2", &yes, NULL));
+	assert_false(yes);
+	assert_true(journal_begin_attempt(j, "mid:1", &info, "open 1", NULL));
+	assert_true(journal_ticket_opened_by_another(j, "7", "mid:2", &yes, NULL));
+	assert_false(yes); /* not delivered yet */
+	assert_true(journal_mark_delivered(j, "mid:1", "opened", "7", "123456", NULL, NULL));
+	assert_true(journal_ticket_opened_by_another(j, "7", "mid:2", &yes, NULL));
+	assert_true(yes);
+	assert_true(journal_ticket_opened_by_another(j, "7", "mid:1", &yes, NULL));
+	assert_false(yes);
+	assert_true(journal_begin_attempt(j, "mid:3", &info, "reply 8 654321", NULL));
+	assert_true(journal_mark_delivered(j, "mid:3", "replied", "8", "654321", NULL, NULL));
+	assert_true(journal_ticket_opened_by_another(j, "8", "mid:2", &yes, NULL));
+	assert_false(yes);
+	assert_true(journal_begin_attempt(j, "mid:4", &info, "open 1", NULL));
+	assert_true(journal_mark_delivered(j, "mid:4", "adopted", "9", "111111", NULL, NULL));
+	assert_true(journal_ticket_opened_by_another(j, "9", "mid:2", &yes, NULL));
+	assert_true(yes);
+	journal_close(j);
+}
+
+/* A write without an answer leaves the mail pending, its time the failure's, with the reason. */
+static void test_an_unanswered_write_stays_pending(void **state)
+{
+	struct journal *j = open_journal(FALSE);
+	struct journal_entry e;
+	gboolean found;
+	GPtrArray *writes = NULL;
+	(void)state;
+
+	assert_true(journal_begin_attempt(j, "mid:1", &info, "open 1", NULL));
+	assert_true(journal_mark_unanswered(j, "mid:1", "no answer: timed out", NULL));
+	assert_state(j, "mid:1", JOURNAL_PENDING, 1, "no answer: timed out");
+	assert_true(journal_lookup(j, "mid:1", &e, &found, NULL));
+	assert_true(e.updated >= g_get_real_time() / G_USEC_PER_SEC - 5);
+	journal_entry_clear(&e);
+	assert_true(journal_earlier_writes(j, "mid:1", &writes, NULL));
+	assert_int_equal(writes->len, 1);
+	assert_string_equal(g_ptr_array_index(writes, 0), "open 1");
+	g_ptr_array_unref(writes);
+	journal_close(j);
+}
+
 /* Tickets opened or adopted count against the sender, in any case; replies do not. */
 static void test_count_opened_since(void **state)
 {
@@ -1673,6 +1724,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_earlier_writes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_claim_legacy_key, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_ticket_of_message, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_ticket_opened_by_another, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_an_unanswered_write_stays_pending, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_count_opened_since, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_checkpoints, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_mailbox_marks_and_items, setup, teardown),
