@@ -312,6 +312,12 @@ struct action *route_decide(const struct config *config, const struct mail *mail
 		because(action, "loop guard: %s", facts->loop_guard);
 		return action;
 	}
+	/* Empty input, or text piped in by a script: no From, no Subject, not a mail. */
+	if (mail->headers->len == 0) {
+		action->kind = ACTION_QUARANTINE;
+		because(action, "not a mail: it has no header at all");
+		return action;
+	}
 	email = route_requester(config, mail, envelope, &unproven);
 	if (!email) {
 		action->kind = ACTION_QUARANTINE;

@@ -193,6 +193,18 @@ class PipeFailures(DeskTestCase):
         rc, _, err = self.pipe(mail, "--sender", "bounce@example.org")
         self.assertEqual(rc, 0, err)  # the journal remembers it was quarantined
 
+    def test_input_without_any_header_is_quarantined(self):
+        """Empty input, or text a script pipes in, is no mail: no ticket "(no subject)"."""
+        for raw in (b"", b"just some text\n"):
+            with self.subTest(raw=raw):
+                rc, _, err = self.pipe(raw, "-f", "script@example.org")
+                self.assertEqual(rc, 0, err)
+                self.assertIn("no header at all", err)
+                self.assertIn("action=quarantined", err)
+        self.assertEqual(self.desk.tickets(), [])
+        qdir = os.path.join(self.dir, "state", "quarantine", "new")
+        self.assertEqual(len(os.listdir(qdir)), 2)
+
     def test_envelope_sender_stands_in_for_a_missing_from(self):
         mail = b"To: support@example.com\nSubject: envelope only\n\nhi\n"
         rc, _, err = self.pipe(mail, "-f", "env@example.org")
