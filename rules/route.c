@@ -375,8 +375,10 @@ struct action *route_decide(const struct config *config, const struct mail *mail
 		rules_outcome_clear(&rules);
 		return action;
 	}
+	/* Kept, not dropped: a customer's mail held back during an outage comes in a burst, and
+	 * reprocess sends it once the window has passed. */
 	if (!loop_guard_rate_allows(config, facts->recent_tickets)) {
-		action->kind = ACTION_DROP;
+		action->kind = ACTION_QUARANTINE;
 		because(action,
 			"loop guard: %s opened %u tickets in the last %d minutes (limit %d)", email,
 			facts->recent_tickets, config->loop.rate_window, config->loop.rate_limit);
