@@ -81,5 +81,80 @@ class ExpectRefused(ProxiedDeskTestCase):
         self.assertEqual(len(self.desk.tickets()), 1)
 
 
+class BodyLimit(DeskTestCase):
+    """A desk whose web server takes no request over 1 MB (nginx's client_max_body_size): the
+    same mail is refused on every try, so it is quarantined with the reason, not retried."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.classdir = tempfile.mkdtemp(prefix="m2t-e2e-")
+        cls.desk = SandboxDesk(cls.classdir, args=("--max-body-mb", "1"))
+        cls.outputs = []
+
+    def test_a_mail_past_the_limit_is_quarantined_naming_http_413(self):
+        rc, _, err = self.pipe(big_mail("Too big for the desk"))
+        self.assertEqual(rc, 0, err)
+        self.assertIn("HTTP 413", err)
+        self.assertIn("max_total_bytes", err)
+        self.assertIn("quarantined", err)
+        self.assertEqual(self.desk.tickets(), [])
+        folder = os.path.join(self.dir, "state", "quarantine", "new")
+        self.assertEqual(len(os.listdir(folder)), 1)
+        rc, _, err = self.pipe(small_mail("Small enough"))
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(len(self.desk.tickets()), 1)
+
+    def test_the_spool_quarantines_it_instead_of_sending_it_for_ever(self):
+        spool = os.path.join(self.dir, "spool")
+        self.write_config(CONFIG_TEMPLATE.format(url=self.desk.url, identifier=IDENTIFIER,
+                                                 timeout=self.timeout)
+                          + "\n[pipe]\nspool = spool\n")
+        self.assertEqual(self.pipe(big_mail("Too big, spooled"))[0], 0)
+        for _ in range(3):  # the spool gives a refused mail three tries
+            rc, _, err = self.run_m2t("poll", "--once")
+            self.assertIn("HTTP 413", err)
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(os.listdir(os.path.join(spool, "new")), [])
+        folder = os.path.join(self.dir, "state", "quarantine", "new")
+        self.assertEqual(len(os.listdir(folder)), 1)
+        self.assertEqual(self.desk.tickets(), [])
+
+
+class AnswersInDoubt(ProxiedDeskTestCase):
+    def test_json_without_a_result_is_temporary_and_adopted_on_the_retry(self):
+        """{"status":"ok"} after the desk opened the ticket: we cannot tell what the desk did,
+        so the mail waits, and the retry finds the ticket instead of opening another."""
+        mail = small_mail("Answered by a proxy")
+        self.proxy.mode("noresult")
+        rc, _, err = self.pipe(mail)
+        self.assertEqual(rc, 75, err)
+        self.assertEqual(self.quarantined(), [])
+        self.assertEqual(len(self.desk.tickets()), 1)  # the desk did open it
+        rc, _, err = self.pipe(mail)
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(len(self.desk.tickets()), 1)
+
+    def test_an_answer_echoing_the_request_holds_no_secret(self):
+        """A front that answers with the request it got: the start of that answer is quoted in
+        the error, the journal and stats, without the secret or any start of it."""
+        self.proxy.mode("echo")
+        rc, out, err = self.pipe(small_mail("Echoed"))
+        self.assertEqual(rc, 75, err)
+        self.assertIn("REDACTED", err)
+        rc, stats, stats_err = self.run_m2t("stats", "--days", "1")
+        self.assertEqual(rc, 0, stats_err)
+        with open(os.path.join(self.dir, "state", "journal.db"), "rb") as f:
+            journal = f.read().decode("latin-1")
+        texts = {"stderr": out + err, "journal": journal + self.journal_errors(),
+                 "stats": stats + stats_err}
+        # Thulium's echo holds the Basic credentials, identifier first, then the secret.
+        encoded = {SECRET, SECRET[:8], base64.b64encode(f"{IDENTIFIER}:{SECRET}".encode())
+                   .decode()}
+        for where, text in texts.items():
+            for secret in encoded:
+                self.assertNotIn(secret, text, f"{secret!r} in the {where}")
+        self.assertIn("REDACTED", self.journal_errors())
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
