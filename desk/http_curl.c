@@ -79,6 +79,9 @@ static struct curl_client *client_new(const struct http_settings *s, GError **er
 	curl_easy_setopt(client->curl, CURLOPT_PROTOCOLS_STR, "http,https");
 	if (s->ca_file)
 		curl_easy_setopt(client->curl, CURLOPT_CAINFO, s->ca_file);
+	/* The url's user with it: Basic authentication for a proxy in front of the desk. */
+	if (s->password)
+		curl_easy_setopt(client->curl, CURLOPT_PASSWORD, s->password);
 	curl_easy_setopt(client->curl, CURLOPT_WRITEFUNCTION, collect_body);
 	curl_easy_setopt(client->curl, CURLOPT_PREREQFUNCTION, refuse_resent_write);
 	curl_easy_setopt(client->curl, CURLOPT_PREREQDATA, client);

@@ -542,6 +542,12 @@ static gboolean thulium_check_config(struct loader *ld)
 	if (!loader_get_string(ld, "desk", "identifier", TRUE, &c->desk.identifier) ||
 	    !loader_get_string(ld, "desk", "mailbox", TRUE, &c->desk.mailbox))
 		return FALSE;
+	/* The one Authorization header of a request is the API user's: a proxy's would never go. */
+	if (c->desk.url_password)
+		return loader_fail(ld, "desk", "url",
+				   "holds a password, which Thulium's requests cannot carry (their "
+				   "Basic authentication is identifier and secret): leave it out, "
+				   "and put the API user's password in secret_file");
 	if (!strchr(c->desk.mailbox, '@'))
 		return loader_fail(ld, "desk", "mailbox",
 				   "'%s' is not the address of a Thulium mailbox", c->desk.mailbox);

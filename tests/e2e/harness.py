@@ -27,8 +27,10 @@ PG_PASSWORD = "pg-secret-4d1c8e"
 # Every secret any end-to-end test hands mail2ticket: the desk's secret, the Dovecot password, the
 # OAuth2 tokens, the install test's example secrets, the journal database's password.
 # check_secrets_in_logs.py looks for each in the logs of the whole run.
+# The password of the proxy in front of the desk, in [desk] url (test_desk_answers.py).
+PROXY_PASSWORD = "Pr0xyPassw0rd"
 SECRETS = [SECRET, "pass123", "tok-good-123", "tok-bad-456", "example-desk-secret",
-           "example-mailbox-password", PG_PASSWORD]
+           "example-mailbox-password", PG_PASSWORD, PROXY_PASSWORD]
 # With M2T_LOG_DIR set (ctest sets it), each test case's mail2ticket output is kept there.
 LOG_DIR = os.environ.get("M2T_LOG_DIR")
 

@@ -13,8 +13,8 @@ import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (CONFIG_TEMPLATE, DESK_KIND, IDENTIFIER, SECRET,  # noqa: E402
-                     DeskTestCase, FrontProxy, SandboxDesk)
+from harness import (CONFIG_TEMPLATE, DESK_KIND, IDENTIFIER, PROXY_PASSWORD,  # noqa: E402
+                     SECRET, DeskTestCase, FrontProxy, SandboxDesk)
 
 
 def big_mail(subject, megabytes=2):
@@ -154,6 +154,48 @@ class AnswersInDoubt(ProxiedDeskTestCase):
             for secret in encoded:
                 self.assertNotIn(secret, text, f"{secret!r} in the {where}")
         self.assertIn("REDACTED", self.journal_errors())
+
+
+class PasswordInUrl(ProxiedDeskTestCase):
+    """HTTP Basic authentication of a proxy in front of WHMCS, given as user:password in [desk]
+    url: WHMCS sends it (its own credentials are form fields); Thulium and Keliweb, whose
+    requests carry their own Authorization, refuse it. Nowhere is the password shown."""
+
+    proxy_args = ("--basic", "proxyuser:" + PROXY_PASSWORD)
+    PASSWORD = PROXY_PASSWORD
+
+    def url_with_password(self, port=None):
+        base = self.proxy.url if port is None else f"http://127.0.0.1:{port}"
+        return base.replace("http://", "http://proxyuser:%s@" % self.PASSWORD)
+
+    def assert_no_password(self, *texts):
+        for text in texts:
+            self.assertNotIn(self.PASSWORD, text)
+
+    def test_the_password_is_never_shown(self):
+        self.config = self.write_config(url=self.url_with_password(port=9))
+        rc, out, err = self.pipe(small_mail("Desk down"))
+        rc_check, check_out, check_err = self.run_m2t("check")
+        self.assert_no_password(out, err, check_out, check_err)
+        if DESK_KIND != "whmcs":
+            self.assertEqual(rc_check, 78, check_err)
+            self.assertIn("[desk] url", check_err)
+            self.assertEqual(rc, 75, err)  # pipe: a config error keeps the mail
+            return
+        self.assertEqual(rc, 75, err)
+        self.assertIn("http://proxyuser@127.0.0.1:9/", err)
+        self.assert_no_password(self.journal_errors())
+        rc, stats, stats_err = self.run_m2t("stats", "--days", "1")
+        self.assert_no_password(stats, stats_err)
+
+    @unittest.skipUnless(DESK_KIND == "whmcs", "only WHMCS takes a password in [desk] url")
+    def test_the_password_reaches_the_proxy(self):
+        self.config = self.write_config(url=self.url_with_password())
+        rc, out, err = self.pipe(small_mail("Through a guarded proxy"))
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(len(self.desk.tickets()), 1)
+        self.assertTrue(all(r["basic"] for r in self.proxy.requests()), self.proxy.requests())
+        self.assert_no_password(out, err)
 
 
 if __name__ == "__main__":
