@@ -80,6 +80,29 @@ static gboolean load_secret(struct loader *ld)
 	return TRUE;
 }
 
+/* A password in [desk] url would be shown wherever the url is: the warning at every start,
+ * "no answer from URL", the journal, check. It is taken out of the url into url_password, which
+ * only libcurl sees; the url keeps its user. Nothing of a password that does not decode is
+ * echoed. */
+static gboolean take_url_password(struct loader *ld)
+{
+	struct config *c = ld->config;
+	GUri *uri = g_uri_parse(c->desk.url, G_URI_FLAGS_HAS_PASSWORD | G_URI_FLAGS_ENCODED, NULL);
+	const char *password = uri ? g_uri_get_password(uri) : NULL;
+	gboolean ok = TRUE;
+
+	if (password) {
+		c->desk.url_password = g_uri_unescape_string(password, NULL);
+		g_free(c->desk.url);
+		c->desk.url = g_uri_to_string_partial(uri, G_URI_HIDE_PASSWORD);
+		if (!c->desk.url_password)
+			ok = loader_fail(ld, "desk", "url", "its password is not percent-encoded");
+	}
+	if (uri)
+		g_uri_unref(uri);
+	return ok;
+}
+
 /* localhost, 127.0.0.0/8 or ::1. */
 static gboolean is_loopback(const char *host)
 {
@@ -194,7 +217,7 @@ static gboolean load_desk(struct loader *ld)
 		return loader_fail(ld, "desk", NULL, "missing section");
 	if (!loader_check_known_keys(ld, "desk", desk_keys, desk_backend_takes_key) ||
 	    !load_desk_kind(ld, &backend) ||
-	    !loader_get_string(ld, "desk", "url", TRUE, &c->desk.url) ||
+	    !loader_get_string(ld, "desk", "url", TRUE, &c->desk.url) || !take_url_password(ld) ||
 	    !loader_get_string(ld, "desk", "identifier", FALSE, &c->desk.identifier) ||
 	    !load_secret(ld) ||
 	    !loader_get_string(ld, "desk", "mailbox", FALSE, &c->desk.mailbox) ||
@@ -577,6 +600,10 @@ void config_free(struct config *config)
 	g_free(config->path);
 	g_free(config->desk.kind);
 	g_free(config->desk.url);
+	if (config->desk.url_password) {
+		memset(config->desk.url_password, 0, strlen(config->desk.url_password));
+		g_free(config->desk.url_password);
+	}
 	g_free(config->desk.identifier);
 	if (config->desk.secret) {
 		/* Do not leave the secret behind in freed memory. */

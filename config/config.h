@@ -125,7 +125,11 @@ struct config {
 	char *path;
 	struct {
 		char *kind; /* the name of a backend in desk/desk_backend.c's table */
-		char *url;
+		char *url; /* without a password: shown in messages, the journal, check */
+		/* The password url was written with, taken out of it: HTTP Basic authentication
+		 * (with url's user) for a proxy in front of the desk, for libcurl alone. NULL:
+		 * none */
+		char *url_password;
 		char *identifier; /* NULL where the kind needs none (Keliweb) */
 		char *secret;	  /* never printed or logged */
 		gboolean department_auto;

@@ -11,7 +11,7 @@
 #include "modules/module.h"
 
 struct http_client {
-	struct http_settings settings; /* ca_file owned */
+	struct http_settings settings; /* ca_file and password owned */
 	const struct http_module *module;
 	struct curl_client *curl; /* NULL until the first request */
 };
@@ -114,6 +114,7 @@ struct http_client *http_client_new(const struct http_settings *settings, GError
 	(void)error;
 	client->settings = *settings;
 	client->settings.ca_file = g_strdup(settings->ca_file);
+	client->settings.password = g_strdup(settings->password);
 	return client;
 }
 
@@ -123,6 +124,7 @@ struct http_client *http_client_for_desk(const struct config *config, GError **e
 	    .ca_file = config->desk.ca_file,
 	    .connect_timeout = config->desk.connect_timeout,
 	    .timeout = config->desk.timeout,
+	    .password = config->desk.url_password,
 	};
 
 	return http_client_new(&settings, error);
@@ -135,6 +137,10 @@ void http_client_free(struct http_client *client)
 	if (client->curl)
 		client->module->client_free(client->curl);
 	g_free((char *)client->settings.ca_file);
+	if (client->settings.password) {
+		memset((char *)client->settings.password, 0, strlen(client->settings.password));
+		g_free((char *)client->settings.password);
+	}
 	g_free(client);
 }
 

@@ -12,6 +12,9 @@ struct http_settings {
 	const char *ca_file; /* NULL: the system's trust store */
 	int connect_timeout; /* seconds */
 	int timeout;	     /* seconds, whole request */
+	/* HTTP Basic authentication, with the url's user, for a proxy in front of the desk ([desk]
+	 * url's password); never shown. NULL: none */
+	const char *password;
 };
 
 struct http_client;

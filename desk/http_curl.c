@@ -79,6 +79,9 @@ static struct curl_client *client_new(const struct http_settings *s, GError **er
 	curl_easy_setopt(client->curl, CURLOPT_PROTOCOLS_STR, "http,https");
 	if (s->ca_file)
 		curl_easy_setopt(client->curl, CURLOPT_CAINFO, s->ca_file);
+	/* The url's user with it: Basic authentication for a proxy in front of the desk. */
+	if (s->password)
+		curl_easy_setopt(client->curl, CURLOPT_PASSWORD, s->password);
 	curl_easy_setopt(client->curl, CURLOPT_WRITEFUNCTION, collect_body);
 	curl_easy_setopt(client->curl, CURLOPT_PREREQFUNCTION, refuse_resent_write);
 	curl_easy_setopt(client->curl, CURLOPT_PREREQDATA, client);
@@ -270,13 +273,24 @@ static gboolean perform(struct curl_client *client, const char *url, enum http_c
 	return TRUE;
 }
 
+/* headers with "Expect:" added, which keeps libcurl from sending "Expect: 100-continue" with a
+ * body over 1 MB. A server that answers that with 417 makes libcurl begin the request again,
+ * which refuse_resent_write() rightly stops, so such a mail never went; and one that ignores it
+ * cost a second's wait for a 100 that never came. */
+static struct curl_slist *without_expect(struct curl_slist *headers)
+{
+	return curl_slist_append(headers, "Expect:");
+}
+
 static gboolean post_form(struct curl_client *client, const char *url,
 			  const struct http_form *form, enum http_call call,
 			  struct http_response *out, GError **error)
 {
 	struct form_body body = {.form = form, .chunk = g_string_new(NULL)};
+	struct curl_slist *headers = without_expect(NULL);
 	gboolean ok;
 
+	curl_easy_setopt(client->curl, CURLOPT_HTTPHEADER, headers);
 	curl_easy_setopt(client->curl, CURLOPT_POST, 1L);
 	curl_easy_setopt(client->curl, CURLOPT_READFUNCTION, form_body_read);
 	curl_easy_setopt(client->curl, CURLOPT_READDATA, &body);
@@ -288,6 +302,8 @@ static gboolean post_form(struct curl_client *client, const char *url,
 	curl_easy_setopt(client->curl, CURLOPT_READDATA, NULL);
 	curl_easy_setopt(client->curl, CURLOPT_SEEKFUNCTION, NULL);
 	curl_easy_setopt(client->curl, CURLOPT_SEEKDATA, NULL);
+	curl_easy_setopt(client->curl, CURLOPT_HTTPHEADER, NULL);
+	curl_slist_free_all(headers);
 	memset(body.chunk->str, 0, body.chunk->len);
 	g_string_free(body.chunk, TRUE);
 	return ok;
@@ -299,7 +315,7 @@ static gboolean post_multipart(struct curl_client *client, const char *url,
 {
 	curl_mime *mime = curl_mime_init(client->curl);
 	char *auth = g_strconcat("Authorization: Bearer ", bearer_token, NULL);
-	struct curl_slist *headers = curl_slist_append(NULL, auth);
+	struct curl_slist *headers = without_expect(curl_slist_append(NULL, auth));
 	gboolean ok;
 
 	for (guint i = 0; i < form->fields->len; i++) {
@@ -334,6 +350,7 @@ static gboolean request_basic(struct curl_client *client, const char *url,
 	curl_easy_setopt(client->curl, CURLOPT_USERNAME, user);
 	curl_easy_setopt(client->curl, CURLOPT_PASSWORD, password);
 	if (body) {
+		headers = without_expect(headers);
 		curl_easy_setopt(client->curl, CURLOPT_POST, 1L);
 		curl_easy_setopt(client->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
 		curl_easy_setopt(client->curl, CURLOPT_POSTFIELDS, body);

@@ -22,6 +22,12 @@ static gboolean keliweb_check_config(struct loader *ld)
 {
 	struct config *c = ld->config;
 
+	/* The one Authorization header of a request is the token's: a proxy's would never go. */
+	if (c->desk.url_password)
+		return loader_fail(ld, "desk", "url",
+				   "holds a password, which Keliweb's requests cannot carry (they "
+				   "carry the token as Authorization: Bearer): leave it out, and "
+				   "put the token in secret_file");
 	if (c->desk.cc == CC_MODE_PARAM) {
 		c->desk.cc = CC_MODE_TEXT;
 		g_ptr_array_add(c->warnings, g_strdup("[desk] cc = param: Keliweb's open-ticket "

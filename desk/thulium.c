@@ -6,6 +6,7 @@
 #include <jansson.h>
 #include <string.h>
 
+#include "desk/desk_answer.h"
 #include "desk/desk_backend.h"
 #include "desk/http.h"
 #include "desk/json_text.h"
@@ -50,18 +51,36 @@ static char *call_url(const struct thulium *t, const char *call, const char *id,
 	return g_string_free(url, FALSE);
 }
 
+/* The desk's text to quote in an error, without the password, as given or as the Basic
+ * credentials carry it (a desk, proxy or WAF may echo the request). Newly allocated. */
+static char *thulium_quote(const struct thulium *t, const char *text, gsize len, gsize max)
+{
+	char *pair = g_strconcat(t->user ? t->user : "", ":", t->password, NULL);
+	char *basic = g_base64_encode((const guchar *)pair, strlen(pair));
+	const char *secrets[] = {t->password, basic};
+	char *quoted = desk_quote(text, len, max, secrets, G_N_ELEMENTS(secrets));
+
+	memset(pair, 0, strlen(pair));
+	memset(basic, 0, strlen(basic));
+	g_free(pair);
+	g_free(basic);
+	return quoted;
+}
+
 /* Thulium's answer as JSON (an empty body, as a customer's reply gets, as an empty object), or
  * the error that says what went wrong. */
-static json_t *thulium_answer(const char *call, const struct http_response *resp, GError **error)
+static json_t *thulium_answer(const struct thulium *t, const char *call,
+			      const struct http_response *resp, GError **error)
 {
 	json_error_t jerr;
 	gboolean empty = strspn(resp->body->str, " \t\r\n") == resp->body->len;
 	json_t *root =
 	    empty ? json_object() : json_loadb(resp->body->str, resp->body->len, 0, &jerr);
-	const char *said = json_string_value(json_object_get(root, "error"));
+	const char *error_said = json_string_value(json_object_get(root, "error"));
+	const char *message_said = json_string_value(json_object_get(root, "message"));
+	const char *raw_said = error_said ? error_said : message_said;
+	char *said = raw_said ? thulium_quote(t, raw_said, strlen(raw_said), G_MAXSIZE) : NULL;
 
-	if (!said)
-		said = json_string_value(json_object_get(root, "message"));
 	if (resp->status == 401 || resp->status == 403) {
 		g_set_error(error, DESK_ERROR, DESK_ERROR_AUTH,
 			    "Thulium refused the API credentials (HTTP %ld): check identifier (the "
@@ -72,7 +91,10 @@ static json_t *thulium_answer(const char *call, const struct http_response *resp
 			    "%s: Thulium has no such %s%s%s", call,
 			    g_str_has_prefix(call, "ticket") ? "ticket" : "path", said ? ": " : "",
 			    said ? said : "");
-	} else if (resp->status >= 400 && resp->status < 500) {
+	} else if (desk_status_refuses_request(resp->status)) {
+		desk_set_refused_request(error, call, "Thulium", resp->status);
+	} else if (resp->status >= 400 && resp->status < 500 &&
+		   !desk_status_may_heal(resp->status)) {
 		g_set_error(error, DESK_ERROR, DESK_ERROR_REFUSED,
 			    "%s refused by Thulium (HTTP %ld)%s%s", call, resp->status,
 			    said ? ": " : "", said ? said : "");
@@ -80,14 +102,17 @@ static json_t *thulium_answer(const char *call, const struct http_response *resp
 		g_set_error(error, DESK_ERROR, DESK_ERROR_TEMPORARY, "%s: desk answered HTTP %ld",
 			    call, resp->status);
 	} else if (!root) {
-		char *start = g_strndup(resp->body->str, MIN(resp->body->len, 80));
+		char *why = thulium_quote(t, jerr.text, strlen(jerr.text), G_MAXSIZE);
+		char *start = thulium_quote(t, resp->body->str, resp->body->len, 80);
 		g_set_error(error, DESK_ERROR, DESK_ERROR_TEMPORARY,
-			    "%s: the desk's answer is not JSON (%s): \"%s\"", call, jerr.text,
-			    g_strstrip(start));
+			    "%s: the desk's answer is not JSON (%s): \"%s\"", call, why, start);
 		g_free(start);
+		g_free(why);
 	} else {
+		g_free(said);
 		return root;
 	}
+	g_free(said);
 	json_decref(root);
 	return NULL;
 }
@@ -102,7 +127,7 @@ static json_t *thulium_request(struct thulium *t, const char *call, const char *
 
 	if (http_request_basic(t->http, url, content_type, body, len, t->user, t->password,
 			       body ? HTTP_WRITE : HTTP_LOOKUP, &resp, error)) {
-		answer = thulium_answer(call, &resp, error);
+		answer = thulium_answer(t, call, &resp, error);
 		http_response_clear(&resp);
 	} else {
 		g_prefix_error(error, "%s: ", call);
@@ -517,6 +542,12 @@ static gboolean thulium_check_config(struct loader *ld)
 	if (!loader_get_string(ld, "desk", "identifier", TRUE, &c->desk.identifier) ||
 	    !loader_get_string(ld, "desk", "mailbox", TRUE, &c->desk.mailbox))
 		return FALSE;
+	/* The one Authorization header of a request is the API user's: a proxy's would never go. */
+	if (c->desk.url_password)
+		return loader_fail(ld, "desk", "url",
+				   "holds a password, which Thulium's requests cannot carry (their "
+				   "Basic authentication is identifier and secret): leave it out, "
+				   "and put the API user's password in secret_file");
 	if (!strchr(c->desk.mailbox, '@'))
 		return loader_fail(ld, "desk", "mailbox",
 				   "'%s' is not the address of a Thulium mailbox", c->desk.mailbox);

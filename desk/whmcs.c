@@ -5,6 +5,7 @@
 #include <jansson.h>
 #include <string.h>
 
+#include "desk/desk_answer.h"
 #include "desk/http.h"
 #include "desk/json_text.h"
 #include "desk/php_serialize.h"
@@ -69,6 +70,18 @@ static gboolean is_undocumented(const char *action)
 	       strcmp(action, "GetContacts") == 0;
 }
 
+/* How much of an answer that is not what the API says an error quotes. */
+#define QUOTED_ANSWER_BYTES 80
+
+/* The desk's text to quote in an error, without the secrets this backend sends (a desk, proxy or
+ * WAF may echo the request). Newly allocated. */
+static char *whmcs_quote(const struct whmcs *w, const char *text, gsize len, gsize max)
+{
+	const char *secrets[] = {w->secret, w->accesskey};
+
+	return desk_quote(text, len, max, secrets, G_N_ELEMENTS(secrets));
+}
+
 /* Turn an HTTP answer into the API's JSON object, or the error that says what went wrong. */
 static json_t *whmcs_answer(const struct whmcs *w, const char *action,
 			    const struct http_response *resp, GError **error)
@@ -76,7 +89,8 @@ static json_t *whmcs_answer(const struct whmcs *w, const char *action,
 	json_error_t jerr;
 	json_t *root = json_loadb(resp->body->str, resp->body->len, 0, &jerr);
 	const char *result = json_string_value(json_object_get(root, "result"));
-	const char *message = json_string_value(json_object_get(root, "message"));
+	const char *said = json_string_value(json_object_get(root, "message"));
+	char *message = said ? whmcs_quote(w, said, strlen(said), G_MAXSIZE) : NULL;
 
 	if (root && result && g_strcmp0(result, "error") == 0 && message &&
 	    is_auth_message(message)) {
@@ -93,23 +107,33 @@ static json_t *whmcs_answer(const struct whmcs *w, const char *action,
 			    "%s has no %s endpoint (HTTP 404; its pages document only get-ticket, "
 			    "open-ticket and add-ticket-reply)",
 			    w->name, (const char *)g_hash_table_lookup(w->endpoints, action));
+	} else if (desk_status_refuses_request(resp->status)) {
+		desk_set_refused_request(error, action, w->name, resp->status);
 	} else if (resp->status >= 300 || resp->status < 200) {
+		/* Whatever else it is, it is not the API saying no to this mail. */
 		g_set_error(error, DESK_ERROR, DESK_ERROR_TEMPORARY, "%s: desk answered HTTP %ld",
 			    action, resp->status);
-	} else if (!root || !json_is_object(root)) {
-		char *start = g_strndup(resp->body->str, MIN(resp->body->len, 80));
+	} else if (!root || !json_is_object(root) || !result) {
+		/* Not the API's answer: whether the desk did the work cannot be told, so the mail
+		 * waits, and the next attempt looks for what this one did. */
+		char *why = root ? g_strdup(json_is_object(root) ? "no result" : "not an object")
+				 : whmcs_quote(w, jerr.text, strlen(jerr.text), G_MAXSIZE);
+		char *start = whmcs_quote(w, resp->body->str, resp->body->len, QUOTED_ANSWER_BYTES);
 		g_set_error(error, DESK_ERROR, DESK_ERROR_TEMPORARY,
-			    "%s: the desk's answer is not JSON (%s): \"%s\"", action,
-			    root ? "not an object" : jerr.text, g_strstrip(start));
+			    "%s: the desk's answer is not %s (%s): \"%s\"", action,
+			    json_is_object(root) ? "the API's" : "JSON", why, start);
 		g_free(start);
+		g_free(why);
 	} else if (g_strcmp0(result, "success") != 0) {
 		const char *why = message ? message : "no message given";
 		gboolean missing = g_str_has_suffix(why, "Not Found") && strstr(why, "Ticket");
 		g_set_error(error, DESK_ERROR, missing ? DESK_ERROR_NOT_FOUND : DESK_ERROR_REFUSED,
 			    "%s refused by %s: %s", action, w->name, why);
 	} else {
+		g_free(message);
 		return root;
 	}
+	g_free(message);
 	json_decref(root);
 	return NULL;
 }

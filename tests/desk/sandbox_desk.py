@@ -1545,6 +1545,14 @@ class SandboxHandler(BaseHTTPRequestHandler):
         if not length.isdigit():
             raise RequestError(400, "bad Content-Length")
         if int(length) > self.server.max_body:
+            # Read and dropped, as nginx does before it answers 413: a server that closes the
+            # connection on a body not read resets it, and the client may never see the 413.
+            left = int(length)
+            while left > 0:
+                chunk = self.rfile.read(min(1 << 20, left))
+                if not chunk:
+                    break
+                left -= len(chunk)
             raise RequestError(413, "request body too large")
         return self.rfile.read(int(length))
 

@@ -27,8 +27,10 @@ PG_PASSWORD = "pg-secret-4d1c8e"
 # Every secret any end-to-end test hands mail2ticket: the desk's secret, the Dovecot password, the
 # OAuth2 tokens, the install test's example secrets, the journal database's password.
 # check_secrets_in_logs.py looks for each in the logs of the whole run.
+# The password of the proxy in front of the desk, in [desk] url (test_desk_answers.py).
+PROXY_PASSWORD = "Pr0xyPassw0rd"
 SECRETS = [SECRET, "pass123", "tok-good-123", "tok-bad-456", "example-desk-secret",
-           "example-mailbox-password", PG_PASSWORD]
+           "example-mailbox-password", PG_PASSWORD, PROXY_PASSWORD]
 # With M2T_LOG_DIR set (ctest sets it), each test case's mail2ticket output is kept there.
 LOG_DIR = os.environ.get("M2T_LOG_DIR")
 
@@ -116,10 +118,11 @@ def sample(name):
 class SandboxDesk:
     """The sandbox desk (tests/desk/sandbox_desk.py) as a subprocess."""
 
-    def __init__(self, workdir, tls=False, state=None):
+    def __init__(self, workdir, tls=False, state=None, args=()):
         """tls: serve HTTPS with a self-signed certificate for 127.0.0.1, kept in ca_file for
         the config (plain http to loopback gets a warning at every start). state: the desk's
-        --state file, tickets and clients to start with (the desk writes to it)."""
+        --state file, tickets and clients to start with (the desk writes to it). args: more
+        of sandbox_desk.py's options (--max-body-mb 1)."""
         self.workdir = workdir
         port_file = os.path.join(workdir, "desk.port")
         env = dict(os.environ, SANDBOX_DESK_SECRET=SECRET)
@@ -129,7 +132,7 @@ class SandboxDesk:
             [sys.executable, os.path.join(SOURCE_DIR, "tests", "desk", "sandbox_desk.py"),
              "--port", "0", "--port-file", port_file, "--identifier", IDENTIFIER]
             + (["--tls-self-signed", self.ca_file] if tls else [])
-            + (["--state", state] if state else []),
+            + (["--state", state] if state else []) + list(args),
             stdout=self.log, stderr=subprocess.STDOUT, env=env, preexec_fn=die_with_parent)
         deadline = time.monotonic() + 15
         while not read_file(port_file):
@@ -163,6 +166,37 @@ class SandboxDesk:
         self.proc.terminate()
         self.proc.wait(timeout=10)
         self.log.close()
+
+
+class FrontProxy:
+    """tests/desk/front_proxy.py in front of a sandbox desk, as a subprocess; args: its options
+    (--refuse-expect, --basic USER:PASS)."""
+
+    def __init__(self, workdir, desk, *args):
+        self.port_file = os.path.join(workdir, "proxy.port")
+        self.mode_file = os.path.join(workdir, "proxy.mode")
+        self.log_file = os.path.join(workdir, "proxy-requests.json")
+        self.proc = subprocess.Popen(
+            [sys.executable, os.path.join(SOURCE_DIR, "tests", "desk", "front_proxy.py"),
+             "--upstream", desk.url, "--port-file", self.port_file, "--mode-file",
+             self.mode_file, "--log", self.log_file] + list(args),
+            preexec_fn=die_with_parent)
+        wait_until(lambda: read_file(self.port_file), 15, lambda: "front proxy did not start")
+        self.url = "http://127.0.0.1:" + read_file(self.port_file)
+
+    def mode(self, mode, count=1):
+        """The next count POSTs get mode (front_proxy.py's --mode-file)."""
+        with open(self.mode_file, "w") as f:
+            f.write(f"{mode} {count}")
+
+    def requests(self):
+        """What the proxy saw, a dict per request."""
+        text = read_file(self.log_file)
+        return [json.loads(line) for line in text.splitlines()] if text else []
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
 
 
 # The desk API the end-to-end tests speak: ctest runs them once per kind (M2T_DESK_KIND).
