@@ -261,6 +261,15 @@ static gboolean imap_list(struct mailbox *mb, guint32 above_uid, GArray *out, GE
 	clist *result = NULL;
 	int rc;
 
+	/* The count libetpan keeps is only as fresh as the server's last untagged EXISTS: outside
+	 * IDLE nothing brings one between passes, and the EXPUNGE after our own MOVE lowers it,
+	 * so an empty folder would look empty for good. NOOP fetches the news first. */
+	if (m->imap->imap_selection_info->sel_exists == 0 &&
+	    (rc = mailimap_noop(m->imap)) != MAILIMAP_NO_ERROR) {
+		mailimap_fetch_type_free(what);
+		return imap_fail(m, rc, "checking for new mail (NOOP)", error);
+	}
+	/* An empty folder needs no UID FETCH. */
 	if (m->imap->imap_selection_info->sel_exists == 0) {
 		mailimap_fetch_type_free(what);
 		return TRUE;

@@ -306,6 +306,25 @@ class ImapPollTest(PollTestCase):
         self.assertEqual(proc.wait(timeout=15), 0, self.poll_log())
         self.assertIn("stopped by a signal", self.poll_log())
 
+    def test_without_idle_mail_arriving_in_an_empty_folder_is_seen(self):
+        """idle = false polls every interval; the folder's message count libetpan keeps is not
+        refreshed between passes then, so an empty folder (also one emptied by our own MOVE)
+        must still be asked about new mail."""
+        self.use_mailbox(interval=1, extra="idle = false")
+        proc = self.start_poll()
+        self.wait_for_log("watching mailbox", 15)
+        time.sleep(2)  # a pass or two over the empty folder
+        self.dovecot.append(mail(1))
+        self.wait_for_tickets(1, timeout=15)
+        wait_until(lambda: self.dovecot.count("INBOX") == 0, 15, self.poll_log)
+        time.sleep(2)  # passes over the folder our MOVE emptied
+        self.dovecot.append(mail(2))
+        self.wait_for_tickets(2, timeout=15)
+        proc.send_signal(signal.SIGTERM)
+        self.assertEqual(proc.wait(timeout=15), 0, self.poll_log())
+        self.assert_one_ticket_each(["Poll test 1", "Poll test 2"])
+        self.assertEqual(self.dovecot.count("Processed"), 2)
+
     def test_desk_failing_for_20_of_50_mails_leaves_them_until_it_recovers(self):
         failing = {i for i in range(50) if i % 5 in (1, 3)}
         self.dovecot.append_many(
