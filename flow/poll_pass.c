@@ -63,6 +63,9 @@ struct pass {
 	/* The connection or the lease is lost: mail on the lanes still finishes (the journal
 	 * records it), but nothing more is acknowledged or set aside. */
 	gboolean acks_off;
+	/* The folder's UIDVALIDITY changed before this pass: the journal's items name its mail
+	 * by the old UIDs, so read mail below the mark is looked up by its key (read_before()). */
+	gboolean rescan;
 };
 
 /* The pass's envelope, with what the message itself carries (the spool keeps pipe's). */
@@ -289,9 +292,11 @@ static enum item_result deliver_here(struct pass *p, struct mailbox_message *msg
 }
 
 /* Whether msg is to be delivered (ITEM_READY: *raw fetched, a new reference), or done with here:
- * handled before, set aside, or gone. */
+ * handled before, set aside, or gone. *read_before: msg was read (\Seen) below the mark's
+ * unseen_below, which start = unseen leaves alone unless the journal knows it as unfinished;
+ * cleared when the journal's item says so, left set when only its key can tell (p->rescan). */
 static enum item_result take_in(struct pass *p, struct mailbox_message *msg, GBytes **raw,
-				GError **error)
+				gboolean *read_before, GError **error)
 {
 	int failures = 0;
 	char *reason = NULL;
@@ -305,6 +310,14 @@ static enum item_result take_in(struct pass *p, struct mailbox_message *msg, GBy
 		return ITEM_LEFT;
 	}
 	if (seen && keeps_handled_mail(p->c)) {
+		g_free(reason);
+		return ITEM_DONE;
+	}
+	/* Every mail a pass started has an item, with a reason, from parse_fetched() until it is
+	 * acknowledged: one the desk failed on, that someone then read, is still waiting. */
+	if (*read_before && (failures > 0 || reason))
+		*read_before = FALSE;
+	if (*read_before && !p->rescan) {
 		g_free(reason);
 		return ITEM_DONE;
 	}
@@ -335,18 +348,47 @@ static enum item_result take_in(struct pass *p, struct mailbox_message *msg, GBy
 	return ITEM_READY;
 }
 
+/* After a UIDVALIDITY change, whether a read mail below the mark waits in the journal under its
+ * key (an attempt that did not end): else start = unseen left it, and the journal forgets the
+ * item parse_fetched() made. ITEM_READY to go on with it. */
+static enum item_result read_before(struct pass *p, struct mailbox_message *msg,
+				    const struct mail *mail)
+{
+	struct journal_entry entry;
+	gboolean found = FALSE;
+	char *key = mail_key(mail);
+	GError *err = NULL;
+	gboolean waits;
+
+	if (!journal_lookup(p->d->journal, key, &entry, &found, &err)) {
+		g_free(key);
+		note_waiting(p, err);
+		return ITEM_LEFT;
+	}
+	g_free(key);
+	waits = found && (entry.state == JOURNAL_PENDING || entry.state == JOURNAL_FAILED);
+	if (found)
+		journal_entry_clear(&entry);
+	if (waits)
+		return ITEM_READY;
+	finish_item(p, msg);
+	return ITEM_DONE;
+}
+
 /* Start on msg, the list's mail i: done with here (delivered on this thread when there are no
- * lanes), or handed to the lanes (ITEM_READY). */
-static enum item_result start(struct pass *p, struct mailbox_message *msg, guint i,
+ * lanes), or handed to the lanes (ITEM_READY). read: msg was read below the mark (take_in()). */
+static enum item_result start(struct pass *p, struct mailbox_message *msg, guint i, gboolean read,
 			      GError **error)
 {
 	gint64 started = g_get_monotonic_time();
 	struct mail *mail = NULL;
 	GBytes *raw = NULL;
-	enum item_result r = take_in(p, msg, &raw, error);
+	enum item_result r = take_in(p, msg, &raw, &read, error);
 
 	if (r == ITEM_READY)
 		r = parse_fetched(p, msg, raw, &mail, error);
+	if (r == ITEM_READY && read && (r = read_before(p, msg, mail)) != ITEM_READY)
+		mail_free(mail);
 	if (r == ITEM_READY && !p->lanes) {
 		r = deliver_here(p, msg, raw, mail, started, error);
 	} else if (r == ITEM_READY) {
@@ -407,6 +449,7 @@ static gboolean load_mark(struct pass *p, struct journal_mailbox_mark *mark, GEr
 		return FALSE;
 	if (found && mark->uidvalidity == mb->uidvalidity)
 		return TRUE;
+	p->rescan = found;
 	if (found)
 		log_event(M2T_LOG_WARN,
 			  "the folder's UIDVALIDITY changed: its mail is read again and matched "
@@ -553,10 +596,10 @@ static enum poll_result run_list(struct pass *p, GArray *list, struct listed *m,
 			set_where(p, msg);
 			if (!lease_kept(p))
 				r = ITEM_LEASE_LOST;
-			else if (!uids || msg->uid >= m->mark.unseen_below || !msg->seen)
-				r = start(p, msg, i, &err);
 			else
-				r = ITEM_DONE;
+				r = start(p, msg, i,
+					  uids && msg->uid < m->mark.unseen_below && msg->seen,
+					  &err);
 			if (r == ITEM_READY)
 				continue;
 		} else if (p->lanes && deliver_pool_in_flight(p->lanes) > 0) {

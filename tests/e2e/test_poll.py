@@ -290,6 +290,54 @@ class ImapPollTest(PollTestCase):
         self.assert_one_ticket_each(["Poll test 1"])
         self.assertEqual(self.dovecot.count("INBOX"), 1)
 
+    def mark_read(self, folder="INBOX"):
+        """A person opens every mail of folder in a mail client: \\Seen."""
+        with self.dovecot.session() as imap:
+            imap.select(folder)
+            imap.store("1:*", "+FLAGS", "(\\Seen)")
+
+    def test_start_unseen_delivers_a_waiting_mail_someone_has_read(self):
+        """start = unseen is for the mail read before the first start; a mail the desk failed
+        on, left in the folder and then opened by someone, still waits in the journal."""
+        self.dovecot.append_many([mail(1), mail(2, "Poll test 2 [desk fails]"), mail(3)])
+        self.use_mailbox(extra="start = unseen")
+        self.desk.fault("http500", match="[desk fails]")
+        rc, _, err = self.poll_once()
+        self.assertEqual(rc, 75, err)
+        self.assertEqual(self.dovecot.count("INBOX"), 1)
+        self.mark_read()
+        self.desk.fault("none")
+        rc, _, err = self.poll_once()
+        self.assertEqual(rc, 0, err)
+        self.assert_one_ticket_each(["Poll test 1", "Poll test 2 [desk fails]", "Poll test 3"])
+        self.assertEqual(self.dovecot.count("INBOX"), 0)
+
+    def test_start_unseen_after_a_uidvalidity_change_delivers_a_waiting_mail_read(self):
+        """The folder restored from a backup (new UIDVALIDITY, flags kept): the waiting mail,
+        read meanwhile, is found in the journal by its key; read mail the journal does not know
+        is still left alone."""
+        url = f"imaps://127.0.0.1:{self.dovecot.imaps_port}/Support"
+        self.dovecot.append(mail(0), "Support", flags="\\Seen")
+        self.dovecot.append_many([mail(1), mail(2, "Poll test 2 [desk fails]"), mail(3)],
+                                 "Support")
+        self.use_mailbox(url=url, extra="start = unseen")
+        self.desk.fault("http500", match="[desk fails]")
+        rc, _, err = self.poll_once()
+        self.assertEqual(rc, 75, err)
+        waiting = self.dovecot.messages("Support")[1]
+        self.dovecot.delete("Support")
+        self.dovecot.append(mail(0), "Support", flags="\\Seen")
+        self.dovecot.append(waiting, "Support", flags="\\Seen")
+        self.desk.fault("none")
+        rc, _, err = self.poll_once()
+        self.assertEqual(rc, 0, err)
+        self.assertIn("UIDVALIDITY changed", err)
+        self.assert_one_ticket_each(["Poll test 1", "Poll test 2 [desk fails]", "Poll test 3"])
+        self.assertEqual(self.dovecot.count("Support"), 1)
+        rc, _, err = self.poll_once()
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(len(self.desk.tickets()), 3)
+
     def test_idle_turns_a_new_mail_into_a_ticket_quickly(self):
         # interval is long, so only IDLE can notice the mail.
         self.use_mailbox(interval=600)
