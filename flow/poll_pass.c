@@ -611,7 +611,9 @@ static enum poll_result run_list(struct pass *p, GArray *list, struct listed *m,
 			p->acks_off = TRUE;
 			if (result == POLL_OK || result == POLL_DESK_DOWN) {
 				result = halting(r);
-				g_propagate_error(error, err);
+				/* A lost lease is logged where it is found: no error. */
+				if (err)
+					g_propagate_error(error, err);
 				err = NULL;
 			}
 		}
