@@ -56,6 +56,7 @@ struct pass {
 	GError *waiting;     /* the last failure that left a mail waiting */
 	char *where;	     /* "UID 12", "UIDL abc" or "file NAME": for logs */
 	struct deliver_pool *lanes; /* NULL: one mail at a time, on this thread */
+	struct poll_waiting *held;  /* NULL: every mail is tried */
 	guint window;		    /* mails on the lanes at most */
 	/* The desk answered in this pass, and has not failed since: until it does, one mail at a
 	 * time finds out whether it is down (as many calls as without lanes). */
@@ -572,6 +573,17 @@ static guint window_now(const struct pass *p)
 	return p->answered && p->temp_in_row == 0 ? p->window : 1;
 }
 
+/* Keep held up to date with what became of msg: held back when a failure that may heal left it,
+ * forgotten once it is off the list. */
+static void hold(struct poll_waiting *held, const struct mailbox_message *msg,
+		 enum item_result r, enum desk_said said)
+{
+	if (r == ITEM_LEFT && said == SAID_FAILED)
+		g_hash_table_add(held->ids, g_strdup(msg->id));
+	else if (r == ITEM_DONE)
+		g_hash_table_remove(held->ids, msg->id);
+}
+
 /* Every listed mail in order: started while fewer than the window are on the lanes (one at a
  * time without lanes), and settled as each comes back. */
 static enum poll_result run_list(struct pass *p, GArray *list, struct listed *m,
@@ -594,9 +606,13 @@ static enum poll_result run_list(struct pass *p, GArray *list, struct listed *m,
 			/* A long pass is not a hang. */
 			service_watchdog_ping();
 			set_where(p, msg);
-			if (!lease_kept(p))
+			if (!lease_kept(p)) {
 				r = ITEM_LEASE_LOST;
-			else
+			} else if (p->held && !p->held->due &&
+				   g_hash_table_contains(p->held->ids, msg->id)) {
+				p->held->skipped++;
+				r = ITEM_LEFT;
+			} else
 				r = start(p, msg, i,
 					  uids && msg->uid < m->mark.unseen_below && msg->seen,
 					  &err);
@@ -620,6 +636,8 @@ static enum poll_result run_list(struct pass *p, GArray *list, struct listed *m,
 		g_clear_error(&err);
 		if (r == ITEM_DONE || r == ITEM_LEFT)
 			m->state[i] = r == ITEM_DONE ? MAIL_HANDLED : MAIL_LEFT;
+		if (p->held)
+			hold(p->held, &g_array_index(list, struct mailbox_message, i), r, p->said);
 		m->said[i] = p->said;
 		if (uids && result != POLL_LEASE_LOST)
 			advance_mark(p, m, list, FALSE);
@@ -688,8 +706,8 @@ out:
 }
 
 enum poll_result poll_pass(struct deliver *d, struct deliver_pool *lanes, struct mailbox *mb,
-			   struct mailbox_lease *lease, const volatile sig_atomic_t *stop,
-			   GError **error)
+			   struct mailbox_lease *lease, struct poll_waiting *waiting,
+			   const volatile sig_atomic_t *stop, GError **error)
 {
 	const struct mailbox_config *c = mb->config;
 	char *source = g_strconcat("mailbox ", c->name, NULL);
@@ -703,12 +721,15 @@ enum poll_result poll_pass(struct deliver *d, struct deliver_pool *lanes, struct
 			 .recipient = strchr(c->user, '@') ? c->user : NULL},
 	    .write = !d->dry_run,
 	    .lanes = lanes,
+	    .held = waiting,
 	    .window = 2 * (guint)MAX(d->config->desk.concurrency, 1),
 	};
 	enum poll_result result;
 
 	if (lanes)
 		deliver_pool_forget_failures(lanes);
+	if (waiting)
+		waiting->skipped = 0;
 	result = run(&p, stop, error);
 
 	g_clear_error(&p.waiting);

@@ -19,8 +19,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dovecot import Dovecot, untrusted_ca_file  # noqa: E402
-from harness import (BINARY, CONFIG_TEMPLATE, SECRET, DeskTestCase, read_file,  # noqa: E402
-                     wait_until)
+from harness import (BINARY, CONFIG_TEMPLATE, OPEN_ACTION, SECRET, DeskTestCase,  # noqa: E402
+                     read_file, wait_until)
 
 MAILBOX_TEMPLATE = """
 [mailbox support]
@@ -406,6 +406,35 @@ class ImapPollTest(PollTestCase):
         opened = [c for c in self.desk.calls() if c.get("action") == "OpenTicket"]
         self.assertLessEqual(len(opened), 3, "the mailbox went on calling a desk that is down")
         self.assertEqual(self.dovecot.count("INBOX"), 10)
+
+    def test_a_mail_the_desk_keeps_failing_is_retried_with_a_growing_pause(self):
+        """The service tries a mail the desk fails on (temporarily) again after 1 s, 2, 4, ...
+        rather than every second, says so at error level after five failed passes, and new
+        mail is still delivered at once."""
+        self.dovecot.append_many([mail(1), mail(2, "Poll test 2 [desk fails]"), mail(3)])
+        self.use_mailbox(interval=600)
+        self.desk.fault("http500", match="[desk fails]")
+        started = time.monotonic()
+        proc = self.start_poll()
+        self.wait_for_log("mailbox keeps failing", 40)
+        took = time.monotonic() - started
+
+        def opens():
+            return [c for c in self.desk.calls() if c.get("action") == OPEN_ACTION
+                    and "[desk fails]" in json.dumps(c)]
+        # Five passes (at 0, 1, 3, 7 and 15 s) before the error line; one a second would
+        # have made it after 5 s.
+        self.assertGreater(took, 10, self.poll_log())
+        tried = len(opens())
+        self.assertLessEqual(tried, 6, self.poll_log())
+        self.dovecot.append(mail(4))
+        self.wait_for_tickets(3, timeout=5)
+        time.sleep(5)
+        self.assertLessEqual(len(opens()), tried + 2, "retried at once again")
+        proc.send_signal(signal.SIGTERM)
+        self.assertEqual(proc.wait(timeout=15), 0, self.poll_log())
+        self.assert_one_ticket_each(["Poll test 1", "Poll test 3", "Poll test 4"])
+        self.assertEqual(self.dovecot.count("INBOX"), 1)
 
     def test_dovecot_restarted_mid_run(self):
         self.dovecot.append_many([mail(i) for i in range(50)])
