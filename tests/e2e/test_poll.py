@@ -477,6 +477,26 @@ class ImapPollTest(PollTestCase):
         self.assertEqual(self.dovecot.count("INBOX"), 0)
         self.assertEqual(self.dovecot.count("Processed"), 40)
 
+    def test_after_folder_deleted_by_another_client_is_made_again(self):
+        """Folders named in after are created when missing, also when another client deletes
+        one while poll runs: the refused MOVE changed nothing, so it is tried once more."""
+        self.use_mailbox(interval=600)
+        proc = self.start_poll()
+        self.wait_for_log("watching mailbox", 15)
+        self.dovecot.append(mail(1))
+        self.wait_for_tickets(1, timeout=15)
+        wait_until(lambda: self.dovecot.count("Processed") == 1, 15, self.poll_log)
+        self.dovecot.delete("Processed")
+        self.dovecot.append(mail(2))
+        self.wait_for_tickets(2, timeout=15)
+        wait_until(lambda: self.dovecot.count("INBOX") == 0, 10,
+                   lambda: f"{self.dovecot.count('INBOX')} mails left\n" + self.poll_log())
+        self.assertEqual(self.dovecot.count("Processed"), 1)
+        proc.send_signal(signal.SIGTERM)
+        self.assertEqual(proc.wait(timeout=15), 0, self.poll_log())
+        self.assertNotIn("Mailbox doesn't exist", self.poll_log())
+        self.assert_one_ticket_each(["Poll test 1", "Poll test 2"])
+
     def test_oversized_mail_is_set_aside_and_the_rest_goes_on(self):
         self.dovecot.append_many([mail(0), mail(1, size=30000), mail(2)])
         self.use_mailbox(extra="max_message_bytes = 20K\nfailed = move:Failed")
