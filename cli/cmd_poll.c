@@ -111,6 +111,10 @@ struct watch {
 	guint backoff;	    /* seconds, after the last failure */
 	guint failures;	    /* failed passes in a row */
 	gint64 last_alert;  /* when the last error line was written */
+	/* Mail a failure that may heal left, and when it is tried again (monotonic): passes that
+	 * IDLE's news brings before then leave it alone. */
+	struct poll_waiting waiting;
+	gint64 retry_at;
 };
 
 static void watch_free(struct watch *w)
@@ -125,6 +129,7 @@ static void watch_free(struct watch *w)
 	/* Released after the connection is closed: nothing is acknowledged once another instance
 	 * may hold the mailbox. */
 	mailbox_lease_free(w->lease);
+	g_hash_table_unref(w->waiting.ids);
 	g_free(w);
 }
 
@@ -146,6 +151,7 @@ static GPtrArray *watches_new(const struct config *config, const char *only,
 		w->config = mc;
 		w->mb = mailbox_new(mc);
 		w->fd = -1;
+		w->waiting.ids = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 		if (!d->dry_run && !(mc->driver->features & MAILBOX_IS_LOCAL))
 			w->lease = mailbox_lease_new(d->journal, mc->name, instance,
 						     (guint)config->state.lease_seconds);
@@ -226,7 +232,7 @@ static void wait_for_news(struct watch *w)
 /* One pass over the mailbox; FALSE when the process must end (*rc set). *all_done is cleared
  * when mail waits, and *may_heal set when it waits for a failure that may heal. */
 static gboolean run_pass(struct deliver *d, struct deliver_pool *lanes, struct watch *w,
-			 gboolean *all_done, gboolean *may_heal, int *rc)
+			 gboolean once, gboolean *all_done, gboolean *may_heal, int *rc)
 {
 	GError *err = NULL;
 	enum poll_result result;
@@ -239,17 +245,32 @@ static gboolean run_pass(struct deliver *d, struct deliver_pool *lanes, struct w
 			g_clear_error(&err);
 		}
 	}
-	result = poll_pass(d, lanes, w->mb, w->lease, &stop_requested, &err);
+	/* --once tries everything each time: its retry clock paces it. */
+	w->waiting.due = once || g_get_monotonic_time() >= w->retry_at;
+	result = poll_pass(d, lanes, w->mb, w->lease, &w->waiting, &stop_requested, &err);
 	switch (result) {
 	case POLL_OK:
+		if (w->waiting.skipped > 0) {
+			/* Only new mail was taken: the waiting mail's backoff goes on. */
+			*all_done = FALSE;
+			wait_for_news(w);
+			w->due = MIN(w->due, w->retry_at);
+			break;
+		}
+		g_hash_table_remove_all(w->waiting.ids);
 		pass_succeeded(w);
 		wait_for_news(w);
 		break;
 	case POLL_RETRY:
 		*all_done = FALSE;
 		*may_heal = *may_heal || retry_clock_may_heal(err);
-		pass_succeeded(w);
+		/* A failed pass like the others, so the waiting mail is tried again after a
+		 * backoff and an error line names the mailbox; meanwhile the mailbox waits in IDLE
+		 * as after a good pass, so new mail does not wait for that backoff. */
 		pass_failed(w, "some mail waits for a failure to heal", err);
+		w->retry_at = w->due;
+		wait_for_news(w);
+		w->due = MIN(w->due, w->retry_at);
 		break;
 	case POLL_DESK_DOWN:
 		*all_done = FALSE;
@@ -526,7 +547,7 @@ int cmd_poll(const struct global_options *g, int argc, char **argv)
 			if (!watch_holds_mailbox(w, once, s.config->state.lease_seconds))
 				all_done = FALSE;
 			else if (once || w->due <= now)
-				go_on = run_pass(&s.d, s.lanes, w, &all_done, &may_heal, &rc);
+				go_on = run_pass(&s.d, s.lanes, w, once, &all_done, &may_heal, &rc);
 		}
 		if (!go_on)
 			break;

@@ -56,6 +56,7 @@ struct pass {
 	GError *waiting;     /* the last failure that left a mail waiting */
 	char *where;	     /* "UID 12", "UIDL abc" or "file NAME": for logs */
 	struct deliver_pool *lanes; /* NULL: one mail at a time, on this thread */
+	struct poll_waiting *held;  /* NULL: every mail is tried */
 	guint window;		    /* mails on the lanes at most */
 	/* The desk answered in this pass, and has not failed since: until it does, one mail at a
 	 * time finds out whether it is down (as many calls as without lanes). */
@@ -63,6 +64,9 @@ struct pass {
 	/* The connection or the lease is lost: mail on the lanes still finishes (the journal
 	 * records it), but nothing more is acknowledged or set aside. */
 	gboolean acks_off;
+	/* The folder's UIDVALIDITY changed before this pass: the journal's items name its mail
+	 * by the old UIDs, so read mail below the mark is looked up by its key (read_before()). */
+	gboolean rescan;
 };
 
 /* The pass's envelope, with what the message itself carries (the spool keeps pipe's). */
@@ -289,9 +293,11 @@ static enum item_result deliver_here(struct pass *p, struct mailbox_message *msg
 }
 
 /* Whether msg is to be delivered (ITEM_READY: *raw fetched, a new reference), or done with here:
- * handled before, set aside, or gone. */
+ * handled before, set aside, or gone. *read_before: msg was read (\Seen) below the mark's
+ * unseen_below, which start = unseen leaves alone unless the journal knows it as unfinished;
+ * cleared when the journal's item says so, left set when only its key can tell (p->rescan). */
 static enum item_result take_in(struct pass *p, struct mailbox_message *msg, GBytes **raw,
-				GError **error)
+				gboolean *read_before, GError **error)
 {
 	int failures = 0;
 	char *reason = NULL;
@@ -305,6 +311,14 @@ static enum item_result take_in(struct pass *p, struct mailbox_message *msg, GBy
 		return ITEM_LEFT;
 	}
 	if (seen && keeps_handled_mail(p->c)) {
+		g_free(reason);
+		return ITEM_DONE;
+	}
+	/* Every mail a pass started has an item, with a reason, from parse_fetched() until it is
+	 * acknowledged: one the desk failed on, that someone then read, is still waiting. */
+	if (*read_before && (failures > 0 || reason))
+		*read_before = FALSE;
+	if (*read_before && !p->rescan) {
 		g_free(reason);
 		return ITEM_DONE;
 	}
@@ -335,18 +349,47 @@ static enum item_result take_in(struct pass *p, struct mailbox_message *msg, GBy
 	return ITEM_READY;
 }
 
+/* After a UIDVALIDITY change, whether a read mail below the mark waits in the journal under its
+ * key (an attempt that did not end): else start = unseen left it, and the journal forgets the
+ * item parse_fetched() made. ITEM_READY to go on with it. */
+static enum item_result read_before(struct pass *p, struct mailbox_message *msg,
+				    const struct mail *mail)
+{
+	struct journal_entry entry;
+	gboolean found = FALSE;
+	char *key = mail_key(mail);
+	GError *err = NULL;
+	gboolean waits;
+
+	if (!journal_lookup(p->d->journal, key, &entry, &found, &err)) {
+		g_free(key);
+		note_waiting(p, err);
+		return ITEM_LEFT;
+	}
+	g_free(key);
+	waits = found && (entry.state == JOURNAL_PENDING || entry.state == JOURNAL_FAILED);
+	if (found)
+		journal_entry_clear(&entry);
+	if (waits)
+		return ITEM_READY;
+	finish_item(p, msg);
+	return ITEM_DONE;
+}
+
 /* Start on msg, the list's mail i: done with here (delivered on this thread when there are no
- * lanes), or handed to the lanes (ITEM_READY). */
-static enum item_result start(struct pass *p, struct mailbox_message *msg, guint i,
+ * lanes), or handed to the lanes (ITEM_READY). read: msg was read below the mark (take_in()). */
+static enum item_result start(struct pass *p, struct mailbox_message *msg, guint i, gboolean read,
 			      GError **error)
 {
 	gint64 started = g_get_monotonic_time();
 	struct mail *mail = NULL;
 	GBytes *raw = NULL;
-	enum item_result r = take_in(p, msg, &raw, error);
+	enum item_result r = take_in(p, msg, &raw, &read, error);
 
 	if (r == ITEM_READY)
 		r = parse_fetched(p, msg, raw, &mail, error);
+	if (r == ITEM_READY && read && (r = read_before(p, msg, mail)) != ITEM_READY)
+		mail_free(mail);
 	if (r == ITEM_READY && !p->lanes) {
 		r = deliver_here(p, msg, raw, mail, started, error);
 	} else if (r == ITEM_READY) {
@@ -407,6 +450,7 @@ static gboolean load_mark(struct pass *p, struct journal_mailbox_mark *mark, GEr
 		return FALSE;
 	if (found && mark->uidvalidity == mb->uidvalidity)
 		return TRUE;
+	p->rescan = found;
 	if (found)
 		log_event(M2T_LOG_WARN,
 			  "the folder's UIDVALIDITY changed: its mail is read again and matched "
@@ -529,6 +573,17 @@ static guint window_now(const struct pass *p)
 	return p->answered && p->temp_in_row == 0 ? p->window : 1;
 }
 
+/* Keep held up to date with what became of msg: held back when a failure that may heal left it,
+ * forgotten once it is off the list. */
+static void hold(struct poll_waiting *held, const struct mailbox_message *msg,
+		 enum item_result r, enum desk_said said)
+{
+	if (r == ITEM_LEFT && said == SAID_FAILED)
+		g_hash_table_add(held->ids, g_strdup(msg->id));
+	else if (r == ITEM_DONE)
+		g_hash_table_remove(held->ids, msg->id);
+}
+
 /* Every listed mail in order: started while fewer than the window are on the lanes (one at a
  * time without lanes), and settled as each comes back. */
 static enum poll_result run_list(struct pass *p, GArray *list, struct listed *m,
@@ -551,12 +606,16 @@ static enum poll_result run_list(struct pass *p, GArray *list, struct listed *m,
 			/* A long pass is not a hang. */
 			service_watchdog_ping();
 			set_where(p, msg);
-			if (!lease_kept(p))
+			if (!lease_kept(p)) {
 				r = ITEM_LEASE_LOST;
-			else if (!uids || msg->uid >= m->mark.unseen_below || !msg->seen)
-				r = start(p, msg, i, &err);
-			else
-				r = ITEM_DONE;
+			} else if (p->held && !p->held->due &&
+				   g_hash_table_contains(p->held->ids, msg->id)) {
+				p->held->skipped++;
+				r = ITEM_LEFT;
+			} else
+				r = start(p, msg, i,
+					  uids && msg->uid < m->mark.unseen_below && msg->seen,
+					  &err);
 			if (r == ITEM_READY)
 				continue;
 		} else if (p->lanes && deliver_pool_in_flight(p->lanes) > 0) {
@@ -568,13 +627,17 @@ static enum poll_result run_list(struct pass *p, GArray *list, struct listed *m,
 			p->acks_off = TRUE;
 			if (result == POLL_OK || result == POLL_DESK_DOWN) {
 				result = halting(r);
-				g_propagate_error(error, err);
+				/* A lost lease is logged where it is found: no error. */
+				if (err)
+					g_propagate_error(error, err);
 				err = NULL;
 			}
 		}
 		g_clear_error(&err);
 		if (r == ITEM_DONE || r == ITEM_LEFT)
 			m->state[i] = r == ITEM_DONE ? MAIL_HANDLED : MAIL_LEFT;
+		if (p->held)
+			hold(p->held, &g_array_index(list, struct mailbox_message, i), r, p->said);
 		m->said[i] = p->said;
 		if (uids && result != POLL_LEASE_LOST)
 			advance_mark(p, m, list, FALSE);
@@ -643,8 +706,8 @@ out:
 }
 
 enum poll_result poll_pass(struct deliver *d, struct deliver_pool *lanes, struct mailbox *mb,
-			   struct mailbox_lease *lease, const volatile sig_atomic_t *stop,
-			   GError **error)
+			   struct mailbox_lease *lease, struct poll_waiting *waiting,
+			   const volatile sig_atomic_t *stop, GError **error)
 {
 	const struct mailbox_config *c = mb->config;
 	char *source = g_strconcat("mailbox ", c->name, NULL);
@@ -658,12 +721,15 @@ enum poll_result poll_pass(struct deliver *d, struct deliver_pool *lanes, struct
 			 .recipient = strchr(c->user, '@') ? c->user : NULL},
 	    .write = !d->dry_run,
 	    .lanes = lanes,
+	    .held = waiting,
 	    .window = 2 * (guint)MAX(d->config->desk.concurrency, 1),
 	};
 	enum poll_result result;
 
 	if (lanes)
 		deliver_pool_forget_failures(lanes);
+	if (waiting)
+		waiting->skipped = 0;
 	result = run(&p, stop, error);
 
 	g_clear_error(&p.waiting);

@@ -134,8 +134,10 @@ static gboolean log_in(struct imap_mailbox *m, GError **error)
 	return FALSE;
 }
 
-/* The folders mail is moved to exist before the first mail needs them. */
-static gboolean ensure_folder(struct imap_mailbox *m, const char *folder, GError **error)
+/* The folders mail is moved to exist before the first mail needs them. *created (may be NULL):
+ * the folder was missing and is made now. */
+static gboolean ensure_folder(struct imap_mailbox *m, const char *folder, gboolean *created,
+			      GError **error)
 {
 	char *wire = wire_folder_name(folder);
 	clist *found = NULL;
@@ -152,6 +154,8 @@ static gboolean ensure_folder(struct imap_mailbox *m, const char *folder, GError
 	if (!exists)
 		rc = mailimap_create(m->imap, wire);
 	g_free(wire);
+	if (created)
+		*created = !exists && rc == MAILIMAP_NO_ERROR;
 	if (exists || rc == MAILIMAP_NO_ERROR)
 		return TRUE;
 	what = g_strdup_printf("creating folder %s", folder);
@@ -192,8 +196,8 @@ static gboolean imap_open(struct mailbox *mb, GError **error)
 	m->has_move = mailimap_has_extension(m->imap, "MOVE");
 	m->has_uidplus = mailimap_has_uidplus(m->imap);
 	m->has_idle = mailimap_has_idle(m->imap);
-	if ((c->after == MAILBOX_AFTER_MOVE && !ensure_folder(m, c->after_folder, error)) ||
-	    (c->failed_folder && !ensure_folder(m, c->failed_folder, error)))
+	if ((c->after == MAILBOX_AFTER_MOVE && !ensure_folder(m, c->after_folder, NULL, error)) ||
+	    (c->failed_folder && !ensure_folder(m, c->failed_folder, NULL, error)))
 		return FALSE;
 	wire = wire_folder_name(c->folder);
 	rc = mailimap_select(m->imap, wire);
@@ -261,6 +265,15 @@ static gboolean imap_list(struct mailbox *mb, guint32 above_uid, GArray *out, GE
 	clist *result = NULL;
 	int rc;
 
+	/* The count libetpan keeps is only as fresh as the server's last untagged EXISTS: outside
+	 * IDLE nothing brings one between passes, and the EXPUNGE after our own MOVE lowers it,
+	 * so an empty folder would look empty for good. NOOP fetches the news first. */
+	if (m->imap->imap_selection_info->sel_exists == 0 &&
+	    (rc = mailimap_noop(m->imap)) != MAILIMAP_NO_ERROR) {
+		mailimap_fetch_type_free(what);
+		return imap_fail(m, rc, "checking for new mail (NOOP)", error);
+	}
+	/* An empty folder needs no UID FETCH. */
 	if (m->imap->imap_selection_info->sel_exists == 0) {
 		mailimap_fetch_type_free(what);
 		return TRUE;
@@ -369,11 +382,25 @@ static gboolean imap_move_to(struct mailbox *mb, const struct mailbox_message *m
 	struct mailimap_set *set = mailimap_set_new_single(msg->uid);
 	char *what = g_strdup_printf("moving UID %u to %s", msg->uid, folder);
 	char *wire = wire_folder_name(folder);
+	gboolean created = FALSE;
 	gboolean ok = TRUE;
 	int rc;
 
 	rc = m->has_move ? mailimap_uid_move(m->imap, set, wire)
 			 : mailimap_uid_copy(m->imap, set, wire);
+	/* Another client may have deleted the folder since imap_open() made it. A MOVE or COPY
+	 * the server refused (NO, not a lost connection) changed nothing, so once the folder is
+	 * made again it is tried once more. */
+	if (rc != MAILIMAP_NO_ERROR && !is_connection_error(rc) &&
+	    !ensure_folder(m, folder, &created, error)) {
+		mailimap_set_free(set);
+		g_free(wire);
+		g_free(what);
+		return FALSE;
+	}
+	if (created)
+		rc = m->has_move ? mailimap_uid_move(m->imap, set, wire)
+				 : mailimap_uid_copy(m->imap, set, wire);
 	mailimap_set_free(set);
 	g_free(wire);
 	if (rc != MAILIMAP_NO_ERROR)
