@@ -30,11 +30,12 @@ test-asan: deps
 
 # Every libFuzzer target (tests/fuzz/: the whole parser, the HTML renderer, calendar summaries,
 # header decoding, TNEF, the mbox splitter, the desks' answers, the JSON writer against jansson,
-# the base64 counter against GMime's decoder) for FUZZ_SECONDS each, seeded and with a dictionary
-# per format; inputs they find are kept in $(FUZZ_BUILD)/corpus-TARGET, and a crash, leak or hang
-# is written to $(FUZZ_BUILD)/ and fails the target (tests/fuzz/run.sh).
+# the base64 counter against GMime's decoder, the form desk texts are compared in) for
+# FUZZ_SECONDS each, seeded and with a dictionary per format; inputs they find are kept in
+# $(FUZZ_BUILD)/corpus-TARGET, and a crash, leak or hang is written to $(FUZZ_BUILD)/ and fails
+# the target (tests/fuzz/run.sh).
 FUZZ_TARGETS = mail_parse html_text calendar header_decode tnef mbox desk_answers auth_results \
-	json_write base64_size
+	json_write base64_size compare_text
 fuzz: deps
 	CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DM2T_FUZZ=ON \
 		-DM2T_TESTS=OFF

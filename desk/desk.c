@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "desk/compare_text.h"
 #include "desk/desk_backend.h"
 #include "desk/json_write.h"
 
@@ -17,33 +18,14 @@ gboolean desk_error_is_temporary(const GError *error)
 		error->code == DESK_ERROR_NO_ANSWER);
 }
 
-/* Text as a desk may store it: line ends and runs of blanks are not ours to compare. */
-static char *normalized_text(const char *text)
-{
-	GString *out = g_string_new(NULL);
-	gboolean space = FALSE;
-
-	for (const char *p = text; *p; p++) {
-		if (g_ascii_isspace(*p)) {
-			space = TRUE;
-			continue;
-		}
-		if (space && out->len)
-			g_string_append_c(out, ' ');
-		space = FALSE;
-		g_string_append_c(out, *p);
-	}
-	return g_string_free(out, FALSE);
-}
-
 gboolean desk_same_text(const char *a, const char *b)
 {
-	char *na = normalized_text(a);
-	char *nb = normalized_text(b);
-	gboolean same = strcmp(na, nb) == 0;
+	char *fa = compare_text_form(a, strlen(a));
+	char *fb = compare_text_form(b, strlen(b));
+	gboolean same = strcmp(fa, fb) == 0;
 
-	g_free(na);
-	g_free(nb);
+	g_free(fa);
+	g_free(fb);
 	return same;
 }
 

@@ -101,8 +101,10 @@ void desk_ticket_copy(const struct desk_ticket *from, struct desk_ticket *out);
  * top when cc_mode is CC_MODE_TEXT. Newly allocated. */
 char *desk_compose_message(const struct desk_ticket_request *req, enum cc_mode cc_mode);
 
-/* Whether two message texts are the same once line ends and runs of blanks are ignored: how a
- * message sent in an attempt whose answer was lost is recognized at the desk. */
+/* Whether two message texts are the same in the form compare_text_form() gives them (entities
+ * decoded, tags stripped as PHP's strip_tags() strips them, blanks collapsed): how a message sent
+ * in an attempt whose answer was lost is recognized at the desk, which may give it back stripped
+ * (WHMCS 7) or HTML-escaped (WHMCS 8). */
 gboolean desk_same_text(const char *a, const char *b);
 
 struct desk_department {

@@ -346,12 +346,84 @@ static char *without_attachment_note(char *text)
 	return text;
 }
 
+/* Whether an entry of a ticket's messages carries a customer's or an agent's text (MAIL,
+ * REPLY): a COMMENT's body is empty, its text under comment or system_comment. */
+static gboolean carries_text(const json_t *m)
+{
+	const char *type = json_string_value(json_object_get(m, "type"));
+	const char *body = json_string_value(json_object_get(m, "body"));
+
+	if (type)
+		return strcmp(type, "COMMENT") != 0;
+	return body && *body;
+}
+
+struct dated_text {
+	char *created; /* "YYYY-MM-DD HH:MM", "" when not given */
+	char *text;
+};
+
+static gint by_date(gconstpointer a, gconstpointer b)
+{
+	const struct dated_text *x = *(struct dated_text *const *)a;
+	const struct dated_text *y = *(struct dated_text *const *)b;
+
+	return strcmp(x->created, y->created);
+}
+
+static void reverse(GPtrArray *array)
+{
+	for (guint i = 0, j = array->len; i + 1 < j; i++, j--) {
+		gpointer first = array->pdata[i];
+		array->pdata[i] = array->pdata[j - 1];
+		array->pdata[j - 1] = first;
+	}
+}
+
+/* The texts of a ticket's messages, oldest first as desk.h promises, so that the first is the
+ * mail that opened it. GET tickets/{id} lists them newest first (its page's example), comments
+ * among them; a list whose first entry is older than its last is taken to be oldest first.
+ * Dates are to the minute: within one, the order written (the list's, reversed when it is
+ * newest first) is kept, the sort being stable. */
+static GPtrArray *texts_oldest_first(const json_t *messages)
+{
+	GPtrArray *dated = g_ptr_array_new();
+	GPtrArray *texts;
+	size_t i;
+	const json_t *m;
+
+	json_array_foreach(messages, i, m)
+	{
+		struct dated_text *d;
+		char *text;
+		if (!carries_text(m))
+			continue;
+		d = g_new(struct dated_text, 1);
+		d->created = json_text(m, "created_at");
+		if (!d->created)
+			d->created = g_strdup("");
+		text = json_text(m, "body");
+		d->text = text ? without_attachment_note(text) : g_strdup("");
+		g_ptr_array_add(dated, d);
+	}
+	if (dated->len > 1 && by_date(&dated->pdata[0], &dated->pdata[dated->len - 1]) >= 0)
+		reverse(dated);
+	g_ptr_array_sort(dated, by_date);
+	texts = g_ptr_array_new_full(dated->len, g_free);
+	for (guint k = 0; k < dated->len; k++) {
+		struct dated_text *d = dated->pdata[k];
+		g_ptr_array_add(texts, d->text);
+		g_free(d->created);
+		g_free(d);
+	}
+	g_ptr_array_free(dated, TRUE);
+	return texts;
+}
+
 static void ticket_from_json(const json_t *obj, struct desk_ticket *out)
 {
 	const json_t *messages = json_object_get(obj, "messages");
 	const char *closed = json_string_value(json_object_get(obj, "closed_at"));
-	size_t i;
-	const json_t *m;
 
 	*out = (struct desk_ticket){0};
 	out->id = json_text(obj, "ticket_id");
@@ -361,14 +433,8 @@ static void ticket_from_json(const json_t *obj, struct desk_ticket *out)
 	out->status = closed && *closed ? g_strdup("Closed") : json_text(obj, "full_status_name");
 	out->email = json_text(obj, "from");
 	out->subject = json_text(obj, "subject");
-	if (!json_is_array(messages))
-		return;
-	out->messages = g_ptr_array_new_with_free_func(g_free);
-	json_array_foreach(messages, i, m)
-	{
-		char *text = json_text(m, "body");
-		g_ptr_array_add(out->messages, text ? without_attachment_note(text) : g_strdup(""));
-	}
+	if (json_is_array(messages))
+		out->messages = texts_oldest_first(messages);
 }
 
 static gboolean thulium_get_ticket(struct desk *desk, const char *tid, struct desk_ticket *out,

@@ -216,6 +216,84 @@ def parse_attachments(text):
     return files
 
 
+PHP_SPACE = " \t\n\v\f\r"
+
+
+def php_strip_tags(text):
+    """PHP's strip_tags($text) without allowed tags: php-src's php_strip_tags_ex state machine
+    (text; a tag, whose quoted values may hold '>'; <?PHP code?>; <!declarations>;
+    <!-- comments -->). A '<' before a blank is text; a tag never closed takes the rest; NULs
+    go. WHMCS 7's GetTicket gives every message back through it."""
+    out = []
+    state, depth, parens, quote, last, xml = "text", 0, 0, "", "", False
+    for i, c in enumerate(text):
+        prev = text[i - 1] if i >= 1 else ""
+        prev2 = text[i - 2] if i >= 2 else ""
+        nxt = text[i + 1] if i + 1 < len(text) else ""
+        if state == "text":
+            if c == "\0":
+                continue
+            if c == "<" and nxt and nxt in PHP_SPACE:
+                out.append(c)
+            elif c == "<":
+                last, state = "<", "tag"
+            elif c == ">" and depth:
+                depth -= 1
+            else:
+                out.append(c)
+        elif state == "tag":
+            if c == "<" and not quote and not (nxt and nxt in PHP_SPACE):
+                depth += 1
+            elif c == ">":
+                if depth:
+                    depth -= 1
+                elif not quote:
+                    last = ">"
+                    if not (xml and prev == "-"):
+                        state, quote, xml = "text", "", False
+            elif c in "\"'":
+                if not quote or c == quote:
+                    quote = "" if quote else c
+            elif c == "!" and prev == "<":
+                last, state = c, "declaration"
+            elif c == "?" and prev == "<":
+                parens, state = 0, "php"
+        elif state == "php":
+            if c in "()" and last not in ("\"", "'"):
+                last = c
+                parens += 1 if c == "(" else -1
+            elif c == ">":
+                if depth:
+                    depth -= 1
+                elif not quote and not parens and last != '"' and prev == "?":
+                    state, quote, xml = "text", "", False
+            elif c in "\"'" and prev != "\\":
+                if last == c:
+                    last = ""
+                elif last != "\\":
+                    last = c
+                if not quote or c == quote:
+                    quote = "" if quote else c
+            elif c in "lL" and i > 4 and text[i - 4:i].lower() == "<?xm":
+                state, xml = "tag", True
+        elif state == "declaration":
+            if c == ">":
+                if depth:
+                    depth -= 1
+                elif not quote:
+                    state, quote, xml = "text", "", False
+            elif c in "\"'" and prev != "\\":
+                if not quote or c == quote:
+                    quote = "" if quote else c
+            elif c == "-" and prev == "-" and prev2 == "!":
+                state = "comment"
+            elif c in "eE" and i > 6 and text[i - 6:i].lower() == "doctyp":
+                state = "tag"
+        elif c == ">" and not quote and prev == "-" and prev2 == "-":
+            state, quote, xml = "text", "", False
+    return "".join(out)
+
+
 # ---------------------------------------------------------------------------
 # Request bodies
 # ---------------------------------------------------------------------------
@@ -976,11 +1054,13 @@ class WhmcsApi:
 
     @staticmethod
     def _reply_view(message):
+        """A message as GetTicket gives it back: through strip_tags(), as WHMCS 7 does (the
+        store, and /_sandbox/tickets, keep the text as sent)."""
         return {
             "replyid": str(message["replyid"]), "userid": str(message["userid"]),
             "contactid": str(message["contactid"]), "name": message["name"],
             "email": message["email"], "date": message["date"],
-            "message": message["message"],
+            "message": php_strip_tags(message["message"]),
             "attachment": "|".join(a["name"] for a in message["attachments"]),
             "admin": message["admin"], "rating": "0",
         }
@@ -1207,15 +1287,29 @@ class ThuliumApi:
             "updated_at": self._minute(ticket["lastreply"]),
             "closed_at": self._minute(ticket["lastreply"]) if ticket["status"] == "Closed"
             else None,
-            "messages": [{"message_id": i + 1, "user_login": None,
-                          "type": "REPLY" if m["admin"] else "MAIL", "body": m["message"],
-                          "comment": "", "system_comment": "",
-                          "created_at": self._minute(m["date"]),
-                          "attachments": [{"filename": a["name"], "size": a["size"]}
-                                          for a in m["attachments"]]}
-                         for i, m in enumerate(ticket["messages"])],
+            "messages": self._messages_view(ticket),
             "custom_fields": ticket["customfields"],
         }
+
+    def _messages_view(self, ticket):
+        """A ticket's messages as GET tickets/{id} lists them: newest first, as the page's
+        example does, and with the desk's own comments among them (a COMMENT has an empty body,
+        its text under comment or system_comment): here "Ticket created" after the opening
+        mail. Within one minute, the one written last comes first."""
+        written = []
+        for i, m in enumerate(ticket["messages"]):
+            written.append({"user_login": None, "type": "REPLY" if m["admin"] else "MAIL",
+                            "body": m["message"], "comment": "", "system_comment": "",
+                            "created_at": self._minute(m["date"]),
+                            "attachments": [{"filename": a["name"], "size": a["size"]}
+                                            for a in m["attachments"]]})
+            if i == 0:
+                written.append({"user_login": None, "type": "COMMENT", "body": "",
+                                "comment": "", "system_comment": "Ticket created",
+                                "created_at": self._minute(ticket["date"]), "attachments": []})
+        for number, entry in enumerate(written, 1):
+            entry["message_id"] = number
+        return sorted(written, key=lambda e: (e["created_at"], e["message_id"]), reverse=True)
 
     def _undocumented(self, data, documented):
         unknown = sorted(set(data) - documented)

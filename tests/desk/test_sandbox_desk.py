@@ -368,6 +368,17 @@ class SandboxDeskTest(unittest.TestCase):
                 self.assertEqual(self.call("GetTicket", **params),
                                  {"result": "error", "message": "Ticket ID Not Found"})
 
+    def test_get_ticket_gives_messages_back_through_strip_tags(self):
+        """As WHMCS 7 does; the store keeps what was sent."""
+        text = "John <john@example.com> wrote:\n> see <https://example.com/a>\na < b"
+        answer = self.open_ticket(message=text)
+        self.call("AddTicketReply", ticketid=answer["id"], message="<p>Re</p>: x <y", **GUEST)
+        replies = self.call("GetTicket", ticketid=answer["id"])["replies"]["reply"]
+        self.assertEqual([r["message"] for r in replies],
+                         ["John  wrote:\n> see \na < b", "Re: x "])
+        self.assertEqual([m["message"] for m in self.tickets()[0]["messages"]],
+                         [text, "<p>Re</p>: x <y"])
+
     def test_get_tickets_filters_and_empty_result(self):
         self.open_ticket(subject="Invoice question", email="Ann@Example.com", name="Ann")
         self.open_ticket(subject="Another INVOICE", email="ann@example.com", name="Ann")
@@ -617,11 +628,18 @@ class ThuliumModeTest(unittest.TestCase):
                                     {"body": "More", "body_type": "PLAIN",
                                      "date": "2026-03-05 10:00"})
         self.assertEqual((status, body), (200, b""))
+        status, _, body = self.call(f"tickets/{ticket_id}/customer_response",
+                                    {"body": "Later", "body_type": "PLAIN"})
+        self.assertEqual((status, body), (200, b""))
         status, _, body = self.call(f"tickets/{ticket_id}")
         ticket = json.loads(body)
         self.assertEqual(ticket["ticket_queue_id"], 1)
-        self.assertEqual([m["body"] for m in ticket["messages"]], ["Text", "More"])
-        self.assertEqual(ticket["messages"][0]["attachments"], [{"filename": "a b.txt",
+        # Newest first, the desk's comment among them; "More" was dated in March.
+        self.assertEqual([(m["type"], m["body"], m["system_comment"])
+                          for m in ticket["messages"]],
+                         [("MAIL", "Later", ""), ("COMMENT", "", "Ticket created"),
+                          ("MAIL", "Text", ""), ("MAIL", "More", "")])
+        self.assertEqual(ticket["messages"][2]["attachments"], [{"filename": "a b.txt",
                                                                  "size": 6}])
 
     def test_what_the_pages_do_not_list_is_refused(self):

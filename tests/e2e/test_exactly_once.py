@@ -32,8 +32,49 @@ class ExactlyOnceCase(DeskTestCase):
         self.config = self.write_config(text.replace(old, new, 1))
 
 
+# Text quoting a mail as mailers do, with a link in angle brackets: WHMCS 7 gives messages back
+# through PHP's strip_tags() (the sandbox does too), which takes everything in <...> out. A
+# reply's text is sent without the quote below its attribution line, so there the address and
+# the link are in the reply's own words.
+QUOTING = ("Still broken, see below.\n\nJohn <john@example.com> wrote:\n"
+           "> Try <https://example.com/help?printer=1&lang=en> first.\n> a < b\n")
+INLINE = ("Still broken. As John <john@example.com> wrote: try\n"
+          "<https://example.com/help?printer=1&lang=en> first. But a < b.\n")
+
+
 class LostAnswers(ExactlyOnceCase):
     timeout = 5
+
+    def test_a_lost_open_of_a_text_in_angle_brackets_is_found(self):
+        """The desk gives the text back without what was in <...> (WHMCS, Keliweb) or lists
+        its own comment and the messages newest first (Thulium): the ticket the lost attempt
+        opened was not recognized, and the mail was opened a second time."""
+        raw = mail("Ann <ann@example.org>", "Printer", QUOTING, msgid="quoting@x")
+        self.desk.fault("lose_answer", actions=["OpenTicket"], count=1)
+        rc, _, err = self.pipe(raw)
+        self.assertEqual(rc, 75, err)
+        self.assertEqual(len(self.desk.tickets()), 1)  # the desk opened it all the same
+        rc, _, err = self.pipe(raw)
+        self.assertEqual(rc, 0, err)
+        self.assertIn("action=adopted", err)
+        [ticket] = self.desk.tickets()
+        self.assertEqual(len(ticket["messages"]), 1)
+
+    def test_a_lost_reply_of_a_text_in_angle_brackets_is_found(self):
+        rc, _, err = self.pipe(mail("Ann <ann@example.org>", "Printer", msgid="opener@x"))
+        self.assertEqual(rc, 0, err)
+        [ticket] = self.desk.tickets()
+        reply = mail("ann@example.org", f"Re: [Ticket ID: {ticket['tid']}] Printer", INLINE,
+                     msgid="quoting-reply@x")
+        self.desk.fault("lose_answer", actions=["AddTicketReply"], count=1)
+        rc, _, err = self.pipe(reply)
+        self.assertEqual(rc, 75, err)
+        rc, _, err = self.pipe(reply)
+        self.assertEqual(rc, 0, err)
+        [ticket] = self.desk.tickets()
+        self.assertEqual(len(ticket["messages"]), 2, "the reply was added twice")
+        self.assertIn("John <john@example.com> wrote: try\n<https://",
+                      ticket["messages"][1]["message"])
 
     def test_a_lost_answer_on_a_reused_connection_is_not_sent_again(self):
         """The reply's look-up (GetTicket) and its write share a connection: libcurl sent the

@@ -32,6 +32,7 @@ for target in "$@"; do
 	desk_answers | json_write) dict="$here/json.dict" ;;
 	base64_size) dict="$here/base64.dict" ;;
 	auth_results) dict="$here/auth.dict" ;;
+	compare_text) dict="$here/compare.dict" ;;
 	esac
 	echo "fuzz: $target for $seconds s"
 	if ! "$build/fuzz_$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
