@@ -646,6 +646,105 @@ class ThuliumModeTest(unittest.TestCase):
             self.assertEqual(status, 404, path)
 
 
+class KeliwebModeTest(unittest.TestCase):
+    """Keliweb's login, its tokens and the checks of its API calls."""
+
+    LIFETIME = 2
+
+    @classmethod
+    def setUpClass(cls):
+        cls.workdir = tempfile.TemporaryDirectory()
+        cls.desk = DeskProcess(cls.workdir.name, "--client-id", "kid", "--client-secret", "ksec",
+                               "--username", "me@example.com", "--password", "pw",
+                               "--token-lifetime", str(cls.LIFETIME))
+        cls.ajax = {"X-Requested-With": "XMLHttpRequest", "Accept": "application/json"}
+
+    def setUp(self):
+        open_url(urllib.request.Request(self.desk.url + "/_sandbox/reset", data=b""))
+
+    @classmethod
+    def tearDownClass(cls):
+        status = cls.desk.stop()
+        cls.workdir.cleanup()
+        assert status == 0, f"sandbox desk exited with {status}"
+
+    def login(self, multipart=False, **changes):
+        fields = {"grant_type": "password", "client_id": "kid", "client_secret": "ksec",
+                  "username": "me@example.com", "password": "pw", **changes}
+        if multipart:
+            body, content_type = encode_multipart(fields)
+        else:
+            body = urllib.parse.urlencode(fields).encode()
+            content_type = "application/x-www-form-urlencoded"
+        request = urllib.request.Request(self.desk.url + "/oauth/token", data=body,
+                                         headers={**self.ajax, "Content-Type": content_type})
+        status, _, answer = open_url(request)
+        return status, json.loads(answer)
+
+    def call(self, endpoint, token, headers=None, **fields):
+        body, content_type = encode_multipart(fields)
+        request = urllib.request.Request(
+            f"{self.desk.url}/api/v2/keliweb/{endpoint}", data=body,
+            headers={**(self.ajax if headers is None else headers),
+                     "Content-Type": content_type, "Authorization": f"Bearer {token}"})
+        status, _, answer = open_url(request)
+        return status, json.loads(answer) if answer else None
+
+    def test_a_token_from_the_login_works_until_it_expires(self):
+        for multipart in (False, True):
+            status, answer = self.login(multipart)
+            self.assertEqual(status, 200, answer)
+            self.assertEqual((answer["token_type"], answer["expires_in"]),
+                             ("Bearer", self.LIFETIME))
+            self.assertIn("refresh_token", answer)
+        status, answer = self.call("get-support-departments", answer["access_token"])
+        self.assertEqual((status, answer["result"]), (200, "success"))
+        status, answer = self.call("get-support-departments", "sandbox-secret")
+        self.assertEqual((status, answer["result"]), (200, "success"))  # the static token
+        for token in ("made-up", ""):
+            self.assertEqual(self.call("get-support-departments", token),
+                             (401, {"message": "Unauthenticated."}))
+        _, answer = self.login()
+        time.sleep(self.LIFETIME + 0.2)
+        self.assertEqual(self.call("get-support-departments", answer["access_token"]),
+                         (401, {"message": "Unauthenticated."}))
+        # Without the headers that make Laravel answer JSON, a refusal is a redirect.
+        class Stay(urllib.request.HTTPRedirectHandler):
+            def redirect_request(self, *args):
+                return None
+
+        body, content_type = encode_multipart({})
+        request = urllib.request.Request(
+            f"{self.desk.url}/api/v2/keliweb/get-ticket", data=body,
+            headers={"Content-Type": content_type, "Authorization": "Bearer made-up"})
+        with self.assertRaises(urllib.error.HTTPError) as caught:
+            urllib.request.build_opener(Stay).open(request, timeout=5)
+        with caught.exception as answer:
+            self.assertEqual((answer.code, answer.headers["Location"]), (302, "/login"))
+        calls = [(c["action"], c["auth"]) for c in
+                 json.loads(open_url(urllib.request.Request(
+                     self.desk.url + "/_sandbox/calls"))[2])["calls"]]
+        self.assertEqual(calls[:4], [("token", None), ("token", None),
+                                     ("GetSupportDepartments", "token"),
+                                     ("GetSupportDepartments", "static")])
+
+    def test_refused_logins(self):
+        for changes, status, error in (
+                ({"password": "wrong"}, 400, "invalid_grant"),
+                ({"username": "other@example.com"}, 400, "invalid_grant"),
+                ({"client_secret": "wrong"}, 401, "invalid_client"),
+                ({"client_id": "other"}, 401, "invalid_client"),
+                ({"grant_type": "refresh_token"}, 400, "unsupported_grant_type"),
+                ({"password": ""}, 400, "invalid_request")):
+            got, answer = self.login(**changes)
+            self.assertEqual((got, answer["error"]), (status, error), changes)
+            self.assertTrue(answer["message"])
+        calls = json.loads(open_url(urllib.request.Request(
+            self.desk.url + "/_sandbox/calls"))[2])["calls"]
+        self.assertTrue(all(c["params"].get("client_secret") == "REDACTED" for c in calls
+                            if c["action"] == "token"))
+
+
 class StatePersistenceTest(unittest.TestCase):
     """--state keeps tickets across a restart, and the secret can come from the env."""
 
