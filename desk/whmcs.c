@@ -507,6 +507,9 @@ static gboolean whmcs_is_client_contact(struct desk *desk, const char *userid, c
 		return TRUE; /* a guest's ticket has no client, so no contacts */
 	form = whmcs_form(w, "GetContacts");
 	http_form_add(form, "userid", userid);
+	/* The address is asked for: a page holds 25 contacts (limitnum's default), so a list of
+	 * them all would miss the 26th. */
+	http_form_add(form, "email", email);
 	answer = whmcs_call(w, "GetContacts", form, HTTP_LOOKUP, error);
 	http_form_free(form);
 	if (!answer)

@@ -369,6 +369,23 @@ class Store:
         return next((c for c in self.contacts
                      if c["id"] == contact_id and c["userid"] == client_id), None)
 
+    def add_contact(self, spec):
+        """A contact of an existing client from the control JSON: userid and email required,
+        firstname and lastname optional. Raises ValueError."""
+        if not isinstance(spec, dict):
+            raise ValueError("a contact is a JSON object")
+        client_id = spec.get("userid")
+        address = spec.get("email")
+        if type(client_id) is not int or self.client(client_id) is None:
+            raise ValueError(f"userid must be a client's id, not {client_id!r}")
+        if not isinstance(address, str) or not EMAIL_RE.fullmatch(address):
+            raise ValueError(f"email must be an e-mail address, not {address!r}")
+        contact = {"id": max((c["id"] for c in self.contacts), default=0) + 1,
+                   "userid": client_id, "firstname": str(spec.get("firstname", "")),
+                   "lastname": str(spec.get("lastname", "")), "email": address}
+        self.contacts.append(contact)
+        return contact
+
     def _index(self):
         """Tickets by id and by tid: a scan per look-up made a 50,000-mail import quadratic."""
         self.by_id = {t["id"]: t for t in self.tickets}
@@ -919,9 +936,13 @@ class WhmcsApi:
         return self._paged(clients, params, "clients", "client")
 
     def get_contacts(self, params):
+        """GetContacts, filtered by `userid` and by `email` (whole address, without regard to
+        case, as MySQL compares), 25 a page unless `limitnum` says."""
         client_id = parse_id(params.get("userid"))
+        address = params.get("email", "").strip().lower()
         contacts = [c for c in self.store.contacts
-                    if client_id is None or c["userid"] == client_id]
+                    if (client_id is None or c["userid"] == client_id)
+                    and (not address or c["email"].lower() == address)]
         return self._paged(contacts, params, "contacts", "contact")
 
     def _paged(self, records, params, outer, inner):
@@ -1484,6 +1505,7 @@ class ControlApi:
             ("POST", "reset"): self.reset,
             ("GET", "fault"): lambda body: control_reply({"fault": self.faults.current()}),
             ("POST", "fault"): self.set_fault,
+            ("POST", "contacts"): self.add_contacts,
         }
 
     def handle(self, method, path, body, client_ip):
@@ -1512,6 +1534,18 @@ class ControlApi:
         self.store.reset()
         self.faults.clear()
         return control_reply({"ok": True})
+
+    def add_contacts(self, body):
+        """Contacts for clients: a JSON object or a list of them (Store.add_contact)."""
+        try:
+            specs = json.loads(body or b"null")
+            specs = specs if isinstance(specs, list) else [specs]
+            with self.store.lock:
+                added = [self.store.add_contact(spec) for spec in specs]
+                self.store.save()
+        except ValueError as exc:  # includes JSON syntax errors
+            return control_reply({"ok": False, "error": str(exc)}, 400)
+        return control_reply({"ok": True, "contacts": added})
 
     def set_fault(self, body):
         try:

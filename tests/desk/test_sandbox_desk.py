@@ -469,6 +469,21 @@ class SandboxDeskTest(unittest.TestCase):
         self.assertEqual(contacts, [{"id": "1", "userid": "1", "firstname": "Sam",
                                      "lastname": "Reilly", "email": "sam@example.com"}])
 
+    def test_contacts_added_paged_and_found_by_email(self):
+        added = self.control("POST", "contacts", [{"userid": 2, "email": f"c{i}@acme.example"}
+                                                  for i in range(1, 31)])["contacts"]
+        self.assertEqual([c["id"] for c in added], list(range(2, 32)))
+        page = self.call("GetContacts", userid="2")
+        self.assertEqual((page["totalresults"], page["numreturned"]), ("30", 25))
+        found = self.call("GetContacts", userid="2", email="C30@Acme.example")
+        self.assertEqual([c["email"] for c in found["contacts"]["contact"]], ["c30@acme.example"])
+        self.assertNotIn("contacts", self.call("GetContacts", userid="1",
+                                               email="c30@acme.example"))
+        for bad in ({"userid": 9, "email": "a@b.example"}, {"userid": 2, "email": "nope"}, 7):
+            self.control("POST", "contacts", bad, expect=400)
+        self.control("POST", "reset")
+        self.assertEqual(self.call("GetContacts", userid="2")["totalresults"], "0")
+
     # -- faults --------------------------------------------------------------
 
     def test_fault_http500_and_http503(self):
