@@ -13,6 +13,11 @@
  * unanswered attempt opened; the newest come first. */
 #define ADOPT_CANDIDATES 5
 
+/* A flag's "yes" as PHP's http_build_query() writes true, WHMCS's own examples included: WHMCS
+ * 7 reads markdown as (bool)(int), to which "true" is false, and Laravel's boolean rule
+ * (Keliweb) refuses "true". */
+#define FLAG_TRUE "1"
+
 struct whmcs {
 	struct desk base;
 	struct http_client *http;
@@ -243,9 +248,9 @@ static void add_message_options(const struct whmcs *w, struct http_form *form, i
 	if (created && !w->endpoints)
 		http_form_add(form, "created", created);
 	if (markdown > 0 || (markdown < 0 && w->markdown))
-		http_form_add(form, "markdown", "true");
+		http_form_add(form, "markdown", FLAG_TRUE);
 	if (w->noemail && !w->endpoints)
-		http_form_add(form, "noemail", "true");
+		http_form_add(form, "noemail", FLAG_TRUE);
 	add_attachments(w, form, atts, n_atts);
 }
 
@@ -428,7 +433,7 @@ static gboolean whmcs_find_opened_ticket(struct desk *desk, const struct desk_ti
 	http_form_add(form, "subject", req->subject);
 	http_form_add_int(form, "deptid", req->deptid);
 	/* An API user limited to some departments must still see the ticket it opened. */
-	http_form_add(form, "ignore_dept_assignments", "true");
+	http_form_add(form, "ignore_dept_assignments", FLAG_TRUE);
 	http_form_add_int(form, "limitnum", 25);
 	answer = whmcs_call(w, "GetTickets", form, HTTP_LOOKUP, error);
 	http_form_free(form);

@@ -1153,7 +1153,8 @@ class KeliwebApi(WhmcsApi):
     department endpoints are inferred siblings (the fault mode `missing` makes one answer 404,
     as a server without it would). The token is a live one KeliwebLoginApi gave, or the static
     --secret (how the sandbox stood before it had a login); an expired or unknown one is
-    refused as Laravel refuses it."""
+    refused as Laravel refuses it. A boolean field must be "0", "1" or empty: Laravel's
+    `boolean` rule refuses "true"."""
 
     name = "keliweb"
     path = "/api/v2/keliweb/"
@@ -1172,6 +1173,8 @@ class KeliwebApi(WhmcsApi):
                            "customfields", "attachments"},
         "GetTicket": {"ticketnum", "ticketid", "repliessort"},
     }
+    BOOLEAN_FIELDS = {"markdown", "noemail", "admin", "ignore_dept_assignments",
+                      "preventClientClosure"}
 
     def __init__(self, store, identifier, secret, issuer):
         super().__init__(store, identifier, secret)
@@ -1215,6 +1218,10 @@ class KeliwebApi(WhmcsApi):
         if unknown:
             return self._json({"result": "error",
                                "message": "unknown field: " + ", ".join(unknown)}, 400)
+        flags = sorted(k for k in self.BOOLEAN_FIELDS if params.get(k, "") not in ("", "0", "1"))
+        if flags:
+            errors = {k: [f"The {k} field must be true or false."] for k in flags}
+            return self._json({"message": errors[flags[0]][0], "errors": errors}, 422)
         with self.store.lock:
             return known[1](params)
 

@@ -759,6 +759,16 @@ class KeliwebModeTest(unittest.TestCase):
         self.assertTrue(all(c["params"].get("client_secret") == "REDACTED" for c in calls
                             if c["action"] == "token"))
 
+    def test_a_flag_must_be_0_or_1(self):
+        _, answer = self.login()
+        token = answer["access_token"]
+        fields = {"deptid": "1", "subject": "Hi", "message": "Text", **GUEST}
+        for value, status in (("true", 422), ("yes", 422), ("1", 200), ("0", 200), ("", 200)):
+            got, answer = self.call("open-ticket", token, markdown=value, **fields)
+            self.assertEqual(got, status, answer)
+        self.assertEqual(answer and self.call("get-tickets", token,
+                                              ignore_dept_assignments="true")[0], 422)
+
 
 class StatePersistenceTest(unittest.TestCase):
     """--state keeps tickets across a restart, and the secret can come from the env."""

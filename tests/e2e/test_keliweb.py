@@ -111,6 +111,24 @@ class KeliwebDocumentedApi(KeliwebCase):
         self.assertEqual(rc, 0, err)
         self.assertIn("departments not checked here", out)
 
+    def test_flags_are_sent_as_1(self):
+        """Laravel's boolean rule refuses "true" (the sandbox answers 422 to it)."""
+        with open(self.config) as f:
+            text = f.read()
+        self.config = self.write_config(text.replace("priority = Medium",
+                                                     "priority = Medium\nmarkdown = true"))
+        rc, _, err = self.pipe(sample("01-plain.eml"))
+        self.assertEqual(rc, 0, err)
+        [call] = self.desk.calls()
+        self.assertEqual(call["params"]["markdown"], "1")
+        self.assertTrue(self.desk.tickets()[0]["messages"][0]["markdown"])
+        # GetTickets's ignore_dept_assignments, after an answer without the id.
+        self.desk.fault("bare_answer", actions=["OpenTicket"], count=1)
+        rc, _, err = self.pipe(sample("02-html-only.eml"))
+        self.assertEqual(rc, 0, err)
+        [lookup] = [c for c in self.desk.calls() if c["action"] == "GetTickets"]
+        self.assertEqual(lookup["params"]["ignore_dept_assignments"], "1")
+        self.assertEqual(lookup["http_status"], 200)
 
 
 @unittest.skipUnless(DESK_KIND == "keliweb", "Keliweb's own calls")
