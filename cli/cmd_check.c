@@ -17,7 +17,8 @@ static const char check_usage[] = "mail2ticket check";
 static void check_help(void)
 {
 	printf("usage: %s\n\n"
-	       "Validate the config, open the journal, and reach the desk: the credentials are\n"
+	       "Validate the config, open the journal, and reach the desk: it is logged into\n"
+	       "where it has a login (Keliweb with client_id), the credentials are\n"
 	       "tried and the desk's departments listed, with a warning for each department id\n"
 	       "in the config that the desk does not have. Each [mailbox] is logged into (its\n"
 	       "certificate checked) and its folder opened.\n",
@@ -115,6 +116,7 @@ int cmd_check(const struct global_options *g, int argc, char **argv)
 	struct journal *journal = NULL;
 	struct desk *desk = NULL;
 	GPtrArray *depts = NULL;
+	char *login = NULL;
 	GError *err = NULL;
 	int rc = EX_OK;
 	int c;
@@ -139,13 +141,15 @@ int cmd_check(const struct global_options *g, int argc, char **argv)
 		goto fail;
 	printf("journal %s: ok, schema %d\n", journal->where, journal->schema_version);
 	desk = desk_new(config, NULL, &err);
-	if (!desk)
+	if (!desk || !desk_log_in(desk, &login, &err))
 		goto fail;
+	if (login)
+		printf("desk %s (%s): %s\n", config->desk.url, config->desk.kind, login);
 	if (!desk_list_departments(desk, &depts, &err)) {
 		if (!g_error_matches(err, DESK_ERROR, DESK_ERROR_UNSUPPORTED))
 			goto fail;
-		printf("desk %s (%s): %s; departments and credentials not checked here\n",
-		       config->desk.url, config->desk.kind, err->message);
+		printf("desk %s (%s): %s; departments %snot checked here\n", config->desk.url,
+		       config->desk.kind, err->message, login ? "" : "and credentials ");
 		g_clear_error(&err);
 		goto mailboxes;
 	}
@@ -177,6 +181,7 @@ fail:
 	log_msg(M2T_LOG_ERROR, "%s", err->message);
 	g_error_free(err);
 out:
+	g_free(login);
 	if (depts)
 		g_ptr_array_unref(depts);
 	desk_free(desk);

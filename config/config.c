@@ -5,7 +5,6 @@
  * [desk] keys through the desk table. */
 #include "config/config.h"
 
-#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -97,54 +96,6 @@ static gboolean take_url_password(struct loader *ld)
 		c->desk.url = g_uri_to_string_partial(uri, G_URI_HIDE_PASSWORD);
 		if (!c->desk.url_password)
 			ok = loader_fail(ld, "desk", "url", "its password is not percent-encoded");
-	}
-	if (uri)
-		g_uri_unref(uri);
-	return ok;
-}
-
-/* localhost, 127.0.0.0/8 or ::1. */
-static gboolean is_loopback(const char *host)
-{
-	struct in_addr v4;
-	struct in6_addr v6;
-
-	if (g_ascii_strcasecmp(host, "localhost") == 0)
-		return TRUE;
-	if (inet_pton(AF_INET, host, &v4) == 1)
-		return (ntohl(v4.s_addr) >> 24) == 127;
-	return inet_pton(AF_INET6, host, &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
-}
-
-/* http:// sends the API secret in clear text: only to this machine, or when the admin says so,
- * and with a warning either way. */
-static gboolean check_plain_http(struct loader *ld)
-{
-	const struct config *c = ld->config;
-	GUri *uri = g_uri_parse(c->desk.url, G_URI_FLAGS_NONE, NULL);
-	const char *host = uri ? g_uri_get_host(uri) : NULL;
-	gboolean allowed = FALSE;
-	gboolean ok = TRUE;
-
-	if (!loader_get_bool(ld, "desk", "allow_plain_http", &allowed)) {
-		ok = FALSE;
-	} else if (host && is_loopback(host)) {
-		g_ptr_array_add(
-		    ld->config->warnings,
-		    g_strdup_printf("[desk] url %s is plain http: the API secret goes to "
-				    "%s unencrypted (this machine only)",
-				    c->desk.url, host));
-	} else if (allowed) {
-		g_ptr_array_add(
-		    ld->config->warnings,
-		    g_strdup_printf("[desk] url %s is plain http (allow_plain_http = true): "
-				    "the API secret crosses the network unencrypted",
-				    c->desk.url));
-	} else {
-		ok = loader_fail(ld, "desk", "url",
-				 "%s would send the API secret unencrypted to %s: use https://, or "
-				 "set allow_plain_http = true",
-				 c->desk.url, host ? host : "the desk");
 	}
 	if (uri)
 		g_uri_unref(uri);
@@ -248,13 +199,7 @@ static gboolean load_desk(struct loader *ld)
 	}
 	if (backend->check_config && !backend->check_config(ld))
 		goto fail;
-	if (!g_str_has_prefix(c->desk.url, "https://") &&
-	    !g_str_has_prefix(c->desk.url, "http://")) {
-		loader_fail(ld, "desk", "url", "'%s' is not an http:// or https:// address",
-			    c->desk.url);
-		goto fail;
-	}
-	if (g_str_has_prefix(c->desk.url, "http://") && !check_plain_http(ld))
+	if (!loader_check_secret_url(ld, "desk", "url", c->desk.url, "allow_plain_http"))
 		goto fail;
 	if (c->desk.ca_file && !g_file_test(c->desk.ca_file, G_FILE_TEST_IS_REGULAR)) {
 		loader_fail(ld, "desk", "ca_file", "no such file: %s", c->desk.ca_file);
@@ -609,6 +554,10 @@ void config_free(struct config *config)
 		/* Do not leave the secret behind in freed memory. */
 		memset(config->desk.secret, 0, strlen(config->desk.secret));
 		g_free(config->desk.secret);
+	}
+	if (config->desk.client_secret) {
+		memset(config->desk.client_secret, 0, strlen(config->desk.client_secret));
+		g_free(config->desk.client_secret);
 	}
 	g_free(config->desk.mailbox);
 	if (config->desk.backend_keys)

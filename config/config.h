@@ -132,6 +132,9 @@ struct config {
 		char *url_password;
 		char *identifier; /* NULL where the kind needs none (Keliweb) */
 		char *secret;	  /* never printed or logged */
+		/* An OAuth client's secret (Keliweb's login); NULL: none. Never printed or
+		 * logged */
+		char *client_secret;
 		gboolean department_auto;
 		int department; /* used when !department_auto */
 		int default_department;

@@ -2,6 +2,7 @@
 /* The INI reader under the section loaders (loader.h): one helper per kind of value. */
 #include "config/loader.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -365,4 +366,60 @@ char **loader_address_list(const char *value)
 	g_ptr_array_add(out, NULL);
 	g_strfreev(parts);
 	return (char **)g_ptr_array_free(out, FALSE);
+}
+
+/* localhost, 127.0.0.0/8 or ::1. */
+static gboolean is_loopback(const char *host)
+{
+	struct in_addr v4;
+	struct in6_addr v6;
+
+	if (g_ascii_strcasecmp(host, "localhost") == 0)
+		return TRUE;
+	if (inet_pton(AF_INET, host, &v4) == 1)
+		return (ntohl(v4.s_addr) >> 24) == 127;
+	return inet_pton(AF_INET6, host, &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
+}
+
+/* http:// sends the API secret in clear text: only to this machine, or when the admin says so,
+ * and with a warning either way. */
+static gboolean check_plain_http(struct loader *ld, const char *section, const char *key,
+				 const char *url, const char *allow_key)
+{
+	GUri *uri = g_uri_parse(url, G_URI_FLAGS_NONE, NULL);
+	const char *host = uri ? g_uri_get_host(uri) : NULL;
+	gboolean allowed = FALSE;
+	gboolean ok = TRUE;
+
+	if (!loader_get_bool(ld, section, allow_key, &allowed)) {
+		ok = FALSE;
+	} else if (host && is_loopback(host)) {
+		g_ptr_array_add(ld->config->warnings,
+				g_strdup_printf("[%s] %s %s is plain http: the API secret goes to "
+						"%s unencrypted (this machine only)",
+						section, key, url, host));
+	} else if (allowed) {
+		g_ptr_array_add(ld->config->warnings,
+				g_strdup_printf("[%s] %s %s is plain http (%s = true): "
+						"the API secret crosses the network unencrypted",
+						section, key, url, allow_key));
+	} else {
+		ok = loader_fail(ld, section, key,
+				 "%s would send the API secret unencrypted to %s: use https://, or "
+				 "set %s = true",
+				 url, host ? host : "the desk", allow_key);
+	}
+	if (uri)
+		g_uri_unref(uri);
+	return ok;
+}
+
+gboolean loader_check_secret_url(struct loader *ld, const char *section, const char *key,
+				 const char *url, const char *allow_key)
+{
+	if (!g_str_has_prefix(url, "https://") && !g_str_has_prefix(url, "http://"))
+		return loader_fail(ld, section, key, "'%s' is not an http:// or https:// address",
+				   url);
+	return !g_str_has_prefix(url, "http://") ||
+	       check_plain_http(ld, section, key, url, allow_key);
 }

@@ -48,6 +48,11 @@ gboolean loader_get_path(struct loader *ld, const char *section, const char *key
 gboolean loader_read_secret_file(struct loader *ld, const char *section, const char *key,
 				 char **out);
 
+/* url, the value of section/key, is an address secrets are sent to: https://, or http:// to this
+ * machine (with a warning) or where the boolean allow_key of section is true (with a warning). */
+gboolean loader_check_secret_url(struct loader *ld, const char *section, const char *key,
+				 const char *url, const char *allow_key);
+
 /* A warning in the config when the file at path can be read or changed by others than the
  * service user; what names it ("the secret file"). */
 void loader_check_private(struct loader *ld, const char *path, const char *what);

@@ -157,6 +157,12 @@ gboolean desk_is_client_contact(struct desk *desk, const char *userid, const cha
 	return desk->ops->is_client_contact(desk, userid, email, yes, error);
 }
 
+gboolean desk_log_in(struct desk *desk, char **said, GError **error)
+{
+	*said = NULL;
+	return !desk->ops->log_in || desk->ops->log_in(desk, said, error);
+}
+
 static char *address_text(const struct desk_address *a)
 {
 	return a->name && *a->name ? g_strdup_printf("%s <%s>", a->name, a->email)

@@ -149,6 +149,9 @@ struct desk_ops {
 	/* Whether email is a contact of the client with id userid. */
 	gboolean (*is_client_contact)(struct desk *desk, const char *userid, const char *email,
 				      gboolean *yes, GError **error);
+	/* Where the API has a login (Keliweb's OAuth): log in now, and set *said to a line for
+	 * `check` (newly allocated); *said stays NULL without one. NULL: no login. */
+	gboolean (*log_in)(struct desk *desk, char **said, GError **error);
 	void (*destroy)(struct desk *desk);
 };
 
@@ -174,6 +177,9 @@ gboolean desk_find_opened_ticket(struct desk *desk, const struct desk_ticket_req
 				 struct desk_ticket *out, gboolean *found, GError **error);
 gboolean desk_is_client_contact(struct desk *desk, const char *userid, const char *email,
 				gboolean *yes, GError **error);
+/* Log in where the desk has a login: *said is then what `check` says of it (newly allocated),
+ * else NULL. */
+gboolean desk_log_in(struct desk *desk, char **said, GError **error);
 /* Fills *out with a new array of struct desk_department; *out is NULL when the API has no call
  * that lists them, and then only the credentials were tried. */
 gboolean desk_list_departments(struct desk *desk, GPtrArray **out, GError **error);

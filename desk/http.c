@@ -171,11 +171,12 @@ gboolean http_post_form(struct http_client *client, const char *url, const struc
 
 gboolean http_post_multipart(struct http_client *client, const char *url,
 			     const struct http_form *form, const char *bearer_token,
-			     enum http_call call, struct http_response *out, GError **error)
+			     const char *const *headers, enum http_call call,
+			     struct http_response *out, GError **error)
 {
 	return client_ready(client, error) &&
-	       client->module->post_multipart(client->curl, url, form, bearer_token, call, out,
-					      error);
+	       client->module->post_multipart(client->curl, url, form, bearer_token, headers, call,
+					      out, error);
 }
 
 gboolean http_request_basic(struct http_client *client, const char *url, const char *content_type,

@@ -61,10 +61,12 @@ gboolean http_request_basic(struct http_client *client, const char *url, const c
 			    const void *body, gsize len, const char *user, const char *password,
 			    enum http_call call, struct http_response *out, GError **error);
 
-/* POST form as multipart/form-data with "Authorization: Bearer token" (never shown anywhere).
- * Results as for http_post_form(). */
+/* POST form as multipart/form-data with "Authorization: Bearer token" (never shown anywhere;
+ * NULL: no such header) and headers ("Name: value" lines ended by NULL; NULL: none). Results as
+ * for http_post_form(). */
 gboolean http_post_multipart(struct http_client *client, const char *url,
 			     const struct http_form *form, const char *bearer_token,
-			     enum http_call call, struct http_response *out, GError **error);
+			     const char *const *headers, enum http_call call,
+			     struct http_response *out, GError **error);
 
 #endif

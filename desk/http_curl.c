@@ -309,31 +309,73 @@ static gboolean post_form(struct curl_client *client, const char *url,
 	return ok;
 }
 
+/* A secret field of a multipart form (a login's password), read by libcurl from the form
+ * itself: curl_mime_data() would keep a copy that nothing clears. */
+struct secret_part {
+	const struct form_field *field;
+	gsize offset;
+};
+
+static size_t secret_part_read(char *buf, size_t size, size_t n, void *user)
+{
+	struct secret_part *p = user;
+	size_t take = MIN(size * n, p->field->value_len - p->offset);
+
+	memcpy(buf, p->field->value + p->offset, take);
+	p->offset += take;
+	return take;
+}
+
+static int secret_part_seek(void *user, curl_off_t offset, int origin)
+{
+	struct secret_part *p = user;
+
+	if (origin != SEEK_SET || offset < 0 || (gsize)offset > p->field->value_len)
+		return CURL_SEEKFUNC_CANTSEEK;
+	p->offset = offset;
+	return CURL_SEEKFUNC_OK;
+}
+
 static gboolean post_multipart(struct curl_client *client, const char *url,
 			       const struct http_form *form, const char *bearer_token,
-			       enum http_call call, struct http_response *out, GError **error)
+			       const char *const *extra_headers, enum http_call call,
+			       struct http_response *out, GError **error)
 {
 	curl_mime *mime = curl_mime_init(client->curl);
-	char *auth = g_strconcat("Authorization: Bearer ", bearer_token, NULL);
-	struct curl_slist *headers = without_expect(curl_slist_append(NULL, auth));
+	char *auth =
+	    bearer_token ? g_strconcat("Authorization: Bearer ", bearer_token, NULL) : NULL;
+	struct curl_slist *headers = without_expect(auth ? curl_slist_append(NULL, auth) : NULL);
 	gboolean ok;
 
+	for (gsize i = 0; extra_headers && extra_headers[i]; i++)
+		headers = curl_slist_append(headers, extra_headers[i]);
 	for (guint i = 0; i < form->fields->len; i++) {
 		const struct form_field *f = g_ptr_array_index(form->fields, i);
 		curl_mimepart *part = curl_mime_addpart(mime);
 		curl_mime_name(part, f->name);
-		curl_mime_data(part, f->value, CURL_ZERO_TERMINATED);
+		if (f->secret) {
+			struct secret_part *p = g_new0(struct secret_part, 1);
+			p->field = f;
+			curl_mime_data_cb(part, (curl_off_t)f->value_len, secret_part_read,
+					  secret_part_seek, g_free, p);
+		} else {
+			curl_mime_data(part, f->value, CURL_ZERO_TERMINATED);
+		}
 	}
 	curl_easy_setopt(client->curl, CURLOPT_MIMEPOST, mime);
 	curl_easy_setopt(client->curl, CURLOPT_HTTPHEADER, headers);
 	ok = perform(client, url, call, out, error);
 	curl_easy_setopt(client->curl, CURLOPT_MIMEPOST, NULL);
 	curl_easy_setopt(client->curl, CURLOPT_HTTPHEADER, NULL);
+	/* The header held the token; do not leave it in freed memory, nor libcurl's copy of it. */
+	for (struct curl_slist *h = headers; h; h = h->next)
+		memset(h->data, 0, strlen(h->data));
 	curl_slist_free_all(headers);
 	curl_mime_free(mime);
-	/* The header held the token; do not leave it in freed memory. */
-	memset(auth, 0, strlen(auth));
-	g_free(auth);
+	if (auth) {
+		memset(auth, 0, strlen(auth));
+		g_free(auth);
+	}
 	return ok;
 }
 

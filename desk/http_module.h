@@ -36,7 +36,8 @@ struct http_module {
 				  struct http_response *out, GError **error);
 	gboolean (*post_multipart)(struct curl_client *client, const char *url,
 				   const struct http_form *form, const char *bearer_token,
-				   enum http_call call, struct http_response *out, GError **error);
+				   const char *const *headers, enum http_call call,
+				   struct http_response *out, GError **error);
 };
 
 /* The module's table (modules/module.h: M2T_MODULE_HTTP). */

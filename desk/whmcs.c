@@ -14,6 +14,11 @@
  * unanswered attempt opened; the newest come first. */
 #define ADOPT_CANDIDATES 5
 
+/* A flag's "yes" as PHP's http_build_query() writes true, WHMCS's own examples included: WHMCS
+ * 7 reads markdown as (bool)(int), to which "true" is false, and Laravel's boolean rule
+ * (Keliweb) refuses "true". */
+#define FLAG_TRUE "1"
+
 struct whmcs {
 	struct desk base;
 	struct http_client *http;
@@ -21,6 +26,8 @@ struct whmcs {
 	const char *name; /* in messages: "WHMCS", "Keliweb" */
 	/* A REST front: WHMCS action -> endpoint under url; NULL for WHMCS's own api.php. */
 	GHashTable *endpoints;
+	const char *const *headers; /* a REST front's own, on every call */
+	struct oauth_login *login;  /* a REST front's login; NULL: the secret is the token */
 	char *url;
 	char *identifier;
 	char *secret;
@@ -77,8 +84,10 @@ static gboolean is_undocumented(const char *action)
  * WAF may echo the request). Newly allocated. */
 static char *whmcs_quote(const struct whmcs *w, const char *text, gsize len, gsize max)
 {
-	const char *secrets[] = {w->secret, w->accesskey};
+	const char *secrets[] = {w->secret, w->accesskey, NULL, NULL};
 
+	if (w->login)
+		oauth_login_secrets(w->login, &secrets[2]);
 	return desk_quote(text, len, max, secrets, G_N_ELEMENTS(secrets));
 }
 
@@ -151,19 +160,32 @@ static json_t *whmcs_call(struct whmcs *w, const char *action, const struct http
 			  enum http_call call, GError **error)
 {
 	struct http_response resp;
-	char *url = action_url(w, action);
+	const char *token = w->secret;
+	char *url;
 	json_t *answer;
-	gboolean ok = w->endpoints
-			  ? http_post_multipart(w->http, url, form, w->secret, call, &resp, error)
-			  : http_post_form(w->http, url, form, call, &resp, error);
+	GError *err = NULL;
+	gboolean ok;
 
+	if (w->login && !(token = oauth_login_token(w->login, w->http, error)))
+		return NULL;
+	url = action_url(w, action);
+	ok = w->endpoints
+		 ? http_post_multipart(w->http, url, form, token, w->headers, call, &resp, error)
+		 : http_post_form(w->http, url, form, call, &resp, error);
 	g_free(url);
 	if (!ok) {
 		g_prefix_error(error, "%s: ", action);
 		return NULL;
 	}
-	answer = whmcs_answer(w, action, &resp, error);
+	answer = whmcs_answer(w, action, &resp, &err);
 	http_response_clear(&resp);
+	/* A token refused before its time (revoked, a clock running fast) is dropped, so that the
+	 * next call logs in again. This call is not sent again here: a write may have been done,
+	 * and only the journal decides that one goes again. */
+	if (w->login && g_error_matches(err, DESK_ERROR, DESK_ERROR_AUTH))
+		oauth_login_drop(w->login);
+	if (err)
+		g_propagate_error(error, err);
 	return answer;
 }
 
@@ -252,9 +274,9 @@ static void add_message_options(const struct whmcs *w, struct http_form *form, i
 	if (created && !w->endpoints)
 		http_form_add(form, "created", created);
 	if (markdown > 0 || (markdown < 0 && w->markdown))
-		http_form_add(form, "markdown", "true");
+		http_form_add(form, "markdown", FLAG_TRUE);
 	if (w->noemail && !w->endpoints)
-		http_form_add(form, "noemail", "true");
+		http_form_add(form, "noemail", FLAG_TRUE);
 	add_attachments(w, form, atts, n_atts);
 }
 
@@ -437,7 +459,7 @@ static gboolean whmcs_find_opened_ticket(struct desk *desk, const struct desk_ti
 	http_form_add(form, "subject", req->subject);
 	/* Not by department: an agent may have moved the ticket since. An API user limited to
 	 * some departments must still see the ticket it opened. */
-	http_form_add(form, "ignore_dept_assignments", "true");
+	http_form_add(form, "ignore_dept_assignments", FLAG_TRUE);
 	http_form_add_int(form, "limitnum", 25);
 	answer = whmcs_call(w, "GetTickets", form, HTTP_LOOKUP, error);
 	http_form_free(form);
@@ -516,6 +538,9 @@ static gboolean whmcs_is_client_contact(struct desk *desk, const char *userid, c
 		return TRUE; /* a guest's ticket has no client, so no contacts */
 	form = whmcs_form(w, "GetContacts");
 	http_form_add(form, "userid", userid);
+	/* The address is asked for: a page holds 25 contacts (limitnum's default), so a list of
+	 * them all would miss the 26th. */
+	http_form_add(form, "email", email);
 	answer = whmcs_call(w, "GetContacts", form, HTTP_LOOKUP, error);
 	http_form_free(form);
 	if (!answer)
@@ -544,7 +569,20 @@ static void whmcs_destroy(struct desk *desk)
 	g_free(w->accesskey);
 	if (w->endpoints)
 		g_hash_table_unref(w->endpoints);
+	oauth_login_free(w->login);
 	g_free(w);
+}
+
+/* `check`: a REST front with a login logs in, whatever token it holds. */
+static gboolean whmcs_log_in(struct desk *desk, char **said, GError **error)
+{
+	struct whmcs *w = (struct whmcs *)desk;
+
+	*said = NULL;
+	if (!w->login)
+		return TRUE;
+	*said = oauth_login_check(w->login, w->http, error);
+	return *said != NULL;
 }
 
 /* WHMCS's api.php and its REST fronts: the same calls and answers. */
@@ -555,6 +593,7 @@ static const struct desk_ops whmcs_ops = {
     .find_opened_ticket = whmcs_find_opened_ticket,
     .list_departments = whmcs_list_departments,
     .is_client_contact = whmcs_is_client_contact,
+    .log_in = whmcs_log_in,
     .destroy = whmcs_destroy,
 };
 
@@ -596,13 +635,18 @@ static struct desk *whmcs_desk_new(const struct config *config, FILE *dry_run, G
 }
 
 struct desk *whmcs_rest_desk_new(const struct config *config, FILE *dry_run,
-				 const struct desk_backend *backend, GError **error)
+				 const struct desk_backend *backend, struct whmcs_rest *rest,
+				 GError **error)
 {
 	struct whmcs *w = whmcs_new(config, dry_run, backend, error);
 
-	if (!w)
+	if (!w) {
+		oauth_login_free(rest->login);
 		return NULL;
+	}
 	w->endpoints = desk_backend_calls(config, backend->keys);
+	w->headers = rest->headers;
+	w->login = rest->login;
 	/* The base URL is joined with "/" and an endpoint. */
 	while (g_str_has_suffix(w->url, "/"))
 		w->url[strlen(w->url) - 1] = '\0';

@@ -17,7 +17,8 @@ Layout, so that more desks (Keliweb, Thulium) can be added next to WHMCS:
   * Store: tickets, clients and the call log, shared by every desk API;
   * FaultControl: the single active injected fault;
   * WhmcsApi: everything WHMCS-specific (one class per desk API); KeliwebApi: Keliweb's REST
-    front over the same actions; ThuliumApi: Thulium's REST API over the same store;
+    front over the same actions, KeliwebLoginApi its OAuth token endpoint and TokenIssuer the
+    tokens it gave; ThuliumApi: Thulium's REST API over the same store;
   * ControlApi: the /_sandbox/ test-control endpoints;
   * the HTTP server, which routes a path to its API and applies faults.
 
@@ -446,6 +447,23 @@ class Store:
         return next((c for c in self.contacts
                      if c["id"] == contact_id and c["userid"] == client_id), None)
 
+    def add_contact(self, spec):
+        """A contact of an existing client from the control JSON: userid and email required,
+        firstname and lastname optional. Raises ValueError."""
+        if not isinstance(spec, dict):
+            raise ValueError("a contact is a JSON object")
+        client_id = spec.get("userid")
+        address = spec.get("email")
+        if type(client_id) is not int or self.client(client_id) is None:
+            raise ValueError(f"userid must be a client's id, not {client_id!r}")
+        if not isinstance(address, str) or not EMAIL_RE.fullmatch(address):
+            raise ValueError(f"email must be an e-mail address, not {address!r}")
+        contact = {"id": max((c["id"] for c in self.contacts), default=0) + 1,
+                   "userid": client_id, "firstname": str(spec.get("firstname", "")),
+                   "lastname": str(spec.get("lastname", "")), "email": address}
+        self.contacts.append(contact)
+        return contact
+
     def _index(self):
         """Tickets by id and by tid: a scan per look-up made a 50,000-mail import quadratic."""
         self.by_id = {t["id"]: t for t in self.tickets}
@@ -504,6 +522,8 @@ FAULT_MODES = {"http500", "http503", "error", "badjson", "huge", "auth", "slow",
 # desk did anything, or closed after the desk did the work (the answer lost), or an answer that
 # comes after `delay`.
 RANDOM_KINDS = ("http500", "http503", "drop", "lose_answer", "slow")
+# Calls that log in rather than use the desk (KeliwebLoginApi).
+LOGIN_ACTIONS = {"token"}
 
 
 @dataclass
@@ -525,8 +545,12 @@ class Fault:
                 "share": self.share, "kinds": list(self.kinds)}
 
     def hits(self, action, params):
-        """Whether this call is one the fault is aimed at (by action and by parameter text)."""
+        """Whether this call is one the fault is aimed at (by action and by parameter text).
+        A login (Keliweb's "token") is hit only by a fault that names it, so that a fault aimed
+        at every call still hits the calls it was aimed at before there were logins."""
         if self.actions and action.lower() not in self.actions:
+            return False
+        if action in LOGIN_ACTIONS and not self.actions:
             return False
         return self.match is None or any(self.match in value for value in params.values()
                                          if isinstance(value, str))
@@ -553,7 +577,7 @@ class FaultControl:
     server without the endpoint would; "bare_answer" does the work and answers only
     {"result": "success"}, all Keliweb's open-ticket page promises.
     Calls the fault is not aimed at (other actions, no match) pass normally and do not
-    count against `count`.
+    count against `count`. Keliweb's login, action "token", is aimed at only by name.
     """
 
     def __init__(self):
@@ -686,6 +710,10 @@ class WhmcsApi:
         action = params.get("action", "")
         known = self.actions.get(action.lower())
         return (known[0] if known else action), params
+
+    def admit(self, headers, params):
+        """What the request's headers say, looked at as it arrives (before a "slow" fault's
+        pause): nothing for WHMCS, whose credentials are in the form."""
 
     def handle(self, action, params):
         """Authenticate, then run the action, as api.php does."""
@@ -986,9 +1014,13 @@ class WhmcsApi:
         return self._paged(clients, params, "clients", "client")
 
     def get_contacts(self, params):
+        """GetContacts, filtered by `userid` and by `email` (whole address, without regard to
+        case, as MySQL compares), 25 a page unless `limitnum` says."""
         client_id = parse_id(params.get("userid"))
+        address = params.get("email", "").strip().lower()
         contacts = [c for c in self.store.contacts
-                    if client_id is None or c["userid"] == client_id]
+                    if (client_id is None or c["userid"] == client_id)
+                    and (not address or c["email"].lower() == address)]
         return self._paged(contacts, params, "contacts", "contact")
 
     def _paged(self, records, params, outer, inner):
@@ -1094,12 +1126,122 @@ class WhmcsApi:
 # Test control endpoints
 # ---------------------------------------------------------------------------
 
+class TokenIssuer:
+    """The bearer tokens Keliweb's login gave, each with the monotonic time it stops working."""
+
+    def __init__(self, lifetime):
+        self.lifetime = lifetime
+        self._lock = threading.Lock()
+        self._tokens = {}
+
+    def issue(self):
+        token = secrets.token_urlsafe(32)
+        with self._lock:
+            self._tokens[token] = time.monotonic() + self.lifetime
+        return token
+
+    def live(self, token):
+        with self._lock:
+            expires = self._tokens.get(token)
+        return expires is not None and time.monotonic() < expires
+
+
+def expects_json(headers):
+    """Laravel's Request::expectsJson(): an XMLHttpRequest that takes any type, or one that
+    asks for JSON. Without it, Laravel sends a refused caller to its login page."""
+    accept = headers.get("Accept", "")
+    ajax = headers.get("X-Requested-With", "") == "XMLHttpRequest"
+    return (ajax and (not accept or "*/*" in accept)) or "json" in accept
+
+
+def laravel_unauthenticated(headers):
+    """Laravel's answer to a request without a valid token."""
+    if expects_json(headers):
+        return Reply(401, b'{"message":"Unauthenticated."}', result="error",
+                     note="Unauthenticated.")
+    return Reply(302, b"", "text/html; charset=utf-8", headers={"Location": "/login"},
+                 result="redirect", note="to /login")
+
+
+class KeliwebLoginApi:
+    """Keliweb's token endpoint, `POST /oauth/token` (apiv2.keliweb.it/docs/auth/v2/access-token):
+    Laravel Passport's password grant, urlencoded or multipart. A token lasts --token-lifetime
+    seconds; the refresh grant is not offered (mail2ticket does not use it). Its calls are in the
+    call log as action "token"."""
+
+    name = "keliweb"
+    path = "/oauth/token"
+
+    def __init__(self, issuer, client_id, client_secret, username, password):
+        self.issuer = issuer
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.username = username
+        self.password = password
+
+    def handles(self, path):
+        return path == self.path
+
+    def parse_call(self, content_type, body, path, authorization, method="POST"):
+        if method != "POST":
+            raise RequestError(405, f"{method} not allowed; the token endpoint takes POST")
+        return "token", parse_form(content_type, body)
+
+    def admit(self, headers, params):
+        params["_headers"] = {name: headers.get(name, "")
+                              for name in ("X-Requested-With", "Accept")}
+
+    @staticmethod
+    def _oauth_error(status, code, message):
+        body = {"error": code, "error_description": message, "message": message}
+        return Reply(status, json.dumps(body).encode("utf-8"), result="error", note=code)
+
+    def handle(self, action, params):
+        def same(a, b):
+            return hmac.compare_digest(a.encode("utf-8"), b.encode("utf-8"))
+
+        if params.get("grant_type") != "password":
+            return self._oauth_error(400, "unsupported_grant_type", "The authorization grant "
+                                     "type is not supported by the authorization server.")
+        if not all(params.get(k) for k in ("client_id", "username", "password")):
+            return self._oauth_error(400, "invalid_request", "The request is missing a "
+                                     "required parameter.")
+        if not (same(params["client_id"], self.client_id)
+                and same(params.get("client_secret", ""), self.client_secret)):
+            return self.auth_failure()
+        if not (same(params["username"], self.username)
+                and same(params["password"], self.password)):
+            return self._oauth_error(400, "invalid_grant", "The user credentials were "
+                                     "incorrect.")
+        answer = {"token_type": "Bearer", "expires_in": self.issuer.lifetime,
+                  "access_token": self.issuer.issue(),
+                  "refresh_token": secrets.token_urlsafe(32)}
+        return Reply(200, json.dumps(answer).encode("utf-8"), result="success",
+                     note=f"token for {self.issuer.lifetime} s")
+
+    def auth_failure(self):
+        return self._oauth_error(401, "invalid_client", "Client authentication failed")
+
+    def error(self, message):
+        return self._oauth_error(400, "invalid_request", message)
+
+    def redact(self, params):
+        shown = {k: v for k, v in params.items() if not k.startswith("_")}
+        for key in ("client_secret", "password"):
+            if key in shown:
+                shown[key] = "REDACTED"
+        return shown
+
+
 class KeliwebApi(WhmcsApi):
     """Keliweb's API v2 (seed 001): `POST /api/v2/keliweb/<endpoint>`, a bearer token,
     multipart/form-data, WHMCS's answers. Keliweb's pages document get-ticket, open-ticket and
     add-ticket-reply, and a field they do not list is refused with HTTP 400; the list and
     department endpoints are inferred siblings (the fault mode `missing` makes one answer 404,
-    as a server without it would)."""
+    as a server without it would). The token is a live one KeliwebLoginApi gave, or the static
+    --secret (how the sandbox stood before it had a login); an expired or unknown one is
+    refused as Laravel refuses it. A boolean field must be "0", "1" or empty: Laravel's
+    `boolean` rule refuses "true"."""
 
     name = "keliweb"
     path = "/api/v2/keliweb/"
@@ -1118,6 +1260,12 @@ class KeliwebApi(WhmcsApi):
                            "customfields", "attachments"},
         "GetTicket": {"ticketnum", "ticketid", "repliessort"},
     }
+    BOOLEAN_FIELDS = {"markdown", "noemail", "admin", "ignore_dept_assignments",
+                      "preventClientClosure"}
+
+    def __init__(self, store, identifier, secret, issuer):
+        super().__init__(store, identifier, secret)
+        self.issuer = issuer
 
     def handles(self, path):
         return path.startswith(self.path)
@@ -1133,10 +1281,22 @@ class KeliwebApi(WhmcsApi):
         params["_bearer"] = token.strip() if scheme.lower() == "bearer" else ""
         return self.ENDPOINTS.get(path[len(self.path):], path[len(self.path):]), params
 
+    def admit(self, headers, params):
+        """The token is judged as the request arrives, as Laravel's auth middleware does before
+        the work (and before a "slow" fault's pause)."""
+        token = params.pop("_bearer", "")
+        if token and hmac.compare_digest(token.encode("utf-8"), self.secret.encode("utf-8")):
+            params["_auth"] = "static"
+        elif token and self.issuer.live(token):
+            params["_auth"] = "token"
+        else:
+            params["_auth"] = None
+        params["_headers"] = {name: headers.get(name, "")
+                              for name in ("X-Requested-With", "Accept")}
+
     def handle(self, action, params):
-        if not hmac.compare_digest(params.get("_bearer", "").encode("utf-8"),
-                                   self.secret.encode("utf-8")):
-            return self.auth_failure()
+        if not params.get("_auth"):
+            return laravel_unauthenticated(params.get("_headers", {}))
         known = self.actions.get(action.lower())
         if known is None or action not in self.ENDPOINTS.values():
             return self._json({"result": "error", "message": "Not Found"}, 404)
@@ -1145,6 +1305,10 @@ class KeliwebApi(WhmcsApi):
         if unknown:
             return self._json({"result": "error",
                                "message": "unknown field: " + ", ".join(unknown)}, 400)
+        flags = sorted(k for k in self.BOOLEAN_FIELDS if params.get(k, "") not in ("", "0", "1"))
+        if flags:
+            errors = {k: [f"The {k} field must be true or false."] for k in flags}
+            return self._json({"message": errors[flags[0]][0], "errors": errors}, 422)
         with self.store.lock:
             return known[1](params)
 
@@ -1153,7 +1317,8 @@ class KeliwebApi(WhmcsApi):
 
     def redact(self, params):
         shown = super().redact(params)
-        shown.pop("_bearer", None)
+        for key in [k for k in shown if k.startswith("_")]:
+            shown.pop(key)
         return shown
 
 
@@ -1185,6 +1350,9 @@ class ThuliumApi:
 
     def handles(self, path):
         return path.startswith(self.path) and not path.startswith("/api/v2/")
+
+    def admit(self, headers, params):
+        """Nothing: the credentials are checked with the call (HTTP Basic)."""
 
     def mailboxes(self):
         return {f"{name.lower()}@{self.MAILBOX_DOMAIN}": queue
@@ -1445,6 +1613,7 @@ class ControlApi:
             ("POST", "reset"): self.reset,
             ("GET", "fault"): lambda body: control_reply({"fault": self.faults.current()}),
             ("POST", "fault"): self.set_fault,
+            ("POST", "contacts"): self.add_contacts,
         }
 
     def handle(self, method, path, body, client_ip):
@@ -1473,6 +1642,18 @@ class ControlApi:
         self.store.reset()
         self.faults.clear()
         return control_reply({"ok": True})
+
+    def add_contacts(self, body):
+        """Contacts for clients: a JSON object or a list of them (Store.add_contact)."""
+        try:
+            specs = json.loads(body or b"null")
+            specs = specs if isinstance(specs, list) else [specs]
+            with self.store.lock:
+                added = [self.store.add_contact(spec) for spec in specs]
+                self.store.save()
+        except ValueError as exc:  # includes JSON syntax errors
+            return control_reply({"ok": False, "error": str(exc)}, 400)
+        return control_reply({"ok": True, "contacts": added})
 
     def set_fault(self, body):
         try:
@@ -1535,11 +1716,15 @@ class SandboxServer(ThreadingHTTPServer):
                           .encode("utf-8"), result="error", note=exc.message)
             self._record(api, "", {}, reply, None, started, request.path)
             return reply
+        api.admit(request.headers, params)
+        # For the call log: how a Keliweb call was let in ("static", "token" or None), and
+        # the headers that decide how Laravel answers a refusal.
+        seen = {"auth": params.get("_auth"), "headers": params.get("_headers")}
         fault = self.faults.take(action, params, request.requests_served > 1)
         mode = fault.mode if fault else None
         if mode == "drop":
             self._record(api, action, api.redact(params), Reply(0, b"", result=mode), mode,
-                         started, request.path)
+                         started, request.path, **seen)
             return None
         if mode == "slow":
             time.sleep(fault.delay)
@@ -1565,18 +1750,20 @@ class SandboxServer(ThreadingHTTPServer):
             reply = api.handle(action, params)
             if mode == "bare_answer" and reply.status == 200:
                 reply = Reply(200, b'{"result":"success"}', result=mode)
-        self._record(api, action, api.redact(params), reply, mode, started, request.path)
+        self._record(api, action, api.redact(params), reply, mode, started, request.path,
+                     **seen)
         if mode == "slow_after_create":
             time.sleep(fault.delay)
         if mode in ("lose_answer", "lose_answer_reused"):
             return None  # the work is done; the answer never leaves
         return reply
 
-    def _record(self, api, action, params, reply, mode, started, path):
+    def _record(self, api, action, params, reply, mode, started, path, auth=None,
+                headers=None):
         # started/finished (this process's monotonic clock) let a test see calls overlap; the
         # path tells apart REST calls whose parameters are in it (Thulium's GET tickets/ID).
         self.store.record_call({"api": api.name, "action": action, "params": params,
-                                "path": path,
+                                "path": path, "auth": auth, "headers": headers,
                                 "http_status": reply.status, "result": reply.result,
                                 "fault": mode, "started": started,
                                 "finished": time.monotonic()})
@@ -1743,8 +1930,22 @@ def main(argv=None):
     parser.add_argument("--tls-self-signed", metavar="CERT",
                         help="serve HTTPS with a new self-signed certificate for 127.0.0.1, "
                              "written to CERT (PEM) for the client to trust")
+    login = parser.add_argument_group("Keliweb's login (POST /oauth/token)")
+    login.add_argument("--client-id", default="sandbox-client")
+    login.add_argument("--client-secret", default="sandbox-client-secret",
+                       help="the SANDBOX_DESK_CLIENT_SECRET variable wins over it")
+    login.add_argument("--username", default="sandbox@example.com")
+    login.add_argument("--password",
+                       help="default: the API secret; the SANDBOX_DESK_PASSWORD variable wins")
+    login.add_argument("--token-lifetime", type=int, default=3600, metavar="SECONDS",
+                       help="how long a token the login gives works (expires_in)")
     args = parser.parse_args(argv)
     secret = os.environ.get("SANDBOX_DESK_SECRET") or args.secret
+    client_secret = os.environ.get("SANDBOX_DESK_CLIENT_SECRET") or args.client_secret
+    password = os.environ.get("SANDBOX_DESK_PASSWORD") or args.password or secret
+    if args.token_lifetime < 1:
+        parser.error("--token-lifetime must be at least 1")
+    issuer = TokenIssuer(args.token_lifetime)
 
     try:
         store = Store(args.departments, args.seed, args.state)
@@ -1756,7 +1957,9 @@ def main(argv=None):
     try:
         server = SandboxServer((args.host, args.port), store,
                                [WhmcsApi(store, args.identifier, secret),
-                                KeliwebApi(store, args.identifier, secret),
+                                KeliwebApi(store, args.identifier, secret, issuer),
+                                KeliwebLoginApi(issuer, args.client_id, client_secret,
+                                                args.username, password),
                                 ThuliumApi(store, args.identifier, secret)], faults, args.quiet)
     except OSError as exc:
         print(f"sandbox-desk: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)

@@ -480,6 +480,21 @@ class SandboxDeskTest(unittest.TestCase):
         self.assertEqual(contacts, [{"id": "1", "userid": "1", "firstname": "Sam",
                                      "lastname": "Reilly", "email": "sam@example.com"}])
 
+    def test_contacts_added_paged_and_found_by_email(self):
+        added = self.control("POST", "contacts", [{"userid": 2, "email": f"c{i}@acme.example"}
+                                                  for i in range(1, 31)])["contacts"]
+        self.assertEqual([c["id"] for c in added], list(range(2, 32)))
+        page = self.call("GetContacts", userid="2")
+        self.assertEqual((page["totalresults"], page["numreturned"]), ("30", 25))
+        found = self.call("GetContacts", userid="2", email="C30@Acme.example")
+        self.assertEqual([c["email"] for c in found["contacts"]["contact"]], ["c30@acme.example"])
+        self.assertNotIn("contacts", self.call("GetContacts", userid="1",
+                                               email="c30@acme.example"))
+        for bad in ({"userid": 9, "email": "a@b.example"}, {"userid": 2, "email": "nope"}, 7):
+            self.control("POST", "contacts", bad, expect=400)
+        self.control("POST", "reset")
+        self.assertEqual(self.call("GetContacts", userid="2")["totalresults"], "0")
+
     # -- faults --------------------------------------------------------------
 
     def test_fault_http500_and_http503(self):
@@ -662,6 +677,115 @@ class ThuliumModeTest(unittest.TestCase):
         for path in (f"tickets/{ticket_id}/customer_responses", "ticket_queues"):
             status, _, _ = self.call(path, {"body": "x"})
             self.assertEqual(status, 404, path)
+
+
+class KeliwebModeTest(unittest.TestCase):
+    """Keliweb's login, its tokens and the checks of its API calls."""
+
+    LIFETIME = 2
+
+    @classmethod
+    def setUpClass(cls):
+        cls.workdir = tempfile.TemporaryDirectory()
+        cls.desk = DeskProcess(cls.workdir.name, "--client-id", "kid", "--client-secret", "ksec",
+                               "--username", "me@example.com", "--password", "pw",
+                               "--token-lifetime", str(cls.LIFETIME))
+        cls.ajax = {"X-Requested-With": "XMLHttpRequest", "Accept": "application/json"}
+
+    def setUp(self):
+        open_url(urllib.request.Request(self.desk.url + "/_sandbox/reset", data=b""))
+
+    @classmethod
+    def tearDownClass(cls):
+        status = cls.desk.stop()
+        cls.workdir.cleanup()
+        assert status == 0, f"sandbox desk exited with {status}"
+
+    def login(self, multipart=False, **changes):
+        fields = {"grant_type": "password", "client_id": "kid", "client_secret": "ksec",
+                  "username": "me@example.com", "password": "pw", **changes}
+        if multipart:
+            body, content_type = encode_multipart(fields)
+        else:
+            body = urllib.parse.urlencode(fields).encode()
+            content_type = "application/x-www-form-urlencoded"
+        request = urllib.request.Request(self.desk.url + "/oauth/token", data=body,
+                                         headers={**self.ajax, "Content-Type": content_type})
+        status, _, answer = open_url(request)
+        return status, json.loads(answer)
+
+    def call(self, endpoint, token, headers=None, **fields):
+        body, content_type = encode_multipart(fields)
+        request = urllib.request.Request(
+            f"{self.desk.url}/api/v2/keliweb/{endpoint}", data=body,
+            headers={**(self.ajax if headers is None else headers),
+                     "Content-Type": content_type, "Authorization": f"Bearer {token}"})
+        status, _, answer = open_url(request)
+        return status, json.loads(answer) if answer else None
+
+    def test_a_token_from_the_login_works_until_it_expires(self):
+        for multipart in (False, True):
+            status, answer = self.login(multipart)
+            self.assertEqual(status, 200, answer)
+            self.assertEqual((answer["token_type"], answer["expires_in"]),
+                             ("Bearer", self.LIFETIME))
+            self.assertIn("refresh_token", answer)
+        status, answer = self.call("get-support-departments", answer["access_token"])
+        self.assertEqual((status, answer["result"]), (200, "success"))
+        status, answer = self.call("get-support-departments", "sandbox-secret")
+        self.assertEqual((status, answer["result"]), (200, "success"))  # the static token
+        for token in ("made-up", ""):
+            self.assertEqual(self.call("get-support-departments", token),
+                             (401, {"message": "Unauthenticated."}))
+        _, answer = self.login()
+        time.sleep(self.LIFETIME + 0.2)
+        self.assertEqual(self.call("get-support-departments", answer["access_token"]),
+                         (401, {"message": "Unauthenticated."}))
+        # Without the headers that make Laravel answer JSON, a refusal is a redirect.
+        class Stay(urllib.request.HTTPRedirectHandler):
+            def redirect_request(self, *args):
+                return None
+
+        body, content_type = encode_multipart({})
+        request = urllib.request.Request(
+            f"{self.desk.url}/api/v2/keliweb/get-ticket", data=body,
+            headers={"Content-Type": content_type, "Authorization": "Bearer made-up"})
+        with self.assertRaises(urllib.error.HTTPError) as caught:
+            urllib.request.build_opener(Stay).open(request, timeout=5)
+        with caught.exception as answer:
+            self.assertEqual((answer.code, answer.headers["Location"]), (302, "/login"))
+        calls = [(c["action"], c["auth"]) for c in
+                 json.loads(open_url(urllib.request.Request(
+                     self.desk.url + "/_sandbox/calls"))[2])["calls"]]
+        self.assertEqual(calls[:4], [("token", None), ("token", None),
+                                     ("GetSupportDepartments", "token"),
+                                     ("GetSupportDepartments", "static")])
+
+    def test_refused_logins(self):
+        for changes, status, error in (
+                ({"password": "wrong"}, 400, "invalid_grant"),
+                ({"username": "other@example.com"}, 400, "invalid_grant"),
+                ({"client_secret": "wrong"}, 401, "invalid_client"),
+                ({"client_id": "other"}, 401, "invalid_client"),
+                ({"grant_type": "refresh_token"}, 400, "unsupported_grant_type"),
+                ({"password": ""}, 400, "invalid_request")):
+            got, answer = self.login(**changes)
+            self.assertEqual((got, answer["error"]), (status, error), changes)
+            self.assertTrue(answer["message"])
+        calls = json.loads(open_url(urllib.request.Request(
+            self.desk.url + "/_sandbox/calls"))[2])["calls"]
+        self.assertTrue(all(c["params"].get("client_secret") == "REDACTED" for c in calls
+                            if c["action"] == "token"))
+
+    def test_a_flag_must_be_0_or_1(self):
+        _, answer = self.login()
+        token = answer["access_token"]
+        fields = {"deptid": "1", "subject": "Hi", "message": "Text", **GUEST}
+        for value, status in (("true", 422), ("yes", 422), ("1", 200), ("0", 200), ("", 200)):
+            got, answer = self.call("open-ticket", token, markdown=value, **fields)
+            self.assertEqual(got, status, answer)
+        self.assertEqual(answer and self.call("get-tickets", token,
+                                              ignore_dept_assignments="true")[0], 422)
 
 
 class StatePersistenceTest(unittest.TestCase):

@@ -22,6 +22,11 @@ BINARY = os.environ.get("M2T_BINARY", os.path.join(SOURCE_DIR, "build", "mail2ti
 SAMPLES = os.path.join(SOURCE_DIR, "samples", "mail")
 IDENTIFIER = "e2e-identifier"
 SECRET = "e2e-secret-7f3a9c"  # the tests check that it never appears in any output
+# Keliweb's login (tests/e2e/test_keliweb.py): the sandbox's API key, its secret and the account;
+# the account's password is SECRET.
+CLIENT_ID = "e2e-client-id"
+CLIENT_SECRET = "e2e-client-secret-5b2d81"
+USERNAME = "e2e@example.com"
 # The password of the PostgreSQL role the shared-journal tests use (tests/e2e/postgres.py).
 PG_PASSWORD = "pg-secret-4d1c8e"
 # Every secret any end-to-end test hands mail2ticket: the desk's secret, the Dovecot password, the
@@ -29,7 +34,7 @@ PG_PASSWORD = "pg-secret-4d1c8e"
 # check_secrets_in_logs.py looks for each in the logs of the whole run.
 # The password of the proxy in front of the desk, in [desk] url (test_desk_answers.py).
 PROXY_PASSWORD = "Pr0xyPassw0rd"
-SECRETS = [SECRET, "pass123", "tok-good-123", "tok-bad-456", "example-desk-secret",
+SECRETS = [SECRET, CLIENT_SECRET, "pass123", "tok-good-123", "tok-bad-456", "example-desk-secret",
            "example-mailbox-password", PG_PASSWORD, PROXY_PASSWORD]
 # With M2T_LOG_DIR set (ctest sets it), each test case's mail2ticket output is kept there.
 LOG_DIR = os.environ.get("M2T_LOG_DIR")
@@ -118,19 +123,22 @@ def sample(name):
 class SandboxDesk:
     """The sandbox desk (tests/desk/sandbox_desk.py) as a subprocess."""
 
-    def __init__(self, workdir, tls=False, state=None, args=()):
+    def __init__(self, workdir, tls=False, state=None, token_lifetime=None, args=()):
         """tls: serve HTTPS with a self-signed certificate for 127.0.0.1, kept in ca_file for
         the config (plain http to loopback gets a warning at every start). state: the desk's
-        --state file, tickets and clients to start with (the desk writes to it). args: more
-        of sandbox_desk.py's options (--max-body-mb 1)."""
+        --state file, tickets and clients to start with (the desk writes to it).
+        token_lifetime: seconds a token of Keliweb's login lasts (default the desk's, an hour).
+        args: more of sandbox_desk.py's options (--max-body-mb 1)."""
         self.workdir = workdir
         port_file = os.path.join(workdir, "desk.port")
-        env = dict(os.environ, SANDBOX_DESK_SECRET=SECRET)
+        env = dict(os.environ, SANDBOX_DESK_SECRET=SECRET, SANDBOX_DESK_CLIENT_SECRET=CLIENT_SECRET)
         self.log = open(os.path.join(workdir, "desk.log"), "wb")
         self.ca_file = os.path.join(workdir, "desk-cert.pem") if tls else None
         self.proc = subprocess.Popen(
             [sys.executable, os.path.join(SOURCE_DIR, "tests", "desk", "sandbox_desk.py"),
-             "--port", "0", "--port-file", port_file, "--identifier", IDENTIFIER]
+             "--port", "0", "--port-file", port_file, "--identifier", IDENTIFIER,
+             "--client-id", CLIENT_ID, "--username", USERNAME]
+            + (["--token-lifetime", str(token_lifetime)] if token_lifetime else [])
             + (["--tls-self-signed", self.ca_file] if tls else [])
             + (["--state", state] if state else []) + list(args),
             stdout=self.log, stderr=subprocess.STDOUT, env=env, preexec_fn=die_with_parent)
@@ -243,11 +251,13 @@ class DeskTestCase(unittest.TestCase):
 
     timeout = 3
     desk_tls = False  # the sandbox desk over HTTPS, trusted through [desk] ca_file
+    desk_token_lifetime = None  # seconds a token of the sandbox's Keliweb login lasts
 
     @classmethod
     def setUpClass(cls):
         cls.classdir = tempfile.mkdtemp(prefix="m2t-e2e-")
-        cls.desk = SandboxDesk(cls.classdir, tls=cls.desk_tls)
+        cls.desk = SandboxDesk(cls.classdir, tls=cls.desk_tls,
+                               token_lifetime=cls.desk_token_lifetime)
         cls.outputs = []
 
     @classmethod
@@ -301,6 +311,7 @@ class DeskTestCase(unittest.TestCase):
         cmd = [BINARY] + (["--config", self.config] if config else []) + list(args)
         run_env = dict(os.environ)
         run_env.pop("MAIL2TICKET_SECRET", None)
+        run_env.pop("MAIL2TICKET_CLIENT_SECRET", None)
         run_env.pop("MAIL2TICKET_CONFIG", None)
         if env:
             run_env.update(env)
@@ -309,6 +320,8 @@ class DeskTestCase(unittest.TestCase):
         out, err = proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace")
         self.kept_output.append("$ mail2ticket %s\n%s%s" % (" ".join(args), err, out))
         self.assertNotIn(SECRET, out + err, "the secret appeared in mail2ticket's output")
+        self.assertNotIn(CLIENT_SECRET, out + err,
+                         "the client secret appeared in mail2ticket's output")
         return proc.returncode, out, err
 
     def pipe(self, mail, *args, **kw):

@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "desk/http.h"
 #include "desk/whmcs.h"
 
 #define IDENTIFIER "unit-identifier"
@@ -326,6 +327,40 @@ static void test_client_contacts(void **state)
 	config_free(c);
 }
 
+/* A client with more contacts than a page of GetContacts holds (25): the last is a contact
+ * too. */
+static void test_a_client_with_many_contacts(void **state)
+{
+	struct config *c = config_for(plain.url, SECRET, NULL);
+	struct desk *d = desk_for(c);
+	struct http_client *http = http_client_for_desk(c, NULL);
+	char *url = g_strconcat(plain.url, "/_sandbox/contacts", NULL);
+	GString *contacts = g_string_new("[");
+	struct http_response resp;
+	gboolean yes = FALSE;
+	GError *err = NULL;
+	(void)state;
+
+	for (int i = 1; i <= 30; i++)
+		g_string_append_printf(contacts,
+				       "%s{\"userid\": 2, \"email\": \"c%d@acme.example\"}",
+				       i > 1 ? "," : "", i);
+	g_string_append_c(contacts, ']');
+	assert_true(http_request_basic(http, url, "application/json", contacts->str, contacts->len,
+				       "", "", HTTP_WRITE, &resp, &err));
+	assert_int_equal(resp.status, 200);
+	http_response_clear(&resp);
+	assert_true(desk_is_client_contact(d, "2", "C30@acme.example", &yes, &err));
+	assert_true(yes);
+	assert_true(desk_is_client_contact(d, "2", "c31@acme.example", &yes, &err));
+	assert_false(yes);
+	g_string_free(contacts, TRUE);
+	g_free(url);
+	http_client_free(http);
+	desk_free(d);
+	config_free(c);
+}
+
 static void test_compose_message_cc_block(void **state)
 {
 	const struct desk_address cc[] = {{"Bob", "bob@example.org"}, {NULL, "c@example.net"}};
@@ -355,6 +390,7 @@ int main(void)
 	    cmocka_unit_test(test_find_opened_ticket_matches_text),
 	    cmocka_unit_test(test_tls_verified_by_default),
 	    cmocka_unit_test(test_client_contacts),
+	    cmocka_unit_test(test_a_client_with_many_contacts),
 	    cmocka_unit_test(test_compose_message_cc_block),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
