@@ -138,9 +138,17 @@ gboolean desk_get_ticket(struct desk *desk, const char *tid, struct desk_ticket 
 }
 
 gboolean desk_find_opened_ticket(struct desk *desk, const struct desk_ticket_request *req,
-				 struct desk_ticket *out, gboolean *found, GError **error)
+				 const struct desk_ticket_filter *others, struct desk_ticket *out,
+				 gboolean *found, GError **error)
 {
-	return desk->ops->find_opened_ticket(desk, req, out, found, error);
+	return desk->ops->find_opened_ticket(desk, req, others, out, found, error);
+}
+
+gboolean desk_ticket_filter_names(const struct desk_ticket_filter *others, const char *id,
+				  gboolean *yes, GError **error)
+{
+	*yes = FALSE;
+	return !others || !id || others->names(others, id, yes, error);
 }
 
 gboolean desk_list_departments(struct desk *desk, GPtrArray **out, GError **error)

@@ -129,6 +129,16 @@ enum desk_capability {
 	DESK_CAN_FIELD_NAMES = 1 << 7, /* custom fields named (customfield.NAME), not numbered */
 };
 
+/* Tickets that match a mail by requester, subject and text and yet are other mails' (the journal
+ * knows them): a customer who writes the same thing again, a monitor sending the same alert. A
+ * look-up for what a lost attempt opened passes them over. */
+struct desk_ticket_filter {
+	/* *yes when the ticket with the internal id is another mail's; FALSE with error set when
+	 * that cannot be told now. */
+	gboolean (*names)(const struct desk_ticket_filter *filter, const char *id, gboolean *yes,
+			  GError **error);
+};
+
 struct desk_ops {
 	/* out's id and tid are NULL when the desk opened the ticket without saying them and
 	 * has no call to find it by (Keliweb without get-tickets). */
@@ -139,8 +149,10 @@ struct desk_ops {
 	gboolean (*get_ticket)(struct desk *desk, const char *tid, struct desk_ticket *out,
 			       GError **error);
 	/* After an attempt that got no answer: the ticket that attempt may have opened, matched by
-	 * requester, subject and text. *found is FALSE when there is none. */
+	 * requester, subject and text, the newest such the backend sees that others (NULL: none)
+	 * does not name. *found is FALSE when there is none. */
 	gboolean (*find_opened_ticket)(struct desk *desk, const struct desk_ticket_request *req,
+				       const struct desk_ticket_filter *others,
 				       struct desk_ticket *out, gboolean *found, GError **error);
 	/* NULL where the API has no such call (Thulium): check_access then tries the
 	 * credentials. */
@@ -174,7 +186,12 @@ gboolean desk_add_reply(struct desk *desk, const struct desk_reply_request *req,
 gboolean desk_get_ticket(struct desk *desk, const char *tid, struct desk_ticket *out,
 			 GError **error);
 gboolean desk_find_opened_ticket(struct desk *desk, const struct desk_ticket_request *req,
-				 struct desk_ticket *out, gboolean *found, GError **error);
+				 const struct desk_ticket_filter *others, struct desk_ticket *out,
+				 gboolean *found, GError **error);
+/* Whether others names the ticket with the internal id (FALSE with error set when it cannot
+ * tell now); *yes is FALSE without others. */
+gboolean desk_ticket_filter_names(const struct desk_ticket_filter *others, const char *id,
+				  gboolean *yes, GError **error);
 gboolean desk_is_client_contact(struct desk *desk, const char *userid, const char *email,
 				gboolean *yes, GError **error);
 /* Log in where the desk has a login: *said is then what `check` says of it (newly allocated),

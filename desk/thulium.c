@@ -457,32 +457,44 @@ static gboolean thulium_get_ticket(struct desk *desk, const char *tid, struct de
 	return TRUE;
 }
 
-/* The first ticket in list from the requester, with the subject and first message of req. */
+/* The first ticket in list from the requester, with the subject and first message of req, that
+ * others does not name (*found). FALSE with error set when others cannot tell. */
 static gboolean match_ticket(const json_t *list, const struct desk_ticket_request *req,
-			     const char *text, struct desk_ticket *out)
+			     const char *text, const struct desk_ticket_filter *others,
+			     struct desk_ticket *out, gboolean *found, GError **error)
 {
 	size_t i;
 	const json_t *obj;
 
+	*found = FALSE;
 	json_array_foreach(list, i, obj)
 	{
 		struct desk_ticket candidate;
+		gboolean other = FALSE;
 		ticket_from_json(obj, &candidate);
 		if (candidate.email && g_ascii_strcasecmp(candidate.email, req->email) == 0 &&
 		    g_strcmp0(candidate.subject, req->subject) == 0 && candidate.messages &&
 		    candidate.messages->len > 0 &&
 		    desk_same_text(g_ptr_array_index(candidate.messages, 0), text)) {
-			*out = candidate;
-			return TRUE;
+			if (!desk_ticket_filter_names(others, candidate.id, &other, error)) {
+				desk_ticket_clear(&candidate);
+				return FALSE;
+			}
+			if (!other) {
+				*out = candidate;
+				*found = TRUE;
+				return TRUE;
+			}
 		}
 		desk_ticket_clear(&candidate);
 	}
-	return FALSE;
+	return TRUE;
 }
 
 /* The documented GET tickets of the request's queue, most recently changed first (a ticket just
  * opened is), a page at a time until a match, the end of the list (its count), or ADOPT_PAGES. */
 static gboolean thulium_find_opened_ticket(struct desk *desk, const struct desk_ticket_request *req,
+					   const struct desk_ticket_filter *others,
 					   struct desk_ticket *out, gboolean *found, GError **error)
 {
 	struct thulium *t = (struct thulium *)desk;
@@ -511,7 +523,7 @@ static gboolean thulium_find_opened_ticket(struct desk *desk, const struct desk_
 			ok = FALSE;
 			break;
 		}
-		*found = match_ticket(list, req, text, out);
+		ok = match_ticket(list, req, text, others, out, found, error);
 		json_decref(answer);
 		if ((page + 1) * (json_int_t)ADOPT_PAGE >= count)
 			break;

@@ -313,6 +313,7 @@ static struct http_form *open_ticket_form(struct whmcs *w, const struct desk_tic
 }
 
 static gboolean whmcs_find_opened_ticket(struct desk *desk, const struct desk_ticket_request *req,
+					 const struct desk_ticket_filter *others,
 					 struct desk_ticket *out, gboolean *found, GError **error);
 
 /* The desk said success without the ticket's id (Keliweb's page lists none): the ticket is looked
@@ -324,7 +325,7 @@ static gboolean find_ticket_just_opened(struct whmcs *w, const struct desk_ticke
 	GError *err = NULL;
 	gboolean found = FALSE;
 
-	if (whmcs_find_opened_ticket(&w->base, req, out, &found, &err) && found)
+	if (whmcs_find_opened_ticket(&w->base, req, NULL, out, &found, &err) && found)
 		return TRUE;
 	if (g_error_matches(err, DESK_ERROR, DESK_ERROR_UNSUPPORTED)) {
 		g_error_free(err);
@@ -439,7 +440,43 @@ static gboolean whmcs_get_ticket(struct desk *desk, const char *tid, struct desk
 	return get_ticket_by((struct whmcs *)desk, "ticketnum", tid, out, error);
 }
 
+/* WHMCS's ids count up as tickets are opened; 0 for none. */
+static guint64 id_number(const char *id)
+{
+	return id ? g_ascii_strtoull(id, NULL, 10) : 0;
+}
+
+/* candidate (as GetTicket gave it) becomes *best when it began with message, others does not
+ * name it, and it is newer than *best (*found: *best holds one). Takes candidate; FALSE with
+ * error set when others cannot tell. */
+static gboolean keep_newest_match(struct desk_ticket *candidate, const char *message,
+				  const struct desk_ticket_filter *others, struct desk_ticket *best,
+				  gboolean *found, GError **error)
+{
+	gboolean other = FALSE;
+	gboolean match = candidate->messages && candidate->messages->len > 0 &&
+			 desk_same_text(g_ptr_array_index(candidate->messages, 0), message);
+
+	if (match && !desk_ticket_filter_names(others, candidate->id, &other, error)) {
+		desk_ticket_clear(candidate);
+		return FALSE;
+	}
+	if (match && !other && (!*found || id_number(candidate->id) > id_number(best->id))) {
+		if (*found)
+			desk_ticket_clear(best);
+		*best = *candidate;
+		*found = TRUE;
+		return TRUE;
+	}
+	desk_ticket_clear(candidate);
+	return TRUE;
+}
+
+/* Of the requester's newest tickets with the subject, the newest (by id: the list comes in the
+ * order of their last reply) whose first message is the text: one with the same text opened
+ * before, and since replied to, must not pass for the one just opened. */
 static gboolean whmcs_find_opened_ticket(struct desk *desk, const struct desk_ticket_request *req,
+					 const struct desk_ticket_filter *others,
 					 struct desk_ticket *out, gboolean *found, GError **error)
 {
 	struct whmcs *w = (struct whmcs *)desk;
@@ -448,6 +485,7 @@ static gboolean whmcs_find_opened_ticket(struct desk *desk, const struct desk_ti
 	const json_t *tickets;
 	json_t *answer;
 	int checked = 0;
+	gboolean ok = TRUE;
 	size_t i;
 	const json_t *t;
 
@@ -479,24 +517,19 @@ static gboolean whmcs_find_opened_ticket(struct desk *desk, const struct desk_ti
 		id = json_text(t, "id");
 		if (!id)
 			continue;
-		if (!get_ticket_by(w, "ticketid", id, &candidate, error)) {
-			g_free(id);
-			json_decref(answer);
-			g_free(message);
-			return FALSE;
-		}
+		ok = get_ticket_by(w, "ticketid", id, &candidate, error) &&
+		     keep_newest_match(&candidate, message, others, out, found, error);
 		g_free(id);
-		if (candidate.messages && candidate.messages->len > 0 &&
-		    desk_same_text(g_ptr_array_index(candidate.messages, 0), message)) {
-			*out = candidate;
-			*found = TRUE;
+		if (!ok)
 			break;
-		}
-		desk_ticket_clear(&candidate);
+	}
+	if (!ok && *found) {
+		desk_ticket_clear(out);
+		*found = FALSE;
 	}
 	json_decref(answer);
 	g_free(message);
-	return TRUE;
+	return ok;
 }
 
 static gboolean whmcs_list_departments(struct desk *desk, GPtrArray **out, GError **error)

@@ -55,25 +55,25 @@ static gboolean reply_already_added(struct deliver *d, const char *tid, const ch
 	return TRUE;
 }
 
-/* Whether the ticket that matched an earlier open of the mail under key (same requester,
- * subject and text) is not another mail's: a customer who writes the same thing again, or a
- * monitor sending the same alert, must get a ticket of their own, not be adopted into the first
- * one. *yes is cleared, and the ticket with it, when the journal has it as another mail's. */
-static gboolean ticket_is_this_mails(struct deliver *d, const char *key, struct desk_ticket *ticket,
-				     gboolean *yes, GError **error)
-{
-	gboolean other = FALSE;
+/* The tickets the journal has as other mails' than the one under key: a customer who writes the
+ * same thing again, or a monitor sending the same alert, gets a ticket of their own rather than
+ * be adopted into the first one. */
+struct others_in_journal {
+	struct desk_ticket_filter base;
+	struct journal *journal;
+	const char *key;
+};
 
-	if (!ticket->id)
-		return TRUE; /* nothing to tell it by */
-	if (!journal_ticket_opened_by_another(d->journal, ticket->id, key, &other, error))
+static gboolean journal_names(const struct desk_ticket_filter *filter, const char *id,
+			      gboolean *yes, GError **error)
+{
+	const struct others_in_journal *o = (const struct others_in_journal *)filter;
+
+	if (!journal_ticket_opened_by_another(o->journal, id, o->key, yes, error))
 		return FALSE;
-	if (other) {
-		log_event(M2T_LOG_DEBUG, "the ticket that matches is another mail's", "key", key,
-			  "ticket", ticket->tid, NULL);
-		desk_ticket_clear(ticket);
-		*yes = FALSE;
-	}
+	if (*yes)
+		log_event(M2T_LOG_DEBUG, "a ticket that matches is another mail's", "key", o->key,
+			  "id", id, NULL);
 	return TRUE;
 }
 
@@ -97,20 +97,17 @@ static gboolean find_earlier_write(struct deliver *d, const char *key, const cha
 	if (strcmp(words[0], "open") == 0) {
 		/* As it was sent: a reply's request has no department. */
 		struct desk_ticket_request req = *now->open;
+		struct others_in_journal others = {{journal_names}, d->journal, key};
 		struct desk_ticket ticket;
 		if (words[1]) {
 			req.deptid = (int)g_ascii_strtoll(words[1], NULL, 10);
 			req.to = words[2];
 		}
-		ok = desk_find_opened_ticket(d->desk, &req, &ticket, &there, error);
+		ok = desk_find_opened_ticket(d->desk, &req, &others.base, &ticket, &there, error);
 		if (!ok && delivery_do_without(error, "the ticket an unanswered attempt may have "
 						      "opened cannot be looked for; the mail goes "
 						      "again"))
 			ok = TRUE;
-		if (ok && there && !ticket_is_this_mails(d, key, &ticket, &there, error)) {
-			desk_ticket_clear(&ticket);
-			ok = FALSE;
-		}
 		if (ok && there) {
 			found->id = g_strdup(ticket.id);
 			found->tid = g_strdup(ticket.tid);

@@ -32,9 +32,10 @@ static gboolean null_get_ticket(struct desk *desk, const char *tid, struct desk_
 }
 
 static gboolean null_find_opened_ticket(struct desk *desk, const struct desk_ticket_request *req,
+					const struct desk_ticket_filter *others,
 					struct desk_ticket *out, gboolean *found, GError **error)
 {
-	(void)desk, (void)req, (void)out, (void)error;
+	(void)desk, (void)req, (void)others, (void)out, (void)error;
 	*found = FALSE;
 	return TRUE;
 }

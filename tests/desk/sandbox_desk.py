@@ -475,6 +475,12 @@ class Store:
     def ticket_by_tid(self, tid):
         return self.by_tid.get(tid)
 
+    def touch(self, ticket):
+        """Mark ticket as changed last: GetTickets lists by last reply, and this orders
+        changes within one second of lastreply."""
+        self.activity = getattr(self, "activity", 0) + 1
+        ticket["activity"] = self.activity
+
     def add_ticket(self, ticket, number_is_id=False):
         """Store a new ticket, giving it the next id, a unique `tid` and a `c` hash.
 
@@ -489,6 +495,7 @@ class Store:
             tid = str(rng.randint(100000, 999999))
         ticket.update(id=ticket_id, tid=tid,
                       c="".join(rng.choice(HASH_ALPHABET) for _ in range(8)))
+        self.touch(ticket)
         self.tickets.append(ticket)
         self.by_id[ticket_id] = ticket
         self.by_tid[tid] = ticket
@@ -925,6 +932,7 @@ class WhmcsApi:
         ticket["customfields"].update(customfields)
         ticket["status"] = status or ("Answered" if admin_name else "Customer-Reply")
         ticket["lastreply"] = date
+        self.store.touch(ticket)
         self.store.save()
         return self._json({"result": "success"})
 
@@ -953,9 +961,11 @@ class WhmcsApi:
         })
 
     def get_tickets(self, params):
-        """GetTickets, newest first; `ignore_dept_assignments` is accepted but
-        has no effect because the sandbox has no staff department assignments."""
-        tickets = list(reversed(self.store.tickets))
+        """GetTickets, the last replied to first, as WHMCS lists them (so a ticket opened
+        earlier and answered since comes before a newer one); `ignore_dept_assignments` is
+        accepted but has no effect because the sandbox has no staff department assignments."""
+        tickets = sorted(self.store.tickets, reverse=True,
+                         key=lambda t: (t["lastreply"], t.get("activity", 0), t["id"]))
         dept_id = parse_id(params.get("deptid"))
         if dept_id:
             tickets = [t for t in tickets if t["deptid"] == dept_id]

@@ -205,7 +205,7 @@ static void run_calls(struct desk *desk)
 	check(ok, err);
 	desk_ticket_clear(&ticket);
 	err = NULL;
-	ok = desk_find_opened_ticket(desk, &req, &ticket, &found, &err);
+	ok = desk_find_opened_ticket(desk, &req, NULL, &ticket, &found, &err);
 	check(ok, err);
 	desk_ticket_clear(&ticket);
 	err = NULL;

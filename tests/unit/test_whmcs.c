@@ -265,16 +265,69 @@ static void test_find_opened_ticket_matches_text(void **state)
 	other.message = "first text";
 	assert_true(desk_open_ticket(d, &other, &opened, &err));
 
-	assert_true(desk_find_opened_ticket(d, &other, &found, &was_found, &err));
+	assert_true(desk_find_opened_ticket(d, &other, NULL, &found, &was_found, &err));
 	assert_true(was_found);
 	assert_string_equal(found.id, opened.id);
 	desk_ticket_clear(&found);
 
 	/* Same requester and subject but another text: some other mail's ticket. */
 	other.message = "second text";
-	assert_true(desk_find_opened_ticket(d, &other, &found, &was_found, &err));
+	assert_true(desk_find_opened_ticket(d, &other, NULL, &found, &was_found, &err));
 	assert_false(was_found);
 	desk_ticket_clear(&opened);
+	desk_free(d);
+	config_free(c);
+}
+
+/* A filter naming the first ticket's id (as the journal names other mails' tickets). */
+struct named_ticket {
+	struct desk_ticket_filter base;
+	const char *id;
+};
+
+static gboolean names_id(const struct desk_ticket_filter *filter, const char *id, gboolean *yes,
+			 GError **error)
+{
+	(void)error;
+	*yes = strcmp(id, ((const struct named_ticket *)filter)->id) == 0;
+	return TRUE;
+}
+
+/* Two tickets with one requester, subject and text: the newer is the one a lost attempt opened,
+ * also when the older was replied to since (GetTickets lists by last reply), and one the filter
+ * names is passed over. */
+static void test_find_opened_ticket_takes_the_newest_not_named(void **state)
+{
+	struct config *c = config_for(plain.url, SECRET, NULL);
+	struct desk *d = desk_for(c);
+	struct desk_ticket_request alert = guest_request;
+	struct desk_reply_request reply = {.message = "seen", .name = "Ops"};
+	struct desk_ticket first, second, found;
+	struct named_ticket others = {{names_id}, NULL};
+	gboolean was_found;
+	GError *err = NULL;
+	(void)state;
+
+	alert.subject = "Site down";
+	alert.message = "example.com does not answer";
+	assert_true(desk_open_ticket(d, &alert, &first, &err));
+	assert_true(desk_open_ticket(d, &alert, &second, &err));
+	reply.ticket_id = first.id;
+	reply.email = alert.email;
+	assert_true(desk_add_reply(d, &reply, &err));
+
+	assert_true(desk_find_opened_ticket(d, &alert, NULL, &found, &was_found, &err));
+	assert_true(was_found);
+	assert_string_equal(found.id, second.id);
+	desk_ticket_clear(&found);
+
+	others.id = second.id;
+	assert_true(desk_find_opened_ticket(d, &alert, &others.base, &found, &was_found, &err));
+	assert_true(was_found);
+	assert_string_equal(found.id, first.id);
+	desk_ticket_clear(&found);
+	desk_ticket_clear(&first);
+	desk_ticket_clear(&second);
 	desk_free(d);
 	config_free(c);
 }
@@ -388,6 +441,7 @@ int main(void)
 	    cmocka_unit_test(test_refused_request_is_permanent),
 	    cmocka_unit_test(test_wrong_secret_is_auth_error),
 	    cmocka_unit_test(test_find_opened_ticket_matches_text),
+	    cmocka_unit_test(test_find_opened_ticket_takes_the_newest_not_named),
 	    cmocka_unit_test(test_tls_verified_by_default),
 	    cmocka_unit_test(test_client_contacts),
 	    cmocka_unit_test(test_a_client_with_many_contacts),
