@@ -91,6 +91,19 @@ static char *whmcs_quote(const struct whmcs *w, const char *text, gsize len, gsi
 	return desk_quote(text, len, max, secrets, G_N_ELEMENTS(secrets));
 }
 
+/* A 4xx that is the API's own "no" to this request: its error answer ({"result": "error"}), as
+ * a REST front may send it with a 4xx, or Laravel's 422 of a field it does not take ({"message",
+ * "errors"}). Sent again, the same request gets the same answer, so the mail is quarantined
+ * rather than retried for ever. A bare 4xx, which a proxy may send after the desk acted, is not
+ * one. */
+static gboolean api_says_no(long status, const char *result, const json_t *root)
+{
+	if (status < 400 || status >= 500 || desk_status_may_heal(status))
+		return FALSE;
+	return g_strcmp0(result, "error") == 0 ||
+	       (status == 422 && json_is_object(json_object_get(root, "errors")));
+}
+
 /* Turn an HTTP answer into the API's JSON object, or the error that says what went wrong. */
 static json_t *whmcs_answer(const struct whmcs *w, const char *action,
 			    const struct http_response *resp, GError **error)
@@ -118,11 +131,12 @@ static json_t *whmcs_answer(const struct whmcs *w, const char *action,
 			    w->name, (const char *)g_hash_table_lookup(w->endpoints, action));
 	} else if (desk_status_refuses_request(resp->status)) {
 		desk_set_refused_request(error, action, w->name, resp->status);
-	} else if (resp->status >= 300 || resp->status < 200) {
+	} else if ((resp->status >= 300 || resp->status < 200) &&
+		   !api_says_no(resp->status, result, root)) {
 		/* Whatever else it is, it is not the API saying no to this mail. */
 		g_set_error(error, DESK_ERROR, DESK_ERROR_TEMPORARY, "%s: desk answered HTTP %ld",
 			    action, resp->status);
-	} else if (!root || !json_is_object(root) || !result) {
+	} else if (!root || !json_is_object(root) || (!result && resp->status < 300)) {
 		/* Not the API's answer: whether the desk did the work cannot be told, so the mail
 		 * waits, and the next attempt looks for what this one did. */
 		char *why = root ? g_strdup(json_is_object(root) ? "no result" : "not an object")
@@ -133,7 +147,7 @@ static json_t *whmcs_answer(const struct whmcs *w, const char *action,
 			    json_is_object(root) ? "the API's" : "JSON", why, start);
 		g_free(start);
 		g_free(why);
-	} else if (g_strcmp0(result, "success") != 0) {
+	} else if (g_strcmp0(result, "success") != 0 || resp->status >= 300) {
 		const char *why = message ? message : "no message given";
 		gboolean missing = g_str_has_suffix(why, "Not Found") && strstr(why, "Ticket");
 		g_set_error(error, DESK_ERROR, missing ? DESK_ERROR_NOT_FOUND : DESK_ERROR_REFUSED,

@@ -48,7 +48,7 @@ import sys
 import threading
 import time
 import urllib.parse
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -522,7 +522,7 @@ def client_display_name(client):
 # Fault injection
 # ---------------------------------------------------------------------------
 
-FAULT_MODES = {"http500", "http503", "error", "badjson", "huge", "auth", "slow",
+FAULT_MODES = {"http500", "http503", "error", "error400", "badjson", "huge", "auth", "slow",
                "slow_after_create", "lose_answer", "lose_answer_reused", "random", "missing",
                "bare_answer"}
 # What "random" picks from for a call it hits: an error page, the connection closed before the
@@ -580,7 +580,8 @@ class FaultControl:
     "lose_answer" does the call's work and closes the connection without an answer;
     "lose_answer_reused" does so only on a connection that carried a request before (a client
     retrying on a new connection then sends the same request twice); "random" hits a share of
-    the calls, each with a kind of failure chosen at random; "missing" answers HTTP 404, as a
+    the calls, each with a kind of failure chosen at random; "error400" is "error" with
+    HTTP 400, as a REST front may say no; "missing" answers HTTP 404, as a
     server without the endpoint would; "bare_answer" does the work and answers only
     {"result": "success"}, all Keliweb's open-ticket page promises.
     Calls the fault is not aimed at (other actions, no match) pass normally and do not
@@ -1752,6 +1753,8 @@ class SandboxServer(ThreadingHTTPServer):
                           + b'"}', "application/json", result=mode)
         elif mode == "error":
             reply = api.error(fault.message)
+        elif mode == "error400":  # the API's own "no", with a 4xx status as a REST front may
+            reply = replace(api.error(fault.message), status=400)
         elif mode == "auth":
             reply = api.auth_failure()
         elif mode == "missing":

@@ -184,6 +184,15 @@ class PipeFailures(DeskTestCase):
             # After mail2ticket's envelope line, empty here: pipe had no -f, -r or --mailbox.
             self.assertEqual(f.read(), b"X-Mail2ticket-Envelope:\n" + mail)
 
+    def test_the_apis_no_with_a_4xx_is_a_refusal_too(self):
+        """A REST front may say no with HTTP 400: sent again, it says no again, so the mail
+        is quarantined rather than retried for ever (a bare 400 still waits)."""
+        self.desk.fault("error400", message="Department ID not found", count=1)
+        rc, _, err = self.pipe(sample("01-plain.eml"))
+        self.assertEqual(rc, 0, err)
+        self.assertIn("action=quarantined", err)
+        self.assertIn("Department ID not found", err)
+
     def test_mail_without_any_sender_is_quarantined(self):
         mail = b"To: support@example.com\nSubject: who?\n\nno sender at all\n"
         rc, _, err = self.pipe(mail)
