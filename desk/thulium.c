@@ -69,6 +69,12 @@ static char *thulium_quote(const struct thulium *t, const char *text, gsize len,
 
 /* Thulium's answer as JSON (an empty body, as a customer's reply gets, as an empty object), or
  * the error that says what went wrong. */
+/* Whether call's path names a ticket ("{id}"), so that a 404 says there is no such ticket. */
+static gboolean names_ticket(const char *call)
+{
+	return strcmp(call, "ticket") == 0 || strcmp(call, "customer_response") == 0;
+}
+
 static json_t *thulium_answer(const struct thulium *t, const char *call,
 			      const struct http_response *resp, GError **error)
 {
@@ -86,10 +92,14 @@ static json_t *thulium_answer(const struct thulium *t, const char *call,
 			    "Thulium refused the API credentials (HTTP %ld): check identifier (the "
 			    "API user) and secret",
 			    resp->status);
+	} else if (resp->status == 404 && !names_ticket(call)) {
+		/* A path the config got wrong: every mail would be refused alike, so it waits. */
+		g_set_error(error, DESK_ERROR, DESK_ERROR_TEMPORARY,
+			    "%s: Thulium has no such path (HTTP 404): check url and %s_path%s%s",
+			    call, call, said ? ": " : "", said ? said : "");
 	} else if (resp->status == 404) {
 		g_set_error(error, DESK_ERROR, DESK_ERROR_NOT_FOUND,
-			    "%s: Thulium has no such %s%s%s", call,
-			    g_str_has_prefix(call, "ticket") ? "ticket" : "path", said ? ": " : "",
+			    "%s: Thulium has no such ticket%s%s", call, said ? ": " : "",
 			    said ? said : "");
 	} else if (desk_status_refuses_request(resp->status)) {
 		desk_set_refused_request(error, call, "Thulium", resp->status);

@@ -131,6 +131,18 @@ class ThuliumDocumentedApi(DeskTestCase):
         self.assertIn("action=quarantined", err)
         self.assertIn("no mailbox nobody@desk.example", err)
 
+    def test_a_wrong_path_leaves_the_mail_waiting(self):
+        """A 404 of a call without a ticket in its path is the config's fault, not the mail's:
+        quarantining would set every mail aside alike."""
+        with open(self.config) as f:
+            text = f.read()
+        self.config = self.write_config(text.replace(
+            "[desk]\n", "[desk]\ncreate_ticket_path = tickets-typo\n", 1))
+        rc, _, err = self.pipe(sample("01-plain.eml"))
+        self.assertEqual(rc, 75, err)
+        self.assertIn("no such path (HTTP 404): check url and create_ticket_path", err)
+        self.assertEqual(self.desk.tickets(), [])
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
