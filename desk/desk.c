@@ -15,7 +15,7 @@ gboolean desk_error_is_temporary(const GError *error)
 {
 	return error && error->domain == DESK_ERROR &&
 	       (error->code == DESK_ERROR_TEMPORARY || error->code == DESK_ERROR_AUTH ||
-		error->code == DESK_ERROR_NO_ANSWER);
+		error->code == DESK_ERROR_TIMED_OUT);
 }
 
 gboolean desk_same_text(const char *a, const char *b)

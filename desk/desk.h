@@ -18,9 +18,9 @@ enum desk_error_code {
 	DESK_ERROR_REFUSED,   /* the desk answered and said no to this request */
 	DESK_ERROR_NOT_FOUND, /* no such ticket */
 	DESK_ERROR_UNSUPPORTED, /* the server lacks an undocumented call (HTTP 404): do without */
-	/* A write was sent and no answer came: the desk may have done it, or may still be doing
-	 * it (temporary, as TEMPORARY) */
-	DESK_ERROR_NO_ANSWER,
+	/* A write was sent and timed out: the desk may have done it, or may still be doing it
+	 * (temporary, as TEMPORARY) */
+	DESK_ERROR_TIMED_OUT,
 };
 
 /* Whether the mail should be left where it is and tried again later. */

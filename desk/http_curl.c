@@ -244,7 +244,7 @@ static gboolean perform(struct curl_client *client, const char *url, enum http_c
 	client->body = NULL;
 	if (rc == CURLE_ABORTED_BY_CALLBACK && client->sends > 1) {
 		g_set_error(
-		    error, DESK_ERROR, DESK_ERROR_NO_ANSWER,
+		    error, DESK_ERROR, DESK_ERROR_TEMPORARY,
 		    "the connection to %s closed before an answer came; the request may have "
 		    "been done, so it is not sent again now",
 		    url);
@@ -259,11 +259,14 @@ static gboolean perform(struct curl_client *client, const char *url, enum http_c
 		return FALSE;
 	}
 	if (rc != CURLE_OK) {
-		/* Once a write's request began to go out (libcurl calls the pre-request callback
-		 * then), the desk may have it. */
+		/* A write that timed out once its request began to go out (libcurl calls the
+		 * pre-request callback then) may still be running at the desk. A connection the
+		 * desk closed is not: its side of the request has ended. */
 		g_set_error(error, DESK_ERROR,
-			    call == HTTP_WRITE && client->sends > 0 ? DESK_ERROR_NO_ANSWER
-								    : DESK_ERROR_TEMPORARY,
+			    call == HTTP_WRITE && client->sends > 0 &&
+				    rc == CURLE_OPERATION_TIMEDOUT
+				? DESK_ERROR_TIMED_OUT
+				: DESK_ERROR_TEMPORARY,
 			    "no answer from %s: %s", url,
 			    client->errbuf[0] ? client->errbuf : curl_easy_strerror(rc));
 		http_response_clear(out);

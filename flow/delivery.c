@@ -153,9 +153,9 @@ static gboolean desk_failed(struct deliver *d, struct delivery *m, GError *err, 
 	gboolean ok;
 
 	if (desk_error_is_temporary(err) || d->dry_run || d->keep_refused) {
-		/* A write without an answer stays pending: a retry first waits out the time the
-		 * desk may still be working on it (earlier_attempts.c). */
-		if (!d->dry_run && g_error_matches(err, DESK_ERROR, DESK_ERROR_NO_ANSWER))
+		/* A write that timed out stays pending: a retry first waits out the time the desk
+		 * may still be working on it (earlier_attempts.c). */
+		if (!d->dry_run && g_error_matches(err, DESK_ERROR, DESK_ERROR_TIMED_OUT))
 			journal_mark_unanswered(d->journal, m->key, err->message, NULL);
 		else if (!d->dry_run)
 			journal_mark_failed(d->journal, m->key, err->message, NULL);

@@ -14,9 +14,9 @@ static gboolean may_have_reached_desk(const struct journal_entry *earlier)
 }
 
 /* An attempt that died without an answer may still be running at the desk until its own timeout
- * has passed (a desk finishes a request whose client went away), and one that timed out or lost
- * its connection may run as long again after that (the journal's time of a pending attempt is
- * when it began, or when its write went unanswered). Only after that does "not at the desk" mean
+ * has passed (a desk finishes a request whose client went away), and one that timed out may run
+ * as long again after that (the journal's time of a pending attempt is when it began, or when
+ * its write timed out). Only after that does "not at the desk" mean
  * the desk never took it, so this waits out the rest of that time; TRUE when it waited and the
  * desk is worth asking again. */
 static gboolean wait_out_lost_attempt(const struct deliver *d, const struct delivery *m)

@@ -184,9 +184,8 @@ struct journal_ops {
 	/* The attempt failed in a way that may heal: state FAILED, last_error reason. */
 	gboolean (*mark_failed)(struct journal *journal, const char *key, const char *reason,
 				GError **error);
-	/* The attempt's write got no answer (a timeout, a connection lost after sending): the
-	 * desk may have done it, or may still be doing it, so the state stays PENDING, as of now,
-	 * with last_error reason. */
+	/* The attempt's write timed out: the desk may have done it, or may still be doing it, so
+	 * the state stays PENDING, as of now, with last_error reason. */
 	gboolean (*mark_unanswered)(struct journal *journal, const char *key, const char *reason,
 				    GError **error);
 	/* Final states, recorded for known and unknown keys alike (a new key starts with the
