@@ -8,7 +8,9 @@ kind=${2:-whmcs}
 extra=""
 case "$kind" in
 whmcs) path=/includes/api.php ;;
-keliweb) path=/api/v2/keliweb ;;
+# Keliweb's login, as in production: the sandbox's API key and account; the password is the
+# secret, the client secret comes from the environment below.
+keliweb) path=/api/v2/keliweb; extra='\nclient_id = sandbox-client\nusername = sandbox@example.com' ;;
 # A Thulium ticket is sent to one of its mailboxes; the sandbox's first is this one.
 thulium) path=/api; extra='\nmailbox = support@desk.example' ;;
 *) echo "demo: DESK is whmcs, keliweb or thulium, not '$kind'" >&2; exit 64 ;;
@@ -39,6 +41,7 @@ sed -e "s#^kind = .*#kind = $kind$extra#" -e "s#^url = .*#url = $url$path#" \
 chmod 600 "$work/mail2ticket.conf"
 export MAIL2TICKET_CONFIG="$work/mail2ticket.conf"
 export MAIL2TICKET_SECRET="sandbox-secret"
+export MAIL2TICKET_CLIENT_SECRET="sandbox-client-secret"
 
 echo "== mail2ticket check"
 "$binary" check
