@@ -29,6 +29,21 @@ gboolean desk_same_text(const char *a, const char *b)
 	return same;
 }
 
+guint desk_ticket_count_text(const struct desk_ticket *ticket, const char *text)
+{
+	char *form = compare_text_form(text, strlen(text));
+	guint same = 0;
+
+	for (guint i = 0; ticket->messages && i < ticket->messages->len; i++) {
+		const char *m = g_ptr_array_index(ticket->messages, i);
+		char *fm = compare_text_form(m, strlen(m));
+		same += strcmp(fm, form) == 0;
+		g_free(fm);
+	}
+	g_free(form);
+	return same;
+}
+
 void desk_ticket_clear(struct desk_ticket *t)
 {
 	g_free(t->id);

@@ -106,6 +106,9 @@ char *desk_compose_message(const struct desk_ticket_request *req, enum cc_mode c
  * in an attempt whose answer was lost is recognized at the desk, which may give it back stripped
  * (WHMCS 7) or HTML-escaped (WHMCS 8). */
 gboolean desk_same_text(const char *a, const char *b);
+/* How many of ticket's messages have text, as desk_same_text() compares (0 when its messages
+ * were not fetched). */
+guint desk_ticket_count_text(const struct desk_ticket *ticket, const char *text);
 
 struct desk_department {
 	char *id;

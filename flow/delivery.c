@@ -278,14 +278,10 @@ static gboolean send_reply(struct deliver *d, struct delivery *m,
  * those shows that this mail's unanswered attempt reached the desk. Newly allocated. */
 static char *reply_write(const struct delivery *m, const struct action *action, const char *message)
 {
-	guint same = 0;
-
 	if (!m->ticket || !m->ticket->messages)
 		return g_strdup_printf("reply %s %s", action->ticket_id, action->ticket_tid);
-	for (guint i = 0; i < m->ticket->messages->len; i++)
-		if (desk_same_text(g_ptr_array_index(m->ticket->messages, i), message))
-			same++;
-	return g_strdup_printf("reply %s %s %u", action->ticket_id, action->ticket_tid, same);
+	return g_strdup_printf("reply %s %s %u", action->ticket_id, action->ticket_tid,
+			       desk_ticket_count_text(m->ticket, message));
 }
 
 static gboolean add_reply(struct deliver *d, struct delivery *m, GError **error)

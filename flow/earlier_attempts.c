@@ -42,15 +42,11 @@ static gboolean reply_already_added(struct deliver *d, const char *tid, const ch
 				    guint64 seen_before, gboolean *found, GError **error)
 {
 	struct desk_ticket ticket;
-	guint64 same = 0;
 
 	*found = FALSE;
 	if (!desk_get_ticket(d->desk, tid, &ticket, error))
 		return FALSE;
-	for (guint i = 0; ticket.messages && i < ticket.messages->len; i++)
-		if (desk_same_text(g_ptr_array_index(ticket.messages, i), message))
-			same++;
-	*found = same > seen_before;
+	*found = desk_ticket_count_text(&ticket, message) > seen_before;
 	desk_ticket_clear(&ticket);
 	return TRUE;
 }
