@@ -94,9 +94,9 @@ static void check_split_indexing(const char *data, gsize len)
 	g_array_unref(whole);
 }
 
-/* All messages of an mbox held in memory, as strings; reading it by index entries, also in two
- * parts, gives the same. */
-static GPtrArray *split(const char *data, gsize len)
+/* All messages of an mbox held in memory, as strings; reading it by index entries gives the
+ * same. */
+static GPtrArray *split_whole(const char *data, gsize len)
 {
 	GPtrArray *by_entries = split_by_entries(data, len);
 	FILE *f = fmemopen((void *)data, len, "r");
@@ -119,8 +119,14 @@ static GPtrArray *split(const char *data, gsize len)
 	for (guint i = 0; i < out->len; i++)
 		assert_string_equal(g_ptr_array_index(out, i), g_ptr_array_index(by_entries, i));
 	g_ptr_array_unref(by_entries);
-	check_split_indexing(data, len);
 	return out;
+}
+
+/* The same, and also when indexed in two parts. */
+static GPtrArray *split(const char *data, gsize len)
+{
+	check_split_indexing(data, len);
+	return split_whole(data, len);
 }
 
 static const char *text_of(GPtrArray *msgs, guint i)
@@ -159,6 +165,48 @@ static void test_from_on_read_boundary_is_not_a_separator(void **state)
 	assert_non_null(strstr(text_of(msgs, 1), "Subject: two"));
 	g_ptr_array_unref(msgs);
 	g_string_free(mbox, TRUE);
+}
+
+/* The index reads past a body by searching the blocks it reads (256 KB) for "\nFrom ": a line
+ * that starts "From " just before, across or just after a block's end is found as reading a line
+ * at a time finds it, whether it is a separator (after an empty line) or body text. */
+static void test_from_lines_around_a_read_block_end(void **state)
+{
+	const gsize block = 256 * 1024;
+	(void)state;
+
+	for (int crlf = 0; crlf < 2; crlf++)
+		for (int separator = 0; separator < 2; separator++)
+			for (gsize at = block - 8; at <= block + 8; at++) {
+				const char *nl = crlf ? "\r\n" : "\n";
+				gsize before = strlen(nl) * (separator ? 2 : 1);
+				GString *mbox = g_string_new(NULL);
+				GPtrArray *msgs;
+				g_string_append_printf(
+				    mbox,
+				    "From a@example.com Mon Jan  2 00:00:00 2023%s"
+				    "Subject: one%s%s",
+				    nl, nl, nl);
+				while (mbox->len + 102 + 2 * before < at)
+					g_string_append_printf(mbox, "%0100d%s", 0, nl);
+				while (mbox->len + before < at)
+					g_string_append_c(mbox, 'y');
+				g_string_append_printf(mbox, "%s%s", nl, separator ? nl : "");
+				assert_int_equal(mbox->len, at);
+				if (!separator)
+					g_string_append_printf(mbox, "From here on, body text%s%s",
+							       nl, nl);
+				g_string_append_printf(
+				    mbox,
+				    "From b@example.com Mon Jan  2 00:00:01 2023%s"
+				    "Subject: two%s%sbody two%s",
+				    nl, nl, nl, nl);
+				msgs = split_whole(mbox->str, mbox->len);
+				assert_int_equal(msgs->len, 2);
+				assert_non_null(strstr(text_of(msgs, 1), "Subject: two"));
+				g_ptr_array_unref(msgs);
+				g_string_free(mbox, TRUE);
+			}
 }
 
 static void test_quoted_from_lines_are_unquoted(void **state)
@@ -331,6 +379,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_from_on_read_boundary_is_not_a_separator),
+	    cmocka_unit_test(test_from_lines_around_a_read_block_end),
 	    cmocka_unit_test(test_quoted_from_lines_are_unquoted),
 	    cmocka_unit_test(test_from_without_empty_line_before_is_body),
 	    cmocka_unit_test(test_crlf_mbox),
