@@ -10,6 +10,7 @@
 #include "cli/log.h"
 #include "flow/parse_pool.h"
 #include "ingest/pipe.h"
+#include "parsers/mail_key.h"
 
 static const char route_usage[] = "mail2ticket route [--offline] [-f SENDER] [-r RECIPIENT] FILE|-";
 

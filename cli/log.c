@@ -183,6 +183,11 @@ static void log_write(enum log_level level, const char *message, va_list fields)
 	}
 }
 
+gboolean log_writes(enum log_level level)
+{
+	return level <= max_level;
+}
+
 void log_event(enum log_level level, const char *message, ...)
 {
 	va_list ap;

@@ -20,6 +20,9 @@ void log_event(enum log_level level, const char *message, ...) G_GNUC_NULL_TERMI
 
 void log_msg(enum log_level level, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 
+/* Whether a line of level is written: for a caller whose line costs work to make. */
+gboolean log_writes(enum log_level level);
+
 /* Mail text in a log line must not end the line or fake another: every message and value is
  * passed through this. Appends text to out with the C0 controls, DEL, U+0085, U+2028, U+2029
  * and bytes that are not UTF-8 written as \n, \xNN or \uNNNN, and a backslash (and each ASCII

@@ -5,6 +5,7 @@
 #include "cli/log.h"
 #include "flow/delivery.h"
 #include "flow/parse_pool.h"
+#include "parsers/mail_key.h"
 #include "parsers/mail_parse.h"
 #include "rules/loop_guard.h"
 #include "rules/route.h"
@@ -262,16 +263,17 @@ static gboolean look_up_journal(struct deliver *d, struct delivery *m,
 	char *legacy;
 	gboolean claimed = FALSE, known = FALSE, ok;
 
-	if (!journal_lookup(d->journal, m->key, entry, &known, error))
+	if (!journal_lookup(d->journal, delivery_key(m), entry, &known, error))
 		return FALSE;
 	legacy = known ? NULL : mail_legacy_key(m->mail);
 	ok = TRUE;
 	if (legacy && d->dry_run) {
 		ok = journal_lookup(d->journal, legacy, entry, &known, error);
 	} else if (legacy) {
-		ok = journal_claim_legacy_key(d->journal, legacy, m->key, m->info, &claimed, error);
+		ok = journal_claim_legacy_key(d->journal, legacy, delivery_key(m), m->info,
+					      &claimed, error);
 		if (ok && claimed)
-			ok = journal_lookup(d->journal, m->key, entry, &known, error);
+			ok = journal_lookup(d->journal, delivery_key(m), entry, &known, error);
 	}
 	g_free(legacy);
 	m->earlier = ok && known ? entry : NULL;
@@ -280,36 +282,44 @@ static gboolean look_up_journal(struct deliver *d, struct delivery *m,
 
 /* The mail's warnings from index from on; returns how many it has. A warning quotes mail text:
  * as a field, quoted, so that it cannot pass for other fields of the line either. */
-static guint log_warnings(const struct delivery *m, guint from)
+static guint log_warnings(struct delivery *m, guint from)
 {
+	/* The key may be still to be made (delivery_key()), and not worth making for nothing. */
+	if (!log_writes(M2T_LOG_WARN))
+		return m->mail->warnings->len;
 	for (guint i = from; i < m->mail->warnings->len; i++)
-		log_event(M2T_LOG_WARN, "mail read with a warning", "key", m->key, "warning",
-			  (const char *)g_ptr_array_index(m->mail->warnings, i), NULL);
+		log_event(M2T_LOG_WARN, "mail read with a warning", "key", delivery_key(m),
+			  "warning", (const char *)g_ptr_array_index(m->mail->warnings, i), NULL);
 	return m->mail->warnings->len;
 }
 
 /* The one line each mail gets: where it came from, what became of it, and how long it took. */
-static void log_mail_line(const struct delivery *m, gboolean ok, const GError *error)
+static void log_mail_line(struct delivery *m, gboolean ok, const GError *error)
 {
 	const struct envelope *envelope = m->envelope;
+	enum log_level level =
+	    ok && m->result->outcome != DELIVER_QUARANTINED ? M2T_LOG_INFO : M2T_LOG_WARN;
 	char ms[32];
 
+	/* As for the warnings. */
+	if (!log_writes(level))
+		return;
 	g_snprintf(ms, sizeof(ms), "%" G_GINT64_FORMAT,
 		   (g_get_monotonic_time() - m->started) / 1000);
 	if (ok)
-		log_event(m->result->outcome == DELIVER_QUARANTINED ? M2T_LOG_WARN : M2T_LOG_INFO,
-			  "mail handled", "source", envelope->source, "mail", envelope->item, "key",
-			  m->key, "action", deliver_outcome_name(m->result->outcome), "ticket",
-			  m->result->ticket, "why", m->why, "reason", m->result->reason, "ms", ms,
-			  NULL);
+		log_event(level, "mail handled", "source", envelope->source, "mail", envelope->item,
+			  "key", delivery_key(m), "action",
+			  deliver_outcome_name(m->result->outcome), "ticket", m->result->ticket,
+			  "why", m->why, "reason", m->result->reason, "ms", ms, NULL);
 	else
-		log_event(M2T_LOG_WARN, "mail not handled", "source", envelope->source, "mail",
-			  envelope->item, "key", m->key, "error", error ? error->message : NULL,
-			  "ms", ms, NULL);
+		log_event(level, "mail not handled", "source", envelope->source, "mail",
+			  envelope->item, "key", delivery_key(m), "error",
+			  error ? error->message : NULL, "ms", ms, NULL);
 }
 
-/* The delivery of raw under key, with nothing known of it yet; result is cleared. */
-static struct delivery delivery_start(const char *key, const struct mail *mail, GBytes *raw,
+/* The delivery of raw under key (owned by the caller; NULL: the mail's, made when first asked
+ * for), with nothing known of it yet; result is cleared. */
+static struct delivery delivery_start(char *key, const struct mail *mail, GBytes *raw,
 				      const struct envelope *envelope,
 				      const struct journal_mail_info *info,
 				      struct delivery_result *result)
@@ -329,14 +339,13 @@ gboolean deliver_parsed_message(struct deliver *d, const struct mail *mail, GByt
 				const struct envelope *envelope, struct delivery_result *result,
 				GError **error)
 {
-	char *key = mail_key(mail);
 	struct journal_mail_info info = {
 	    .source = envelope->source,
 	    .message_id = mail->message_id,
 	    .sender = mail->from.email ? mail->from.email : envelope->sender,
 	    .subject = mail->subject,
 	};
-	struct delivery m = delivery_start(key, mail, raw, envelope, &info, result);
+	struct delivery m = delivery_start(NULL, mail, raw, envelope, &info, result);
 	struct journal_entry entry = {0};
 	struct decision dec = {0};
 	char *why = NULL;
@@ -345,15 +354,15 @@ gboolean deliver_parsed_message(struct deliver *d, const struct mail *mail, GByt
 
 	/* The facts of the journal, under the mail's lock until the last write: a mail handled
 	 * before is done with. */
-	ok = !d->journal || journal_lock_mail(d->journal, key, error);
+	ok = !d->journal || journal_lock_mail(d->journal, delivery_key(&m), error);
 	locked = ok && d->journal != NULL;
 	if (ok && d->journal)
 		ok = look_up_journal(d, &m, &entry, error);
 	if (ok && m.earlier && delivery_already_handled(d, m.earlier)) {
 		delivery_set_ticket(&m, m.earlier->ticket_tid);
-		log_event(M2T_LOG_DEBUG, "already handled, not sent again", "key", key, "state",
-			  journal_state_name(m.earlier->state), "ticket", m.earlier->ticket_tid,
-			  NULL);
+		log_event(M2T_LOG_DEBUG, "already handled, not sent again", "key", delivery_key(&m),
+			  "state", journal_state_name(m.earlier->state), "ticket",
+			  m.earlier->ticket_tid, NULL);
 		result->outcome = DELIVER_ALREADY;
 	} else if (ok) {
 		/* The facts of the desk, and the decision on them. */
@@ -368,14 +377,14 @@ gboolean deliver_parsed_message(struct deliver *d, const struct mail *mail, GByt
 	}
 	/* The outcome. */
 	if (locked)
-		journal_unlock_mail(d->journal, key);
+		journal_unlock_mail(d->journal, delivery_key(&m));
 	/* The decision may have read a forward's sender from the text only now (and warned). */
 	log_warnings(&m, warned);
 	log_mail_line(&m, ok, error ? *error : NULL);
 	g_free(why);
 	decision_clear(&dec);
 	journal_entry_clear(&entry);
-	g_free(key);
+	g_free(m.key);
 	return ok;
 }
 

@@ -4,6 +4,7 @@
 
 #include "cli/log.h"
 #include "flow/earlier_attempts.h"
+#include "parsers/mail_key.h"
 #include "parsers/mail_parse.h"
 #include "state/maildir.h"
 
@@ -94,6 +95,13 @@ static void ticket_request_clear(struct ticket_request *tr)
 	g_free(tr->created);
 }
 
+const char *delivery_key(struct delivery *m)
+{
+	if (!m->key)
+		m->key = mail_key(m->mail);
+	return m->key;
+}
+
 gboolean delivery_already_handled(const struct deliver *d, const struct journal_entry *entry)
 {
 	return entry->state == JOURNAL_DELIVERED || entry->state == JOURNAL_DROPPED ||
@@ -121,13 +129,14 @@ gboolean delivery_do_without(GError **error, const char *cost)
 	return TRUE;
 }
 
-gboolean delivery_quarantine(struct deliver *d, const struct delivery *m, const char *reason,
+gboolean delivery_quarantine(struct deliver *d, struct delivery *m, const char *reason,
 			     GError **error)
 {
 	char *where;
 
 	if (d->dry_run) {
-		log_event(M2T_LOG_WARN, "would quarantine", "key", m->key, "reason", reason, NULL);
+		log_event(M2T_LOG_WARN, "would quarantine", "key", delivery_key(m), "reason",
+			  reason, NULL);
 		return TRUE;
 	}
 	where = maildir_store(d->config->state.quarantine, m->envelope, m->raw, m->len, error);
@@ -135,12 +144,12 @@ gboolean delivery_quarantine(struct deliver *d, const struct delivery *m, const 
 		g_prefix_error(error, "quarantine: ");
 		return FALSE;
 	}
-	if (!journal_mark_quarantined(d->journal, m->key, m->info, where, reason, error)) {
+	if (!journal_mark_quarantined(d->journal, delivery_key(m), m->info, where, reason, error)) {
 		g_free(where);
 		return FALSE;
 	}
-	log_event(M2T_LOG_DEBUG, "mail quarantined", "key", m->key, "reason", reason, "file", where,
-		  NULL);
+	log_event(M2T_LOG_DEBUG, "mail quarantined", "key", delivery_key(m), "reason", reason,
+		  "file", where, NULL);
 	g_free(where);
 	return TRUE;
 }
@@ -156,9 +165,9 @@ static gboolean desk_failed(struct deliver *d, struct delivery *m, GError *err, 
 		/* A write that timed out stays pending: a retry first waits out the time the desk
 		 * may still be working on it (earlier_attempts.c). */
 		if (!d->dry_run && g_error_matches(err, DESK_ERROR, DESK_ERROR_TIMED_OUT))
-			journal_mark_unanswered(d->journal, m->key, err->message, NULL);
+			journal_mark_unanswered(d->journal, delivery_key(m), err->message, NULL);
 		else if (!d->dry_run)
-			journal_mark_failed(d->journal, m->key, err->message, NULL);
+			journal_mark_failed(d->journal, delivery_key(m), err->message, NULL);
 		g_propagate_error(error, err);
 		return FALSE;
 	}
@@ -184,7 +193,8 @@ static gboolean begin_write(struct deliver *d, struct delivery *m, const struct 
 		m->result->outcome = DELIVER_ADOPTED;
 		return TRUE;
 	}
-	if (!d->dry_run && !journal_begin_attempt(d->journal, m->key, m->info, now->write, error))
+	if (!d->dry_run &&
+	    !journal_begin_attempt(d->journal, delivery_key(m), m->info, now->write, error))
 		return FALSE;
 	*send = TRUE;
 	return TRUE;
@@ -209,18 +219,18 @@ static gboolean send_ticket(struct deliver *d, struct delivery *m,
 		ok = TRUE;
 		goto out;
 	}
-	if (!journal_mark_delivered(d->journal, m->key, "opened", ticket.id, ticket.tid, m->why,
-				    error))
+	if (!journal_mark_delivered(d->journal, delivery_key(m), "opened", ticket.id, ticket.tid,
+				    m->why, error))
 		goto out;
 	if (!ticket.tid)
 		log_event(M2T_LOG_WARN,
 			  "the desk opened the ticket without saying its number, and has no call "
 			  "to find it by: replies to it thread by their own numbers",
-			  "key", m->key, NULL);
+			  "key", delivery_key(m), NULL);
 	delivery_set_ticket(m, ticket.tid);
 	g_snprintf(deptid, sizeof(deptid), "%d", action->deptid);
-	log_event(M2T_LOG_DEBUG, "ticket opened", "key", m->key, "ticket", ticket.tid, "id",
-		  ticket.id, "department", deptid, "priority", action->priority, "from",
+	log_event(M2T_LOG_DEBUG, "ticket opened", "key", delivery_key(m), "ticket", ticket.tid,
+		  "id", ticket.id, "department", deptid, "priority", action->priority, "from",
 		  action->email, "why", m->why, NULL);
 	m->result->outcome = DELIVER_OPENED;
 	ok = TRUE;
@@ -263,12 +273,13 @@ static gboolean send_reply(struct deliver *d, struct delivery *m,
 		m->result->outcome = DELIVER_DRY_RUN;
 		return TRUE;
 	}
-	if (!journal_mark_delivered(d->journal, m->key, "replied", action->ticket_id,
+	if (!journal_mark_delivered(d->journal, delivery_key(m), "replied", action->ticket_id,
 				    action->ticket_tid, m->why, error))
 		return FALSE;
 	delivery_set_ticket(m, action->ticket_tid);
-	log_event(M2T_LOG_DEBUG, "reply added", "key", m->key, "ticket", action->ticket_tid, "id",
-		  action->ticket_id, "from", action->email, "why", m->why, NULL);
+	log_event(M2T_LOG_DEBUG, "reply added", "key", delivery_key(m), "ticket",
+		  action->ticket_tid, "id", action->ticket_id, "from", action->email, "why", m->why,
+		  NULL);
 	m->result->outcome = DELIVER_REPLIED;
 	return TRUE;
 }
@@ -328,8 +339,8 @@ static gboolean open_per_department(struct deliver *d, struct delivery *m, GErro
 	m->result->outcome = DELIVER_ALREADY;
 	for (guint i = 0; ok && i < m->action->departments->len; i++) {
 		const struct department_route *r = g_ptr_array_index(m->action->departments, i);
-		char *key = r->mailbox ? g_strdup_printf("%s#to:%s", m->key, r->mailbox)
-				       : g_strdup_printf("%s#dept:%d", m->key, r->deptid);
+		char *key = r->mailbox ? g_strdup_printf("%s#to:%s", delivery_key(m), r->mailbox)
+				       : g_strdup_printf("%s#dept:%d", delivery_key(m), r->deptid);
 		struct journal_entry earlier = {0};
 		gboolean known = FALSE;
 		/* The same mail, under the department's own journal row. */
@@ -351,9 +362,10 @@ static gboolean open_per_department(struct deliver *d, struct delivery *m, GErro
 
 static gboolean drop(struct deliver *d, struct delivery *m, GError **error)
 {
-	if (!d->dry_run && !journal_mark_dropped(d->journal, m->key, m->info, m->why, error))
+	if (!d->dry_run &&
+	    !journal_mark_dropped(d->journal, delivery_key(m), m->info, m->why, error))
 		return FALSE;
-	log_event(M2T_LOG_DEBUG, "mail dropped", "key", m->key, "reason", m->why, NULL);
+	log_event(M2T_LOG_DEBUG, "mail dropped", "key", delivery_key(m), "reason", m->why, NULL);
 	m->result->outcome = DELIVER_DROPPED;
 	return TRUE;
 }

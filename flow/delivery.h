@@ -3,15 +3,17 @@
  * gathered on it, the decision, and what became of it; and the actions that carry a decision out
  * (the journal and desk writes, in that order, so that no write goes twice). Everything in a
  * struct delivery is borrowed from the delivery that made it (deliver_parsed_message(),
- * deliver_quarantine_unparsed()), which owns it and outlives it: a department's ticket goes
- * under its own journal row from a plain copy. */
+ * deliver_quarantine_unparsed()), which owns it and outlives it, the key made on first use
+ * included: a department's ticket goes under its own journal row from a plain copy. */
 #ifndef M2T_FLOW_DELIVERY_H
 #define M2T_FLOW_DELIVERY_H
 
 #include "flow/deliver.h"
 
 struct delivery {
-	const char *key;		      /* the journal row its writes go under */
+	/* The journal row its writes go under: read it with delivery_key(), which makes it on
+	 * first use (a dry run without a journal asks for it only for a line it logs). */
+	char *key;
 	const struct mail *mail;	      /* NULL: a mail the parser could not read */
 	const char *raw;		      /* the bytes as received */
 	gsize len;			      /* of raw */
@@ -27,6 +29,9 @@ struct delivery {
 	struct delivery_result *result;	      /* filled as it goes */
 };
 
+/* m->key, made from the mail when first asked for; borrowed from m. */
+const char *delivery_key(struct delivery *m);
+
 /* Whether the journal's entry for a mail means it is done with: delivered, dropped, or
  * quarantined (unless d retries the quarantine). */
 gboolean delivery_already_handled(const struct deliver *d, const struct journal_entry *entry);
@@ -41,7 +46,7 @@ gboolean delivery_act(struct deliver *d, struct delivery *m, GError **error);
 
 /* Keep m in the quarantine with reason, journalled under m->key (a dry run only says so). FALSE
  * with error set when the file or the journal row cannot be written. */
-gboolean delivery_quarantine(struct deliver *d, const struct delivery *m, const char *reason,
+gboolean delivery_quarantine(struct deliver *d, struct delivery *m, const char *reason,
 			     GError **error);
 
 /* A call the desk's server lacks (DESK_ERROR_UNSUPPORTED): the flow goes on without it, saying

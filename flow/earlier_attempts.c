@@ -19,7 +19,7 @@ static gboolean may_have_reached_desk(const struct journal_entry *earlier)
  * its write timed out). Only after that does "not at the desk" mean
  * the desk never took it, so this waits out the rest of that time; TRUE when it waited and the
  * desk is worth asking again. */
-static gboolean wait_out_lost_attempt(const struct deliver *d, const struct delivery *m)
+static gboolean wait_out_lost_attempt(const struct deliver *d, struct delivery *m)
 {
 	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
 	gint64 until = m->earlier->updated + d->config->desk.timeout;
@@ -28,9 +28,10 @@ static gboolean wait_out_lost_attempt(const struct deliver *d, const struct deli
 	if (m->earlier->state != JOURNAL_PENDING || until <= now)
 		return FALSE;
 	g_snprintf(seconds, sizeof(seconds), "%" G_GINT64_FORMAT, until - now);
-	log_event(M2T_LOG_INFO, "an attempt without an answer may still be running at the desk; "
-			    "looking again after its timeout",
-		  "key", m->key, "wait", seconds, NULL);
+	log_event(M2T_LOG_INFO,
+		  "an attempt without an answer may still be running at the desk; "
+		  "looking again after its timeout",
+		  "key", delivery_key(m), "wait", seconds, NULL);
 	g_usleep((until - now) * G_USEC_PER_SEC);
 	return TRUE;
 }
@@ -136,7 +137,7 @@ gboolean earlier_attempts_resolve(struct deliver *d, struct delivery *m,
 	*adopted = FALSE;
 	if (!m->earlier || !may_have_reached_desk(m->earlier) || d->dry_run)
 		return TRUE;
-	ok = journal_earlier_writes(d->journal, m->key, &writes, error);
+	ok = journal_earlier_writes(d->journal, delivery_key(m), &writes, error);
 	for (int round = 0; ok && !found.tid && round < 2; round++) {
 		/* Not at the desk: an attempt still running there shows up after its timeout. */
 		if (round == 1 && !wait_out_lost_attempt(d, m))
@@ -144,14 +145,14 @@ gboolean earlier_attempts_resolve(struct deliver *d, struct delivery *m,
 		for (guint i = 0; ok && !found.tid && i < writes->len; i++) {
 			const char *write = g_ptr_array_index(writes, i);
 			g_clear_pointer(&found.id, g_free);
-			ok = find_earlier_write(d, m->key, write, now, &found, error);
+			ok = find_earlier_write(d, delivery_key(m), write, now, &found, error);
 		}
 	}
 	if (ok && found.tid) {
-		ok = journal_mark_delivered(d->journal, m->key, "adopted", found.id, found.tid,
-					    NULL, error);
+		ok = journal_mark_delivered(d->journal, delivery_key(m), "adopted", found.id,
+					    found.tid, NULL, error);
 		log_event(M2T_LOG_DEBUG, "adopted what an earlier attempt did at the desk", "key",
-			  m->key, "ticket", found.tid, NULL);
+			  delivery_key(m), "ticket", found.tid, NULL);
 		delivery_set_ticket(m, found.tid);
 		*adopted = ok;
 	}

@@ -111,8 +111,6 @@ static gpointer parse_worker(gpointer data)
 	g_mutex_lock(&pool->lock);
 	for (;;) {
 		struct job *job;
-		const char *raw;
-		gsize len;
 		while (!pool->next && !pool->closing) {
 			pool->idle++;
 			g_cond_wait(&pool->work, &pool->lock);
@@ -128,8 +126,7 @@ static gpointer parse_worker(gpointer data)
 		job->worker = me;
 		g_atomic_int_set(&job->state, JOB_RUNNING);
 		g_mutex_unlock(&pool->lock);
-		raw = g_bytes_get_data(job->result.msg.raw, &len);
-		job->result.mail = mail_parse(raw ? raw : "", len, job->options);
+		job->result.mail = mail_parse_bytes(job->result.msg.raw, job->options);
 		if (!g_atomic_int_compare_and_exchange(&job->state, JOB_RUNNING, JOB_DONE)) {
 			/* Abandoned: another worker has taken this one's place. */
 			job_free(job);

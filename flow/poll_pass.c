@@ -12,6 +12,7 @@
 #include "desk/desk.h"
 #include "ingest/mailbox_driver.h"
 #include "parsers/mail.h"
+#include "parsers/mail_key.h"
 
 /* After this many temporary desk failures in a row the desk is taken to be down. */
 #define DESK_DOWN_AFTER 3

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* struct mail: constructors, look-ups, keys and warnings (mail.h). */
+/* struct mail: constructors, look-ups and warnings (mail.h). */
 #include "parsers/mail.h"
 
 #include <string.h>
@@ -91,6 +91,8 @@ void mail_free(struct mail *mail)
 	g_free(mail->reply_text);
 	mail_reply_cut_free(mail->reply_cut);
 	mail_report_free(mail->report);
+	if (mail->key_source)
+		g_bytes_unref(mail->key_source);
 	g_ptr_array_unref(mail->attachments);
 	g_ptr_array_unref(mail->headers);
 	g_ptr_array_unref(mail->warnings);
@@ -105,20 +107,6 @@ const char *mail_header_value(const struct mail *mail, const char *name)
 		if (g_ascii_strcasecmp(hdr->name, name) == 0)
 			return hdr->value;
 	}
-	return NULL;
-}
-
-char *mail_key(const struct mail *mail)
-{
-	if (mail->message_id && *mail->message_id)
-		return g_strconcat("mid:", mail->message_id, "#", mail->identity, NULL);
-	return g_strconcat("sha256:", mail->content_sha256, NULL);
-}
-
-char *mail_legacy_key(const struct mail *mail)
-{
-	if (mail->message_id && *mail->message_id)
-		return g_strconcat("mid:", mail->message_id, NULL);
 	return NULL;
 }
 

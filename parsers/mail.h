@@ -76,16 +76,20 @@ struct mail {
 	GPtrArray *warnings;	/* of char *: what could not be read as the sender meant */
 	GPtrArray *omitted;	/* of char *: attachments left out, with the reason */
 	gsize raw_size;
-	/* Hex SHA-256 of the raw bytes; "" unless the mail has no Message-ID (then it is the key)
-	 * or it was asked for: hashing costs more than parsing. */
+	/* Hex SHA-256 of the raw bytes; "" unless the mail has no Message-ID (then its key is made
+	 * of it) or it was asked for: hashing costs more than parsing. */
 	char raw_sha256[65];
 	/* Hex SHA-256 from where the mail's own bytes begin, past the lines its last hop adds anew
-	 * to each delivery (see mail_parse.c); the key of a mail without a Message-ID, so that an
+	 * to each delivery (see mail_key.c); the key of a mail without a Message-ID, so that an
 	 * MTA's retry, or another recipient's copy, finds the first. "" when the mail has one. */
 	char content_sha256[65];
 	/* With a Message-ID: 16 hex digits of a digest of From, Date, Subject and the body (see
-	 * mail_parse.c), which tell apart two mails that carry one Message-ID. */
+	 * mail_key.c), which tell apart two mails that carry one Message-ID. */
 	char identity[17];
+	/* The raw bytes while the digests above are still to be made
+	 * (parse_options.keys_on_demand): mail_key() makes them and lets go of these. NULL
+	 * otherwise. */
+	GBytes *key_source;
 };
 
 struct mail *mail_new(void); /* empty mail, free with mail_free() */
@@ -94,13 +98,6 @@ void mail_free(struct mail *mail);
 
 /* The first value of a top-level header, or NULL; borrowed from mail. */
 const char *mail_header_value(const struct mail *mail, const char *name);
-
-/* The key the journal files this mail under: "mid:<Message-ID>#<identity>", else
- * "sha256:<hex>". Newly allocated. */
-char *mail_key(const struct mail *mail);
-/* The key journals written before keys had the identity used: "mid:<Message-ID>", or NULL for
- * a mail without one (its key is unchanged). Newly allocated. */
-char *mail_legacy_key(const struct mail *mail);
 
 void mail_add_warning(struct mail *mail, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 

@@ -14,6 +14,11 @@ struct parse_options {
 	/* A dry run's: it shows attachments by name and size, so a base64 one is measured without
 	 * being decoded, and has no data. */
 	gboolean attachment_sizes_only;
+	/* A run that reads a mail's key only for a line it may log about it (a dry run without a
+	 * journal): the digests the key is made of, a SHA-256 over the whole mail, are made when
+	 * mail_key() first asks, and the mail holds its bytes until then. mail_parse_bytes() only.
+	 */
+	gboolean keys_on_demand;
 };
 
 /* Sized for a desk behind PHP's usual upload limits: the API carries attachments base64 inside
@@ -24,6 +29,8 @@ struct parse_options {
  * message GMime cannot build at all comes back with its raw bytes as an attachment. opts NULL:
  * PARSE_OPTIONS_DEFAULT. Free with mail_free(). GMime must have been initialised (g_mime_init). */
 struct mail *mail_parse(const char *raw, gsize len, const struct parse_options *opts);
+/* The same for bytes a GBytes holds, which the mail may keep (keys_on_demand). */
+struct mail *mail_parse_bytes(GBytes *raw, const struct parse_options *opts);
 
 /* The text without quoted history and signature (never NULL), and who originally wrote what an
  * agent forwards (NULLs when none), borrowed from mail. Both are made on the first call: only

@@ -124,6 +124,47 @@ class Import(DeskTestCase):
         self.assertEqual(self.desk.calls(), [])
         self.assertFalse(os.path.exists(os.path.join(self.dir, "state")))
 
+    def test_dry_run_shows_the_keys_the_run_files_mail_under(self):
+        # A dry run without a journal makes a mail's key (a digest of all its bytes) only for a
+        # line that shows it: each mail's log line, a warning, a line of the report (a mail
+        # not sent); with -q, only the report's. What it shows must be the key the real run
+        # files the mail under, also for a mail without a Message-ID, whose key skips the lines
+        # its last hop added.
+        archive = os.path.join(self.dir, "keys.mbox")
+        shutil.copy(INBOX, archive)
+        with open(archive, "ab") as f:
+            f.write(b"\nFrom nomid@example.org Mon Mar 30 10:00:00 2026\n"
+                    b"Return-Path: <nomid@example.org>\nFrom: nomid@example.org\n"
+                    b"To: support@example.com\nSubject: no id\n"
+                    b"Date: Mon, 30 Mar 2026 10:00:00 +0000\n"
+                    b"Content-Type: text/plain; charset=utf-8\n\nnot UTF-8: \xff\n"
+                    b"\nFrom robot@example.org Mon Mar 30 11:00:00 2026\n"
+                    b"From: robot@example.org\nTo: support@example.com\nSubject: Out of office\n"
+                    b"Date: Mon, 30 Mar 2026 11:00:00 +0000\nAuto-Submitted: auto-replied\n"
+                    b"Message-ID: <ooo@example.org>\n\nAway.\n")
+        rc, _, err = self.import_paths("--dry-run", archive)
+        self.assertEqual(rc, 0, err)
+        logged = set(re.findall(r"mail handled .* key=(\S+)", err))
+        warned = set(re.findall(r"mail read with a warning key=(\S+)", err))
+        report = os.path.join(self.dir, "report.jsonl")
+        rc, _, err = self.run_m2t("-q", "import", "--dry-run", "--report", report, archive)
+        self.assertEqual(rc, 0, err)
+        with open(report) as f:
+            reported = {json.loads(line)["key"] for line in f}
+        rc, _, err = self.import_paths(archive)
+        self.assertEqual(rc, 0, err)
+        db = sqlite3.connect(os.path.join(self.dir, "state", "journal.db"))
+        try:
+            filed = {key for (key,) in db.execute("SELECT key FROM mails")}
+        finally:
+            db.close()
+        self.assertEqual(len(filed), 8)
+        self.assertEqual(len([k for k in filed if k.startswith("sha256:")]), 1)
+        self.assertEqual(logged, filed)
+        self.assertEqual(reported, {k for k in filed if k.startswith("mid:ooo@example.org#")})
+        self.assertEqual(len(warned), 1)
+        self.assertLessEqual(warned, filed)
+
     def test_dry_run_on_lanes_prints_in_the_archives_order(self):
         # Replies that name their ticket are looked up at the desk, which answers slowly: on
         # four lanes later mails finish first, and the calls must still come out in order.

@@ -8,6 +8,7 @@
 #include <gmime/gmime.h>
 #include <string.h>
 
+#include "parsers/mail_key.h"
 #include "parsers/mail_parse.h"
 
 static struct mail *parse(const char *text)
@@ -373,6 +374,46 @@ static void test_key_digest_does_not_change(void **state)
 	}
 }
 
+/* A mail parsed with keys_on_demand has no digests until mail_key() asks, then the key the
+ * parse would have made at once, and lets go of its bytes. */
+static void test_key_on_demand_is_the_same(void **state)
+{
+	static const char *const mails[] = {
+	    "From: a@example.org\r\nSubject: q\r\nMessage-ID: <q@x>\r\n\r\n>From here on.\r\n",
+	    "Return-Path: <a@example.org>\nDelivered-To: s@example.com\nFrom: a@example.org\n"
+	    "Subject: no id\n\nbody\n",
+	    "From: a@example.org\nSubject: no id, nothing added\n\nbody\n",
+	    "",
+	};
+	const struct parse_options on_demand = {.keys_on_demand = TRUE};
+	(void)state;
+
+	for (gsize i = 0; i < G_N_ELEMENTS(mails); i++) {
+		GBytes *raw = g_bytes_new(mails[i], strlen(mails[i]));
+		struct mail *now = mail_parse(mails[i], strlen(mails[i]), &on_demand);
+		struct mail *later = mail_parse_bytes(raw, &on_demand);
+		struct mail *never = mail_parse_bytes(raw, &on_demand);
+		char *key = mail_key(now);
+		char *made;
+		assert_null(now->key_source);
+		assert_non_null(later->key_source);
+		assert_string_equal(later->identity, "");
+		assert_string_equal(later->content_sha256, "");
+		made = mail_key(later);
+		assert_string_equal(made, key);
+		assert_null(later->key_source);
+		g_free(made);
+		made = mail_key(later);
+		assert_string_equal(made, key);
+		g_free(made);
+		g_free(key);
+		mail_free(now);
+		mail_free(later);
+		mail_free(never);
+		g_bytes_unref(raw);
+	}
+}
+
 /* The reply cut is made when first asked for, and then as it was: the forward's sender found,
  * the quoted history cut, the note on files left out kept after it. */
 static void test_reply_cut_when_asked(void **state)
@@ -413,6 +454,7 @@ int main(void)
 	    cmocka_unit_test(test_key_prefers_message_id),
 	    cmocka_unit_test(test_key_tells_mails_with_one_message_id_apart),
 	    cmocka_unit_test(test_key_digest_does_not_change),
+	    cmocka_unit_test(test_key_on_demand_is_the_same),
 	    cmocka_unit_test(test_reply_cut_when_asked),
 	};
 	int rc;
