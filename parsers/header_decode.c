@@ -170,7 +170,8 @@ static char *decode_words(const char *value)
 	const char *plain = value; /* text read but not yet copied to out */
 	const char *p = value;
 
-	while (*p) {
+	/* Only "=?" can open a word: most header text has none, and is copied once. */
+	while ((p = strstr(p, "=?"))) {
 		struct encoded_word word;
 
 		if (!encoded_word_scan(p, &word)) {
@@ -190,7 +191,7 @@ static char *decode_words(const char *value)
 		p = plain = word.end;
 	}
 	flush_run(out, run, &run_charset);
-	g_string_append_len(out, plain, p - plain);
+	g_string_append(out, plain);
 	g_byte_array_unref(run);
 	return g_string_free(out, FALSE);
 }
@@ -220,7 +221,9 @@ char *header_decode_text_in(const char *raw, const char *const *charsets)
 	decoded = decode_words(text);
 	g_free(text);
 	/* An encoded word can hold any byte; a header line holds no line end or control. */
-	return lines_drop_controls(g_strdelimit(decoded, "\n", ' '));
+	for (char *nl = strchr(decoded, '\n'); nl; nl = strchr(nl + 1, '\n'))
+		*nl = ' ';
+	return lines_drop_controls(decoded);
 }
 
 void header_decode_names(InternetAddressList *list)
