@@ -1,11 +1,36 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The compact JSON writer (json_write.h). Strings are UTF-8, so no multi-byte sequence needs an
- * escape: only '"', '\\' and the controls below 0x20, which are scanned for a byte at a time and
- * copied in runs. The escapes are jansson's, so the output is byte for byte json_dumps()'s
- * (fuzz_json_write checks it against jansson). */
+ * escape: only '"', '\\' and the controls below 0x20, which are looked for sixteen bytes at a
+ * time, the rest copied in runs. The escapes are jansson's, so the output is byte for byte
+ * json_dumps()'s (fuzz_json_write checks it against jansson). */
 #include "desk/json_write.h"
 
 #include <stdlib.h>
+#include <string.h>
+
+/* The first byte at or after p that needs an escape ('"', '\\', a control), or end. Sixteen
+ * bytes at a time, in the vectors GCC and clang build for any target (as base64_size.c): mail
+ * text has few of them, and a byte at a time ran at about 1 GB/s. */
+static const char *next_to_escape(const char *p, const char *end)
+{
+	enum { LANES = 16 };
+
+	for (; end - p >= LANES; p += LANES) {
+		guint8 __attribute__((vector_size(LANES))) b;
+		gint8 __attribute__((vector_size(LANES))) hit;
+		guint64 any[2];
+
+		memcpy(&b, p, LANES);
+		hit = (b < 0x20) | (b == '"') | (b == '\\');
+		memcpy(any, &hit, sizeof(any));
+		if (any[0] | any[1])
+			break;
+	}
+	for (; p < end; p++)
+		if ((guchar)*p < 0x20 || *p == '"' || *p == '\\')
+			break;
+	return p;
+}
 
 static void append_string(GString *out, const char *s, gsize len)
 {
@@ -15,11 +40,9 @@ static void append_string(GString *out, const char *s, gsize len)
 	const char *run = s;
 
 	g_string_append_c(out, '"');
-	for (const char *p = s; p < end; p++) {
+	for (const char *p = next_to_escape(s, end); p < end; p = next_to_escape(run, end)) {
 		guchar c = (guchar)*p;
 
-		if (c >= 0x20 && c != '"' && c != '\\')
-			continue;
 		g_string_append_len(out, run, p - run);
 		run = p + 1;
 		if (c >= 0x20) {
