@@ -305,7 +305,9 @@ void deliver_pool_push_envelope(struct deliver_pool *pool, struct parsed_message
 		g_ptr_array_add(job->ids, g_strdup(g_ptr_array_index(ids, i)));
 	job->lane = choose_lane(pool, p->mail, ids);
 	job->pins = g_ptr_array_new_with_free_func(g_free);
-	for (guint i = 0; i < ids->len; i++) {
+	/* A mail on the caller's lane is delivered when this returns: a later one of its thread
+	 * need not wait for it there (one that asks the desk would hold up this thread). */
+	for (guint i = 0; i < ids->len && job->lane != pool->local; i++) {
 		const char *id = g_ptr_array_index(ids, i);
 		struct pin *pin = g_hash_table_lookup(pool->pins, id);
 		if (pin && pin->lane != job->lane)
