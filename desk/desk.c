@@ -8,6 +8,7 @@
 #include "desk/compare_text.h"
 #include "desk/desk_backend.h"
 #include "desk/json_write.h"
+#include "modules/module.h"
 
 G_DEFINE_QUARK(mail2ticket-desk-error-quark, desk_error)
 
@@ -105,6 +106,12 @@ void desk_print_dry_run_call(FILE *out, const char *kind, const char *url, const
 	fflush(out);
 	g_string_free(text, TRUE);
 	json_decref(line);
+}
+
+void desk_load_early(void)
+{
+	/* Every desk speaks HTTP. */
+	module_table(M2T_MODULE_HTTP, NULL);
 }
 
 struct desk *desk_new(const struct config *config, FILE *dry_run, GError **error)

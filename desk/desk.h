@@ -181,6 +181,12 @@ struct desk {
 struct desk *desk_new(const struct config *config, FILE *dry_run, GError **error);
 void desk_free(struct desk *desk);
 
+/* Load now what the desks' calls need (the HTTP module: libcurl, GnuTLS and some 30 libraries,
+ * about 10 ms of the dynamic loader), for a thread that has time before its first call: the
+ * first call loads it otherwise, and nothing else moves on the run while it does. A module that
+ * cannot be loaded is reported by that call. */
+void desk_load_early(void);
+
 gboolean desk_can(const struct desk *desk, enum desk_capability capability);
 
 gboolean desk_open_ticket(struct desk *desk, const struct desk_ticket_request *req,

@@ -137,6 +137,8 @@ static gpointer lane_run(gpointer data)
 	struct lane *lane = data;
 	struct job *job;
 
+	/* While the run reads its first mails (an import its archive's index). */
+	desk_load_early();
 	while ((job = g_async_queue_pop(lane->jobs))->d.parsed.mail)
 		run_job(lane, job);
 	g_free(job);
