@@ -44,6 +44,26 @@ static void test_same_bytes_as_jansson(void **state)
 		g_free(assert_writes_as_jansson(texts[i]));
 }
 
+/* Each byte that needs an escape, at every place in and around two blocks of sixteen (the writer
+ * looks for them sixteen bytes at a time), and a second one three bytes on. */
+static void test_escapes_anywhere(void **state)
+{
+	static const char *const escaped[] = {"\\\"", "\\\\", "\\n", "\\u0001", "\\u001f"};
+	(void)state;
+
+	for (gsize len = 1; len <= 40; len++)
+		for (gsize at = 0; at < len; at++)
+			for (gsize e = 0; e < G_N_ELEMENTS(escaped); e++) {
+				GString *text = g_string_new("\"");
+				for (gsize i = 0; i < len; i++)
+					g_string_append(text,
+							i == at || i == at + 3 ? escaped[e] : "a");
+				g_string_append_c(text, '"');
+				g_free(assert_writes_as_jansson(text->str));
+				g_string_free(text, TRUE);
+			}
+}
+
 /* A dry-run line as it is printed: insertion order, controls as jansson writes them. */
 static void test_dry_run_line(void **state)
 {
@@ -62,6 +82,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_same_bytes_as_jansson),
+	    cmocka_unit_test(test_escapes_anywhere),
 	    cmocka_unit_test(test_dry_run_line),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
