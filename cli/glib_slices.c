@@ -8,8 +8,6 @@
  * unit tests keep GLib's default. */
 #include <glib.h>
 
-typedef void (*preinit_fn)(int argc, char **argv, char **envp);
-
 static void slices_from_malloc(int argc, char **argv, char **envp)
 {
 	(void)argc;
@@ -20,5 +18,5 @@ static void slices_from_malloc(int argc, char **argv, char **envp)
 	G_GNUC_END_IGNORE_DEPRECATIONS
 }
 
-static const preinit_fn slices_early __attribute__((section(".preinit_array"), used)) =
-    slices_from_malloc;
+static void (*const slices_early)(int, char **, char **)
+    __attribute__((section(".preinit_array"), used)) = slices_from_malloc;
