@@ -501,8 +501,10 @@ static gboolean match_ticket(const json_t *list, const struct desk_ticket_reques
 	return TRUE;
 }
 
-/* The documented GET tickets of the request's queue, most recently changed first (a ticket just
- * opened is), a page at a time until a match, the end of the list (its count), or ADOPT_PAGES. */
+/* The documented GET tickets, most recently changed first (a ticket just opened is), a page at a
+ * time until a match, the end of the list (its count), or ADOPT_PAGES. Of every queue: an agent
+ * may have moved the ticket before the retry looks (which changes it, so it stays near the top),
+ * and matching is by sender, subject and text. */
 static gboolean thulium_find_opened_ticket(struct desk *desk, const struct desk_ticket_request *req,
 					   const struct desk_ticket_filter *others,
 					   struct desk_ticket *out, gboolean *found, GError **error)
@@ -519,16 +521,12 @@ static gboolean thulium_find_opened_ticket(struct desk *desk, const struct desk_
 	g_date_time_unref(yesterday);
 	*found = FALSE;
 	for (int page = 0; ok && !*found && page < ADOPT_PAGES; page++) {
-		char *queue = req->deptid > 0 ? g_strdup_printf("ticket_queue_id=%d&", req->deptid)
-					      : g_strdup("");
-		char *query =
-		    g_strdup_printf("%sdate_from=%s&limit=%d&offset=%d&order=-update_date", queue,
-				    since, ADOPT_PAGE, page * ADOPT_PAGE);
+		char *query = g_strdup_printf("date_from=%s&limit=%d&offset=%d&order=-update_date",
+					      since, ADOPT_PAGE, page * ADOPT_PAGE);
 		json_t *answer = thulium_call(t, "tickets", NULL, query, NULL, error);
 		const json_t *list = json_object_get(answer, "result");
 		json_int_t count = json_integer_value(json_object_get(answer, "count"));
 		g_free(query);
-		g_free(queue);
 		if (!answer) {
 			ok = FALSE;
 			break;

@@ -170,6 +170,10 @@ class SandboxDesk:
     def reset(self):
         self._request("/_sandbox/reset", {})
 
+    def move(self, ticket_id, deptid):
+        """Move a ticket to another department, as an agent does."""
+        self._request("/_sandbox/move", {"id": ticket_id, "deptid": deptid})
+
     def stop(self):
         self.proc.terminate()
         self.proc.wait(timeout=10)
