@@ -109,7 +109,7 @@ static gboolean is_separator(const char *line, gssize len)
 	return len >= 5 && memcmp(line, "From ", 5) == 0;
 }
 
-/* The '\n' before the first line after the first in text that starts "From ", or NULL. A line
+/* The first '\n' in text that is followed there by "From " (all 5 bytes held), or NULL. A line
  * end at a time with memchr, in this one loop: glibc's memmem, or memchr for the 'F's, took
  * twice as long on mail (base64 is full of 'F's). */
 static const char *find_from_line(const char *text, gsize n)
@@ -399,7 +399,7 @@ gboolean mbox_find_separator(FILE *stream, goffset from, goffset *found, GError 
 	while (ok) {
 		gsize n = fread(buf + have, 1, BLOCK_SIZE - have, stream);
 		const char *nl;
-		gsize drop;
+		gsize drop, tail;
 		if (n == 0) {
 			ok = !ferror(stream);
 			*found = base + have;
@@ -407,20 +407,20 @@ gboolean mbox_find_separator(FILE *stream, goffset from, goffset *found, GError 
 		}
 		have += n;
 		/* A line end is looked at once the 5 bytes after it are here. */
-		while ((nl = memchr(buf + scan, '\n', have - scan)) &&
-		       (gsize)(nl - buf) + 6 <= have) {
+		while ((nl = find_from_line(buf + scan, have - scan))) {
 			gsize i = nl - buf;
 			goffset q = base + i;
 			scan = i + 1;
-			if (q + 1 >= from && memcmp(nl + 1, "From ", 5) == 0 &&
-			    line_ending_at_is_empty(buf, i, q)) {
+			if (q + 1 >= from && line_ending_at_is_empty(buf, i, q)) {
 				*found = q + 1;
 				g_free(buf);
 				return TRUE;
 			}
 		}
-		/* Keep from the first line end not looked at (or the end) on, and the two bytes
-		 * before it. */
+		/* Keep from the first line end not looked at (one of the last 5 bytes, or the end)
+		 * on, and the two bytes before it. */
+		tail = MAX(scan, have >= 5 ? have - 5 : 0);
+		nl = memchr(buf + tail, '\n', have - tail);
 		scan = nl ? (gsize)(nl - buf) : have;
 		drop = scan >= 2 ? scan - 2 : 0;
 		memmove(buf, buf + drop, have - drop);
