@@ -7,8 +7,8 @@
 
 #include "desk/compare_text.h"
 #include "desk/desk_backend.h"
+#include "desk/http.h"
 #include "desk/json_write.h"
-#include "modules/module.h"
 
 G_DEFINE_QUARK(mail2ticket-desk-error-quark, desk_error)
 
@@ -111,7 +111,7 @@ void desk_print_dry_run_call(FILE *out, const char *kind, const char *url, const
 void desk_load_early(void)
 {
 	/* Every desk speaks HTTP. */
-	module_table(M2T_MODULE_HTTP, NULL);
+	http_load_early();
 }
 
 struct desk *desk_new(const struct config *config, FILE *dry_run, GError **error)

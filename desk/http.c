@@ -144,6 +144,11 @@ void http_client_free(struct http_client *client)
 	g_free(client);
 }
 
+void http_load_early(void)
+{
+	module_table(M2T_MODULE_HTTP, NULL);
+}
+
 /* The module loaded and the libcurl handle made, at the first request. A module that cannot be
  * loaded is a temporary desk error: the mail stays where it is until the install is mended. */
 static gboolean client_ready(struct http_client *client, GError **error)

@@ -25,6 +25,10 @@ void http_client_free(struct http_client *client);
 /* A client with the [desk] section's CA file and timeouts. */
 struct http_client *http_client_for_desk(const struct config *config, GError **error);
 
+/* Load the HTTP module now rather than at a client's first request (see desk_load_early()); a
+ * module that cannot be loaded is reported by that request. */
+void http_load_early(void);
+
 /* Form fields in order. A secret field is never shown (dry run, logs); a field with a display
  * value shows that instead of its (long) value. */
 struct http_form;
